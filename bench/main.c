@@ -1,0 +1,39 @@
+/* main.c - bruno-bench: the command-line driver of the benchmark suite.
+   One subcommand per experiment; each is in bench/cmd_*.c. */
+#define BRUNO_IMPLEMENTATION
+#include "bench.h"
+
+#include <string.h>
+
+/* Subcommands (each defined in its own bench/cmd_*.c). */
+int bench_cmd_trace(int argc, char **argv);
+
+static const bench_command commands[] = {
+    {"trace", "simulate FeLIF or LIF neurons and write their trajectories as CSV", bench_cmd_trace},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+    fprintf(f, "usage: bruno-bench COMMAND [options]   (bruno %s)\n\ncommands:\n", BRUNO_VERSION_STRING);
+    for (i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'bruno-bench COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+    if (argc < 2) {
+        usage(stderr);
+        return BENCH_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return BENCH_EXIT_OK;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "bruno-bench: unknown command '%s' (see bruno-bench --help)\n", argv[1]);
+    return BENCH_EXIT_USAGE;
+}
