@@ -324,6 +324,17 @@ BRUNO_API bruno_result bruno_lif_step(size_t n, size_t batch, bruno_real alpha, 
 BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_t n, int bits,
                                       int stochastic, bruno_rng *rng, bruno_real *scale_out);
 
+/* ------------------------------------------------------------------------ */
+/* RRAM device (shared/spec/RRAM.md)                                         */
+/* ------------------------------------------------------------------------ */
+/* (declarations of the RRAM section go here) */
+/* ==== end of RRAM declarations ==== */
+
+/* ------------------------------------------------------------------------ */
+/* Networks, layers, trainers (MODELS §3-§6)                                 */
+/* ------------------------------------------------------------------------ */
+/* ==== end of network declarations ==== */
+
 #ifdef __cplusplus
 }
 #endif
@@ -907,6 +918,12 @@ BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_
     if (scale_out) *scale_out = scale;
     return BRUNO_OK;
 }
+
+/* ---- RRAM device (RRAM.md) ------------------------------------------------ */
+/* ==== end of RRAM implementation ==== */
+
+/* ---- networks, layers, trainers -------------------------------------------- */
+/* ==== end of network implementation ==== */
 
 #endif /* BRUNO_IMPLEMENTATION_DONE */
 #endif /* BRUNO_IMPLEMENTATION */
