@@ -333,6 +333,209 @@ BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_
 /* ------------------------------------------------------------------------ */
 /* Networks, layers, trainers (MODELS §3-§6)                                 */
 /* ------------------------------------------------------------------------ */
+/* A network is a stack of layers applied to a whole sequence at once:
+   layer l maps [T][batch][n_in] to [T][batch][n_out]. Because no layer
+   feeds back into an earlier one, each layer is backpropagated through
+   time on its own, last layer first; that is exactly BPTT over network
+   steps for the whole stack (MODELS §3, "the outer loop ... is always
+   backpropagated through time"). Only the FeLIF inner loop of N fine
+   steps per network step is differentiated differently by each trainer. */
+
+#define BRUNO_MAX_LAYERS 16
+
+typedef enum bruno_layer_kind {
+    BRUNO_LAYER_ENCODE = 0, /* tile the inputs, then gain*(x + bias); gain, bias trainable */
+    BRUNO_LAYER_DENSE,      /* y = W x (+ b); W optionally quantised (MODELS §5.1) */
+    BRUNO_LAYER_LIF,        /* current-based LIF (MODELS §4); alpha, beta trainable */
+    BRUNO_LAYER_RLIF,       /* LIF with a recurrent matrix W_rec s_{t-1} added to the input */
+    BRUNO_LAYER_FELIF,      /* FeLIF neurons, current = gain * input (MODELS §2, §3) */
+    BRUNO_LAYER_SNU         /* SNU-style cell: h = h(1-s)decay + x + W_rec s + b (MODELS §4) */
+} bruno_layer_kind;
+
+/* How the N fine FeLIF steps of one network step are differentiated (MODELS §3). */
+typedef enum bruno_trainer {
+    BRUNO_TRAINER_BRUNO = 0,   /* fine forward, one coarse Euler step for the gradient */
+    BRUNO_TRAINER_BPTT,        /* exact: every fine step stored and differentiated */
+    BRUNO_TRAINER_CHECKPOINT,  /* exact, same gradient as BPTT, recomputes from checkpoints */
+    BRUNO_TRAINER_COARSE       /* forward AND gradient from the coarse step (fails; a baseline) */
+} bruno_trainer;
+
+typedef enum bruno_schedule {
+    BRUNO_SCHEDULE_BINOMIAL = 0, /* revolve-style within each network step, K snapshots */
+    BRUNO_SCHEDULE_UNIFORM,      /* within each network step, a checkpoint every ceil(N/K) fine steps */
+    BRUNO_SCHEDULE_SEQUENCE      /* revolve over the network steps of the sequence with K snapshots;
+                                    the step being reversed keeps its N fine states */
+} bruno_schedule;
+
+typedef enum bruno_surrogate {
+    BRUNO_SURROGATE_SUPERSPIKE = 0, /* forward H(x), backward 1/(beta|x| + 1)^2 */
+    BRUNO_SURROGATE_TANH,           /* forward H(x), backward 1 - tanh^2(x) */
+    BRUNO_SURROGATE_SIGMOID         /* forward sigmoid(beta x) and its exact derivative:
+                                       smooth, for finite-difference checks. The reset
+                                       decision stays H(x) in every mode. */
+} bruno_surrogate;
+
+typedef struct bruno_layer_config {
+    bruno_layer_kind kind;
+    size_t n_out;            /* ENCODE: n_in*tile (0: derived); DENSE: outputs; neurons: 0 (= n_in) */
+    /* ENCODE */
+    size_t tile;             /* copies of the input vector (default 1) */
+    double gain_init_std;    /* gain ~ N(0,1)*gain_init_std (default 1) */
+    double gain_init_mean;   /* added to the gain draw (default 0) */
+    double bias_init_std;    /* bias ~ N(0,1)*bias_init_std (default 1) */
+    /* DENSE and the recurrent matrices of RLIF and SNU */
+    int bias;                /* DENSE: add a trainable bias */
+    int bits;                /* 32: full precision; 2..16: quantised with a straight-through gradient */
+    int stochastic_rounding; /* quantiser: stochastic (default 1) or deterministic rounding */
+    double init_scale;       /* W ~ U(-s, s)*init_scale with s = 1/sqrt(n_in) (default 1) */
+    int init_nonneg;         /* W ~ U(0, init_scale*sqrt(1/n_out)) instead (the JSB input layer) */
+    /* spiking layers */
+    bruno_surrogate surrogate;
+    double surrogate_beta;   /* SuperSpike slope (10) or sigmoid steepness */
+    /* LIF / RLIF */
+    double alpha, beta;      /* initial decays in [0.5, 1] */
+    int train_decay;         /* alpha, beta trainable (default 1), clamped to [0.5, 1] */
+    /* FELIF */
+    bruno_felif_params felif;
+    double input_gain;       /* g [A]: current = g * input (MODELS §2) */
+    double sigma;            /* device-to-device variability (0: off) */
+    int vary_gain;           /* vary the input gain per neuron too */
+    /* SNU */
+    double decay;            /* h decay (0.4) */
+    double threshold;        /* spike threshold of h (1) */
+} bruno_layer_config;
+
+BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind);
+
+typedef struct bruno_net_config {
+    size_t n_in;              /* input features per network step */
+    double dt;                /* network step [s] (1e-3) */
+    uint32_t n_fine;          /* N, fine FeLIF steps per network step (1000) */
+    bruno_trainer trainer;
+    bruno_schedule schedule;  /* CHECKPOINT only */
+    uint32_t checkpoints;     /* CHECKPOINT: K snapshots (31) */
+    int rate_grad;            /* use r'(E) (default 0: stopped, as the authors' code) */
+    uint64_t seed;            /* initialisation and stochastic rounding */
+    bruno_allocator allocator;
+} bruno_net_config;
+
+BRUNO_API bruno_net_config bruno_net_config_default(size_t n_in);
+
+/* One trainable tensor: value, gradient (accumulated by backward) and size. */
+typedef struct bruno_param {
+    const char *name;
+    bruno_real *data;
+    bruno_real *grad;
+    size_t n;
+} bruno_param;
+
+typedef struct bruno_layer bruno_layer;  /* defined in the implementation */
+typedef struct bruno_net {
+    bruno_net_config cfg;
+    size_t n_layers;
+    bruno_layer *layers[BRUNO_MAX_LAYERS];
+    bruno_rng rng;
+    /* training workspace, sized for (T, batch) */
+    size_t ws_T, ws_batch;
+    int ws_train;             /* the workspace holds what backward needs */
+    int has_forward;          /* a training forward pass is stored */
+    const bruno_real *x;      /* the input of that pass (must stay valid until backward) */
+    bruno_real *grad_a, *grad_b;  /* ping-pong buffers for dL/d(activations) */
+    size_t grad_elems;
+    size_t n_params;
+    bruno_param params[4 * BRUNO_MAX_LAYERS];
+} bruno_net;
+
+BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cfg);
+/* Append a layer; its input size is the previous layer's output size. */
+BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc);
+BRUNO_API void bruno_net_free(bruno_net *net);
+BRUNO_API size_t bruno_net_n_out(const bruno_net *net);
+
+/* Bytes the network holds between steps (layers, parameters, gradients). */
+BRUNO_API size_t bruno_net_bytes(const bruno_net *net);
+/* Bytes a training step (forward with train = 1, then backward) allocates
+   for a sequence of T network steps and a batch; with bruno_net_bytes
+   this is the exact peak a counting allocator sees. Returns 0 for T or
+   batch = 0. */
+BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t batch);
+
+/* Forward over a sequence x [T][batch][n_in]. With train = 1 everything
+   the backward pass needs is kept (workspace allocated on first use or
+   when T or batch change). *y receives the output [T][batch][n_out],
+   owned by the network and valid until the next forward. */
+BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, size_t T, size_t batch,
+                                         int train, const bruno_real **y);
+/* Backward from dL/dy [T][batch][n_out]; gradients ACCUMULATE into the
+   params' grad arrays (call bruno_net_zero_grad first). */
+BRUNO_API bruno_result bruno_net_backward(bruno_net *net, const bruno_real *dy);
+BRUNO_API void bruno_net_zero_grad(bruno_net *net);
+/* Clamp constrained parameters (LIF alpha, beta to [0.5, 1]); the
+   optimiser calls it after each step. */
+BRUNO_API void bruno_net_constrain(bruno_net *net);
+/* Release the training workspace (it is made again by the next training forward). */
+BRUNO_API void bruno_net_release_workspace(bruno_net *net);
+/* Redraw the FeLIF device variability of every FeLIF layer. */
+BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, bruno_rng *rng);
+/* 1 if every parameter and gradient is finite. */
+BRUNO_API int bruno_net_finite(const bruno_net *net);
+
+/* ---- losses (MODELS §6) -------------------------------------------------- */
+/* Softmax cross-entropy on spike counts summed over time: y [T][B][C],
+   labels [B]. loss = mean over the batch. dy (may be NULL) receives dL/dy.
+   *n_correct (may be NULL): argmax(counts) == label (ties: lowest index). */
+BRUNO_API bruno_result bruno_loss_count_ce(const bruno_real *y, size_t T, size_t B, size_t C,
+                                           const int32_t *labels, bruno_real *dy, double *loss,
+                                           size_t *n_correct);
+/* Sigmoid binary cross-entropy on logits y [T][B][K] against targets in
+   {0,1} (same shape), averaged over keys, batch and the steps t >= skip. */
+BRUNO_API bruno_result bruno_loss_bce_logits(const bruno_real *y, const bruno_real *target, size_t T,
+                                             size_t B, size_t K, size_t skip, bruno_real *dy,
+                                             double *loss);
+/* sum over time, batch and neurons of y^2 (the memory/time benchmark loss). */
+BRUNO_API bruno_result bruno_loss_sum_sq(const bruno_real *y, size_t n, bruno_real *dy, double *loss);
+
+/* ---- optimisers (MODELS §6) ---------------------------------------------- */
+typedef enum bruno_optim_kind { BRUNO_OPTIM_SGD = 0, BRUNO_OPTIM_ADAM, BRUNO_OPTIM_ADAMAX } bruno_optim_kind;
+
+typedef struct bruno_optim_config {
+    bruno_optim_kind kind;
+    double lr;
+    double beta1, beta2;  /* Adamax: 0.9, 0.995 (the paper); Adam: 0.9, 0.999 */
+    double eps;           /* 1e-8 */
+    bruno_allocator allocator;
+} bruno_optim_config;
+
+typedef struct bruno_optim {
+    bruno_optim_config cfg;
+    size_t n_params, n_total;
+    bruno_real *m, *u;    /* first moment; second moment (Adam) or infinity norm (Adamax) */
+    uint64_t t;
+} bruno_optim;
+
+BRUNO_API bruno_optim_config bruno_optim_config_default(bruno_optim_kind kind, double lr);
+BRUNO_API size_t bruno_optim_bytes(const bruno_net *net, bruno_optim_kind kind);
+BRUNO_API bruno_result bruno_optim_init(bruno_optim *opt, const bruno_optim_config *cfg, const bruno_net *net);
+/* One step on every parameter of net from its accumulated gradient; then
+   bruno_net_constrain(). BRUNO_ERR_DIVERGED if a gradient is not finite
+   (nothing is changed then). */
+BRUNO_API bruno_result bruno_optim_step(bruno_optim *opt, bruno_net *net);
+BRUNO_API void bruno_optim_free(bruno_optim *opt);
+
+/* Reduce-on-plateau (PyTorch semantics, mode min, relative threshold):
+   after `patience` epochs without the metric falling below best*(1-rtol),
+   lr *= factor. */
+typedef struct bruno_plateau {
+    int patience;     /* 10 */
+    double factor;    /* 0.9 */
+    double rtol;      /* 1e-4 */
+    double best;
+    int bad_epochs;
+} bruno_plateau;
+
+BRUNO_API bruno_plateau bruno_plateau_default(void);
+/* Feed one epoch's metric; may lower opt->cfg.lr. Returns 1 if it did. */
+BRUNO_API int bruno_plateau_step(bruno_plateau *pl, double metric, bruno_optim *opt);
 /* ==== end of network declarations ==== */
 
 #ifdef __cplusplus
@@ -923,6 +1126,1370 @@ BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_
 /* ==== end of RRAM implementation ==== */
 
 /* ---- networks, layers, trainers -------------------------------------------- */
+/* A layer. Parameters live as long as the network; the workspace (out,
+   st_*, taken, fine, tmp) is sized for one (T, batch) and holds what the
+   backward pass needs. */
+struct bruno_layer {
+    bruno_layer_config cfg;
+    size_t n_in, n_out;
+    /* parameters and their gradients */
+    bruno_real *W, *gW;       /* DENSE [n_out][n_in]; RLIF, SNU: W_rec [n][n] */
+    bruno_real *b, *gb;       /* DENSE, SNU bias [n_out]; ENCODE bias [n_out] */
+    bruno_real *gain, *ggain; /* ENCODE gain [n_out] */
+    bruno_real *dec, *gdec;   /* LIF, RLIF: {alpha, beta} */
+    bruno_real *Wq;           /* the quantised W of the last forward (NULL at 32 bits) */
+    size_t nW;                /* elements of W */
+    bruno_felif_pop pop;      /* FELIF devices */
+    char names[4][16];
+    /* workspace */
+    bruno_real *out;          /* [T][B][n_out] */
+    bruno_real *st_a, *st_b;  /* LIF: syn, m~ [T][B][n]; SNU: h; FELIF: v, p [T+1][B][n] */
+    uint32_t *taken;          /* FELIF: fine steps taken before freezing [T][B][n] (or [B][n]) */
+    bruno_real *fine;         /* FELIF: stored fine states or checkpoint slots */
+    bruno_real *tmp;          /* per-step scratch, [k][B][n] */
+    const bruno_real *in;     /* the input of the stored forward pass */
+};
+
+/* A workspace buffer: where it goes, how many elements of what size. */
+typedef struct bruno__buf {
+    void **ptr;
+    size_t n, size;
+} bruno__buf;
+
+#define BRUNO__RUNNING 0xffffffffu
+
+static bruno_real bruno__rsqrt_in(size_t n) { return (bruno_real)(1.0 / sqrt((double)n)); }
+
+BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind)
+{
+    bruno_layer_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.tile = 1;
+    c.gain_init_std = 1.0;
+    c.gain_init_mean = 0.0;
+    c.bias_init_std = 1.0;
+    c.bits = 32;
+    c.stochastic_rounding = 1;
+    c.init_scale = 1.0;
+    c.surrogate = BRUNO_SURROGATE_SUPERSPIKE;
+    c.surrogate_beta = 10.0;
+    c.alpha = 0.95;
+    c.beta = 0.9;
+    c.train_decay = 1;
+    c.felif = bruno_felif_params_default();
+    c.input_gain = 1e-9;
+    c.decay = 0.4;
+    c.threshold = 1.0;
+    return c;
+}
+
+BRUNO_API bruno_net_config bruno_net_config_default(size_t n_in)
+{
+    bruno_net_config c;
+    memset(&c, 0, sizeof c);
+    c.n_in = n_in;
+    c.dt = 1e-3;
+    c.n_fine = 1000;
+    c.trainer = BRUNO_TRAINER_BRUNO;
+    c.schedule = BRUNO_SCHEDULE_BINOMIAL;
+    c.checkpoints = 31;
+    c.rate_grad = 0;
+    c.seed = 0;
+    c.allocator = bruno_allocator_default();
+    return c;
+}
+
+BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cfg)
+{
+    bruno_result r;
+    if (!net || !cfg) return BRUNO_ERR_ARG;
+    memset(net, 0, sizeof *net);
+    if (cfg->n_in == 0 || cfg->n_in > ((size_t)1 << 30)) return BRUNO_ERR_SIZE;
+    if ((r = bruno_check_time(cfg->dt, cfg->n_fine)) != BRUNO_OK) return r;
+    if ((unsigned)cfg->trainer > BRUNO_TRAINER_COARSE || (unsigned)cfg->schedule > BRUNO_SCHEDULE_SEQUENCE)
+        return BRUNO_ERR_ARG;
+    if (cfg->trainer == BRUNO_TRAINER_CHECKPOINT && cfg->checkpoints == 0) return BRUNO_ERR_PARAM;
+    net->cfg = *cfg;
+    if (!net->cfg.allocator.alloc || !net->cfg.allocator.free) net->cfg.allocator = bruno_allocator_default();
+    bruno_rng_seed(&net->rng, cfg->seed);
+    return BRUNO_OK;
+}
+
+BRUNO_API size_t bruno_net_n_out(const bruno_net *net)
+{
+    if (!net) return 0;
+    return net->n_layers ? net->layers[net->n_layers - 1]->n_out : net->cfg.n_in;
+}
+
+static int bruno__is_spiking(bruno_layer_kind k)
+{
+    return k == BRUNO_LAYER_LIF || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_FELIF || k == BRUNO_LAYER_SNU;
+}
+
+static int bruno__has_W(bruno_layer_kind k)
+{
+    return k == BRUNO_LAYER_DENSE || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_SNU;
+}
+
+/* The persistent buffers of a layer (parameters, gradients, Wq). */
+static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
+{
+    size_t k = 0, n = L->n_out;
+    bruno_layer_kind kind = L->cfg.kind;
+    if (bruno__has_W(kind)) {
+        b[k].ptr = (void **)&L->W; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->gW; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
+        if (L->cfg.bits < 32) { b[k].ptr = (void **)&L->Wq; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
+    }
+    if ((kind == BRUNO_LAYER_DENSE && L->cfg.bias) || kind == BRUNO_LAYER_SNU || kind == BRUNO_LAYER_ENCODE) {
+        b[k].ptr = (void **)&L->b; b[k].n = n; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->gb; b[k].n = n; b[k++].size = sizeof(bruno_real);
+    }
+    if (kind == BRUNO_LAYER_ENCODE) {
+        b[k].ptr = (void **)&L->gain; b[k].n = n; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->ggain; b[k].n = n; b[k++].size = sizeof(bruno_real);
+    }
+    if (kind == BRUNO_LAYER_LIF || kind == BRUNO_LAYER_RLIF) {
+        b[k].ptr = (void **)&L->dec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->gdec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
+    }
+    return k;
+}
+
+static size_t bruno__bytes_of(const bruno__buf *b, size_t k)
+{
+    size_t i, s = 0;
+    for (i = 0; i < k; ++i) {
+        size_t by = b[i].n * b[i].size;
+        s += by != 0 ? by : 1; /* bruno_alloc makes a zero-size request one byte */
+    }
+    return s;
+}
+
+static void bruno__free_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
+{
+    size_t i;
+    for (i = 0; i < k; ++i) {
+        bruno_free(a, *b[i].ptr, b[i].n, b[i].size);
+        *b[i].ptr = NULL;
+    }
+}
+
+static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
+{
+    size_t i;
+    for (i = 0; i < k; ++i) {
+        *b[i].ptr = bruno_alloc(a, b[i].n, b[i].size);
+        if (!*b[i].ptr) {
+            bruno__free_bufs(a, b, i);
+            return BRUNO_ERR_NOMEM;
+        }
+    }
+    return BRUNO_OK;
+}
+
+/* Fine-state buffer sizes of a FeLIF layer, in units of one state array
+   [2][B][n] (v and p). */
+static size_t bruno__felif_fine_states(const bruno_net_config *c, size_t T)
+{
+    size_t N = c->n_fine, K = c->checkpoints;
+    switch (c->trainer) {
+    case BRUNO_TRAINER_BPTT: return T * N;
+    case BRUNO_TRAINER_CHECKPOINT:
+        if (c->schedule == BRUNO_SCHEDULE_BINOMIAL) return (K < N ? K : N) + 1;   /* slots + work */
+        if (c->schedule == BRUNO_SCHEDULE_UNIFORM) {
+            size_t L = (N + K - 1) / K, nck = (N + L - 1) / L;
+            return nck + L;                                                    /* checkpoints + segment */
+        }
+        return (K < T ? K : T) + 2 + N;   /* SEQUENCE: step snapshots, revolve's work slot, the
+                                              adjoint's work slot, one step's fine states */
+    default: return 0;
+    }
+}
+
+/* The workspace of a layer for (T, B). */
+static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
+                                   bruno__buf *b)
+{
+    size_t k = 0, n = L->n_out, BN = B * L->n_out;
+    int seq = train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
+    b[k].ptr = (void **)&L->out; b[k].n = T * B * n; b[k++].size = sizeof(bruno_real);
+    switch (L->cfg.kind) {
+    case BRUNO_LAYER_LIF:
+    case BRUNO_LAYER_RLIF:
+        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->st_b; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->tmp; b[k].n = 4 * BN; b[k++].size = sizeof(bruno_real);
+        break;
+    case BRUNO_LAYER_SNU:
+        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->tmp; b[k].n = 3 * BN; b[k++].size = sizeof(bruno_real);
+        break;
+    case BRUNO_LAYER_FELIF:
+        if (!seq) {
+            b[k].ptr = (void **)&L->st_a; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
+            b[k].ptr = (void **)&L->st_b; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
+        }
+        /* fine steps taken before the freeze: every step's when the backward pass needs them */
+        b[k].ptr = (void **)&L->taken; b[k].n = (train && !seq && (c->trainer == BRUNO_TRAINER_BPTT ||
+                    c->trainer == BRUNO_TRAINER_CHECKPOINT) ? T : 1) * BN;
+        b[k++].size = sizeof(uint32_t);
+        if (train && (c->trainer == BRUNO_TRAINER_BPTT || c->trainer == BRUNO_TRAINER_CHECKPOINT)) {
+            b[k].ptr = (void **)&L->fine; b[k].n = bruno__felif_fine_states(c, T) * 2 * BN;
+            b[k++].size = sizeof(bruno_real);
+        }
+        /* gv, gp, gI, I, and a work state (v, p) */
+        b[k].ptr = (void **)&L->tmp; b[k].n = 6 * BN; b[k++].size = sizeof(bruno_real);
+        break;
+    default: break;
+    }
+    return k;
+}
+
+static size_t bruno__grad_width(const bruno_net *net)
+{
+    size_t l, w = 0;
+    for (l = 1; l < net->n_layers; ++l)
+        if (net->layers[l]->n_in > w) w = net->layers[l]->n_in;
+    return w;
+}
+
+BRUNO_API size_t bruno_net_bytes(const bruno_net *net)
+{
+    size_t l, s = 0;
+    bruno__buf b[16];
+    if (!net) return 0;
+    for (l = 0; l < net->n_layers; ++l) {
+        bruno_layer *L = net->layers[l];
+        s += sizeof(bruno_layer) + bruno__bytes_of(b, bruno__layer_params_plan(L, b));
+        if (L->cfg.kind == BRUNO_LAYER_FELIF) s += bruno_felif_pop_bytes(L->n_out);
+    }
+    return s;
+}
+
+BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t batch)
+{
+    size_t l, s = 0, gw;
+    bruno__buf b[16];
+    if (!net || T == 0 || batch == 0) return 0;
+    for (l = 0; l < net->n_layers; ++l) {
+        /* planning only reads sizes; the layer is not changed */
+        s += bruno__bytes_of(b, bruno__layer_ws_plan(net->layers[l], &net->cfg, T, batch, 1, b));
+    }
+    gw = bruno__grad_width(net);
+    if (gw) s += 2 * (T * batch * gw * sizeof(bruno_real));
+    return s;
+}
+
+BRUNO_API void bruno_net_release_workspace(bruno_net *net)
+{
+    size_t l;
+    bruno__buf b[16];
+    if (!net) return;
+    for (l = 0; l < net->n_layers; ++l)
+        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->cfg, net->ws_T, net->ws_batch, net->ws_train, b));
+    bruno_free(&net->cfg.allocator, net->grad_a, net->grad_elems, sizeof(bruno_real));
+    bruno_free(&net->cfg.allocator, net->grad_b, net->grad_elems, sizeof(bruno_real));
+    net->grad_a = net->grad_b = NULL;
+    net->grad_elems = 0;
+    net->ws_T = net->ws_batch = 0;
+    net->ws_train = 0;
+    net->has_forward = 0;
+}
+
+static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
+{
+    size_t l, gw;
+    bruno__buf b[16];
+    bruno_result r;
+    if (net->ws_T == T && net->ws_batch == B && (net->ws_train || !train)) return BRUNO_OK;
+    bruno_net_release_workspace(net);
+    for (l = 0; l < net->n_layers; ++l) {
+        size_t k = bruno__layer_ws_plan(net->layers[l], &net->cfg, T, B, train, b);
+        if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) {
+            size_t m;
+            for (m = 0; m < l; ++m)
+                bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[m], &net->cfg, T, B, train, b));
+            return r;
+        }
+    }
+    gw = bruno__grad_width(net);
+    if (gw) {
+        net->grad_elems = T * B * gw;
+        net->grad_a = (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real));
+        net->grad_b = net->grad_a ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
+        if (!net->grad_b) {
+            net->ws_T = T;
+            net->ws_batch = B;
+            net->ws_train = train;
+            bruno_net_release_workspace(net);
+            return BRUNO_ERR_NOMEM;
+        }
+    }
+    net->ws_T = T;
+    net->ws_batch = B;
+    net->ws_train = train;
+    return BRUNO_OK;
+}
+
+static void bruno__layer_free(bruno_net *net, bruno_layer *L)
+{
+    bruno__buf b[16];
+    bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_params_plan(L, b));
+    if (L->cfg.kind == BRUNO_LAYER_FELIF) bruno_felif_pop_free(&L->pop);
+    bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
+}
+
+BRUNO_API void bruno_net_free(bruno_net *net)
+{
+    size_t l;
+    if (!net) return;
+    bruno_net_release_workspace(net);
+    for (l = 0; l < net->n_layers; ++l) bruno__layer_free(net, net->layers[l]);
+    net->n_layers = 0;
+    net->n_params = 0;
+}
+
+static void bruno__add_param(bruno_net *net, bruno_layer *L, int slot, const char *what, bruno_real *d,
+                             bruno_real *g, size_t n)
+{
+    bruno_param *p = &net->params[net->n_params++];
+    char *nm = L->names[slot];
+    size_t i = 0, l = net->n_layers;
+    /* "l<index>.<what>" without snprintf, which C89-ish C++ builds may warn about */
+    nm[i++] = 'l';
+    if (l >= 10) nm[i++] = (char)('0' + l / 10);
+    nm[i++] = (char)('0' + l % 10);
+    nm[i++] = '.';
+    while (*what && i < sizeof L->names[0] - 1) nm[i++] = *what++;
+    nm[i] = 0;
+    p->name = nm;
+    p->data = d;
+    p->grad = g;
+    p->n = n;
+}
+
+BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc)
+{
+    bruno_layer *L;
+    bruno__buf b[16];
+    size_t k, i, n_in;
+    bruno_result r;
+    if (!net || !lc) return BRUNO_ERR_ARG;
+    if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
+    if ((unsigned)lc->kind > BRUNO_LAYER_SNU || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
+    if (net->ws_T) bruno_net_release_workspace(net);
+    n_in = bruno_net_n_out(net);
+    L = (bruno_layer *)bruno_alloc(&net->cfg.allocator, 1, sizeof *L);
+    if (!L) return BRUNO_ERR_NOMEM;
+    L->cfg = *lc;
+    L->n_in = n_in;
+    switch (lc->kind) {
+    case BRUNO_LAYER_ENCODE:
+        if (lc->tile == 0) { r = BRUNO_ERR_SIZE; goto fail; }
+        L->n_out = n_in * lc->tile;
+        if (lc->n_out && lc->n_out != L->n_out) { r = BRUNO_ERR_SHAPE; goto fail; }
+        break;
+    case BRUNO_LAYER_DENSE:
+        if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) { r = BRUNO_ERR_SIZE; goto fail; }
+        L->n_out = lc->n_out;
+        L->nW = L->n_out * n_in;
+        break;
+    default:
+        if (lc->n_out && lc->n_out != n_in) { r = BRUNO_ERR_SHAPE; goto fail; }
+        L->n_out = n_in;
+        if (lc->kind == BRUNO_LAYER_RLIF || lc->kind == BRUNO_LAYER_SNU) L->nW = n_in * n_in;
+        break;
+    }
+    if (bruno__has_W(lc->kind) && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) { r = BRUNO_ERR_BITS; goto fail; }
+    if (!bruno__finite(lc->init_scale) || !bruno__finite(lc->gain_init_std) || !bruno__finite(lc->bias_init_std) ||
+        !bruno__finite(lc->gain_init_mean) || !bruno__finite(lc->surrogate_beta) || !bruno__finite(lc->input_gain) ||
+        !bruno__finite(lc->decay) || !bruno__finite(lc->threshold)) { r = BRUNO_ERR_NONFINITE; goto fail; }
+    if (bruno__is_spiking(lc->kind) && !(lc->surrogate_beta > 0)) { r = BRUNO_ERR_PARAM; goto fail; }
+    if ((lc->kind == BRUNO_LAYER_LIF || lc->kind == BRUNO_LAYER_RLIF) &&
+        !(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1)) { r = BRUNO_ERR_PARAM; goto fail; }
+    if (lc->kind == BRUNO_LAYER_FELIF) {
+        bruno_felif_pop_config pc = bruno_felif_pop_config_default(&lc->felif, L->n_out);
+        if (!(lc->input_gain > 0)) { r = BRUNO_ERR_PARAM; goto fail; }
+        pc.sigma = lc->sigma;
+        pc.vary_gain = lc->vary_gain;
+        pc.seed = bruno_rng_u64(&net->rng);
+        pc.allocator = net->cfg.allocator;
+        if ((r = bruno_felif_pop_init(&L->pop, &pc)) != BRUNO_OK) goto fail;
+    }
+    k = bruno__layer_params_plan(L, b);
+    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) {
+        if (lc->kind == BRUNO_LAYER_FELIF) bruno_felif_pop_free(&L->pop);
+        goto fail;
+    }
+    /* initialisation, drawn from the network's RNG in a fixed order */
+    if (L->W) {
+        if (lc->init_nonneg) {
+            double hi = lc->init_scale * sqrt(1.0 / (double)L->n_out);
+            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(hi * bruno_rng_uniform(&net->rng));
+        } else {
+            double s = lc->init_scale * (double)bruno__rsqrt_in(n_in);
+            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
+        }
+        bruno__add_param(net, L, 0, lc->kind == BRUNO_LAYER_DENSE ? "W" : "W_rec", L->W, L->gW, L->nW);
+    }
+    if (lc->kind == BRUNO_LAYER_ENCODE) {
+        for (i = 0; i < L->n_out; ++i)
+            L->gain[i] = (bruno_real)(lc->gain_init_mean + lc->gain_init_std * bruno_rng_normal(&net->rng));
+        for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->bias_init_std * bruno_rng_normal(&net->rng));
+        bruno__add_param(net, L, 0, "gain", L->gain, L->ggain, L->n_out);
+        bruno__add_param(net, L, 1, "bias", L->b, L->gb, L->n_out);
+    } else if (L->b) {
+        bruno__add_param(net, L, 1, "b", L->b, L->gb, L->n_out);
+    }
+    if (L->dec) {
+        L->dec[0] = (bruno_real)lc->alpha;
+        L->dec[1] = (bruno_real)lc->beta;
+        if (lc->train_decay) bruno__add_param(net, L, 2, "decay", L->dec, L->gdec, 2);
+    }
+    net->layers[net->n_layers++] = L;
+    return BRUNO_OK;
+fail:
+    bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
+    return r;
+}
+
+BRUNO_API void bruno_net_zero_grad(bruno_net *net)
+{
+    size_t i;
+    if (!net) return;
+    for (i = 0; i < net->n_params; ++i) memset(net->params[i].grad, 0, net->params[i].n * sizeof(bruno_real));
+}
+
+BRUNO_API void bruno_net_constrain(bruno_net *net)
+{
+    size_t l;
+    if (!net) return;
+    for (l = 0; l < net->n_layers; ++l) {
+        bruno_layer *L = net->layers[l];
+        int i;
+        if (!L->dec) continue;
+        for (i = 0; i < 2; ++i) {
+            if (L->dec[i] < (bruno_real)0.5) L->dec[i] = (bruno_real)0.5;
+            if (L->dec[i] > 1) L->dec[i] = 1;
+        }
+    }
+}
+
+BRUNO_API int bruno_net_finite(const bruno_net *net)
+{
+    size_t i, j;
+    for (i = 0; i < net->n_params; ++i)
+        for (j = 0; j < net->params[i].n; ++j)
+            if (!bruno__finite((double)net->params[i].data[j]) || !bruno__finite((double)net->params[i].grad[j]))
+                return 0;
+    return 1;
+}
+
+BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, bruno_rng *rng)
+{
+    size_t l;
+    bruno_result r;
+    if (!net) return BRUNO_ERR_ARG;
+    for (l = 0; l < net->n_layers; ++l)
+        if (net->layers[l]->cfg.kind == BRUNO_LAYER_FELIF)
+            if ((r = bruno_felif_pop_redraw(&net->layers[l]->pop, sigma, net->layers[l]->cfg.vary_gain, rng)) != BRUNO_OK)
+                return r;
+    return BRUNO_OK;
+}
+/* ---- spikes and surrogates (MODELS §3 end) -------------------------------- */
+static bruno_real bruno__spike(const bruno_layer_config *c, bruno_real x)
+{
+    if (c->surrogate == BRUNO_SURROGATE_SIGMOID)
+        return (bruno_real)1 / (1 + BRUNO__EXP(-(bruno_real)c->surrogate_beta * x));
+    return x >= 0 ? (bruno_real)1 : (bruno_real)0;
+}
+
+static bruno_real bruno__surrogate(const bruno_layer_config *c, bruno_real x)
+{
+    bruno_real b = (bruno_real)c->surrogate_beta, d, t;
+    switch (c->surrogate) {
+    case BRUNO_SURROGATE_TANH:
+        t = (bruno_real)tanh((double)x);
+        return 1 - t * t;
+    case BRUNO_SURROGATE_SIGMOID:
+        t = (bruno_real)1 / (1 + BRUNO__EXP(-b * x));
+        return b * t * (1 - t);
+    default:
+        d = b * BRUNO__FABS(x) + 1;
+        return 1 / (d * d);
+    }
+}
+
+/* ---- dense: y[r] = W x[r] (+ b) over rows r ------------------------------- */
+static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_result *r)
+{
+    *r = BRUNO_OK;
+    if (L->cfg.bits >= 32) return L->W;
+    /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
+    *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
+    return L->Wq;
+}
+
+static void bruno__matvec(const bruno_real *W, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
+{
+    size_t o, i;
+    for (o = 0; o < n_out; ++o) {
+        const bruno_real *w = W + o * n_in;
+        bruno_real s = 0;
+        for (i = 0; i < n_in; ++i) s += w[i] * x[i];
+        y[o] = add ? y[o] + s : s;
+    }
+}
+
+/* y^T W added into dx: dx[i] += sum_o dy[o] W[o][i]; and gW[o][i] += dy[o] x[i] */
+static void bruno__matvec_back(const bruno_real *W, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
+                               bruno_real *gW, size_t n_out, size_t n_in)
+{
+    size_t o, i;
+    for (o = 0; o < n_out; ++o) {
+        const bruno_real *w = W + o * n_in;
+        bruno_real *g = gW + o * n_in, d = dy[o];
+        if (d == 0) continue;
+        if (dx)
+            for (i = 0; i < n_in; ++i) dx[i] += d * w[i];
+        for (i = 0; i < n_in; ++i) g[i] += d * x[i];
+    }
+}
+
+/* ---- LIF / RLIF forward over the sequence --------------------------------- */
+static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real a = L->dec[0], be = L->dec[1];
+    bruno_real *xin = L->tmp;   /* [B][n] */
+    const bruno_real *Wr = NULL;
+    bruno_result r = BRUNO_OK;
+    if (L->cfg.kind == BRUNO_LAYER_RLIF) {
+        Wr = bruno__weights(net, L, &r);
+        if (r != BRUNO_OK) return r;
+    }
+    for (t = 0; t < T; ++t) {
+        const bruno_real *xt = x + t * BN;
+        bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *y = L->out + t * BN;
+        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
+        memcpy(xin, xt, BN * sizeof *xin);
+        if (Wr && t)
+            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) {
+            bruno_real sp = syn_p ? syn_p[i] : 0;
+            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0; /* mem after the reset */
+            syn[i] = be * sp + (1 - be) * xin[i];
+            mt[i] = a * mp + (1 - a) * syn[i];
+            y[i] = bruno__spike(&L->cfg, mt[i] - 1);
+        }
+    }
+    return BRUNO_OK;
+}
+
+static void bruno__lif_backward(bruno_layer *L, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
+                                size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real a = L->dec[0], be = L->dec[1], ga = 0, gb = 0;
+    bruno_real *g_syn = L->tmp, *g_mem = L->tmp + BN, *g_s = L->tmp + 2 * BN, *xin = L->tmp + 3 * BN;
+    const bruno_real *Wr = L->cfg.kind == BRUNO_LAYER_RLIF ? (L->Wq ? L->Wq : L->W) : NULL;
+    memset(L->tmp, 0, 3 * BN * sizeof(bruno_real));
+    for (t = T; t-- > 0;) {
+        const bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *dyt = dy + t * BN;
+        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
+        memcpy(xin, x + t * BN, BN * sizeof *xin);
+        if (Wr && t)
+            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) {
+            bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
+            bruno_real gy = dyt[i] + g_s[i];
+            bruno_real gm = g_mem[i] * (1 - s_hard) + gy * bruno__surrogate(&L->cfg, mt[i] - 1);
+            bruno_real gsyn = g_syn[i] + gm * (1 - a);
+            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0;
+            bruno_real sp = syn_p ? syn_p[i] : 0;
+            ga += gm * (mp - syn[i]);
+            g_mem[i] = gm * a;
+            gb += gsyn * (sp - xin[i]);
+            g_syn[i] = gsyn * be;
+            xin[i] = gsyn * (1 - be); /* now dL/dxin */
+        }
+        if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
+        if (Wr) {
+            memset(g_s, 0, BN * sizeof *g_s);
+            if (t)
+                for (b = 0; b < B; ++b)
+                    bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, g_s + b * n, L->gW, n, n);
+        }
+    }
+    L->gdec[0] += ga;
+    L->gdec[1] += gb;
+}
+
+/* ---- SNU-style cell --------------------------------------------------------- */
+static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
+    bruno_result r;
+    const bruno_real *Wr = bruno__weights(net, L, &r);
+    if (r != BRUNO_OK) return r;
+    for (t = 0; t < T; ++t) {
+        bruno_real *h = L->st_a + t * BN, *y = L->out + t * BN;
+        for (i = 0; i < BN; ++i) {
+            bruno_real hp = t ? L->st_a[(t - 1) * BN + i] : 0;
+            bruno_real sp = (t && hp >= thr) ? (bruno_real)1 : (bruno_real)0;
+            h[i] = hp * (1 - sp) * d + x[t * BN + i] + L->b[i % n];
+        }
+        if (t)
+            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, h + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) y[i] = bruno__spike(&L->cfg, h[i] - thr);
+    }
+    return BRUNO_OK;
+}
+
+static void bruno__snu_backward(bruno_layer *L, const bruno_real *dy, bruno_real *dx, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
+    bruno_real *g_h = L->tmp, *g_s = L->tmp + BN, *gh_t = L->tmp + 2 * BN;
+    const bruno_real *Wr = L->Wq ? L->Wq : L->W;
+    memset(L->tmp, 0, 2 * BN * sizeof(bruno_real));
+    for (t = T; t-- > 0;) {
+        const bruno_real *h = L->st_a + t * BN;
+        for (i = 0; i < BN; ++i) {
+            gh_t[i] = g_h[i] + (dy[t * BN + i] + g_s[i]) * bruno__surrogate(&L->cfg, h[i] - thr);
+            L->gb[i % n] += gh_t[i];
+        }
+        if (dx) memcpy(dx + t * BN, gh_t, BN * sizeof *gh_t);
+        memset(g_s, 0, BN * sizeof *g_s);
+        if (t) {
+            for (b = 0; b < B; ++b)
+                bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, gh_t + b * n, g_s + b * n, L->gW, n, n);
+            for (i = 0; i < BN; ++i) {
+                bruno_real hp = L->st_a[(t - 1) * BN + i];
+                g_h[i] = gh_t[i] * (hp >= thr ? 0 : 1) * d;
+            }
+        }
+    }
+}
+/* ---- binomial checkpointing (Griewank's revolve, recursive form) -----------
+   Reverse the steps [a, b) of a chain given the state at a in slot_a, with
+   s snapshot slots in all (slot_a included; the others are next_free,
+   next_free+1, ...) and one work slot. beta(s, t) = C(s + t, s) is the
+   longest chain s snapshots can reverse with t forward sweeps; the first
+   snapshot goes at m so that [m, b) fits beta(s - 1, t) and [a, m) fits
+   beta(s, t - 1), which keeps every step recomputed at most t times. */
+typedef struct bruno__rev {
+    void *ctx;
+    int work;   /* the work slot */
+    /* state of slot `from` (at index i0) copied into `to` and advanced to i1 */
+    void (*advance)(void *ctx, int from, int to, size_t i0, size_t i1);
+    /* reverse step i, whose input state is in `slot` */
+    void (*adjoint)(void *ctx, int slot, size_t i);
+} bruno__rev;
+
+static double bruno__beta(size_t s, size_t t)
+{
+    double r = 1.0;
+    size_t i;
+    for (i = 1; i <= t; ++i) r = r * (double)(s + i) / (double)i; /* C(s+t, t), exact enough to compare */
+    return r;
+}
+
+static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, int next_free, size_t s)
+{
+    while (b > a) {
+        size_t l = b - a, t, m, i;
+        if (l == 1) {
+            R->adjoint(R->ctx, slot_a, a);
+            return;
+        }
+        if (s <= 1) { /* no snapshot left: recompute from a for every step */
+            for (i = b; i-- > a;) {
+                if (i == a) R->adjoint(R->ctx, slot_a, a);
+                else {
+                    R->advance(R->ctx, slot_a, R->work, a, i);
+                    R->adjoint(R->ctx, R->work, i);
+                }
+            }
+            return;
+        }
+        for (t = 1; bruno__beta(s, t) < (double)l; ++t) {}
+        {
+            double right = bruno__beta(s - 1, t);
+            m = (double)l - right > 1.0 ? a + (size_t)((double)l - right) : a + 1;
+        }
+        R->advance(R->ctx, slot_a, next_free, a, m);
+        bruno__revolve(R, m, b, next_free, next_free + 1, s - 1);
+        b = m;
+    }
+}
+
+/* ---- FeLIF layer ------------------------------------------------------------ */
+typedef struct bruno__felif_ctx {
+    bruno_layer *L;
+    const bruno_net_config *nc;
+    size_t B, n, BN, T, k;
+    uint32_t N;
+    bruno_real h, V_thr, v_reset, p_reset_rel, g;
+    const bruno_real *u;     /* input [T][B][n] */
+    const bruno_real *dy;    /* dL/dy [T][B][n] */
+    bruno_real *du;          /* dL/du [T][B][n] or NULL */
+    bruno_real *gv, *gp, *gI, *I, *wv, *wp;
+    uint32_t *taken;         /* of the current step */
+    bruno_real *fine;        /* stored fine states of the current step (BPTT, SEQUENCE) */
+} bruno__felif_ctx;
+
+static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_layer *L, size_t T, size_t B)
+{
+    memset(X, 0, sizeof *X);
+    X->L = L;
+    X->nc = &net->cfg;
+    X->B = B;
+    X->n = L->n_out;
+    X->BN = B * L->n_out;
+    X->T = T;
+    X->N = net->cfg.n_fine;
+    X->h = (bruno_real)(net->cfg.dt / (double)net->cfg.n_fine);
+    X->V_thr = (bruno_real)L->cfg.felif.V_thr;
+    X->v_reset = (bruno_real)L->cfg.felif.v_reset;
+    X->p_reset_rel = (bruno_real)(L->cfg.felif.p_reset / L->cfg.felif.P_s);
+    X->g = (bruno_real)L->cfg.input_gain;
+    X->gv = L->tmp;
+    X->gp = L->tmp + X->BN;
+    X->gI = L->tmp + 2 * X->BN;
+    X->I = L->tmp + 3 * X->BN;
+    X->wv = L->tmp + 4 * X->BN;
+    X->wp = L->tmp + 5 * X->BN;
+}
+
+static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
+{
+    const bruno_real *u = X->u + k * X->BN;
+    const bruno_felif_consts *c = X->L->pop.c;
+    size_t i;
+    for (i = 0; i < X->BN; ++i) X->I[i] = X->g * c[i % X->n].gain * u[i];
+}
+
+/* Fine Euler steps [i0, i1) of the current window for every neuron that
+   has not frozen (i < taken). During the forward pass taken is RUNNING
+   and becomes i + 1 at the step after which v >= V_thr (MODELS §2). With
+   store, the input state of each step is saved as [i - i0][v|p][BN]. */
+static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
+                              uint32_t i0, uint32_t i1, bruno_real *store)
+{
+    const bruno_felif_consts *c = X->L->pop.c;
+    size_t BN = X->BN, n = X->n, q;
+    uint32_t i;
+    for (i = i0; i < i1; ++i) {
+        size_t active = 0;
+        if (store) {
+            memcpy(store + (size_t)(i - i0) * 2 * BN, v, BN * sizeof *v);
+            memcpy(store + (size_t)(i - i0) * 2 * BN + BN, p, BN * sizeof *p);
+        }
+        for (q = 0; q < BN; ++q) {
+            if (i >= taken[q]) continue;
+            bruno_felif_euler(&c[q % n], v[q], p[q], X->I[q], X->h, &v[q], &p[q]);
+            if (taken[q] == BRUNO__RUNNING) {
+                if (v[q] >= X->V_thr) taken[q] = i + 1;
+                else ++active;
+            } else if (i + 1 < taken[q]) {
+                ++active;
+            }
+        }
+        if (!active) break; /* every neuron frozen: the rest of the window is the identity and
+                               the backward pass never reads the states past the last freeze */
+    }
+}
+
+/* Reverse one fine step i from its input state (vi, pi). */
+static void bruno__felif_adj_fine(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi, uint32_t i)
+{
+    const bruno_felif_consts *c = X->L->pop.c;
+    size_t q;
+    for (q = 0; q < X->BN; ++q) {
+        bruno_felif_jacobian J;
+        bruno_real gv, gp;
+        if (i >= X->taken[q]) continue;
+        J = bruno_felif_euler_jacobian(&c[q % X->n], vi[q], pi[q], X->I[q], X->h, X->nc->rate_grad);
+        gv = X->gv[q];
+        gp = X->gp[q];
+        X->gI[q] += gv * J.dv_dI;
+        X->gv[q] = gv * J.dv_dv + gp * J.dp_dv;
+        X->gp[q] = gv * J.dv_dp + gp * J.dp_dp;
+    }
+}
+
+static uint32_t bruno__max_taken(const bruno__felif_ctx *X)
+{
+    uint32_t m = 0;
+    size_t q;
+    for (q = 0; q < X->BN; ++q)
+        if (X->taken[q] > m) m = X->taken[q];
+    return m;
+}
+
+/* One network step k -> k+1 in place on (v, p): fine pass (or the coarse
+   step), reset where v_start >= V_thr (s_k = 1), MODELS §2. */
+static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, bruno_real *p,
+                                  const bruno_real *v_start, uint32_t *taken, bruno_real *store)
+{
+    const bruno_felif_consts *c = X->L->pop.c;
+    size_t q;
+    bruno__felif_current(X, k);
+    if (X->nc->trainer == BRUNO_TRAINER_COARSE) {
+        for (q = 0; q < X->BN; ++q)
+            bruno_felif_euler(&c[q % X->n], v[q], p[q], X->I[q], (bruno_real)X->nc->dt, &v[q], &p[q]);
+    } else {
+        for (q = 0; q < X->BN; ++q) taken[q] = BRUNO__RUNNING;
+        bruno__felif_fine(X, v, p, taken, 0, X->N, store);
+        for (q = 0; q < X->BN; ++q)
+            if (taken[q] == BRUNO__RUNNING) taken[q] = X->N;
+    }
+    for (q = 0; q < X->BN; ++q)
+        if (v_start[q] >= X->V_thr) {
+            v[q] = X->v_reset;
+            p[q] = X->p_reset_rel * c[q % X->n].P_s;
+        }
+}
+
+/* Before reversing step k: add the spike's gradient at v_{k+1}, and cut
+   the path through a reset (no gradient to the pre-reset values). */
+static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_real *v_k, const bruno_real *v_k1)
+{
+    const bruno_real *dy = X->dy + k * X->BN;
+    size_t q;
+    bruno__felif_current(X, k);
+    for (q = 0; q < X->BN; ++q) {
+        X->gv[q] += dy[q] * bruno__surrogate(&X->L->cfg, v_k1[q] - X->V_thr);
+        if (v_k[q] >= X->V_thr) X->gv[q] = X->gp[q] = 0;
+        X->gI[q] = 0;
+    }
+}
+
+static void bruno__felif_adj_end(bruno__felif_ctx *X, size_t k)
+{
+    const bruno_felif_consts *c = X->L->pop.c;
+    size_t q;
+    if (!X->du) return;
+    for (q = 0; q < X->BN; ++q) X->du[k * X->BN + q] = X->gI[q] * X->g * c[q % X->n].gain;
+}
+
+/* BRUNO and coarse-only: the gradient of one coarse Euler step of length dt
+   from the window's start (MODELS §3). */
+static void bruno__felif_adj_coarse(bruno__felif_ctx *X, const bruno_real *v_k, const bruno_real *p_k)
+{
+    const bruno_felif_consts *c = X->L->pop.c;
+    size_t q;
+    for (q = 0; q < X->BN; ++q) {
+        bruno_felif_jacobian J = bruno_felif_coarse_jacobian(&c[q % X->n], v_k[q], p_k[q], X->I[q], X->nc->dt, X->nc->rate_grad);
+        bruno_real gv = X->gv[q], gp = X->gp[q];
+        X->gI[q] = gv * J.dv_dI;
+        X->gv[q] = gv * J.dv_dv + gp * J.dp_dv;
+        X->gp[q] = gv * J.dv_dp + gp * J.dp_dp;
+    }
+}
+
+/* Exact reverse of a window whose fine states are stored in F. */
+static void bruno__felif_adj_stored(bruno__felif_ctx *X, const bruno_real *F)
+{
+    uint32_t i = bruno__max_taken(X);
+    while (i-- > 0) bruno__felif_adj_fine(X, F + (size_t)i * 2 * X->BN, F + (size_t)i * 2 * X->BN + X->BN, i);
+}
+
+/* revolve callbacks inside one window: slots are [v|p] arrays in L->fine */
+static bruno_real *bruno__slot(const bruno__felif_ctx *X, int s) { return X->L->fine + (size_t)s * 2 * X->BN; }
+
+static void bruno__fine_advance(void *ctx, int from, int to, size_t i0, size_t i1)
+{
+    bruno__felif_ctx *X = (bruno__felif_ctx *)ctx;
+    bruno_real *d = bruno__slot(X, to);
+    if (from != to) memcpy(d, bruno__slot(X, from), 2 * X->BN * sizeof *d);
+    bruno__felif_fine(X, d, d + X->BN, X->taken, (uint32_t)i0, (uint32_t)i1, NULL);
+}
+
+static void bruno__fine_adjoint(void *ctx, int slot, size_t i)
+{
+    bruno__felif_ctx *X = (bruno__felif_ctx *)ctx;
+    bruno_real *s = bruno__slot(X, slot);
+    bruno__felif_adj_fine(X, s, s + X->BN, (uint32_t)i);
+}
+
+/* Exact reverse of window k by recomputation from its start state. */
+static void bruno__felif_adj_checkpoint(bruno__felif_ctx *X, const bruno_real *v_k, const bruno_real *p_k)
+{
+    size_t BN = X->BN, K = X->nc->checkpoints;
+    uint32_t N = bruno__max_taken(X); /* steps past the last freeze are the identity */
+    if (N == 0) return;
+    if (X->nc->schedule == BRUNO_SCHEDULE_BINOMIAL) {
+        bruno__rev R;
+        size_t s = K < X->N ? K : X->N;
+        memcpy(bruno__slot(X, 0), v_k, BN * sizeof *v_k);
+        memcpy(bruno__slot(X, 0) + BN, p_k, BN * sizeof *p_k);
+        R.ctx = X;
+        R.work = (int)s;
+        R.advance = bruno__fine_advance;
+        R.adjoint = bruno__fine_adjoint;
+        bruno__revolve(&R, 0, N, 0, 1, s);
+    } else { /* UNIFORM: one sweep to the checkpoints, then each segment stored and reversed */
+        size_t Lseg = (X->N + K - 1) / K, nck = (N + Lseg - 1) / Lseg, ck;
+        bruno_real *seg = X->L->fine + ((X->N + Lseg - 1) / Lseg) * 2 * BN;
+        memcpy(bruno__slot(X, 0), v_k, BN * sizeof *v_k);
+        memcpy(bruno__slot(X, 0) + BN, p_k, BN * sizeof *p_k);
+        for (ck = 1; ck < nck; ++ck) bruno__fine_advance(X, (int)ck - 1, (int)ck, (ck - 1) * Lseg, ck * Lseg);
+        for (ck = nck; ck-- > 0;) {
+            uint32_t i0 = (uint32_t)(ck * Lseg), i1 = (uint32_t)((ck + 1) * Lseg < N ? (ck + 1) * Lseg : N), i;
+            memcpy(X->wv, bruno__slot(X, (int)ck), BN * sizeof *X->wv);
+            memcpy(X->wp, bruno__slot(X, (int)ck) + BN, BN * sizeof *X->wp);
+            bruno__felif_fine(X, X->wv, X->wp, X->taken, i0, i1, seg);
+            for (i = i1; i-- > i0;) bruno__felif_adj_fine(X, seg + (size_t)(i - i0) * 2 * BN, seg + (size_t)(i - i0) * 2 * BN + BN, i);
+        }
+    }
+}
+
+/* SEQUENCE schedule: revolve over network steps; slots hold (v, p) of a
+   step's start; then revolve's work slot, the adjoint's own work slot (the
+   state the window is recomputed in) and one window's fine states. */
+typedef struct bruno__seq_ctx {
+    bruno__felif_ctx *X;
+    size_t n_slots;
+} bruno__seq_ctx;
+
+static void bruno__seq_advance(void *ctx, int from, int to, size_t k0, size_t k1)
+{
+    bruno__seq_ctx *S = (bruno__seq_ctx *)ctx;
+    bruno__felif_ctx *X = S->X;
+    bruno_real *d = bruno__slot(X, to);
+    size_t k;
+    if (from != to) memcpy(d, bruno__slot(X, from), 2 * X->BN * sizeof *d);
+    for (k = k0; k < k1; ++k) {
+        memcpy(X->wv, d, X->BN * sizeof *d);
+        bruno__felif_step_fwd(X, k, d, d + X->BN, X->wv, X->taken, NULL);
+    }
+}
+
+static void bruno__seq_adjoint(void *ctx, int slot, size_t k)
+{
+    bruno__seq_ctx *S = (bruno__seq_ctx *)ctx;
+    bruno__felif_ctx *X = S->X;
+    bruno_real *st = bruno__slot(X, slot), *w = bruno__slot(X, (int)S->n_slots + 1);
+    memcpy(w, st, 2 * X->BN * sizeof *w);
+    bruno__felif_step_fwd(X, k, w, w + X->BN, st, X->taken, X->fine);
+    bruno__felif_adj_begin(X, k, st, w);
+    bruno__felif_adj_stored(X, X->fine);
+    bruno__felif_adj_end(X, k);
+}
+
+static void bruno__felif_init_state(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p)
+{
+    const bruno_felif_consts *c = X->L->pop.c;
+    size_t q;
+    for (q = 0; q < X->BN; ++q) {
+        v[q] = (bruno_real)X->L->cfg.felif.v_init;
+        p[q] = (bruno_real)(X->L->cfg.felif.p_init / X->L->cfg.felif.P_s) * c[q % X->n].P_s;
+    }
+}
+
+static int bruno__felif_seq(const bruno_net_config *c, int train)
+{
+    return train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
+}
+
+static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
+{
+    bruno__felif_ctx X;
+    size_t k, q, BN;
+    int bptt = train && net->cfg.trainer == BRUNO_TRAINER_BPTT;
+    int keep_taken = train && (bptt || net->cfg.trainer == BRUNO_TRAINER_CHECKPOINT);
+    bruno__felif_ctx_init(&X, net, L, T, B);
+    X.u = u;
+    BN = X.BN;
+    if (bruno__felif_seq(&net->cfg, train)) {
+        /* keep nothing but the outputs; the backward pass recomputes */
+        bruno_real *v = bruno__slot(&X, 0), *p = v + BN;
+        bruno__felif_init_state(&X, v, p);
+        for (k = 0; k < T; ++k) {
+            memcpy(X.wv, v, BN * sizeof *v);
+            bruno__felif_step_fwd(&X, k, v, p, X.wv, L->taken, NULL);
+            for (q = 0; q < BN; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v[q] - X.V_thr);
+        }
+        return;
+    }
+    bruno__felif_init_state(&X, L->st_a, L->st_b);
+    for (k = 0; k < T; ++k) {
+        bruno_real *v0 = L->st_a + k * BN, *v1 = v0 + BN, *p1 = L->st_b + (k + 1) * BN;
+        uint32_t *tk = keep_taken ? L->taken + k * BN : L->taken; /* one step's worth when not kept */
+        memcpy(v1, v0, BN * sizeof *v0);
+        memcpy(p1, L->st_b + k * BN, BN * sizeof *p1);
+        bruno__felif_step_fwd(&X, k, v1, p1, v0, tk, bptt ? L->fine + k * (size_t)X.N * 2 * BN : NULL);
+        for (q = 0; q < BN; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v1[q] - X.V_thr);
+    }
+}
+
+static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
+                                  bruno_real *du, size_t T, size_t B)
+{
+    bruno__felif_ctx X;
+    size_t k, BN;
+    bruno__felif_ctx_init(&X, net, L, T, B);
+    X.u = u;
+    X.dy = dy;
+    X.du = du;
+    BN = X.BN;
+    memset(X.gv, 0, 2 * BN * sizeof *X.gv);
+    if (bruno__felif_seq(&net->cfg, 1)) {
+        bruno__seq_ctx S;
+        bruno__rev R;
+        size_t s = net->cfg.checkpoints < T ? net->cfg.checkpoints : T;
+        S.X = &X;
+        S.n_slots = s;
+        X.taken = L->taken;
+        X.fine = L->fine + (s + 2) * 2 * BN;
+        bruno__felif_init_state(&X, bruno__slot(&X, 0), bruno__slot(&X, 0) + BN);
+        R.ctx = &S;
+        R.work = (int)s;
+        R.advance = bruno__seq_advance;
+        R.adjoint = bruno__seq_adjoint;
+        bruno__revolve(&R, 0, T, 0, 1, s);
+        return;
+    }
+    for (k = T; k-- > 0;) {
+        const bruno_real *v0 = L->st_a + k * BN, *p0 = L->st_b + k * BN;
+        bruno__felif_adj_begin(&X, k, v0, v0 + BN);
+        switch (net->cfg.trainer) {
+        case BRUNO_TRAINER_BPTT:
+            X.taken = L->taken + k * BN;
+            bruno__felif_adj_stored(&X, L->fine + k * (size_t)X.N * 2 * BN);
+            break;
+        case BRUNO_TRAINER_CHECKPOINT:
+            X.taken = L->taken + k * BN;
+            bruno__felif_adj_checkpoint(&X, v0, p0);
+            break;
+        default:
+            bruno__felif_adj_coarse(&X, v0, p0);
+            break;
+        }
+        bruno__felif_adj_end(&X, k);
+    }
+}
+/* ---- the network ------------------------------------------------------------ */
+static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
+                                         int train)
+{
+    size_t R = T * B, r, c;
+    bruno_result res = BRUNO_OK;
+    switch (L->cfg.kind) {
+    case BRUNO_LAYER_ENCODE:
+        for (r = 0; r < R; ++r)
+            for (c = 0; c < L->n_out; ++c)
+                L->out[r * L->n_out + c] = L->gain[c] * (x[r * L->n_in + c % L->n_in] + L->b[c]);
+        break;
+    case BRUNO_LAYER_DENSE: {
+        const bruno_real *W = bruno__weights(net, L, &res);
+        if (res != BRUNO_OK) return res;
+        for (r = 0; r < R; ++r) {
+            bruno_real *y = L->out + r * L->n_out;
+            bruno__matvec(W, x + r * L->n_in, y, L->n_out, L->n_in, 0);
+            if (L->b)
+                for (c = 0; c < L->n_out; ++c) y[c] += L->b[c];
+        }
+        break;
+    }
+    case BRUNO_LAYER_LIF:
+    case BRUNO_LAYER_RLIF: res = bruno__lif_forward(net, L, x, T, B); break;
+    case BRUNO_LAYER_SNU: res = bruno__snu_forward(net, L, x, T, B); break;
+    case BRUNO_LAYER_FELIF: bruno__felif_forward(net, L, x, T, B, train); break;
+    }
+    return res;
+}
+
+static void bruno__layer_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
+                                  bruno_real *dx, size_t T, size_t B)
+{
+    size_t R = T * B, r, c;
+    switch (L->cfg.kind) {
+    case BRUNO_LAYER_ENCODE:
+        if (dx) memset(dx, 0, R * L->n_in * sizeof *dx);
+        for (r = 0; r < R; ++r)
+            for (c = 0; c < L->n_out; ++c) {
+                bruno_real d = dy[r * L->n_out + c], xi = x[r * L->n_in + c % L->n_in];
+                L->ggain[c] += d * (xi + L->b[c]);
+                L->gb[c] += d * L->gain[c];
+                if (dx) dx[r * L->n_in + c % L->n_in] += d * L->gain[c];
+            }
+        break;
+    case BRUNO_LAYER_DENSE: {
+        const bruno_real *W = L->Wq ? L->Wq : L->W;
+        if (dx) memset(dx, 0, R * L->n_in * sizeof *dx);
+        for (r = 0; r < R; ++r) {
+            const bruno_real *d = dy + r * L->n_out;
+            bruno__matvec_back(W, x + r * L->n_in, d, dx ? dx + r * L->n_in : NULL, L->gW, L->n_out, L->n_in);
+            if (L->b)
+                for (c = 0; c < L->n_out; ++c) L->gb[c] += d[c];
+        }
+        break;
+    }
+    case BRUNO_LAYER_LIF:
+    case BRUNO_LAYER_RLIF: bruno__lif_backward(L, x, dy, dx, T, B); break;
+    case BRUNO_LAYER_SNU: bruno__snu_backward(L, dy, dx, T, B); break;
+    case BRUNO_LAYER_FELIF: bruno__felif_backward(net, L, x, dy, dx, T, B); break;
+    }
+}
+
+BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, size_t T, size_t batch, int train,
+                                         const bruno_real **y)
+{
+    size_t l;
+    bruno_result r;
+    const bruno_real *in = x;
+    if (!net || !x) return BRUNO_ERR_ARG;
+    if (net->n_layers == 0 || T == 0 || batch == 0) return BRUNO_ERR_SIZE;
+    if (T > ((size_t)1 << 32) / batch) return BRUNO_ERR_SIZE;
+    if ((r = bruno__check_finite_array(x, T * batch * net->cfg.n_in)) != BRUNO_OK) return r;
+    net->has_forward = 0;
+    if ((r = bruno__ensure_ws(net, T, batch, train)) != BRUNO_OK) return r;
+    for (l = 0; l < net->n_layers; ++l) {
+        if ((r = bruno__layer_forward(net, net->layers[l], in, T, batch, train)) != BRUNO_OK) return r;
+        in = net->layers[l]->out;
+    }
+    net->has_forward = train ? 1 : 0;
+    net->x = x;
+    if (y) *y = in;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_net_backward(bruno_net *net, const bruno_real *dy)
+{
+    size_t l, T, B;
+    const bruno_real *g;
+    bruno_result r;
+    if (!net || !dy) return BRUNO_ERR_ARG;
+    if (!net->has_forward) return BRUNO_ERR_STATE;
+    T = net->ws_T;
+    B = net->ws_batch;
+    if ((r = bruno__check_finite_array(dy, T * B * bruno_net_n_out(net))) != BRUNO_OK) return r;
+    g = dy;
+    for (l = net->n_layers; l-- > 0;) {
+        bruno_layer *L = net->layers[l];
+        bruno_real *dx = l ? (g == net->grad_a ? net->grad_b : net->grad_a) : NULL;
+        bruno__layer_backward(net, L, l ? net->layers[l - 1]->out : net->x, g, dx, T, B);
+        g = dx;
+    }
+    return BRUNO_OK;
+}
+
+/* ---- losses ------------------------------------------------------------------ */
+BRUNO_API bruno_result bruno_loss_count_ce(const bruno_real *y, size_t T, size_t B, size_t C, const int32_t *labels,
+                                           bruno_real *dy, double *loss, size_t *n_correct)
+{
+    size_t b, t, c, correct = 0;
+    double total = 0;
+    if (!y || !labels || !loss) return BRUNO_ERR_ARG;
+    if (T == 0 || B == 0 || C == 0) return BRUNO_ERR_SIZE;
+    for (b = 0; b < B; ++b)
+        if (labels[b] < 0 || (size_t)labels[b] >= C) return BRUNO_ERR_ARG;
+    for (b = 0; b < B; ++b) {
+        double mx = -1e300, z = 0, cnt_best = -1e300;
+        size_t best = 0;
+        /* counts: sum over time; softmax in double for a stable log-sum-exp */
+        double cnt[1024], *cp = cnt;
+        double *heap = NULL;
+        if (C > 1024) {
+            heap = (double *)malloc(C * sizeof *heap);
+            if (!heap) return BRUNO_ERR_NOMEM;
+            cp = heap;
+        }
+        for (c = 0; c < C; ++c) {
+            double s = 0;
+            for (t = 0; t < T; ++t) s += (double)y[(t * B + b) * C + c];
+            cp[c] = s;
+            if (s > mx) mx = s;
+            if (s > cnt_best) { cnt_best = s; best = c; }
+        }
+        for (c = 0; c < C; ++c) z += exp(cp[c] - mx);
+        total += -(cp[labels[b]] - mx - log(z));
+        if (best == (size_t)labels[b]) ++correct;
+        if (dy)
+            for (c = 0; c < C; ++c) {
+                double g = (exp(cp[c] - mx) / z - (c == (size_t)labels[b] ? 1.0 : 0.0)) / (double)B;
+                for (t = 0; t < T; ++t) dy[(t * B + b) * C + c] = (bruno_real)g;
+            }
+        free(heap);
+    }
+    *loss = total / (double)B;
+    if (n_correct) *n_correct = correct;
+    return bruno__finite(*loss) ? BRUNO_OK : BRUNO_ERR_DIVERGED;
+}
+
+BRUNO_API bruno_result bruno_loss_bce_logits(const bruno_real *y, const bruno_real *target, size_t T, size_t B,
+                                             size_t K, size_t skip, bruno_real *dy, double *loss)
+{
+    size_t t, i, BK = B * K;
+    double total = 0, norm;
+    if (!y || !target || !loss) return BRUNO_ERR_ARG;
+    if (T == 0 || B == 0 || K == 0) return BRUNO_ERR_SIZE;
+    if (skip >= T) return BRUNO_ERR_PARAM;
+    norm = (double)((T - skip) * BK);
+    for (t = 0; t < T; ++t)
+        for (i = 0; i < BK; ++i) {
+            size_t q = t * BK + i;
+            double z = (double)y[q], tg = (double)target[q];
+            if (t < skip) {
+                if (dy) dy[q] = 0;
+                continue;
+            }
+            /* log(1 + e^-|z|) form: stable for any z */
+            total += (z > 0 ? z : 0) - z * tg + log1p(exp(-fabs(z)));
+            if (dy) dy[q] = (bruno_real)((1.0 / (1.0 + exp(-z)) - tg) / norm);
+        }
+    *loss = total / norm;
+    return bruno__finite(*loss) ? BRUNO_OK : BRUNO_ERR_DIVERGED;
+}
+
+BRUNO_API bruno_result bruno_loss_sum_sq(const bruno_real *y, size_t n, bruno_real *dy, double *loss)
+{
+    size_t i;
+    double s = 0;
+    if (!y || !loss) return BRUNO_ERR_ARG;
+    if (n == 0) return BRUNO_ERR_SIZE;
+    for (i = 0; i < n; ++i) {
+        s += (double)y[i] * (double)y[i];
+        if (dy) dy[i] = 2 * y[i];
+    }
+    *loss = s;
+    return bruno__finite(s) ? BRUNO_OK : BRUNO_ERR_DIVERGED;
+}
+
+/* ---- optimisers ----------------------------------------------------------------- */
+BRUNO_API bruno_optim_config bruno_optim_config_default(bruno_optim_kind kind, double lr)
+{
+    bruno_optim_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.lr = lr;
+    c.beta1 = 0.9;
+    c.beta2 = kind == BRUNO_OPTIM_ADAMAX ? 0.995 : 0.999;
+    c.eps = 1e-8;
+    c.allocator = bruno_allocator_default();
+    return c;
+}
+
+static size_t bruno__n_total(const bruno_net *net)
+{
+    size_t i, n = 0;
+    for (i = 0; i < net->n_params; ++i) n += net->params[i].n;
+    return n;
+}
+
+BRUNO_API size_t bruno_optim_bytes(const bruno_net *net, bruno_optim_kind kind)
+{
+    size_t n;
+    if (!net) return 0;
+    n = bruno__n_total(net);
+    if (kind == BRUNO_OPTIM_SGD || n == 0) return 0;
+    return 2 * n * sizeof(bruno_real);
+}
+
+BRUNO_API bruno_result bruno_optim_init(bruno_optim *opt, const bruno_optim_config *cfg, const bruno_net *net)
+{
+    if (!opt || !cfg || !net) return BRUNO_ERR_ARG;
+    memset(opt, 0, sizeof *opt);
+    if ((unsigned)cfg->kind > BRUNO_OPTIM_ADAMAX) return BRUNO_ERR_ARG;
+    if (!bruno__finite(cfg->lr) || cfg->lr <= 0 || !(cfg->beta1 >= 0 && cfg->beta1 < 1) ||
+        !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps >= 0) || !bruno__finite(cfg->eps))
+        return BRUNO_ERR_PARAM;
+    opt->cfg = *cfg;
+    if (!opt->cfg.allocator.alloc || !opt->cfg.allocator.free) opt->cfg.allocator = bruno_allocator_default();
+    opt->n_params = net->n_params;
+    opt->n_total = bruno__n_total(net);
+    if (cfg->kind != BRUNO_OPTIM_SGD && opt->n_total) {
+        opt->m = (bruno_real *)bruno_alloc(&opt->cfg.allocator, opt->n_total, sizeof(bruno_real));
+        opt->u = opt->m ? (bruno_real *)bruno_alloc(&opt->cfg.allocator, opt->n_total, sizeof(bruno_real)) : NULL;
+        if (!opt->u) {
+            bruno_optim_free(opt);
+            return BRUNO_ERR_NOMEM;
+        }
+    }
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_optim_step(bruno_optim *opt, bruno_net *net)
+{
+    size_t i, j, off = 0;
+    double lr, b1, b2, eps, bc1, bc2;
+    if (!opt || !net) return BRUNO_ERR_ARG;
+    if (net->n_params != opt->n_params || bruno__n_total(net) != opt->n_total) return BRUNO_ERR_SHAPE;
+    for (i = 0; i < net->n_params; ++i)
+        if (bruno__check_finite_array(net->params[i].grad, net->params[i].n) != BRUNO_OK) return BRUNO_ERR_DIVERGED;
+    opt->t++;
+    lr = opt->cfg.lr;
+    b1 = opt->cfg.beta1;
+    b2 = opt->cfg.beta2;
+    eps = opt->cfg.eps;
+    bc1 = 1.0 - pow(b1, (double)opt->t);
+    bc2 = 1.0 - pow(b2, (double)opt->t);
+    for (i = 0; i < net->n_params; ++i) {
+        bruno_param *p = &net->params[i];
+        for (j = 0; j < p->n; ++j, ++off) {
+            double g = (double)p->grad[j];
+            if (opt->cfg.kind == BRUNO_OPTIM_SGD) {
+                p->data[j] = (bruno_real)((double)p->data[j] - lr * g);
+            } else if (opt->cfg.kind == BRUNO_OPTIM_ADAM) {
+                double m = b1 * (double)opt->m[off] + (1 - b1) * g;
+                double v = b2 * (double)opt->u[off] + (1 - b2) * g * g;
+                opt->m[off] = (bruno_real)m;
+                opt->u[off] = (bruno_real)v;
+                p->data[j] = (bruno_real)((double)p->data[j] - lr * (m / bc1) / (sqrt(v / bc2) + eps));
+            } else { /* Adamax, as torch.optim.Adamax */
+                double m = b1 * (double)opt->m[off] + (1 - b1) * g;
+                double u = b2 * (double)opt->u[off], a = fabs(g) + eps;
+                if (a > u) u = a;
+                opt->m[off] = (bruno_real)m;
+                opt->u[off] = (bruno_real)u;
+                p->data[j] = (bruno_real)((double)p->data[j] - (lr / bc1) * m / u);
+            }
+        }
+    }
+    bruno_net_constrain(net);
+    return BRUNO_OK;
+}
+
+BRUNO_API void bruno_optim_free(bruno_optim *opt)
+{
+    if (!opt) return;
+    bruno_free(&opt->cfg.allocator, opt->m, opt->n_total, sizeof(bruno_real));
+    bruno_free(&opt->cfg.allocator, opt->u, opt->n_total, sizeof(bruno_real));
+    opt->m = opt->u = NULL;
+}
+
+BRUNO_API bruno_plateau bruno_plateau_default(void)
+{
+    bruno_plateau p;
+    p.patience = 10;
+    p.factor = 0.9;
+    p.rtol = 1e-4;
+    p.best = HUGE_VAL;
+    p.bad_epochs = 0;
+    return p;
+}
+
+BRUNO_API int bruno_plateau_step(bruno_plateau *pl, double metric, bruno_optim *opt)
+{
+    if (!pl || !opt || !bruno__finite(metric)) return 0;
+    if (metric < pl->best * (1.0 - pl->rtol)) {
+        pl->best = metric;
+        pl->bad_epochs = 0;
+        return 0;
+    }
+    if (++pl->bad_epochs > pl->patience) {
+        opt->cfg.lr *= pl->factor;
+        pl->bad_epochs = 0;
+        return 1;
+    }
+    return 0;
+}
 /* ==== end of network implementation ==== */
 
 #endif /* BRUNO_IMPLEMENTATION_DONE */
