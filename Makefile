@@ -43,7 +43,7 @@ deps:
 	fi
 
 # ---------------------------------------------------------------- driver
-$(BUILD)/bruno-bench: $(BENCH_SRC) bench/bench.h bruno.h | $(BUILD)
+$(BUILD)/bruno-bench: $(BENCH_SRC) bench/*.h bruno.h | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $(BENCH_SRC) $(LDLIBS) -ljemalloc -lpthread
 
 $(BUILD)/examples/%: examples/%.c bruno.h | $(BUILD)

@@ -1,0 +1,153 @@
+/* cmd_gradcheck.c - `bruno-bench gradcheck`: the gradient of BRUNO (and of
+   checkpointing, and coarse-only) against exact BPTT on the E1 set-up,
+   per parameter tensor: cosine similarity and relative error
+   ||g - g_bptt|| / ||g_bptt|| (EXPERIMENTS.md E5). --n-fine and --dt take
+   comma-separated lists, so one run gives the curve vs N or vs dt. */
+#include "e1.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse "a,b,c" into at most max doubles; returns the count or -1. */
+static int parse_list(const char *s, double *v, int max)
+{
+    int n = 0;
+    while (*s) {
+        char *end;
+        double d = strtod(s, &end);
+        if (end == s || n == max || !(d > 0) || !isfinite(d)) return -1;
+        v[n++] = d;
+        s = end;
+        if (*s == ',') ++s;
+        else if (*s) return -1;
+    }
+    return n;
+}
+
+/* Gradient of the E1 set-up (loss sum s^2) for one trainer; NULL on error. */
+static bruno_real *e1_grad(e1_setup *s, bruno_trainer tr, const bruno_real *x, size_t *n, double *loss)
+{
+    bruno_net net;
+    const bruno_real *y;
+    bruno_real *dy, *g = NULL;
+    size_t ny = s->T * s->batch * s->hidden, i, off = 0, tot = 0;
+    bruno_result r;
+    s->net.trainer = tr;
+    if (e1_build(&net, s) != BRUNO_OK) return NULL;
+    dy = (bruno_real *)malloc(ny * sizeof *dy);
+    if (dy && (r = bruno_net_forward(&net, x, s->T, s->batch, 1, &y)) == BRUNO_OK &&
+        bruno_loss_sum_sq(y, ny, dy, loss) == BRUNO_OK && (bruno_net_zero_grad(&net), bruno_net_backward(&net, dy)) == BRUNO_OK) {
+        for (i = 0; i < net.n_params; ++i) tot += net.params[i].n;
+        g = (bruno_real *)malloc(tot * sizeof *g);
+        if (g)
+            for (i = 0; i < net.n_params; ++i) {
+                memcpy(g + off, net.params[i].grad, net.params[i].n * sizeof *g);
+                off += net.params[i].n;
+            }
+        *n = tot;
+    }
+    free(dy);
+    bruno_net_free(&net);
+    return g;
+}
+
+int bench_cmd_gradcheck(int argc, char **argv)
+{
+    const char *nfine_list = "1000", *dt_list = "1e-3", *out_path = NULL;
+    uint64_t hidden = 32, inputs = 512, batch = 1, seed = 1, checkpoints = 31;
+    double seq_ms = 50, gain = 1e-9;
+    int rate_grad = 0, help = 0, rc, nn, nd, i, j, m;
+    double Ns[64], dts[64];
+    bench_opt opts[] = {
+        {"hidden", BENCH_OPT_U64, &hidden, "FeLIF neurons (default 32)", 0},
+        {"inputs", BENCH_OPT_U64, &inputs, "input features (default 512)", 0},
+        {"seq-ms", BENCH_OPT_DOUBLE, &seq_ms, "sequence length in ms (default 50)", 0},
+        {"n-fine", BENCH_OPT_STRING, &nfine_list, "fine steps per network step, comma list (default 1000)", 0},
+        {"dt", BENCH_OPT_STRING, &dt_list, "network step in s, comma list (default 1e-3)", 0},
+        {"batch", BENCH_OPT_U64, &batch, "batch size (default 1)", 0},
+        {"gain", BENCH_OPT_DOUBLE, &gain, "FeLIF input gain in A (default 1e-9)", 0},
+        {"checkpoints", BENCH_OPT_U64, &checkpoints, "checkpoints of the binomial schedule (default 31)", 0},
+        {"rate-grad", BENCH_OPT_FLAG, &rate_grad, "use the rate derivative r'(E) in every trainer", 0},
+        {"seed", BENCH_OPT_U64, &seed, "seed (default 1)", 0},
+        {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
+    };
+    bench_out out;
+    rc = bench_opts_parse("gradcheck", "Cosine similarity and relative error of BRUNO/checkpointing gradients vs BPTT.",
+                          opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, &help);
+    if (rc || help) return rc;
+    nn = parse_list(nfine_list, Ns, 64);
+    nd = parse_list(dt_list, dts, 64);
+    if (nn <= 0 || nd <= 0 || hidden == 0 || inputs == 0 || batch == 0 || !(seq_ms > 0) || checkpoints == 0) {
+        fprintf(stderr, "bruno-bench gradcheck: --n-fine and --dt need positive comma lists; sizes must be > 0\n");
+        return BENCH_EXIT_USAGE;
+    }
+    for (i = 0; i < nn; ++i)
+        if (Ns[i] != floor(Ns[i]) || Ns[i] > 1e6) {
+            fprintf(stderr, "bruno-bench gradcheck: --n-fine values must be whole numbers up to 1e6\n");
+            return BENCH_EXIT_USAGE;
+        }
+    if (bench_out_open(&out, out_path) != 0) return BENCH_EXIT_FAIL;
+    fprintf(out.f, "method,n_fine,dt,hidden,seq_ms,rate_grad,cosine,rel_err,norm_bptt,norm,loss_bptt,loss\n");
+    for (j = 0; j < nd; ++j)
+        for (i = 0; i < nn; ++i) {
+            e1_setup s;
+            bruno_real *x, *ref;
+            size_t nref = 0, k;
+            double loss_ref = 0;
+            const bruno_trainer others[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_CHECKPOINT, BRUNO_TRAINER_COARSE};
+            memset(&s, 0, sizeof s);
+            s.neuron = "felif";
+            s.inputs = inputs;
+            s.hidden = hidden;
+            s.batch = batch;
+            s.dt = dts[j];
+            s.gain = gain;
+            s.T = (size_t)(seq_ms * 1e-3 / dts[j] + 0.5);
+            if (s.T == 0) s.T = 1;
+            s.net = bruno_net_config_default(inputs);
+            s.net.dt = dts[j];
+            s.net.n_fine = (uint32_t)Ns[i];
+            s.net.rate_grad = rate_grad;
+            s.net.seed = seed;
+            s.net.checkpoints = (uint32_t)checkpoints;
+            x = (bruno_real *)malloc(s.T * batch * inputs * sizeof *x);
+            if (!x) goto oom;
+            e1_input(x, s.T * batch * inputs, seed);
+            ref = e1_grad(&s, BRUNO_TRAINER_BPTT, x, &nref, &loss_ref);
+            if (!ref) {
+                free(x);
+                goto oom;
+            }
+            for (m = 0; m < 3; ++m) {
+                size_t n = 0;
+                double loss = 0, dot = 0, a2 = 0, b2 = 0, d2 = 0;
+                bruno_real *g = e1_grad(&s, others[m], x, &n, &loss);
+                if (!g || n != nref) {
+                    free(g);
+                    free(ref);
+                    free(x);
+                    goto oom;
+                }
+                for (k = 0; k < n; ++k) {
+                    double a = g[k], b = ref[k];
+                    dot += a * b;
+                    a2 += a * a;
+                    b2 += b * b;
+                    d2 += (a - b) * (a - b);
+                }
+                fprintf(out.f, "%s,%u,%g,%llu,%g,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", e1_trainer_name(others[m]),
+                        (unsigned)Ns[i], dts[j], (unsigned long long)hidden, seq_ms, rate_grad,
+                        a2 > 0 && b2 > 0 ? dot / sqrt(a2 * b2) : 0.0, b2 > 0 ? sqrt(d2 / b2) : 0.0, sqrt(b2), sqrt(a2),
+                        loss_ref, loss);
+                free(g);
+            }
+            free(ref);
+            free(x);
+        }
+    return bench_out_commit(&out) == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
+oom:
+    fprintf(stderr, "bruno-bench gradcheck: out of memory or a training step failed\n");
+    bench_out_abort(&out);
+    return BENCH_EXIT_FAIL;
+}

@@ -1,0 +1,159 @@
+/* cmd_memtime.c - `bruno-bench memtime`: peak memory and wall time of one
+   forward + backward of the E1 set-up (EXPERIMENTS.md E1), one CSV row.
+   Peak memory three ways in one run: the exact counting allocator (all
+   of the network's, the input's and dL/dy's bytes pass through it), its
+   prediction from bruno_net_train_bytes() before anything runs, and
+   jemalloc's per-thread peak (thread.peak.read, jemalloc >= 5.3; it
+   rounds to size classes and also sees the driver's own allocations).
+   Under valgrind jemalloc's counters read 0; `make massif` measures
+   there instead. */
+#include "e1.h"
+
+#include <jemalloc/jemalloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int jemalloc_peak_reset(void) { return mallctl("thread.peak.reset", NULL, NULL, NULL, 0); }
+
+static unsigned long long jemalloc_peak(void)
+{
+    uint64_t v = 0;
+    size_t sz = sizeof v;
+    if (mallctl("thread.peak.read", &v, &sz, NULL, 0) != 0) return 0;
+    return (unsigned long long)v;
+}
+
+int bench_cmd_memtime(int argc, char **argv)
+{
+    const char *method = "bruno", *schedule = "binomial", *neuron = "felif", *out_path = NULL;
+    uint64_t checkpoints = 31, hidden = 128, inputs = 512, batch = 1, n_fine = 1000, repeats = 1, seed = 1;
+    double seq_ms = 100, dt = 1e-3, gain = 1e-9;
+    int help = 0, rc, header = 1, no_header = 0;
+    bench_opt opts[] = {
+        {"method", BENCH_OPT_STRING, &method, "bruno (default), bptt, checkpoint or coarse", 0},
+        {"schedule", BENCH_OPT_STRING, &schedule, "checkpointing schedule: binomial (default), uniform, sequence", 0},
+        {"checkpoints", BENCH_OPT_U64, &checkpoints, "checkpoints K (default 31)", 0},
+        {"neuron", BENCH_OPT_STRING, &neuron, "felif (default), lif or rlif (baselines at dt, exact BPTT)", 0},
+        {"hidden", BENCH_OPT_U64, &hidden, "hidden neurons (default 128)", 0},
+        {"inputs", BENCH_OPT_U64, &inputs, "input features (default 512)", 0},
+        {"seq-ms", BENCH_OPT_DOUBLE, &seq_ms, "sequence length in ms of network time (default 100)", 0},
+        {"dt", BENCH_OPT_DOUBLE, &dt, "network step in s (default 1e-3)", 0},
+        {"batch", BENCH_OPT_U64, &batch, "batch size (default 1)", 0},
+        {"n-fine", BENCH_OPT_U64, &n_fine, "fine FeLIF steps per network step (default 1000)", 0},
+        {"gain", BENCH_OPT_DOUBLE, &gain, "FeLIF input gain in A (default 1e-9)", 0},
+        {"repeats", BENCH_OPT_U64, &repeats, "forward+backward repetitions averaged (default 1)", 0},
+        {"seed", BENCH_OPT_U64, &seed, "seed of weights and input (default 1)", 0},
+        {"no-header", BENCH_OPT_FLAG, &no_header, "omit the CSV header row", 0},
+        {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    e1_setup s;
+    bruno_counting_allocator ca;
+    bruno_allocator a;
+    bruno_net net;
+    bruno_real *x = NULL, *dy = NULL;
+    size_t nx, ny, predicted;
+    double tf = 0, tb = 0, loss = 0;
+    unsigned long long je_peak;
+    uint64_t rep;
+    int tr, sc;
+    bruno_result r;
+    bench_out out;
+
+    rc = bench_opts_parse("memtime", "Peak memory and time of one forward+backward of the E1 set-up (CSV row).", opts,
+                          n_opts, argc, argv, &help);
+    if (rc || help) return rc;
+    header = !no_header;
+    tr = e1_trainer(method);
+    sc = e1_schedule(schedule);
+    if (tr < 0 || sc < 0) {
+        fprintf(stderr, "bruno-bench memtime: unknown --method '%s' or --schedule '%s'\n", method, schedule);
+        return BENCH_EXIT_USAGE;
+    }
+    if (strcmp(neuron, "felif") && strcmp(neuron, "lif") && strcmp(neuron, "rlif")) {
+        fprintf(stderr, "bruno-bench memtime: --neuron must be felif, lif or rlif\n");
+        return BENCH_EXIT_USAGE;
+    }
+    if (hidden == 0 || inputs == 0 || batch == 0 || repeats == 0 || !(seq_ms > 0) || !(dt > 0) || n_fine == 0 ||
+        n_fine > UINT32_MAX || checkpoints == 0 || checkpoints > UINT32_MAX || hidden > (1u << 20) || inputs > (1u << 20)) {
+        fprintf(stderr, "bruno-bench memtime: sizes, --seq-ms, --dt, --n-fine, --checkpoints and --repeats must be > 0\n");
+        return BENCH_EXIT_USAGE;
+    }
+    memset(&s, 0, sizeof s);
+    s.neuron = neuron;
+    s.inputs = inputs;
+    s.hidden = hidden;
+    s.batch = batch;
+    s.dt = dt;
+    s.gain = gain;
+    s.T = (size_t)(seq_ms * 1e-3 / dt + 0.5);
+    if (s.T == 0) s.T = 1;
+    s.net = bruno_net_config_default(inputs);
+    s.net.dt = dt;
+    s.net.n_fine = (uint32_t)n_fine;
+    s.net.trainer = (bruno_trainer)tr;
+    s.net.schedule = (bruno_schedule)sc;
+    s.net.checkpoints = (uint32_t)checkpoints;
+    s.net.seed = seed;
+    if (strcmp(neuron, "felif") != 0) s.net.trainer = BRUNO_TRAINER_BPTT; /* LIF layers are BPTT at dt */
+
+    jemalloc_peak_reset();
+    bruno_counting_allocator_init(&ca, NULL);
+    a = bruno_counting_allocator_get(&ca);
+    s.net.allocator = a;
+    if ((r = e1_build(&net, &s)) != BRUNO_OK) {
+        fprintf(stderr, "bruno-bench memtime: %s\n", bruno_result_string(r));
+        return BENCH_EXIT_FAIL;
+    }
+    nx = s.T * batch * inputs;
+    ny = s.T * batch * hidden;
+    predicted = bruno_net_bytes(&net) + bruno_net_train_bytes(&net, s.T, batch) + (nx + ny) * sizeof(bruno_real);
+    x = (bruno_real *)bruno_alloc(&a, nx, sizeof *x);
+    dy = (bruno_real *)bruno_alloc(&a, ny, sizeof *dy);
+    if (!x || !dy) {
+        fprintf(stderr, "bruno-bench memtime: out of memory for the input\n");
+        rc = BENCH_EXIT_FAIL;
+        goto done;
+    }
+    e1_input(x, nx, seed);
+    for (rep = 0; rep < repeats; ++rep) {
+        const bruno_real *y;
+        double t0 = bench_now(), t1, t2;
+        if ((r = bruno_net_forward(&net, x, s.T, batch, 1, &y)) != BRUNO_OK) break;
+        t1 = bench_now();
+        if ((r = bruno_loss_sum_sq(y, ny, dy, &loss)) != BRUNO_OK) break;
+        bruno_net_zero_grad(&net);
+        if ((r = bruno_net_backward(&net, dy)) != BRUNO_OK) break;
+        t2 = bench_now();
+        tf += t1 - t0;
+        tb += t2 - t1;
+        /* every repetition allocates its workspace anew, as a training step would */
+        bruno_net_release_workspace(&net);
+    }
+    if (r != BRUNO_OK) {
+        fprintf(stderr, "bruno-bench memtime: %s\n", bruno_result_string(r));
+        rc = BENCH_EXIT_FAIL;
+        goto done;
+    }
+    je_peak = jemalloc_peak();
+    if (bench_out_open(&out, out_path) != 0) {
+        rc = BENCH_EXIT_FAIL;
+        goto done;
+    }
+    if (header)
+        fprintf(out.f, "method,schedule,checkpoints,neuron,hidden,inputs,seq_ms,batch,n_fine,repeats,"
+                       "peak_bytes_counted,peak_bytes_predicted,peak_bytes_jemalloc,time_forward_s,time_backward_s,"
+                       "time_total_s,loss\n");
+    fprintf(out.f, "%s,%s,%llu,%s,%llu,%llu,%g,%llu,%llu,%llu,%zu,%zu,%llu,%.6f,%.6f,%.6f,%.9g\n",
+            strcmp(neuron, "felif") ? "bptt" : method, tr == BRUNO_TRAINER_CHECKPOINT ? schedule : "",
+            tr == BRUNO_TRAINER_CHECKPOINT ? (unsigned long long)checkpoints : 0ULL, neuron,
+            (unsigned long long)hidden, (unsigned long long)inputs, (double)s.T * dt * 1e3, (unsigned long long)batch,
+            (unsigned long long)n_fine, (unsigned long long)repeats, ca.peak_bytes, predicted, je_peak,
+            tf / (double)repeats, tb / (double)repeats, (tf + tb) / (double)repeats, loss);
+    rc = bench_out_commit(&out) == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
+done:
+    bruno_free(&a, x, nx, sizeof *x);
+    bruno_free(&a, dy, ny, sizeof *dy);
+    bruno_net_free(&net);
+    return rc;
+}

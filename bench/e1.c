@@ -1,0 +1,56 @@
+/* e1.c - the E1 network (see e1.h). */
+#include "e1.h"
+#include <string.h>
+
+static const char *trainer_names[] = {"bruno", "bptt", "checkpoint", "coarse"};
+static const char *schedule_names[] = {"binomial", "uniform", "sequence"};
+
+int e1_trainer(const char *name)
+{
+    int i;
+    for (i = 0; i < 4; ++i)
+        if (strcmp(name, trainer_names[i]) == 0) return i;
+    return -1;
+}
+
+int e1_schedule(const char *name)
+{
+    int i;
+    for (i = 0; i < 3; ++i)
+        if (strcmp(name, schedule_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *e1_trainer_name(bruno_trainer t) { return (unsigned)t < 4 ? trainer_names[t] : "?"; }
+const char *e1_schedule_name(bruno_schedule s) { return (unsigned)s < 3 ? schedule_names[s] : "?"; }
+
+bruno_result e1_build(bruno_net *net, const e1_setup *s)
+{
+    bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE), h;
+    bruno_result r;
+    if (strcmp(s->neuron, "felif") == 0) {
+        h = bruno_layer_config_default(BRUNO_LAYER_FELIF);
+        h.input_gain = s->gain;
+    } else if (strcmp(s->neuron, "lif") == 0) {
+        h = bruno_layer_config_default(BRUNO_LAYER_LIF);
+    } else if (strcmp(s->neuron, "rlif") == 0) {
+        h = bruno_layer_config_default(BRUNO_LAYER_RLIF);
+    } else {
+        return BRUNO_ERR_ARG;
+    }
+    d.n_out = s->hidden;
+    if ((r = bruno_net_init(net, &s->net)) != BRUNO_OK) return r;
+    if ((r = bruno_net_add(net, &d)) != BRUNO_OK || (r = bruno_net_add(net, &h)) != BRUNO_OK) {
+        bruno_net_free(net);
+        return r;
+    }
+    return BRUNO_OK;
+}
+
+void e1_input(bruno_real *x, size_t n, uint64_t seed)
+{
+    bruno_rng g;
+    size_t i;
+    bruno_rng_seed(&g, seed ^ 0x5eedULL);
+    for (i = 0; i < n; ++i) x[i] = (bruno_real)bruno_rng_uniform(&g);
+}

@@ -1,0 +1,26 @@
+/* e1.h - the memory/time set-up of EXPERIMENTS.md E1, shared by the
+   memtime and gradcheck subcommands: inputs -> dense (no bias) -> a
+   spiking layer of `hidden` neurons (FeLIF with input gain 1e-9 A, or the
+   LIF/RLIF baselines), loss sum of s^2. */
+#ifndef BRUNO_BENCH_E1_H
+#define BRUNO_BENCH_E1_H
+#include "bench.h"
+
+typedef struct e1_setup {
+    const char *neuron;       /* felif, lif, rlif */
+    size_t inputs, hidden, batch, T;
+    double dt, gain;
+    bruno_net_config net;     /* trainer, schedule, checkpoints, n_fine, seed, allocator */
+} e1_setup;
+
+/* Parse a trainer / schedule name; -1 if unknown. */
+int e1_trainer(const char *name);
+int e1_schedule(const char *name);
+const char *e1_trainer_name(bruno_trainer t);
+const char *e1_schedule_name(bruno_schedule s);
+
+/* Build the network; BRUNO_OK or the library's error. */
+bruno_result e1_build(bruno_net *net, const e1_setup *s);
+/* Fill x [T][batch][inputs] with uniform [0, 1) draws from seed. */
+void e1_input(bruno_real *x, size_t n, uint64_t seed);
+#endif
