@@ -54,10 +54,13 @@
      splitmix64), passed into every stochastic call. Same seed, same bits.
    - Arrays of neuron state are laid out [batch][neurons], row-major.
    - Equations cite shared/spec/MODELS.md as "MODELS §n".
-   - Floating point: the library is written so that the exact trainers
-     (BPTT, checkpointing) share one code path per fine step; build without
-     -ffast-math and with -ffp-contract=off for bit-identical gradients
-     across the two.
+   - Floating point: the exact trainers (BPTT, checkpointing) share one
+     code path per fine step, so their gradients are bit-identical; build
+     without -ffast-math. For speed build the file that defines
+     BRUNO_IMPLEMENTATION with -O3 -march=native -fno-trapping-math: the
+     FeLIF fine loop is written branch-free so the compiler vectorises it,
+     and gcc does so only without trapping math (clang's default).
+     -ffp-contract=off keeps results the same across compilers' FMA choices.
 
    VERSION HISTORY
    ---------------
@@ -278,6 +281,7 @@ typedef struct bruno_felif_pop {
     bruno_felif_params params;
     size_t n;
     bruno_felif_consts *c;    /* [n] */
+    bruno_real *soa;          /* the same constants as arrays [field][n], for the vectorised kernel */
     bruno_allocator allocator;
 } bruno_felif_pop;
 
@@ -367,6 +371,11 @@ typedef enum bruno_schedule {
                                     the step being reversed keeps its N fine states */
 } bruno_schedule;
 
+/* The FeLIF fine loop: FAST is vectorisable (structure of arrays over
+   neurons, branch-free, in float a polynomial exp/log of a few ulp);
+   REFERENCE is the plain scalar loop over bruno_felif_euler with libm. */
+typedef enum bruno_kernel { BRUNO_KERNEL_FAST = 0, BRUNO_KERNEL_REFERENCE = 1 } bruno_kernel;
+
 typedef enum bruno_surrogate {
     BRUNO_SURROGATE_SUPERSPIKE = 0, /* forward H(x), backward 1/(beta|x| + 1)^2 */
     BRUNO_SURROGATE_TANH,           /* forward H(x), backward 1 - tanh^2(x) */
@@ -415,6 +424,8 @@ typedef struct bruno_net_config {
     bruno_schedule schedule;  /* CHECKPOINT only */
     uint32_t checkpoints;     /* CHECKPOINT: K snapshots (31) */
     int rate_grad;            /* use r'(E) (default 0: stopped, as the authors' code) */
+    bruno_kernel kernel;      /* the FeLIF fine loop: FAST (default) or REFERENCE */
+    unsigned threads;         /* worker threads (OpenMP builds); 0 or 1: one */
     uint64_t seed;            /* initialisation and stochastic rounding */
     bruno_allocator allocator;
 } bruno_net_config;
@@ -969,7 +980,40 @@ BRUNO_API bruno_felif_pop_config bruno_felif_pop_config_default(const bruno_feli
     return c;
 }
 
-BRUNO_API size_t bruno_felif_pop_bytes(size_t n) { return n * sizeof(bruno_felif_consts); }
+/* Fields of the structure-of-arrays copy of the constants (pop->soa). */
+enum {
+    BRUNO__S_KV, BRUNO__S_KP, BRUNO__S_LNEA, BRUNO__S_ALPHA, BRUNO__S_ESOFT, BRUNO__S_PS, BRUNO__S_A,
+    BRUNO__S_INVC, BRUNO__S_I0A, BRUNO__S_INVVT, BRUNO__S_IDSC, BRUNO__S_ITAU, BRUNO__S_VCLIP, BRUNO__S_GAIN,
+    BRUNO__S_COUNT
+};
+
+BRUNO_API size_t bruno_felif_pop_bytes(size_t n)
+{
+    return n * sizeof(bruno_felif_consts) + (size_t)BRUNO__S_COUNT * n * sizeof(bruno_real);
+}
+
+static void bruno__felif_soa_fill(bruno_felif_pop *pop)
+{
+    size_t j, n = pop->n;
+    bruno_real *S = pop->soa;
+    for (j = 0; j < n; ++j) {
+        const bruno_felif_consts *c = &pop->c[j];
+        S[BRUNO__S_KV * n + j] = c->k_v;
+        S[BRUNO__S_KP * n + j] = c->k_p;
+        S[BRUNO__S_LNEA * n + j] = (bruno_real)log((double)c->E_a);
+        S[BRUNO__S_ALPHA * n + j] = c->alpha;
+        S[BRUNO__S_ESOFT * n + j] = c->E_soft;
+        S[BRUNO__S_PS * n + j] = c->P_s;
+        S[BRUNO__S_A * n + j] = c->A;
+        S[BRUNO__S_INVC * n + j] = c->inv_C_tot;
+        S[BRUNO__S_I0A * n + j] = c->I0A;
+        S[BRUNO__S_INVVT * n + j] = c->inv_V_t;
+        S[BRUNO__S_IDSC * n + j] = c->I_dsc;
+        S[BRUNO__S_ITAU * n + j] = c->inv_tau_0;
+        S[BRUNO__S_VCLIP * n + j] = c->v_clip;
+        S[BRUNO__S_GAIN * n + j] = c->gain;
+    }
+}
 
 BRUNO_API bruno_result bruno_felif_pop_redraw(bruno_felif_pop *pop, double sigma, int vary_gain, bruno_rng *rng)
 {
@@ -1002,6 +1046,7 @@ BRUNO_API bruno_result bruno_felif_pop_redraw(bruno_felif_pop *pop, double sigma
         pop->c[j] = bruno_felif_derive(&q);
         pop->c[j].gain = (bruno_real)g;
     }
+    bruno__felif_soa_fill(pop);
     return BRUNO_OK;
 }
 
@@ -1019,6 +1064,12 @@ BRUNO_API bruno_result bruno_felif_pop_init(bruno_felif_pop *pop, const bruno_fe
     pop->allocator = cfg->allocator;
     pop->c = (bruno_felif_consts *)bruno_alloc(&pop->allocator, cfg->n, sizeof(bruno_felif_consts));
     if (!pop->c) return BRUNO_ERR_NOMEM;
+    pop->soa = (bruno_real *)bruno_alloc(&pop->allocator, (size_t)BRUNO__S_COUNT * cfg->n, sizeof(bruno_real));
+    if (!pop->soa) {
+        bruno_free(&pop->allocator, pop->c, cfg->n, sizeof(bruno_felif_consts));
+        pop->c = NULL;
+        return BRUNO_ERR_NOMEM;
+    }
     bruno_rng_seed(&rng, cfg->seed);
     return bruno_felif_pop_redraw(pop, cfg->sigma, cfg->vary_gain, &rng);
 }
@@ -1027,7 +1078,9 @@ BRUNO_API void bruno_felif_pop_free(bruno_felif_pop *pop)
 {
     if (!pop) return;
     bruno_free(&pop->allocator, pop->c, pop->n, sizeof(bruno_felif_consts));
+    bruno_free(&pop->allocator, pop->soa, (size_t)BRUNO__S_COUNT * pop->n, sizeof(bruno_real));
     pop->c = NULL;
+    pop->soa = NULL;
     pop->n = 0;
 }
 
@@ -1195,6 +1248,8 @@ BRUNO_API bruno_net_config bruno_net_config_default(size_t n_in)
     c.schedule = BRUNO_SCHEDULE_BINOMIAL;
     c.checkpoints = 31;
     c.rate_grad = 0;
+    c.kernel = BRUNO_KERNEL_FAST;
+    c.threads = 1;
     c.seed = 0;
     c.allocator = bruno_allocator_default();
     return c;
@@ -1207,7 +1262,8 @@ BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cf
     memset(net, 0, sizeof *net);
     if (cfg->n_in == 0 || cfg->n_in > ((size_t)1 << 30)) return BRUNO_ERR_SIZE;
     if ((r = bruno_check_time(cfg->dt, cfg->n_fine)) != BRUNO_OK) return r;
-    if ((unsigned)cfg->trainer > BRUNO_TRAINER_COARSE || (unsigned)cfg->schedule > BRUNO_SCHEDULE_SEQUENCE)
+    if ((unsigned)cfg->trainer > BRUNO_TRAINER_COARSE || (unsigned)cfg->schedule > BRUNO_SCHEDULE_SEQUENCE ||
+        (unsigned)cfg->kernel > BRUNO_KERNEL_REFERENCE || cfg->threads > 1024)
         return BRUNO_ERR_ARG;
     if (cfg->trainer == BRUNO_TRAINER_CHECKPOINT && cfg->checkpoints == 0) return BRUNO_ERR_PARAM;
     net->cfg = *cfg;
@@ -1828,21 +1884,85 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
 }
 
 /* ---- FeLIF layer ------------------------------------------------------------ */
+/* gcc if-converts (and so vectorises) the branch-free kernels below only
+   with -fno-trapping-math (clang's default); nothing here relies on FP
+   exceptions and no result changes with it. See the manual at the top. */
+#if defined(__cplusplus)
+#define BRUNO__RESTRICT __restrict
+#define BRUNO__INLINE inline
+#else
+#define BRUNO__RESTRICT restrict
+#define BRUNO__INLINE inline
+#endif
+
+/* Fast math for the fine loop. In float: Cephes-style expf/logf, branch
+   free so the neuron loop vectorises (relative error about 1e-7, i.e. a few
+   ulp; tests/test_kernel.c measures it against libm). In double: libm. */
+#if BRUNO_REAL_IS_DOUBLE
+static bruno_real bruno__fexp(bruno_real x) { return exp(x); }
+static bruno_real bruno__flog(bruno_real x) { return log(x); }
+#else
+static BRUNO__INLINE float bruno__fexp(float x)
+{
+    float n, r, z, y;
+    int32_t k;
+    uint32_t bits;
+    x = x > 88.3762626647949f ? 88.3762626647949f : x;
+    x = x < -87.3365447505531f ? -87.3365447505531f : x;
+    /* n = round(x log2 e), half away from zero, written without a ternary:
+       one here stops gcc from vectorising the caller's loop */
+    n = (float)(int32_t)(x * 1.44269504088896341f + 0.5f * (float)(x >= 0) - 0.5f * (float)(x < 0));
+    r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    z = r * r;
+    y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+          1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
+    k = (int32_t)n + 127;
+    bits = (uint32_t)k << 23;
+    memcpy(&z, &bits, sizeof z);
+    return y * z;
+}
+
+static BRUNO__INLINE float bruno__flog(float x) /* x > 0, normal */
+{
+    uint32_t bits, mb;
+    int32_t e;
+    float m, z, y, fe, lo;
+    memcpy(&bits, &x, sizeof bits);
+    e = (int32_t)((bits >> 23) & 0xff) - 126;
+    mb = (bits & 0x807fffffu) | 0x3f000000u; /* mantissa in [0.5, 1) */
+    memcpy(&m, &mb, sizeof m);
+    /* m < sqrt(1/2): use 2m - 1 and e - 1 (as a 0/1 factor, branch free) */
+    lo = (float)(m < 0.707106781186547524f);
+    fe = (float)e - lo;
+    m = m + lo * m - 1.0f;
+    z = m * m;
+    y = ((((((((7.0376836292e-2f * m - 1.1514610310e-1f) * m + 1.1676998740e-1f) * m - 1.2420140846e-1f) * m +
+             1.4249322787e-1f) * m - 1.6668057665e-1f) * m + 2.0000714765e-1f) * m - 2.4999993993e-1f) * m +
+         3.3333331174e-1f) * m * z;
+    y += -2.12194440e-4f * fe;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * fe;
+}
+#endif
+
+/* One fine-grid work item: neurons q in [q0, q1) of the [B][n] layout. */
 typedef struct bruno__felif_ctx {
     bruno_layer *L;
     const bruno_net_config *nc;
-    size_t B, n, BN, T, k;
+    size_t B, n, BN, T, q0, q1;
     uint32_t N;
     bruno_real h, V_thr, v_reset, p_reset_rel, g;
     const bruno_real *u;     /* input [T][B][n] */
     const bruno_real *dy;    /* dL/dy [T][B][n] */
     bruno_real *du;          /* dL/du [T][B][n] or NULL */
-    bruno_real *gv, *gp, *gI, *I, *wv, *wp;
-    uint32_t *taken;         /* of the current step */
+    bruno_real *gv, *gp, *gI, *I, *wv, *wp; /* [BN] each; this item uses [q0, q1) */
+    uint32_t *taken;         /* of the current step, [BN] */
     bruno_real *fine;        /* stored fine states of the current step (BPTT, SEQUENCE) */
 } bruno__felif_ctx;
 
-static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_layer *L, size_t T, size_t B)
+static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_layer *L, size_t T, size_t B,
+                                  size_t q0, size_t q1)
 {
     memset(X, 0, sizeof *X);
     X->L = L;
@@ -1851,6 +1971,8 @@ static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_lay
     X->n = L->n_out;
     X->BN = B * L->n_out;
     X->T = T;
+    X->q0 = q0;
+    X->q1 = q1;
     X->N = net->cfg.n_fine;
     X->h = (bruno_real)(net->cfg.dt / (double)net->cfg.n_fine);
     X->V_thr = (bruno_real)L->cfg.felif.V_thr;
@@ -1865,12 +1987,102 @@ static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_lay
     X->wp = L->tmp + 5 * X->BN;
 }
 
+/* Copy the item's part of an array [BN] (every FeLIF array is laid out so). */
+static void bruno__cpy(const bruno__felif_ctx *X, bruno_real *d, const bruno_real *s)
+{
+    memcpy(d + X->q0, s + X->q0, (X->q1 - X->q0) * sizeof *d);
+}
+
+/* Iterate the item's neurons row by row, so the inner loop over j is
+   contiguous (it vectorises) and per-neuron constants are S[field][j]. */
+#define BRUNO__FOR_ROWS(X, rs, ja, jb)                                                       \
+    for (rs = (X)->q0 - (X)->q0 % (X)->n; rs < (X)->q1; rs += (X)->n)                          \
+        if ((ja = ((X)->q0 > rs ? (X)->q0 - rs : 0)), (jb = ((X)->q1 < rs + (X)->n ? (X)->q1 - rs : (X)->n)), 1)
+
 static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
 {
-    const bruno_real *u = X->u + k * X->BN;
+    const bruno_real *u = X->u + k * X->BN, *gain = X->L->pop.soa + BRUNO__S_GAIN * X->n;
+    size_t rs, ja, jb, j;
+    BRUNO__FOR_ROWS(X, rs, ja, jb)
+    for (j = ja; j < jb; ++j) X->I[rs + j] = X->g * gain[j] * u[rs + j];
+}
+
+/* The fast fine steps [i0, i1) of step length tau (MODELS §2) on the item,
+   branch free: every lane computes the Euler update, frozen lanes keep
+   their state. Returns the number of lanes still running after i1 - 1. */
+/* One row [ja, jb) of the item (its own function, with restrict
+   pointers, so gcc sees a simple loop it can vectorise). */
+static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
+                                                    uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
+                                                    const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
+                                                    bruno_real tau, bruno_real thr)
+{
+    const bruno_real *kv = S + BRUNO__S_KV * n, *kp = S + BRUNO__S_KP * n, *lnEa = S + BRUNO__S_LNEA * n;
+    const bruno_real *al = S + BRUNO__S_ALPHA * n, *Es = S + BRUNO__S_ESOFT * n, *Ps = S + BRUNO__S_PS * n;
+    const bruno_real *A = S + BRUNO__S_A * n, *iC = S + BRUNO__S_INVC * n, *I0A = S + BRUNO__S_I0A * n;
+    const bruno_real *iVt = S + BRUNO__S_INVVT * n, *Id = S + BRUNO__S_IDSC * n, *itau = S + BRUNO__S_ITAU * n;
+    const bruno_real *vc = S + BRUNO__S_VCLIP * n;
+    const bruno_real XMAX = BRUNO__X_MAX;
+    uint32_t running = 0;
+    size_t j;
+    for (j = ja; j < jb; ++j) {
+        bruno_real vq = vr[j], pq = pr[j];
+        uint32_t tk = tr[j], ntk;
+        bruno_real E = kv[j] * vq - kp[j] * pq;
+        bruno_real sE = E > 0 ? (bruno_real)1 : (E < 0 ? (bruno_real)-1 : (bruno_real)0);
+        bruno_real aE = BRUNO__FABS(E) + Es[j];
+        bruno_real Xs = bruno__fexp(al[j] * (lnEa[j] - bruno__flog(aE)));
+        bruno_real r0 = bruno__fexp(-Xs) * itau[j]; /* computed in every lane, then masked */
+        bruno_real r = r0 * (bruno_real)(Xs <= XMAX);
+        bruno_real a = sE * Ps[j] - pq;
+        bruno_real sv = vq > 0 ? (bruno_real)1 : (vq < 0 ? (bruno_real)-1 : (bruno_real)0);
+        bruno_real Il = sv * (I0A[j] * (bruno__fexp(vq * iVt[j]) - 1) + Id[j]);
+        bruno_real pn = pq + tau * (a * r);
+        bruno_real vn = vq + tau * (Ir[j] - Il - A[j] * a * r) * iC[j];
+        pn = pn > Ps[j] ? Ps[j] : (pn < -Ps[j] ? -Ps[j] : pn);
+        vn = vn > vc[j] ? vc[j] : (vn < -vc[j] ? -vc[j] : vn);
+        vr[j] = i < tk ? vn : vq;
+        pr[j] = i < tk ? pn : pq;
+        ntk = (tk == BRUNO__RUNNING && vn >= thr) ? i + 1 : tk;
+        tr[j] = ntk;
+        running += i + 1 < ntk;
+    }
+    return running;
+}
+
+/* The fast fine step i of length tau (MODELS §2) on the item, branch
+   free: every lane computes the Euler update, frozen lanes keep their
+   state. Returns the number of lanes still running after step i. */
+static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
+                                     uint32_t i, bruno_real tau)
+{
+    size_t rs, ja, jb, running = 0;
+    BRUNO__FOR_ROWS(X, rs, ja, jb)
+    running += bruno__felif_row_fast(v + rs, p + rs, taken + rs, X->I + rs, X->L->pop.soa, X->n, ja, jb, i, tau,
+                                     X->V_thr);
+    return running;
+}
+
+/* The same step as bruno_felif_euler (libm, one neuron at a time). */
+static size_t bruno__felif_fine_ref(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
+                                    uint32_t i, bruno_real tau)
+{
     const bruno_felif_consts *c = X->L->pop.c;
-    size_t i;
-    for (i = 0; i < X->BN; ++i) X->I[i] = X->g * c[i % X->n].gain * u[i];
+    size_t q, running = 0;
+    for (q = X->q0; q < X->q1; ++q) {
+        if (i >= taken[q]) continue;
+        bruno_felif_euler(&c[q % X->n], v[q], p[q], X->I[q], tau, &v[q], &p[q]);
+        if (taken[q] == BRUNO__RUNNING && v[q] >= X->V_thr) taken[q] = i + 1;
+        running += i + 1 < taken[q];
+    }
+    return running;
+}
+
+static size_t bruno__felif_step(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken, uint32_t i,
+                                bruno_real tau)
+{
+    return X->nc->kernel == BRUNO_KERNEL_REFERENCE ? bruno__felif_fine_ref(X, v, p, taken, i, tau)
+                                                   : bruno__felif_fine_fast(X, v, p, taken, i, tau);
 }
 
 /* Fine Euler steps [i0, i1) of the current window for every neuron that
@@ -1880,40 +2092,82 @@ static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
 static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
                               uint32_t i0, uint32_t i1, bruno_real *store)
 {
-    const bruno_felif_consts *c = X->L->pop.c;
-    size_t BN = X->BN, n = X->n, q;
     uint32_t i;
     for (i = i0; i < i1; ++i) {
-        size_t active = 0;
         if (store) {
-            memcpy(store + (size_t)(i - i0) * 2 * BN, v, BN * sizeof *v);
-            memcpy(store + (size_t)(i - i0) * 2 * BN + BN, p, BN * sizeof *p);
+            bruno__cpy(X, store + (size_t)(i - i0) * 2 * X->BN, v);
+            bruno__cpy(X, store + (size_t)(i - i0) * 2 * X->BN + X->BN, p);
         }
-        for (q = 0; q < BN; ++q) {
-            if (i >= taken[q]) continue;
-            bruno_felif_euler(&c[q % n], v[q], p[q], X->I[q], X->h, &v[q], &p[q]);
-            if (taken[q] == BRUNO__RUNNING) {
-                if (v[q] >= X->V_thr) taken[q] = i + 1;
-                else ++active;
-            } else if (i + 1 < taken[q]) {
-                ++active;
-            }
-        }
-        if (!active) break; /* every neuron frozen: the rest of the window is the identity and
-                               the backward pass never reads the states past the last freeze */
+        /* every neuron frozen: the rest of the window is the identity and
+           the backward pass never reads the states past the last freeze */
+        if (!bruno__felif_step(X, v, p, taken, i, X->h)) break;
     }
 }
 
-/* Reverse one fine step i from its input state (vi, pi). */
-static void bruno__felif_adj_fine(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi, uint32_t i)
+/* Reverse one Euler step of length tau from its input state (vi, pi) for
+   the lanes with i < taken (all lanes when taken is NULL): gv, gp become
+   the adjoints of the input state and gI accumulates dL/dI (MODELS §3). */
+static void bruno__felif_adj_fast(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
+                                  const uint32_t *taken, uint32_t i, bruno_real tau)
+{
+    const bruno_real *S = X->L->pop.soa;
+    size_t n = X->n, rs, ja, jb, j;
+    const bruno_real *kv = S + BRUNO__S_KV * n, *kp = S + BRUNO__S_KP * n, *lnEa = S + BRUNO__S_LNEA * n;
+    const bruno_real *al = S + BRUNO__S_ALPHA * n, *Es = S + BRUNO__S_ESOFT * n, *Ps = S + BRUNO__S_PS * n;
+    const bruno_real *A = S + BRUNO__S_A * n, *iC = S + BRUNO__S_INVC * n, *I0A = S + BRUNO__S_I0A * n;
+    const bruno_real *iVt = S + BRUNO__S_INVVT * n, *Id = S + BRUNO__S_IDSC * n, *itau = S + BRUNO__S_ITAU * n;
+    const bruno_real *vc = S + BRUNO__S_VCLIP * n;
+    const bruno_real XMAX = BRUNO__X_MAX;
+    const bruno_real rg = X->nc->rate_grad ? (bruno_real)1 : (bruno_real)0;
+    BRUNO__FOR_ROWS(X, rs, ja, jb)
+    {
+        const bruno_real *BRUNO__RESTRICT vr = vi + rs, *BRUNO__RESTRICT pr = pi + rs, *BRUNO__RESTRICT Ir = X->I + rs;
+        bruno_real *BRUNO__RESTRICT gvr = X->gv + rs, *BRUNO__RESTRICT gpr = X->gp + rs, *BRUNO__RESTRICT gIr = X->gI + rs;
+        for (j = ja; j < jb; ++j) {
+            bruno_real vq = vr[j], pq = pr[j];
+            int act = taken ? i < taken[rs + j] : 1;
+            bruno_real E = kv[j] * vq - kp[j] * pq;
+            bruno_real sE = E > 0 ? (bruno_real)1 : (E < 0 ? (bruno_real)-1 : (bruno_real)0);
+            bruno_real aE = BRUNO__FABS(E) + Es[j];
+            bruno_real Xs = bruno__fexp(al[j] * (lnEa[j] - bruno__flog(aE)));
+            bruno_real r0 = bruno__fexp(-Xs) * itau[j]; /* computed in every lane, then masked */
+            bruno_real r = r0 * (bruno_real)(Xs <= XMAX);
+            bruno_real dr = rg * al[j] * Xs * r * sE / aE;
+            bruno_real a = sE * Ps[j] - pq;
+            bruno_real sv = vq > 0 ? (bruno_real)1 : (vq < 0 ? (bruno_real)-1 : (bruno_real)0);
+            bruno_real ev = bruno__fexp(vq * iVt[j]);
+            bruno_real Il = sv * (I0A[j] * (ev - 1) + Id[j]);
+            bruno_real pn = pq + tau * (a * r);
+            bruno_real vn = vq + tau * (Ir[j] - Il - A[j] * a * r) * iC[j];
+            /* MODELS §3 with I_pa = A*a: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
+            bruno_real dIp_dp = -A[j] * r - A[j] * a * dr * kp[j], dIp_dv = A[j] * a * dr * kv[j];
+            bruno_real dIl_dv = sv * I0A[j] * ev * iVt[j];
+            bruno_real hC = tau * iC[j];
+            bruno_real dv_dv = 1 - hC * (dIl_dv + dIp_dv), dv_dp = -hC * dIp_dp, dv_dI = hC;
+            bruno_real dp_dv = tau * a * dr * kv[j], dp_dp = 1 - tau * r - tau * a * dr * kp[j];
+            bruno_real cv = (vn > vc[j] || vn < -vc[j]) ? (bruno_real)0 : (bruno_real)1;
+            bruno_real cp = (pn > Ps[j] || pn < -Ps[j]) ? (bruno_real)0 : (bruno_real)1;
+            bruno_real gv = gvr[j], gp = gpr[j];
+            bruno_real ngv = cv * gv * dv_dv + cp * gp * dp_dv;
+            bruno_real ngp = cv * gv * dv_dp + cp * gp * dp_dp;
+            bruno_real ngI = gIr[j] + cv * gv * dv_dI;
+            gvr[j] = act ? ngv : gv;
+            gpr[j] = act ? ngp : gp;
+            gIr[j] = act ? ngI : gIr[j];
+        }
+    }
+}
+
+static void bruno__felif_adj_ref(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
+                                 const uint32_t *taken, uint32_t i, bruno_real tau)
 {
     const bruno_felif_consts *c = X->L->pop.c;
     size_t q;
-    for (q = 0; q < X->BN; ++q) {
+    for (q = X->q0; q < X->q1; ++q) {
         bruno_felif_jacobian J;
         bruno_real gv, gp;
-        if (i >= X->taken[q]) continue;
-        J = bruno_felif_euler_jacobian(&c[q % X->n], vi[q], pi[q], X->I[q], X->h, X->nc->rate_grad);
+        if (taken && i >= taken[q]) continue;
+        J = bruno_felif_euler_jacobian(&c[q % X->n], vi[q], pi[q], X->I[q], tau, X->nc->rate_grad);
         gv = X->gv[q];
         gp = X->gp[q];
         X->gI[q] += gv * J.dv_dI;
@@ -1922,11 +2176,23 @@ static void bruno__felif_adj_fine(const bruno__felif_ctx *X, const bruno_real *v
     }
 }
 
+static void bruno__felif_adj_step(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
+                                  const uint32_t *taken, uint32_t i, bruno_real tau)
+{
+    if (X->nc->kernel == BRUNO_KERNEL_REFERENCE) bruno__felif_adj_ref(X, vi, pi, taken, i, tau);
+    else bruno__felif_adj_fast(X, vi, pi, taken, i, tau);
+}
+
+static void bruno__felif_adj_fine(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi, uint32_t i)
+{
+    bruno__felif_adj_step(X, vi, pi, X->taken, i, X->h);
+}
+
 static uint32_t bruno__max_taken(const bruno__felif_ctx *X)
 {
     uint32_t m = 0;
     size_t q;
-    for (q = 0; q < X->BN; ++q)
+    for (q = X->q0; q < X->q1; ++q)
         if (X->taken[q] > m) m = X->taken[q];
     return m;
 }
@@ -1939,20 +2205,20 @@ static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, 
     const bruno_felif_consts *c = X->L->pop.c;
     size_t q;
     bruno__felif_current(X, k);
+    for (q = X->q0; q < X->q1; ++q) taken[q] = BRUNO__RUNNING;
     if (X->nc->trainer == BRUNO_TRAINER_COARSE) {
-        for (q = 0; q < X->BN; ++q)
-            bruno_felif_euler(&c[q % X->n], v[q], p[q], X->I[q], (bruno_real)X->nc->dt, &v[q], &p[q]);
+        /* one Euler step of length dt; a single step is never frozen early */
+        bruno__felif_step(X, v, p, taken, 0, (bruno_real)X->nc->dt);
     } else {
-        for (q = 0; q < X->BN; ++q) taken[q] = BRUNO__RUNNING;
         bruno__felif_fine(X, v, p, taken, 0, X->N, store);
-        for (q = 0; q < X->BN; ++q)
-            if (taken[q] == BRUNO__RUNNING) taken[q] = X->N;
     }
-    for (q = 0; q < X->BN; ++q)
+    for (q = X->q0; q < X->q1; ++q) {
+        if (taken[q] == BRUNO__RUNNING) taken[q] = X->N;
         if (v_start[q] >= X->V_thr) {
             v[q] = X->v_reset;
             p[q] = X->p_reset_rel * c[q % X->n].P_s;
         }
+    }
 }
 
 /* Before reversing step k: add the spike's gradient at v_{k+1}, and cut
@@ -1962,7 +2228,7 @@ static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_re
     const bruno_real *dy = X->dy + k * X->BN;
     size_t q;
     bruno__felif_current(X, k);
-    for (q = 0; q < X->BN; ++q) {
+    for (q = X->q0; q < X->q1; ++q) {
         X->gv[q] += dy[q] * bruno__surrogate(&X->L->cfg, v_k1[q] - X->V_thr);
         if (v_k[q] >= X->V_thr) X->gv[q] = X->gp[q] = 0;
         X->gI[q] = 0;
@@ -1971,25 +2237,10 @@ static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_re
 
 static void bruno__felif_adj_end(bruno__felif_ctx *X, size_t k)
 {
-    const bruno_felif_consts *c = X->L->pop.c;
+    const bruno_real *gain = X->L->pop.soa + BRUNO__S_GAIN * X->n;
     size_t q;
     if (!X->du) return;
-    for (q = 0; q < X->BN; ++q) X->du[k * X->BN + q] = X->gI[q] * X->g * c[q % X->n].gain;
-}
-
-/* BRUNO and coarse-only: the gradient of one coarse Euler step of length dt
-   from the window's start (MODELS §3). */
-static void bruno__felif_adj_coarse(bruno__felif_ctx *X, const bruno_real *v_k, const bruno_real *p_k)
-{
-    const bruno_felif_consts *c = X->L->pop.c;
-    size_t q;
-    for (q = 0; q < X->BN; ++q) {
-        bruno_felif_jacobian J = bruno_felif_coarse_jacobian(&c[q % X->n], v_k[q], p_k[q], X->I[q], X->nc->dt, X->nc->rate_grad);
-        bruno_real gv = X->gv[q], gp = X->gp[q];
-        X->gI[q] = gv * J.dv_dI;
-        X->gv[q] = gv * J.dv_dv + gp * J.dp_dv;
-        X->gp[q] = gv * J.dv_dp + gp * J.dp_dp;
-    }
+    for (q = X->q0; q < X->q1; ++q) X->du[k * X->BN + q] = X->gI[q] * X->g * gain[q % X->n];
 }
 
 /* Exact reverse of a window whose fine states are stored in F. */
@@ -2002,11 +2253,17 @@ static void bruno__felif_adj_stored(bruno__felif_ctx *X, const bruno_real *F)
 /* revolve callbacks inside one window: slots are [v|p] arrays in L->fine */
 static bruno_real *bruno__slot(const bruno__felif_ctx *X, int s) { return X->L->fine + (size_t)s * 2 * X->BN; }
 
+static void bruno__slot_copy(const bruno__felif_ctx *X, bruno_real *d, const bruno_real *s)
+{
+    bruno__cpy(X, d, s);
+    bruno__cpy(X, d + X->BN, s + X->BN);
+}
+
 static void bruno__fine_advance(void *ctx, int from, int to, size_t i0, size_t i1)
 {
     bruno__felif_ctx *X = (bruno__felif_ctx *)ctx;
     bruno_real *d = bruno__slot(X, to);
-    if (from != to) memcpy(d, bruno__slot(X, from), 2 * X->BN * sizeof *d);
+    if (from != to) bruno__slot_copy(X, d, bruno__slot(X, from));
     bruno__felif_fine(X, d, d + X->BN, X->taken, (uint32_t)i0, (uint32_t)i1, NULL);
 }
 
@@ -2023,11 +2280,11 @@ static void bruno__felif_adj_checkpoint(bruno__felif_ctx *X, const bruno_real *v
     size_t BN = X->BN, K = X->nc->checkpoints;
     uint32_t N = bruno__max_taken(X); /* steps past the last freeze are the identity */
     if (N == 0) return;
+    bruno__cpy(X, bruno__slot(X, 0), v_k);
+    bruno__cpy(X, bruno__slot(X, 0) + BN, p_k);
     if (X->nc->schedule == BRUNO_SCHEDULE_BINOMIAL) {
         bruno__rev R;
         size_t s = K < X->N ? K : X->N;
-        memcpy(bruno__slot(X, 0), v_k, BN * sizeof *v_k);
-        memcpy(bruno__slot(X, 0) + BN, p_k, BN * sizeof *p_k);
         R.ctx = X;
         R.work = (int)s;
         R.advance = bruno__fine_advance;
@@ -2036,13 +2293,11 @@ static void bruno__felif_adj_checkpoint(bruno__felif_ctx *X, const bruno_real *v
     } else { /* UNIFORM: one sweep to the checkpoints, then each segment stored and reversed */
         size_t Lseg = (X->N + K - 1) / K, nck = (N + Lseg - 1) / Lseg, ck;
         bruno_real *seg = X->L->fine + ((X->N + Lseg - 1) / Lseg) * 2 * BN;
-        memcpy(bruno__slot(X, 0), v_k, BN * sizeof *v_k);
-        memcpy(bruno__slot(X, 0) + BN, p_k, BN * sizeof *p_k);
         for (ck = 1; ck < nck; ++ck) bruno__fine_advance(X, (int)ck - 1, (int)ck, (ck - 1) * Lseg, ck * Lseg);
         for (ck = nck; ck-- > 0;) {
             uint32_t i0 = (uint32_t)(ck * Lseg), i1 = (uint32_t)((ck + 1) * Lseg < N ? (ck + 1) * Lseg : N), i;
-            memcpy(X->wv, bruno__slot(X, (int)ck), BN * sizeof *X->wv);
-            memcpy(X->wp, bruno__slot(X, (int)ck) + BN, BN * sizeof *X->wp);
+            bruno__cpy(X, X->wv, bruno__slot(X, (int)ck));
+            bruno__cpy(X, X->wp, bruno__slot(X, (int)ck) + BN);
             bruno__felif_fine(X, X->wv, X->wp, X->taken, i0, i1, seg);
             for (i = i1; i-- > i0;) bruno__felif_adj_fine(X, seg + (size_t)(i - i0) * 2 * BN, seg + (size_t)(i - i0) * 2 * BN + BN, i);
         }
@@ -2063,9 +2318,9 @@ static void bruno__seq_advance(void *ctx, int from, int to, size_t k0, size_t k1
     bruno__felif_ctx *X = S->X;
     bruno_real *d = bruno__slot(X, to);
     size_t k;
-    if (from != to) memcpy(d, bruno__slot(X, from), 2 * X->BN * sizeof *d);
+    if (from != to) bruno__slot_copy(X, d, bruno__slot(X, from));
     for (k = k0; k < k1; ++k) {
-        memcpy(X->wv, d, X->BN * sizeof *d);
+        bruno__cpy(X, X->wv, d);
         bruno__felif_step_fwd(X, k, d, d + X->BN, X->wv, X->taken, NULL);
     }
 }
@@ -2075,7 +2330,7 @@ static void bruno__seq_adjoint(void *ctx, int slot, size_t k)
     bruno__seq_ctx *S = (bruno__seq_ctx *)ctx;
     bruno__felif_ctx *X = S->X;
     bruno_real *st = bruno__slot(X, slot), *w = bruno__slot(X, (int)S->n_slots + 1);
-    memcpy(w, st, 2 * X->BN * sizeof *w);
+    bruno__slot_copy(X, w, st);
     bruno__felif_step_fwd(X, k, w, w + X->BN, st, X->taken, X->fine);
     bruno__felif_adj_begin(X, k, st, w);
     bruno__felif_adj_stored(X, X->fine);
@@ -2084,11 +2339,11 @@ static void bruno__seq_adjoint(void *ctx, int slot, size_t k)
 
 static void bruno__felif_init_state(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p)
 {
-    const bruno_felif_consts *c = X->L->pop.c;
+    const bruno_real *Ps = X->L->pop.soa + BRUNO__S_PS * X->n;
     size_t q;
-    for (q = 0; q < X->BN; ++q) {
+    for (q = X->q0; q < X->q1; ++q) {
         v[q] = (bruno_real)X->L->cfg.felif.v_init;
-        p[q] = (bruno_real)(X->L->cfg.felif.p_init / X->L->cfg.felif.P_s) * c[q % X->n].P_s;
+        p[q] = (bruno_real)(X->L->cfg.felif.p_init / X->L->cfg.felif.P_s) * Ps[q % X->n];
     }
 }
 
@@ -2097,13 +2352,30 @@ static int bruno__felif_seq(const bruno_net_config *c, int train)
     return train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
 }
 
-static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
+/* The work items of a layer: contiguous neuron ranges, one per thread.
+   Every neuron's arithmetic is the same whichever item holds it, so the
+   results do not depend on the number of threads. */
+static size_t bruno__n_items(const bruno_net *net, size_t BN)
+{
+    size_t t = net->cfg.threads ? net->cfg.threads : 1;
+    if (t > BN) t = BN;
+    return t ? t : 1;
+}
+
+static void bruno__item_range(size_t BN, size_t items, size_t it, size_t *q0, size_t *q1)
+{
+    *q0 = BN * it / items;
+    *q1 = BN * (it + 1) / items;
+}
+
+static void bruno__felif_forward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
+                                      int train, size_t q0, size_t q1)
 {
     bruno__felif_ctx X;
     size_t k, q, BN;
     int bptt = train && net->cfg.trainer == BRUNO_TRAINER_BPTT;
     int keep_taken = train && (bptt || net->cfg.trainer == BRUNO_TRAINER_CHECKPOINT);
-    bruno__felif_ctx_init(&X, net, L, T, B);
+    bruno__felif_ctx_init(&X, net, L, T, B, q0, q1);
     X.u = u;
     BN = X.BN;
     if (bruno__felif_seq(&net->cfg, train)) {
@@ -2111,9 +2383,9 @@ static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_rea
         bruno_real *v = bruno__slot(&X, 0), *p = v + BN;
         bruno__felif_init_state(&X, v, p);
         for (k = 0; k < T; ++k) {
-            memcpy(X.wv, v, BN * sizeof *v);
+            bruno__cpy(&X, X.wv, v);
             bruno__felif_step_fwd(&X, k, v, p, X.wv, L->taken, NULL);
-            for (q = 0; q < BN; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v[q] - X.V_thr);
+            for (q = q0; q < q1; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v[q] - X.V_thr);
         }
         return;
     }
@@ -2121,24 +2393,24 @@ static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_rea
     for (k = 0; k < T; ++k) {
         bruno_real *v0 = L->st_a + k * BN, *v1 = v0 + BN, *p1 = L->st_b + (k + 1) * BN;
         uint32_t *tk = keep_taken ? L->taken + k * BN : L->taken; /* one step's worth when not kept */
-        memcpy(v1, v0, BN * sizeof *v0);
-        memcpy(p1, L->st_b + k * BN, BN * sizeof *p1);
+        bruno__cpy(&X, v1, v0);
+        bruno__cpy(&X, p1, L->st_b + k * BN);
         bruno__felif_step_fwd(&X, k, v1, p1, v0, tk, bptt ? L->fine + k * (size_t)X.N * 2 * BN : NULL);
-        for (q = 0; q < BN; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v1[q] - X.V_thr);
+        for (q = q0; q < q1; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v1[q] - X.V_thr);
     }
 }
 
-static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
-                                  bruno_real *du, size_t T, size_t B)
+static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
+                                       bruno_real *du, size_t T, size_t B, size_t q0, size_t q1)
 {
     bruno__felif_ctx X;
-    size_t k, BN;
-    bruno__felif_ctx_init(&X, net, L, T, B);
+    size_t k, q, BN;
+    bruno__felif_ctx_init(&X, net, L, T, B, q0, q1);
     X.u = u;
     X.dy = dy;
     X.du = du;
     BN = X.BN;
-    memset(X.gv, 0, 2 * BN * sizeof *X.gv);
+    for (q = q0; q < q1; ++q) X.gv[q] = X.gp[q] = 0;
     if (bruno__felif_seq(&net->cfg, 1)) {
         bruno__seq_ctx S;
         bruno__rev R;
@@ -2168,12 +2440,46 @@ static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_re
             bruno__felif_adj_checkpoint(&X, v0, p0);
             break;
         default:
-            bruno__felif_adj_coarse(&X, v0, p0);
+            /* BRUNO and coarse-only: the gradient of ONE coarse Euler step of
+               length dt from the window's start (MODELS §3); with N = 1 this
+               is exactly the BPTT step */
+            for (q = q0; q < q1; ++q) X.gI[q] = 0;
+            bruno__felif_adj_step(&X, v0, p0, NULL, 0, (bruno_real)net->cfg.dt);
             break;
         }
         bruno__felif_adj_end(&X, k);
     }
 }
+
+static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
+{
+    size_t BN = B * L->n_out, items = bruno__n_items(net, BN);
+    long it;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)items) schedule(static, 1) if (items > 1)
+#endif
+    for (it = 0; it < (long)items; ++it) {
+        size_t q0, q1;
+        bruno__item_range(BN, items, (size_t)it, &q0, &q1);
+        bruno__felif_forward_item(net, L, u, T, B, train, q0, q1);
+    }
+}
+
+static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
+                                  bruno_real *du, size_t T, size_t B)
+{
+    size_t BN = B * L->n_out, items = bruno__n_items(net, BN);
+    long it;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)items) schedule(static, 1) if (items > 1)
+#endif
+    for (it = 0; it < (long)items; ++it) {
+        size_t q0, q1;
+        bruno__item_range(BN, items, (size_t)it, &q0, &q1);
+        bruno__felif_backward_item(net, L, u, dy, du, T, B, q0, q1);
+    }
+}
+
 /* ---- the network ------------------------------------------------------------ */
 static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
                                          int train)

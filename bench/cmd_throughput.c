@@ -1,0 +1,134 @@
+/* cmd_throughput.c - `bruno-bench throughput`: FeLIF updates per second per
+   core of the scalar reference loop and of the fast kernel, their ratio,
+   and a whole BRUNO training step (E1 set-up) at 1 and 2 threads, all in
+   one run (issue: performance). An "update" is one neuron's Euler step
+   inside a window; frozen neurons count as they are skipped work the
+   paper's loop does too. */
+#include "e1.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Time the forward pass of one FeLIF layer fed a constant input. */
+static double felif_forward_time(bruno_kernel kernel, size_t H, size_t B, size_t T, uint32_t N, unsigned threads,
+                                 double *spikes)
+{
+    bruno_net_config nc = bruno_net_config_default(H);
+    bruno_layer_config fe = bruno_layer_config_default(BRUNO_LAYER_FELIF);
+    bruno_net net;
+    bruno_real *x;
+    const bruno_real *y;
+    size_t i;
+    double t0, t1, s = 0;
+    nc.n_fine = N;
+    nc.kernel = kernel;
+    nc.threads = threads;
+    fe.input_gain = 1e-9;
+    if (bruno_net_init(&net, &nc) != BRUNO_OK || bruno_net_add(&net, &fe) != BRUNO_OK) return -1;
+    x = (bruno_real *)malloc(T * B * H * sizeof *x);
+    if (!x) {
+        bruno_net_free(&net);
+        return -1;
+    }
+    /* currents from 0.2 to 2 nA across the neurons: some never spike, some often */
+    for (i = 0; i < T * B * H; ++i) x[i] = (bruno_real)(0.2 + 1.8 * (double)(i % H) / (double)H);
+    bruno_net_forward(&net, x, 1, B, 0, &y); /* allocate the workspace outside the timing */
+    t0 = bench_now();
+    if (bruno_net_forward(&net, x, T, B, 0, &y) != BRUNO_OK) t0 = -1e300;
+    t1 = bench_now();
+    for (i = 0; i < T * B * H; ++i) s += y[i];
+    *spikes = s;
+    free(x);
+    bruno_net_free(&net);
+    return t1 - t0;
+}
+
+static double train_step_time(unsigned threads, size_t H, size_t B, size_t T)
+{
+    e1_setup s;
+    bruno_net net;
+    bruno_real *x, *dy;
+    const bruno_real *y;
+    double t0, t1, loss;
+    size_t nx, ny;
+    memset(&s, 0, sizeof s);
+    s.neuron = "felif";
+    s.inputs = 512;
+    s.hidden = H;
+    s.batch = B;
+    s.T = T;
+    s.dt = 1e-3;
+    s.gain = 1e-9;
+    s.net = bruno_net_config_default(512);
+    s.net.threads = threads;
+    s.net.seed = 1;
+    if (e1_build(&net, &s) != BRUNO_OK) return -1;
+    nx = T * B * 512;
+    ny = T * B * H;
+    x = (bruno_real *)malloc(nx * sizeof *x);
+    dy = (bruno_real *)malloc(ny * sizeof *dy);
+    if (!x || !dy) {
+        free(x);
+        free(dy);
+        bruno_net_free(&net);
+        return -1;
+    }
+    e1_input(x, nx, 1);
+    bruno_net_forward(&net, x, T, B, 1, &y); /* warm-up, allocates the workspace */
+    t0 = bench_now();
+    bruno_net_forward(&net, x, T, B, 1, &y);
+    bruno_loss_sum_sq(y, ny, dy, &loss);
+    bruno_net_zero_grad(&net);
+    bruno_net_backward(&net, dy);
+    t1 = bench_now();
+    free(x);
+    free(dy);
+    bruno_net_free(&net);
+    return t1 - t0;
+}
+
+int bench_cmd_throughput(int argc, char **argv)
+{
+    uint64_t hidden = 256, batch = 4, steps = 20, n_fine = 1000, train_hidden = 128, train_batch = 8, train_ms = 50;
+    const char *out_path = NULL;
+    int help = 0, rc;
+    bench_opt opts[] = {
+        {"hidden", BENCH_OPT_U64, &hidden, "FeLIF neurons of the kernel measurement (default 256)", 0},
+        {"batch", BENCH_OPT_U64, &batch, "batch of the kernel measurement (default 4)", 0},
+        {"steps", BENCH_OPT_U64, &steps, "network steps of the kernel measurement (default 20)", 0},
+        {"n-fine", BENCH_OPT_U64, &n_fine, "fine steps per network step (default 1000)", 0},
+        {"train-hidden", BENCH_OPT_U64, &train_hidden, "hidden size of the training-step measurement (default 128)", 0},
+        {"train-batch", BENCH_OPT_U64, &train_batch, "batch of the training-step measurement (default 8)", 0},
+        {"train-ms", BENCH_OPT_U64, &train_ms, "sequence length of the training step in ms (default 50)", 0},
+        {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
+    };
+    double s_ref = 0, s_fast = 0, t_ref, t_fast, t1, t2, upd;
+    bench_out out;
+    rc = bench_opts_parse("throughput", "FeLIF updates per second: scalar reference vs fast kernel; training step at 1 and 2 threads.",
+                          opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, &help);
+    if (rc || help) return rc;
+    if (!hidden || !batch || !steps || !n_fine || n_fine > UINT32_MAX || !train_hidden || !train_batch || !train_ms) {
+        fprintf(stderr, "bruno-bench throughput: every size must be > 0\n");
+        return BENCH_EXIT_USAGE;
+    }
+    upd = (double)hidden * (double)batch * (double)steps * (double)n_fine;
+    t_ref = felif_forward_time(BRUNO_KERNEL_REFERENCE, hidden, batch, steps, (uint32_t)n_fine, 1, &s_ref);
+    t_fast = felif_forward_time(BRUNO_KERNEL_FAST, hidden, batch, steps, (uint32_t)n_fine, 1, &s_fast);
+    t1 = train_step_time(1, train_hidden, train_batch, train_ms);
+    t2 = train_step_time(2, train_hidden, train_batch, train_ms);
+    if (t_ref <= 0 || t_fast <= 0 || t1 <= 0 || t2 <= 0) {
+        fprintf(stderr, "bruno-bench throughput: a measurement failed (out of memory?)\n");
+        return BENCH_EXIT_FAIL;
+    }
+    if (bench_out_open(&out, out_path) != 0) return BENCH_EXIT_FAIL;
+    fprintf(out.f, "metric,value\n");
+    fprintf(out.f, "reference_updates_per_s,%.6g\n", upd / t_ref);
+    fprintf(out.f, "fast_updates_per_s,%.6g\n", upd / t_fast);
+    fprintf(out.f, "fast_over_reference,%.4g\n", t_ref / t_fast);
+    fprintf(out.f, "reference_spikes,%.0f\n", s_ref);
+    fprintf(out.f, "fast_spikes,%.0f\n", s_fast);
+    fprintf(out.f, "train_step_1thread_s,%.6g\n", t1);
+    fprintf(out.f, "train_step_2threads_s,%.6g\n", t2);
+    fprintf(out.f, "threads2_speedup,%.4g\n", t1 / t2);
+    return bench_out_commit(&out) == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
+}
