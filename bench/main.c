@@ -7,9 +7,11 @@
 
 /* Subcommands (each defined in its own bench/cmd_*.c). */
 int bench_cmd_trace(int argc, char **argv);
+int bench_cmd_rram(int argc, char **argv);
 
 static const bench_command commands[] = {
     {"trace", "simulate FeLIF or LIF neurons and write their trajectories as CSV", bench_cmd_trace},
+    {"rram", "RRAM synapse device: conductance vs programming current, states, read fit", bench_cmd_rram},
 };
 
 static void usage(FILE *f)
