@@ -22,7 +22,7 @@ BENCH_SRC = $(wildcard bench/*.c)
 TEST_SRC  = $(wildcard tests/test_*.c)
 EXAMPLES  = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test reproduce deps clean check-header tests-build
+.PHONY: all test reproduce deps clean check-header tests-build rram-figures
 
 all: $(BUILD)/bruno-bench tests-build $(EXAMPLES)
 
@@ -85,8 +85,42 @@ test: deps check-header tests-build $(BUILD)/bruno-bench
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-float-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-double-san
 
+# ---------------------------------------------------------------- rram figures
+# The RRAM synapse device figures (shared/spec/RRAM.md). Every plotted
+# number comes from a CSV that `bruno-bench rram` writes here; the gnuplot
+# scripts in plots/ only read them. About 30 s on one core.
+RRAM_DIR    = $(RESULTS)/rram
+RRAM_GEOMS  = mean upper lower
+RRAM_CURVES = $(foreach s,compliance fixed-n,$(foreach g,$(RRAM_GEOMS),$(RRAM_DIR)/curve_$(s)_$(g).csv))
+RRAM_STATES = $(RRAM_DIR)/states_fixed-n.csv $(RRAM_DIR)/states_compliance.csv
+RRAM_FIGS   = $(foreach f,rram_curve rram_states rram_fit,$(RRAM_DIR)/$(f).png $(RRAM_DIR)/$(f).svg)
+
+rram-figures: $(RRAM_FIGS)
+
+$(RRAM_DIR):
+	@mkdir -p $@
+
+# conductance vs compliance current, 5-400 uA, for each geometry and scheme
+$(RRAM_DIR)/curve_compliance_%.csv: $(BUILD)/bruno-bench | $(RRAM_DIR)
+	$(BUILD)/bruno-bench rram curve --scheme compliance --geometry $* --icc-min 5e-6 --icc-max 400e-6 --points 80 --out $@
+$(RRAM_DIR)/curve_fixed-n_%.csv: $(BUILD)/bruno-bench | $(RRAM_DIR)
+	$(BUILD)/bruno-bench rram curve --scheme fixed-n --geometry $* --icc-min 5e-6 --icc-max 400e-6 --points 80 --out $@
+# the 8 states of 1000 devices (uniform +-10 %); the per-state summary
+# (mean, sigma/mean) goes to states_*.txt
+$(RRAM_DIR)/states_%.csv: $(BUILD)/bruno-bench | $(RRAM_DIR)
+	$(BUILD)/bruno-bench rram states --scheme $* --devices 1000 --seed 1 --out $@ 2> $(RRAM_DIR)/states_$*.txt
+$(RRAM_DIR)/fit.csv: $(BUILD)/bruno-bench | $(RRAM_DIR)
+	$(BUILD)/bruno-bench rram fit --points 80 --out $@
+
+$(RRAM_DIR)/rram_curve.png $(RRAM_DIR)/rram_curve.svg &: plots/rram_curve.gp $(RRAM_CURVES)
+	gnuplot -e "dir='$(RRAM_DIR)'" plots/rram_curve.gp
+$(RRAM_DIR)/rram_states.png $(RRAM_DIR)/rram_states.svg &: plots/rram_states.gp $(RRAM_STATES)
+	gnuplot -e "dir='$(RRAM_DIR)'" plots/rram_states.gp
+$(RRAM_DIR)/rram_fit.png $(RRAM_DIR)/rram_fit.svg &: plots/rram_fit.gp $(RRAM_DIR)/fit.csv
+	gnuplot -e "dir='$(RRAM_DIR)'" plots/rram_fit.gp
+
 # ---------------------------------------------------------------- reproduce
-reproduce: deps all
+reproduce: deps all rram-figures
 	@mkdir -p $(RESULTS)
 
 clean:

@@ -331,7 +331,180 @@ BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_
 /* ------------------------------------------------------------------------ */
 /* RRAM device (shared/spec/RRAM.md)                                         */
 /* ------------------------------------------------------------------------ */
-/* (declarations of the RRAM section go here) */
+/* The compact model is the JART VCM v1b "var" model (Bengel et al. 2020,
+   variability fit Ntinas et al. 2023) as written in RRAM.md. Units are SI
+   except the vacancy concentration N, which every function takes and
+   returns in units of 1e26 m^-3 as RRAM.md writes it (N_min = 0.008,
+   N_max = 20). Device math runs in double precision whatever bruno_real
+   is; only the effective weights of the array are bruno_real. */
+#define BRUNO_RRAM_N_UNIT 1e26 /* [m^-3] per unit of N */
+#define BRUNO_RRAM_MAX_STATES 32
+
+typedef struct bruno_rram_params {
+    double T0;              /* ambient temperature [K] */
+    double eps;             /* oxide relative permittivity (tunnelling) */
+    double eps_phiB;        /* relative permittivity for image-force lowering */
+    double phi_Bn0;         /* nominal Schottky barrier [eV] */
+    double phi_n;           /* Fermi level to conduction band offset [eV] */
+    double mu_n;            /* electron mobility [m^2/(V s)] */
+    double N_min, N_max;    /* state limits [1e26 m^-3] */
+    double N_plug;          /* plug concentration [1e26 m^-3] */
+    double a;               /* ion hopping distance [m] */
+    double nu0;             /* attempt frequency [Hz] */
+    double dW_A;            /* migration activation energy [eV] */
+    double R_th0;           /* filament thermal resistance [K/W] */
+    double r_det, l_det;    /* nominal filament radius and disc length [m] */
+    double l_cell;          /* disc + plug length [m] */
+    double Rth_scale_reset; /* factor on R_th for V > 0 */
+    double R_TiOx;          /* series oxide resistance [ohm] */
+    double R0;              /* line resistance at T0 [ohm] */
+    double R_th_line;       /* line thermal resistance [K/W] */
+    double alpha_line;      /* line temperature coefficient [1/K] */
+    double A_star;          /* Richardson constant [A/(m^2 K^2)] */
+    double m_star;          /* effective electron mass [kg] */
+    double z;               /* vacancy charge number */
+    double V_read;          /* read voltage [V] (RRAM.md §3: +0.2 V) */
+    double V_set;           /* SET pulse amplitude [V] (§5: -1.2 V) */
+    double t_set;           /* SET pulse length [s] (§5: 1 us) */
+    int self_heating;       /* 1: filament temperature from Joule heating (§3); 0: T = T0 */
+} bruno_rram_params;
+
+/* One device's filament: radius r and disc length l [m]. */
+typedef struct bruno_rram_geometry {
+    double r, l;
+} bruno_rram_geometry;
+
+/* The defaults of RRAM.md §2 (plus V_read, V_set, t_set, self_heating = 1). */
+BRUNO_API bruno_rram_params bruno_rram_params_default(void);
+/* BRUNO_ERR_NONFINITE for a NaN/inf field, BRUNO_ERR_PARAM for a value out
+   of range (non-positive geometry, N_min >= N_max, l_det >= l_cell,
+   V_read = 0, ...), BRUNO_ERR_ARG for NULL. */
+BRUNO_API bruno_result bruno_rram_params_validate(const bruno_rram_params *p);
+/* r = r_det (1 + d_r), l = l_det (1 + d_l) (RRAM.md §6). */
+BRUNO_API bruno_rram_geometry bruno_rram_geometry_make(const bruno_rram_params *p, double d_r, double d_l);
+/* BRUNO_ERR_PARAM unless r > 0 and 0 < l < l_cell (and finite). */
+BRUNO_API bruno_result bruno_rram_geometry_validate(const bruno_rram_params *p, bruno_rram_geometry g);
+
+/* Static current I [A] through the device at applied voltage V [V] and
+   state N (RRAM.md §3): the Schottky interface voltage is solved for (first
+   sign change scanning up from V_S = 0 and bisection for V > 0; bisection
+   on [V, 0] for V < 0), the series resistance includes line heating, and
+   with p->self_heating the filament temperature T is iterated to its fixed
+   point. T_out [K] may be NULL. BRUNO_ERR_PARAM for N outside
+   [N_min, N_max] or a bad geometry; BRUNO_ERR_NO_CONVERGENCE if a bounded
+   solver fails (thermal runaway included). */
+BRUNO_API bruno_result bruno_rram_current(const bruno_rram_params *p, bruno_rram_geometry g, double N,
+                                          double V, double *I, double *T_out);
+/* Read conductance G = I(V_read)/V_read [S] from the full solve. */
+BRUNO_API bruno_result bruno_rram_read_g(const bruno_rram_params *p, bruno_rram_geometry g, double N,
+                                         double *G);
+/* The closed-form variability-aware fit of Ntinas 2023 (RRAM.md §3), valid
+   for V > 0 (BRUNO_ERR_PARAM otherwise): current [A] and G = I/V [S]. */
+BRUNO_API bruno_result bruno_rram_fit_current(bruno_rram_geometry g, double N, double V, double *I);
+BRUNO_API bruno_result bruno_rram_fit_read_g(const bruno_rram_params *p, bruno_rram_geometry g, double N,
+                                             double *G);
+/* Switching rate dN/dt [1e26 m^-3 / s] at applied voltage V (RRAM.md §4),
+   with the static current solved at V. I_out, T_out may be NULL. */
+BRUNO_API bruno_result bruno_rram_dndt(const bruno_rram_params *p, bruno_rram_geometry g, double N, double V,
+                                       double *dNdt, double *I_out, double *T_out);
+
+/* A SET pulse of amplitude p->V_set (< 0) and length p->t_set from state
+   N0 under the current compliance I_cc [A] > 0 (RRAM.md §5): at every time
+   step the free current is compared with I_cc and, in compliance, the
+   device voltage where |I| = I_cc is found by bisection; the step is
+   limited so that dN <= 1 % of N. N_final (1e26 m^-3) and G_read [S]
+   (full solve at V_read after the pulse) may be NULL. */
+BRUNO_API bruno_result bruno_rram_set_pulse(const bruno_rram_params *p, bruno_rram_geometry g, double N0,
+                                            double I_cc, double *N_final, double *G_read);
+
+/* ---- 3-bit device array (RRAM.md §6): what a layer calls --------------- */
+/* Signed weights from conductances. REFERENCE_CELL: one device per weight,
+   w = x(G) - x(G_ref) with the reference an ideal nominal state m (state 3
+   of 8: levels -m..m use states 0..2m). DIFFERENTIAL_PAIR: two devices,
+   w = (x(G+) - x(G-)) / stride, level L >= 0 puts G+ in state L*stride and
+   G- in state 0 (mirrored for L < 0), stride = (2^bits - 1) / m (2 for 3
+   bits, so the pair spans states 0..6 of 8). x(G) is the calibrated
+   readout: G mapped through the nominal device's state conductances
+   (piecewise linear, x = k at state k), which for the default linear
+   placement is the linear w ~ G - G_ref or G+ - G-. A nominal,
+   noise-free device therefore gives exactly its integer level, and every
+   deviation of a real device reaches the network. */
+typedef enum { BRUNO_RRAM_REFERENCE_CELL = 0, BRUNO_RRAM_DIFFERENTIAL_PAIR = 1 } bruno_rram_mapping;
+/* Device-to-device geometry draw: d_r, d_l uniform in +-var_sigma, or
+   N(0, var_sigma) clipped to +-var_clip (RRAM.md §6). */
+typedef enum { BRUNO_RRAM_VAR_NONE = 0, BRUNO_RRAM_VAR_UNIFORM = 1, BRUNO_RRAM_VAR_NORMAL = 2 } bruno_rram_variability;
+/* Target conductances of the 2^bits states: equally spaced in G, or in log G. */
+typedef enum { BRUNO_RRAM_LEVELS_LINEAR = 0, BRUNO_RRAM_LEVELS_LOG = 1 } bruno_rram_placement;
+/* How a state is written: a fixed N per state (the same vacancy
+   concentration in every device), or a SET pulse under the compliance
+   current that programs the nominal device to the target (§5). */
+typedef enum { BRUNO_RRAM_FIXED_N = 0, BRUNO_RRAM_COMPLIANCE = 1 } bruno_rram_scheme;
+
+typedef struct bruno_rram_array_config {
+    bruno_rram_params dev;      /* device parameters (nominal geometry r_det, l_det) */
+    size_t n_weights;           /* >= 1 */
+    int bits;                   /* 2..5; 3: 8 states, levels -3..3 */
+    bruno_rram_mapping mapping; /* default DIFFERENTIAL_PAIR */
+    bruno_rram_variability variability; /* default UNIFORM */
+    double var_sigma;           /* 0.1: half-width (uniform) or sigma (normal) of d_r, d_l */
+    double var_clip;            /* 0.1: |d| bound of the normal draw */
+    int cycle_to_cycle;         /* 1: redraw d_r, d_l at every programming event (default 0) */
+    double prog_noise;          /* 0.02: relative sigma of G at each programming event (0: off) */
+    double read_noise;          /* 0.01: sigma of G per read, relative to the top state's G (0: off) */
+    bruno_rram_placement placement; /* default LINEAR */
+    bruno_rram_scheme scheme;   /* default FIXED_N (init in ms; COMPLIANCE takes ~seconds) */
+    double icc_top;             /* 320e-6 A: the top state is the nominal device SET under this compliance */
+    int use_fit;                /* FIXED_N only: state conductances from the closed-form fit (default 0: full solve) */
+    int table_points;           /* points per axis of the (d_r, d_l) table (0: 9 for FIXED_N, 5 for COMPLIANCE) */
+    uint64_t seed;              /* seeds the device-to-device draw */
+    bruno_allocator allocator;
+} bruno_rram_array_config;
+
+typedef struct bruno_rram_array {
+    bruno_rram_array_config cfg;
+    size_t n_devices;           /* n_weights (reference cell) or 2 n_weights (pair) */
+    int n_states, m, stride, ref_state, table_points;
+    double bound;               /* |d_r|, |d_l| range of the table */
+    double g_target[BRUNO_RRAM_MAX_STATES];  /* [S] placement targets */
+    double g_nominal[BRUNO_RRAM_MAX_STATES]; /* [S] nominal device per state: the readout calibration */
+    double program[BRUNO_RRAM_MAX_STATES];   /* per state: N [1e26 m^-3] (FIXED_N) or I_cc [A] (COMPLIANCE; 0 = HRS) */
+    double *table;              /* [n_states][P][P] G [S] over (d_r, d_l) */
+    float *delta;               /* [n_devices][2] d_r, d_l */
+    float *g_state;             /* [n_devices][n_states] this device's state conductances [S] */
+    double *g;                  /* [n_devices] programmed conductance, with programming noise [S] */
+    int8_t *state;              /* [n_devices] programmed state, -1 never */
+    int8_t *level;              /* [n_weights] programmed level */
+    int programmed;             /* program() has run */
+} bruno_rram_array;
+
+BRUNO_API bruno_rram_array_config bruno_rram_array_config_default(size_t n_weights);
+/* Exact bytes bruno_rram_array_init allocates (0 for an invalid config). */
+BRUNO_API size_t bruno_rram_array_bytes(const bruno_rram_array_config *cfg);
+/* Finds the state targets and how to program them (bisection on N or on
+   I_cc at the nominal geometry), tabulates every state's conductance over
+   the (d_r, d_l) range with the full model, draws each device's geometry
+   and precomputes its state conductances, so neither programming nor a
+   forward pass solves the device. All devices start unprogrammed. */
+BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rram_array_config *cfg);
+/* levels[i] in -m..m (m = 2^(bits-1) - 1, the quantiser's signed level).
+   Programs only the devices whose target state changed (all of them on
+   the first call), drawing programming noise (and, with cycle_to_cycle, a
+   new geometry) from rng; rng may be NULL when both are off.
+   *n_reprogrammed (may be NULL) counts devices touched. A level out of
+   range leaves the array unchanged (BRUNO_ERR_PARAM). */
+BRUNO_API bruno_result bruno_rram_array_program(bruno_rram_array *a, const int8_t *levels, bruno_rng *rng,
+                                                size_t *n_reprogrammed);
+/* Effective weights in LEVEL units (~ levels, with device variability and
+   noise) from the cached conductances. With read noise, one Gaussian
+   sample per device per call is drawn from rng (required then): the caller
+   keeps w_levels for its backward pass. BRUNO_ERR_STATE before the first
+   program(). */
+BRUNO_API bruno_result bruno_rram_array_weights(const bruno_rram_array *a, bruno_real *w_levels, bruno_rng *rng);
+/* Device dev's conductance in state k from the precomputed table [S] (no
+   programming noise), and its geometry; for figures and tests. */
+BRUNO_API double bruno_rram_array_state_g(const bruno_rram_array *a, size_t dev, int k);
+BRUNO_API bruno_rram_geometry bruno_rram_array_device_geometry(const bruno_rram_array *a, size_t dev);
+BRUNO_API void bruno_rram_array_free(bruno_rram_array *a);
 /* ==== end of RRAM declarations ==== */
 
 /* ------------------------------------------------------------------------ */
@@ -1176,6 +1349,923 @@ BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_
 }
 
 /* ---- RRAM device (RRAM.md) ------------------------------------------------ */
+/* Physical constants (CODATA 2018 exact values). */
+#define BRUNO__RRAM_Q 1.602176634e-19   /* elementary charge [C] */
+#define BRUNO__RRAM_KB 1.380649e-23     /* Boltzmann constant [J/K] */
+#define BRUNO__RRAM_H 6.62607015e-34    /* Planck constant [J s] */
+#define BRUNO__RRAM_PI 3.14159265358979323846
+/* Bounds of every loop of the device solver. */
+#define BRUNO__RRAM_SCAN 400        /* scan points on [0, V] for V > 0 (§3) */
+#define BRUNO__RRAM_BISECT 200      /* bisection iterations (60 reach double precision) */
+#define BRUNO__RRAM_HEAT_ITERS 300  /* self-heating fixed-point iterations */
+#define BRUNO__RRAM_T_MAX 3000.0    /* [K]: beyond this the filament has run away */
+#define BRUNO__RRAM_MAX_STEPS 100000 /* time steps of one SET pulse */
+
+BRUNO_API bruno_rram_params bruno_rram_params_default(void)
+{
+    bruno_rram_params p;
+    memset(&p, 0, sizeof p);
+    p.T0 = 293.0;
+    p.eps = 17.0;
+    p.eps_phiB = 5.5;
+    p.phi_Bn0 = 0.18;
+    p.phi_n = 0.1;
+    p.mu_n = 4e-6;
+    p.N_min = 0.008;
+    p.N_max = 20.0;
+    p.N_plug = 20.0;
+    p.a = 0.25e-9;
+    p.nu0 = 2e13;
+    p.dW_A = 1.35;
+    p.R_th0 = 15.72e6;
+    p.r_det = 45e-9;
+    p.l_det = 0.4e-9;
+    p.l_cell = 3e-9;
+    p.Rth_scale_reset = 0.27;
+    p.R_TiOx = 650.0;
+    p.R0 = 719.2437;
+    p.R_th_line = 90471.47;
+    p.alpha_line = 3.92e-3;
+    p.A_star = 6.01e5;
+    p.m_star = 9.10938e-31;
+    p.z = 2.0;
+    p.V_read = 0.2;
+    p.V_set = -1.2;
+    p.t_set = 1e-6;
+    p.self_heating = 1;
+    return p;
+}
+
+BRUNO_API bruno_result bruno_rram_params_validate(const bruno_rram_params *p)
+{
+    const double *f;
+    size_t i, n;
+    if (!p) return BRUNO_ERR_ARG;
+    /* every double field from T0 to t_set, in declaration order */
+    f = &p->T0;
+    n = (size_t)(&p->t_set - &p->T0) + 1;
+    for (i = 0; i < n; ++i)
+        if (!bruno__finite(f[i])) return BRUNO_ERR_NONFINITE;
+    if (p->T0 <= 0 || p->eps <= 0 || p->eps_phiB <= 0 || p->phi_Bn0 < 0 || p->mu_n <= 0 || p->N_min <= 0 ||
+        p->N_max <= p->N_min || p->N_plug <= 0 || p->a <= 0 || p->nu0 <= 0 || p->dW_A <= 0 || p->R_th0 < 0 ||
+        p->r_det <= 0 || p->l_det <= 0 || p->l_cell <= p->l_det || p->Rth_scale_reset < 0 || p->R_TiOx < 0 ||
+        p->R0 < 0 || p->R_th_line < 0 || p->A_star <= 0 || p->m_star <= 0 || p->z <= 0)
+        return BRUNO_ERR_PARAM;
+    /* a read at 0 V has no conductance; a SET pulse is negative (§1) */
+    if (p->V_read == 0 || p->V_set >= 0 || p->t_set <= 0) return BRUNO_ERR_PARAM;
+    if (p->self_heating != 0 && p->self_heating != 1) return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_rram_geometry bruno_rram_geometry_make(const bruno_rram_params *p, double d_r, double d_l)
+{
+    bruno_rram_geometry g;
+    g.r = p->r_det * (1.0 + d_r);
+    g.l = p->l_det * (1.0 + d_l);
+    return g;
+}
+
+BRUNO_API bruno_result bruno_rram_geometry_validate(const bruno_rram_params *p, bruno_rram_geometry g)
+{
+    if (!p) return BRUNO_ERR_ARG;
+    if (!bruno__finite(g.r) || !bruno__finite(g.l)) return BRUNO_ERR_NONFINITE;
+    if (g.r <= 0 || g.l <= 0 || g.l >= p->l_cell) return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
+/* One device at one state and one temperature: everything the static
+   equations of §3 need. */
+typedef struct bruno__rram_dev {
+    const bruno_rram_params *p;
+    double A;       /* filament cross-section pi r^2 [m^2] */
+    double l;       /* disc length [m] */
+    double N;       /* [m^-3] */
+    double R_disc, R_plug;  /* [ohm] */
+    double R_th;    /* filament thermal resistance for the sign of V [K/W] */
+    double T, vt;   /* temperature [K] and kT/q [V] */
+    double imf;     /* image-force coefficient: lowering = (imf*psi)^(1/4) [V] */
+    double W00;     /* [J] (§3, V_S < 0) */
+} bruno__rram_dev;
+
+static bruno_result bruno__rram_dev_init(bruno__rram_dev *d, const bruno_rram_params *p, bruno_rram_geometry g,
+                                         double N, double V)
+{
+    bruno_result r;
+    double zqmu, e;
+    if ((r = bruno_rram_params_validate(p)) != BRUNO_OK) return r;
+    if ((r = bruno_rram_geometry_validate(p, g)) != BRUNO_OK) return r;
+    if (!bruno__finite(N) || !bruno__finite(V)) return BRUNO_ERR_NONFINITE;
+    /* a tiny tolerance so that N_min and N_max themselves, reached by
+       arithmetic, stay valid */
+    if (N < p->N_min * (1 - 1e-12) || N > p->N_max * (1 + 1e-12)) return BRUNO_ERR_PARAM;
+    d->p = p;
+    d->A = BRUNO__RRAM_PI * g.r * g.r;
+    d->l = g.l;
+    d->N = N * BRUNO_RRAM_N_UNIT;
+    zqmu = p->z * BRUNO__RRAM_Q * p->mu_n;
+    d->R_disc = g.l / (zqmu * d->N * d->A);
+    d->R_plug = (p->l_cell - g.l) / (zqmu * p->N_plug * BRUNO_RRAM_N_UNIT * d->A);
+    /* §3: R_th scales with the nominal-to-actual area ratio; the RESET
+       polarity has its own factor */
+    d->R_th = p->R_th0 * (p->r_det / g.r) * (p->r_det / g.r) * (V > 0 ? p->Rth_scale_reset : 1.0);
+    e = p->eps_phiB * BRUNO_EPS0;
+    d->imf = BRUNO__RRAM_Q * BRUNO__RRAM_Q * BRUNO__RRAM_Q * p->z * d->N /
+             (8.0 * BRUNO__RRAM_PI * BRUNO__RRAM_PI * e * e * e);
+    d->W00 = BRUNO__RRAM_Q * BRUNO__RRAM_H / (4.0 * BRUNO__RRAM_PI) *
+             sqrt(p->z * d->N / (p->m_star * p->eps * BRUNO_EPS0));
+    d->T = p->T0;
+    d->vt = BRUNO__RRAM_KB * d->T / BRUNO__RRAM_Q;
+    return BRUNO_OK;
+}
+
+static void bruno__rram_dev_set_T(bruno__rram_dev *d, double T)
+{
+    d->T = T;
+    d->vt = BRUNO__RRAM_KB * T / BRUNO__RRAM_Q;
+}
+
+/* Series resistance with line heating (§3) [ohm]. */
+static double bruno__rram_rseries(const bruno_rram_params *p, double I)
+{
+    return p->R_TiOx + p->R0 * (1.0 + p->R0 * p->alpha_line * I * I * p->R_th_line);
+}
+
+/* Schottky barrier with image-force lowering (§3) [eV]. */
+static double bruno__rram_phi_bn(const bruno__rram_dev *d, double V_S)
+{
+    const bruno_rram_params *p = d->p;
+    double lim = p->phi_Bn0 - p->phi_n, phi;
+    if (V_S >= lim) return p->phi_Bn0;
+    phi = p->phi_Bn0 - sqrt(sqrt(d->imf * (lim - V_S)));
+    return phi > 0 ? phi : 0.0;
+}
+
+/* x - tanh(x) without cancellation for small x (used in eps' of §3). */
+static double bruno__x_minus_tanh(double x)
+{
+    if (x < 1e-2) {
+        double x2 = x * x;
+        return x * x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0 - x2 * 17.0 / 315.0));
+    }
+    return x - tanh(x);
+}
+
+/* Interface current I_S(V_S) at the device temperature (§3) [A]. */
+static double bruno__rram_is(const bruno__rram_dev *d, double V_S)
+{
+    const bruno_rram_params *p = d->p;
+    double phi = bruno__rram_phi_bn(d, V_S);
+    if (V_S >= 0) /* thermionic emission */
+        return d->A * p->A_star * d->T * d->T * exp(-phi / d->vt) * expm1(V_S / d->vt);
+    {
+        /* thermionic-field emission, SET polarity */
+        double kT = BRUNO__RRAM_KB * d->T;
+        double x = d->W00 / kT, ch = cosh(x);
+        double W0 = d->W00 / tanh(x);
+        double epsp = d->W00 / bruno__x_minus_tanh(x);
+        double aV = -V_S;
+        return -d->A * (p->A_star * d->T / BRUNO__RRAM_KB) *
+               sqrt(BRUNO__RRAM_PI * d->W00 * BRUNO__RRAM_Q * (aV + phi / (ch * ch))) *
+               exp(-BRUNO__RRAM_Q * phi / W0) * expm1(BRUNO__RRAM_Q * aV / epsp);
+    }
+}
+
+/* Residual of the series chain at interface voltage V_S: V_S + I (R_disc +
+   R_plug + R_series(I)) - V, with I = I_S(V_S). */
+static double bruno__rram_resid(const bruno__rram_dev *d, double V_S, double V, double *I)
+{
+    double i = bruno__rram_is(d, V_S);
+    *I = i;
+    return V_S + i * (d->R_disc + d->R_plug + bruno__rram_rseries(d->p, i)) - V;
+}
+
+/* Bisection of the residual on [lo, hi] with f(lo) < 0 <= f(hi), to the
+   resolution of double precision. */
+static bruno_result bruno__rram_bisect(const bruno__rram_dev *d, double lo, double hi, double V, double *V_S,
+                                       double *I)
+{
+    int it;
+    double i;
+    for (it = 0; it < BRUNO__RRAM_BISECT; ++it) {
+        double mid = 0.5 * (lo + hi);
+        if (mid <= lo || mid >= hi) break;
+        if (bruno__rram_resid(d, mid, V, &i) < 0) lo = mid;
+        else hi = mid;
+    }
+    if (it == BRUNO__RRAM_BISECT) return BRUNO_ERR_NO_CONVERGENCE;
+    *V_S = 0.5 * (lo + hi);
+    bruno__rram_resid(d, *V_S, V, I);
+    return bruno__finite(*I) ? BRUNO_OK : BRUNO_ERR_NO_CONVERGENCE;
+}
+
+/* The interface voltage and current at the present temperature (§3). */
+static bruno_result bruno__rram_solve_fixed_T(const bruno__rram_dev *d, double V, double *V_S, double *I)
+{
+    double i;
+    if (V == 0) {
+        *V_S = 0;
+        *I = 0;
+        return BRUNO_OK;
+    }
+    if (V < 0) {
+        /* f(V) = I_S(V) R < 0 <= f(0) = -V, and f rises with V_S: one root */
+        return bruno__rram_bisect(d, V, 0.0, V, V_S, I);
+    }
+    {
+        /* V > 0: f is not monotonic (the barrier jumps back as psi -> 0), so
+           the physical root is the first sign change scanning up from 0. */
+        int k;
+        double prev = 0.0;
+        for (k = 1; k <= BRUNO__RRAM_SCAN; ++k) {
+            double x = V * (double)k / BRUNO__RRAM_SCAN;
+            double f = bruno__rram_resid(d, x, V, &i);
+            if (!bruno__finite(f)) return BRUNO_ERR_NO_CONVERGENCE;
+            if (f >= 0) return bruno__rram_bisect(d, prev, x, V, V_S, I);
+            prev = x;
+        }
+        return BRUNO_ERR_NO_CONVERGENCE; /* f(V) = I R > 0, so unreachable */
+    }
+}
+
+/* Full static solve with self-heating: T <- T0 + I (V - I R_series) R_th
+   from T0 upwards. Joule power rises with T, so the iterates rise
+   monotonically to the lowest fixed point (the cold-start branch). */
+static bruno_result bruno__rram_solve(bruno__rram_dev *d, double V, double *I)
+{
+    const bruno_rram_params *p = d->p;
+    double V_S, i = 0, T = p->T0;
+    int it;
+    bruno_result r;
+    bruno__rram_dev_set_T(d, T);
+    for (it = 0; it < BRUNO__RRAM_HEAT_ITERS; ++it) {
+        double Tn;
+        if ((r = bruno__rram_solve_fixed_T(d, V, &V_S, &i)) != BRUNO_OK) return r;
+        if (!p->self_heating) break;
+        Tn = p->T0 + i * (V - i * bruno__rram_rseries(p, i)) * d->R_th;
+        if (!bruno__finite(Tn) || Tn > BRUNO__RRAM_T_MAX) return BRUNO_ERR_NO_CONVERGENCE;
+        if (Tn < p->T0) Tn = p->T0;
+        if (fabs(Tn - T) <= 1e-10 * T) break;
+        T = Tn;
+        bruno__rram_dev_set_T(d, T);
+    }
+    if (it == BRUNO__RRAM_HEAT_ITERS) return BRUNO_ERR_NO_CONVERGENCE;
+    *I = i;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_rram_current(const bruno_rram_params *p, bruno_rram_geometry g, double N,
+                                          double V, double *I, double *T_out)
+{
+    bruno__rram_dev d;
+    bruno_result r;
+    double i;
+    if (!p || !I) return BRUNO_ERR_ARG;
+    if ((r = bruno__rram_dev_init(&d, p, g, N, V)) != BRUNO_OK) return r;
+    if ((r = bruno__rram_solve(&d, V, &i)) != BRUNO_OK) return r;
+    *I = i;
+    if (T_out) *T_out = d.T;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_rram_read_g(const bruno_rram_params *p, bruno_rram_geometry g, double N,
+                                         double *G)
+{
+    double I;
+    bruno_result r;
+    if (!p || !G) return BRUNO_ERR_ARG;
+    if ((r = bruno_rram_current(p, g, N, p->V_read, &I, NULL)) != BRUNO_OK) return r;
+    *G = I / p->V_read;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_rram_fit_current(bruno_rram_geometry g, double N, double V, double *I)
+{
+    /* Ntinas 2023 (§3): the reference point 45 nm / 0.4 nm and the 10 %
+       steps are part of the fit, not of the parameter set. */
+    double dr, dl, p5, p6, p7, p8, p10, p11, base;
+    if (!I) return BRUNO_ERR_ARG;
+    if (!bruno__finite(g.r) || !bruno__finite(g.l) || !bruno__finite(N) || !bruno__finite(V))
+        return BRUNO_ERR_NONFINITE;
+    if (V <= 0 || N <= 0 || g.r <= 0 || g.l <= 0) return BRUNO_ERR_PARAM;
+    dr = (g.r - 45e-9) / 4.5e-9;
+    dl = (g.l - 0.4e-9) / 0.04e-9;
+    p5 = (1.3769e-3 + 2.3087e-4 * dr + 1.3293e-7 * dl) * (1.0 - exp(-0.081819 * V));
+    p6 = 0.19687 + 0.026129 * dr - 0.021833 * V;
+    p7 = (-97.606 - 0.74338 * dr + 0.11713 * dr * dr + 2.4377 * dl) + 7.825 * V +
+         (99.296 + 0.69547 * dr - 0.13724 * dr * dr + (-2.3728 - 0.0090456 * dr - 0.0012221 * dr * dr) * dl) *
+             exp(-0.071092 * V);
+    p8 = 0.11713 - 0.003832 * dl + 0.08137 * V;
+    p10 = 0.97733 + 5.9623e-5 * dl + 0.035214 * V + 0.012856 * V * V;
+    p11 = 0.94207 - 6.7239e-4 * dl + 0.038953 * V + 0.023436 * V * V;
+    base = p6 + p7 * pow(p8 * N / 0.004, -p10);
+    if (!(base > 0) || !(p8 > 0)) return BRUNO_ERR_PARAM; /* outside the fit's range */
+    *I = p5 / pow(base, 1.0 / p11);
+    return bruno__finite(*I) ? BRUNO_OK : BRUNO_ERR_PARAM;
+}
+
+BRUNO_API bruno_result bruno_rram_fit_read_g(const bruno_rram_params *p, bruno_rram_geometry g, double N,
+                                             double *G)
+{
+    double I;
+    bruno_result r;
+    if (!p || !G) return BRUNO_ERR_ARG;
+    if ((r = bruno_rram_fit_current(g, N, p->V_read, &I)) != BRUNO_OK) return r;
+    *G = I / p->V_read;
+    return BRUNO_OK;
+}
+
+/* dN/dt of §4 [1e26 m^-3/s] at device voltage V with current I at the
+   device's temperature. */
+static double bruno__rram_rate(const bruno__rram_dev *d, double V, double I)
+{
+    const bruno_rram_params *p = d->p;
+    double E, gam, s, dWf, dWr, F, c_vo, x;
+    if (V == 0) return 0.0;
+    c_vo = 0.5 * (p->N_plug * BRUNO_RRAM_N_UNIT + d->N);
+    /* field on the ions: in the disc for SET, across the cell for RESET */
+    E = V < 0 ? I * d->R_disc / d->l : (V - I * bruno__rram_rseries(p, I)) / p->l_cell;
+    gam = p->z * p->a * E / (BRUNO__RRAM_PI * p->dW_A);
+    /* |gamma| -> 1 is the field where the barrier vanishes; beyond it the
+       expressions leave their domain, so the barrier stays at 0 */
+    if (gam > 1) gam = 1;
+    if (gam < -1) gam = -1;
+    s = sqrt(1.0 - gam * gam) + gam * asin(gam);
+    dWf = p->dW_A * (s - gam * BRUNO__RRAM_PI / 2);
+    dWr = p->dW_A * (s + gam * BRUNO__RRAM_PI / 2);
+    if (V < 0) {
+        x = d->N / (p->N_max * BRUNO_RRAM_N_UNIT);
+        x = x * x; x = x * x * x * x * x; /* ^10 */
+    } else {
+        x = p->N_min * BRUNO_RRAM_N_UNIT / d->N;
+        x = x * x; x = x * x * x * x * x;
+    }
+    F = 1.0 - x;
+    /* I_ion / (z q A l) with I_ion = z q c_VO a nu0 A (e^-f - e^-r) F */
+    return -c_vo * p->a * p->nu0 * (exp(-dWf / d->vt) - exp(-dWr / d->vt)) * F / d->l / BRUNO_RRAM_N_UNIT;
+}
+
+BRUNO_API bruno_result bruno_rram_dndt(const bruno_rram_params *p, bruno_rram_geometry g, double N, double V,
+                                       double *dNdt, double *I_out, double *T_out)
+{
+    bruno__rram_dev d;
+    bruno_result r;
+    double I;
+    if (!p || !dNdt) return BRUNO_ERR_ARG;
+    if ((r = bruno__rram_dev_init(&d, p, g, N, V)) != BRUNO_OK) return r;
+    if ((r = bruno__rram_solve(&d, V, &I)) != BRUNO_OK) return r;
+    *dNdt = bruno__rram_rate(&d, V, I);
+    if (I_out) *I_out = I;
+    if (T_out) *T_out = d.T;
+    return BRUNO_OK;
+}
+
+/* In compliance the current is known, I = -i, so the filament temperature
+   is an explicit function of V_S: T = T0 + i (|V_S| + i (R_disc + R_plug))
+   R_th, and the device voltage is V_S - i R_tot. The device voltage where
+   |I| = i is found on the inner variable V_S: the spec's "bisection on V"
+   (§5) done where the equation is explicit. |I_S(V_S, T(V_S))| rises with
+   |V_S| on the cold branch but falls again once T reaches thousands of K
+   (eps' of the TFE term grows like T^3), so, as in §3, the physical root is
+   the FIRST crossing scanning |V_S| up from 0; then bisection.
+   Returns 1 (d left at the solution's temperature, *V_dev set) when the
+   device can carry i at a voltage no larger in magnitude than |V_app|, 0
+   when it cannot (its free current at V_app is below i, or no cold-branch
+   state carries i), <0 (a bruno_result) on failure. */
+#define BRUNO__RRAM_SCAN_SET 32
+static double bruno__rram_excess(bruno__rram_dev *d, double V_S, double i, double R_in)
+{
+    const bruno_rram_params *p = d->p;
+    bruno__rram_dev_set_T(d, p->self_heating ? p->T0 + i * (-V_S + i * R_in) * d->R_th : p->T0);
+    return -bruno__rram_is(d, V_S) - i;
+}
+
+static int bruno__rram_carry(bruno__rram_dev *d, double V_app, double i, double *V_dev)
+{
+    const bruno_rram_params *p = d->p;
+    double R_in = d->R_disc + d->R_plug, R_tot = R_in + bruno__rram_rseries(p, i);
+    double lo = V_app + i * R_tot; /* at V_S = lo the device voltage is V_app */
+    double prev = 0.0, x = 0.0;
+    int k, it;
+    if (lo >= 0) return 0; /* the ohmic drop alone exceeds |V_app| */
+    for (k = 1; k <= BRUNO__RRAM_SCAN_SET; ++k) {
+        double e;
+        x = lo * (double)k / BRUNO__RRAM_SCAN_SET;
+        e = bruno__rram_excess(d, x, i, R_in);
+        if (!bruno__finite(e)) return (int)BRUNO_ERR_NO_CONVERGENCE;
+        if (e >= 0) break;
+        prev = x;
+    }
+    if (k > BRUNO__RRAM_SCAN_SET) return 0;
+    /* excess(x) >= 0 > excess(prev), x < prev <= 0: the root is bracketed.
+       Regula falsi with the Illinois modification keeps the bracket like
+       bisection (so it converges to the same root) but needs ~8 instead of
+       ~40 evaluations; this is the inner loop of every SET time step. */
+    {
+        double fa = bruno__rram_excess(d, x, i, R_in), fb = bruno__rram_excess(d, prev, i, R_in);
+        double a = x, b = prev;
+        int side = 0;
+        for (it = 0; it < BRUNO__RRAM_BISECT; ++it) {
+            double c, fc;
+            if (b - a <= 1e-12 * (fabs(a) + fabs(b)) + 1e-300) break;
+            c = (a * fb - b * fa) / (fb - fa);
+            if (!(c > a && c < b)) c = 0.5 * (a + b); /* keep inside the bracket */
+            fc = bruno__rram_excess(d, c, i, R_in);
+            if (fc == 0) { a = b = c; break; }
+            if (fc > 0) { /* same sign as fa */
+                a = c; fa = fc;
+                if (side == -1) fb *= 0.5;
+                side = -1;
+            } else {
+                b = c; fb = fc;
+                if (side == 1) fa *= 0.5;
+                side = 1;
+            }
+            if (fabs(fc) <= 1e-10 * i) { a = b = c; break; }
+        }
+        if (it == BRUNO__RRAM_BISECT) return (int)BRUNO_ERR_NO_CONVERGENCE;
+        lo = a;
+    }
+    (void)bruno__rram_excess(d, lo, i, R_in); /* leave d at the solution's temperature */
+    *V_dev = lo - i * R_tot;
+    return 1;
+}
+
+/* The operating point of one time step of a SET pulse at V_app < 0 under
+   compliance I_cc (§5): *V (device voltage), *I (< 0), d left at the
+   filament temperature. If the device can carry I_cc within |V_app| it is
+   in compliance, I = -I_cc. Otherwise its current is the largest i < I_cc
+   it can carry at |V| <= |V_app|, found by bisection on i (in log i):
+   - on the cold branch, where the I-V curve is monotone, that is exactly
+     the free current at V_app (the device voltage comes out as V_app);
+   - in the thermal runaway of the abrupt SET (N ~ 0.1-0.6 at -1.2 V for
+     I_cc above ~100 uA) the free static solve of §3 has no cold-branch
+     solution and no state carries I_cc: the device then sits at the nose of
+     its I-V curve, the largest current the static model allows. This phase
+     lasts nanoseconds; N_final is set by the compliance-limited tail.
+   *i_hint (0 for none) is the previous step's current: N changes by <= 1 %
+   per step, so the bracket is searched next to it first. */
+static bruno_result bruno__rram_set_point(bruno__rram_dev *d, double V_app, double I_cc, double *V, double *I,
+                                          double *i_hint)
+{
+    double lo, hi, V_lo = 0, Vt = 0;
+    int c, it;
+    c = bruno__rram_carry(d, V_app, I_cc, V);
+    if (c < 0) return (bruno_result)c;
+    if (c == 1) {
+        *I = -I_cc;
+        *i_hint = I_cc;
+        return BRUNO_OK;
+    }
+    /* a bracket [lo, hi] in log i with carry(lo) = 1, carry(hi) = 0 */
+    hi = I_cc;
+    lo = 1e-6 * I_cc;
+    if (*i_hint > lo && *i_hint < I_cc) {
+        double t = *i_hint * 0.9;
+        c = bruno__rram_carry(d, V_app, t, &Vt);
+        if (c < 0) return (bruno_result)c;
+        if (c == 1) {
+            lo = t;
+            V_lo = Vt;
+            t = *i_hint * 1.1;
+            if (t < I_cc) {
+                c = bruno__rram_carry(d, V_app, t, &Vt);
+                if (c < 0) return (bruno_result)c;
+                if (c == 1) { lo = t; V_lo = Vt; }
+                else hi = t;
+            }
+        } else {
+            hi = t;
+        }
+    }
+    if (V_lo == 0) {
+        c = bruno__rram_carry(d, V_app, lo, &V_lo);
+        if (c != 1) return c < 0 ? (bruno_result)c : BRUNO_ERR_NO_CONVERGENCE;
+    }
+    for (it = 0; it < BRUNO__RRAM_BISECT && hi - lo > 1e-7 * hi; ++it) {
+        double mid = sqrt(lo * hi), Vm = 0;
+        c = bruno__rram_carry(d, V_app, mid, &Vm);
+        if (c < 0) return (bruno_result)c;
+        if (c == 1) { lo = mid; V_lo = Vm; }
+        else hi = mid;
+    }
+    if (it == BRUNO__RRAM_BISECT) return BRUNO_ERR_NO_CONVERGENCE;
+    /* leave d at the temperature of the operating point */
+    if (bruno__rram_carry(d, V_app, lo, &V_lo) != 1) return BRUNO_ERR_NO_CONVERGENCE;
+    *V = V_lo;
+    *I = -lo;
+    *i_hint = lo;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_rram_set_pulse(const bruno_rram_params *p, bruno_rram_geometry g, double N0,
+                                            double I_cc, double *N_final, double *G_read)
+{
+    bruno__rram_dev d;
+    bruno_result r;
+    double N = N0, t = 0.0, i_hint = 0.0;
+    long step;
+    if (!p) return BRUNO_ERR_ARG;
+    if (!bruno__finite(I_cc)) return BRUNO_ERR_NONFINITE;
+    if (I_cc <= 0) return BRUNO_ERR_PARAM;
+    if ((r = bruno__rram_dev_init(&d, p, g, N, p->V_set)) != BRUNO_OK) return r;
+    for (step = 0; step < BRUNO__RRAM_MAX_STEPS && t < p->t_set && N < p->N_max; ++step) {
+        double V = 0, I = 0, rate, dt;
+        if ((r = bruno__rram_dev_init(&d, p, g, N, p->V_set)) != BRUNO_OK) return r;
+        if ((r = bruno__rram_set_point(&d, p->V_set, I_cc, &V, &I, &i_hint)) != BRUNO_OK) return r;
+        rate = bruno__rram_rate(&d, V, I);
+        if (!bruno__finite(rate)) return BRUNO_ERR_NO_CONVERGENCE;
+        dt = p->t_set - t;
+        if (rate > 0 && rate * dt > 0.01 * N) dt = 0.01 * N / rate; /* dN <= 1 % of N (§5) */
+        N += rate * dt;
+        t += dt;
+        if (N > p->N_max) N = p->N_max;
+        if (N < p->N_min) N = p->N_min;
+    }
+    if (step == BRUNO__RRAM_MAX_STEPS) return BRUNO_ERR_NO_CONVERGENCE;
+    if (N_final) *N_final = N;
+    if (G_read) return bruno_rram_read_g(p, g, N, G_read);
+    return BRUNO_OK;
+}
+
+/* ---- 3-bit device array (RRAM.md §6) -------------------------------------- */
+BRUNO_API bruno_rram_array_config bruno_rram_array_config_default(size_t n_weights)
+{
+    bruno_rram_array_config c;
+    memset(&c, 0, sizeof c);
+    c.dev = bruno_rram_params_default();
+    c.n_weights = n_weights;
+    c.bits = 3;
+    c.mapping = BRUNO_RRAM_DIFFERENTIAL_PAIR; /* MODELS §5.2 */
+    c.variability = BRUNO_RRAM_VAR_UNIFORM;   /* the caption's +-10 % bounds */
+    c.var_sigma = 0.1;
+    c.var_clip = 0.1;
+    c.cycle_to_cycle = 0;
+    c.prog_noise = 0.02;
+    c.read_noise = 0.01;
+    c.placement = BRUNO_RRAM_LEVELS_LINEAR;
+    c.scheme = BRUNO_RRAM_FIXED_N;
+    c.icc_top = 320e-6; /* gives the 583.6 uS top state of §6 */
+    c.use_fit = 0;
+    c.table_points = 0;
+    c.seed = 0;
+    c.allocator = bruno_allocator_default();
+    return c;
+}
+
+/* Resolved sizes of a config; BRUNO_OK if it is valid. */
+typedef struct bruno__rram_layout {
+    size_t n_dev;
+    int n_states, P;
+} bruno__rram_layout;
+
+static bruno_result bruno__rram_array_check(const bruno_rram_array_config *c, bruno__rram_layout *L)
+{
+    bruno_result r;
+    if (!c) return BRUNO_ERR_ARG;
+    if ((r = bruno_rram_params_validate(&c->dev)) != BRUNO_OK) return r;
+    if (c->bits < 2 || c->bits > 5) return BRUNO_ERR_BITS;
+    if (c->mapping != BRUNO_RRAM_REFERENCE_CELL && c->mapping != BRUNO_RRAM_DIFFERENTIAL_PAIR) return BRUNO_ERR_ARG;
+    if (c->variability != BRUNO_RRAM_VAR_NONE && c->variability != BRUNO_RRAM_VAR_UNIFORM &&
+        c->variability != BRUNO_RRAM_VAR_NORMAL)
+        return BRUNO_ERR_ARG;
+    if (c->placement != BRUNO_RRAM_LEVELS_LINEAR && c->placement != BRUNO_RRAM_LEVELS_LOG) return BRUNO_ERR_ARG;
+    if (c->scheme != BRUNO_RRAM_FIXED_N && c->scheme != BRUNO_RRAM_COMPLIANCE) return BRUNO_ERR_ARG;
+    if (!bruno__finite(c->var_sigma) || !bruno__finite(c->var_clip) || !bruno__finite(c->prog_noise) ||
+        !bruno__finite(c->read_noise) || !bruno__finite(c->icc_top))
+        return BRUNO_ERR_NONFINITE;
+    /* geometry draws stay well inside a valid filament (l < l_cell) */
+    if (c->var_sigma < 0 || c->var_sigma > 0.5 || c->var_clip <= 0 || c->var_clip > 0.5 || c->prog_noise < 0 ||
+        c->prog_noise > 0.5 || c->read_noise < 0 || c->read_noise > 0.5 || c->icc_top <= 0 || c->table_points < 0 ||
+        c->table_points > 65 || (c->cycle_to_cycle != 0 && c->cycle_to_cycle != 1) ||
+        (c->use_fit != 0 && c->use_fit != 1))
+        return BRUNO_ERR_PARAM;
+    if (c->use_fit && c->scheme != BRUNO_RRAM_FIXED_N) return BRUNO_ERR_ARG;
+    if (c->n_weights == 0 || c->n_weights > ((size_t)-1) / 1024) return BRUNO_ERR_SIZE;
+    if (L) {
+        L->n_dev = c->mapping == BRUNO_RRAM_DIFFERENTIAL_PAIR ? 2 * c->n_weights : c->n_weights;
+        L->n_states = 1 << c->bits;
+        if (c->variability == BRUNO_RRAM_VAR_NONE || c->var_sigma == 0) L->P = 1;
+        else if (c->table_points > 0) L->P = c->table_points < 2 ? 2 : c->table_points;
+        else L->P = c->scheme == BRUNO_RRAM_FIXED_N ? 9 : 5;
+    }
+    return BRUNO_OK;
+}
+
+BRUNO_API size_t bruno_rram_array_bytes(const bruno_rram_array_config *cfg)
+{
+    bruno__rram_layout L;
+    if (bruno__rram_array_check(cfg, &L) != BRUNO_OK) return 0;
+    return (size_t)L.n_states * (size_t)L.P * (size_t)L.P * sizeof(double) /* table */
+           + L.n_dev * 2 * sizeof(float)                                  /* delta */
+           + L.n_dev * (size_t)L.n_states * sizeof(float)                 /* g_state */
+           + L.n_dev * sizeof(double)                                     /* g */
+           + L.n_dev * sizeof(int8_t)                                     /* state */
+           + cfg->n_weights * sizeof(int8_t);                             /* level */
+}
+
+/* G [S] of state k for geometry (d_r, d_l) computed by the model itself. */
+static bruno_result bruno__rram_state_g_model(const bruno_rram_array *a, int k, double d_r, double d_l, double *G)
+{
+    const bruno_rram_params *p = &a->cfg.dev;
+    bruno_rram_geometry g = bruno_rram_geometry_make(p, d_r, d_l);
+    if (a->cfg.scheme == BRUNO_RRAM_FIXED_N)
+        return a->cfg.use_fit ? bruno_rram_fit_read_g(p, g, a->program[k], G) : bruno_rram_read_g(p, g, a->program[k], G);
+    if (a->program[k] == 0) return bruno_rram_read_g(p, g, p->N_min, G); /* HRS: no pulse */
+    return bruno_rram_set_pulse(p, g, p->N_min, a->program[k], NULL, G);
+}
+
+/* Bilinear interpolation of the state-k table at (d_r, d_l). */
+static double bruno__rram_table_g(const bruno_rram_array *a, int k, double d_r, double d_l)
+{
+    int P = a->table_points, i, j;
+    const double *t = a->table + (size_t)k * (size_t)P * (size_t)P;
+    double u, v, fu, fv;
+    if (P == 1) return t[0];
+    u = (d_r + a->bound) / (2 * a->bound) * (P - 1);
+    v = (d_l + a->bound) / (2 * a->bound) * (P - 1);
+    i = (int)floor(u);
+    j = (int)floor(v);
+    if (i < 0) i = 0;
+    if (i > P - 2) i = P - 2;
+    if (j < 0) j = 0;
+    if (j > P - 2) j = P - 2;
+    fu = u - i;
+    fv = v - j;
+    return (1 - fu) * ((1 - fv) * t[i * P + j] + fv * t[i * P + j + 1]) +
+           fu * ((1 - fv) * t[(i + 1) * P + j] + fv * t[(i + 1) * P + j + 1]);
+}
+
+/* One geometry draw (RRAM.md §6). */
+static double bruno__rram_draw_delta(const bruno_rram_array_config *c, bruno_rng *rng)
+{
+    double d;
+    if (c->variability == BRUNO_RRAM_VAR_NONE || c->var_sigma == 0) return 0.0;
+    if (c->variability == BRUNO_RRAM_VAR_UNIFORM) return c->var_sigma * (2.0 * bruno_rng_uniform(rng) - 1.0);
+    d = c->var_sigma * bruno_rng_normal(rng);
+    if (d > c->var_clip) d = c->var_clip;
+    if (d < -c->var_clip) d = -c->var_clip;
+    return d;
+}
+
+static void bruno__rram_device_draw(bruno_rram_array *a, size_t dev, bruno_rng *rng)
+{
+    int k;
+    double d_r = bruno__rram_draw_delta(&a->cfg, rng);
+    double d_l = bruno__rram_draw_delta(&a->cfg, rng);
+    a->delta[2 * dev] = (float)d_r;
+    a->delta[2 * dev + 1] = (float)d_l;
+    for (k = 0; k < a->n_states; ++k)
+        a->g_state[dev * (size_t)a->n_states + (size_t)k] =
+            (float)bruno__rram_table_g(a, k, (double)a->delta[2 * dev], (double)a->delta[2 * dev + 1]);
+}
+
+/* The way to reach each target at the nominal geometry: N_k (bisection on
+   log N of the read solve) or I_cc,k (bisection on log I_cc of the §5
+   pulse); both monotone. Bounded; NO_CONVERGENCE if a target is outside
+   what the device can reach. */
+static bruno_result bruno__rram_find_programs(bruno_rram_array *a, double N_top)
+{
+    const bruno_rram_params *p = &a->cfg.dev;
+    bruno_rram_geometry g0 = bruno_rram_geometry_make(p, 0, 0);
+    int k, S = a->n_states, it;
+    bruno_result r;
+    for (k = 0; k < S; ++k) {
+        double lo, hi, G, target = a->g_target[k];
+        if (k == 0) {
+            a->program[0] = a->cfg.scheme == BRUNO_RRAM_FIXED_N ? p->N_min : 0.0;
+            continue;
+        }
+        if (k == S - 1) {
+            a->program[k] = a->cfg.scheme == BRUNO_RRAM_FIXED_N ? N_top : a->cfg.icc_top;
+            continue;
+        }
+        if (a->cfg.scheme == BRUNO_RRAM_FIXED_N) {
+            lo = p->N_min;
+            hi = p->N_max;
+        } else {
+            lo = 1e-3 * a->cfg.icc_top; /* below the SET threshold (~8 uA): HRS */
+            hi = a->cfg.icc_top;
+        }
+        for (it = 0; it < 200 && hi / lo > 1.0 + 1e-9; ++it) {
+            double mid = sqrt(lo * hi);
+            if (a->cfg.scheme == BRUNO_RRAM_FIXED_N) {
+                r = a->cfg.use_fit ? bruno_rram_fit_read_g(p, g0, mid, &G) : bruno_rram_read_g(p, g0, mid, &G);
+            } else {
+                r = bruno_rram_set_pulse(p, g0, p->N_min, mid, NULL, &G);
+            }
+            if (r != BRUNO_OK) return r;
+            if (G < target) lo = mid;
+            else hi = mid;
+            /* a pulse costs ~10 ms: stop at 1e-5 of G rather than at 1e-9 of I_cc */
+            if (a->cfg.scheme == BRUNO_RRAM_COMPLIANCE && fabs(G - target) <= 1e-5 * target) {
+                lo = hi = mid;
+                break;
+            }
+        }
+        if (it == 200) return BRUNO_ERR_NO_CONVERGENCE;
+        a->program[k] = sqrt(lo * hi);
+    }
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rram_array_config *cfg)
+{
+    bruno__rram_layout L;
+    bruno_result r;
+    bruno_rng rng;
+    const bruno_rram_params *p;
+    bruno_rram_geometry g0;
+    double G_lo, G_hi, N_top;
+    int k, i, j, S, P;
+    size_t dev;
+    if (!a || !cfg) return BRUNO_ERR_ARG;
+    memset(a, 0, sizeof *a);
+    if ((r = bruno__rram_array_check(cfg, &L)) != BRUNO_OK) return r;
+    a->cfg = *cfg;
+    p = &a->cfg.dev;
+    S = a->n_states = L.n_states;
+    P = a->table_points = L.P;
+    a->n_devices = L.n_dev;
+    a->m = (1 << (cfg->bits - 1)) - 1;
+    a->ref_state = a->m;
+    a->stride = (S - 1) / a->m;
+    a->bound = cfg->variability == BRUNO_RRAM_VAR_UNIFORM ? cfg->var_sigma : cfg->var_clip;
+
+    /* §6 targets: from the nominal HRS to the nominal device SET at icc_top */
+    g0 = bruno_rram_geometry_make(p, 0, 0);
+    if (cfg->use_fit) {
+        if ((r = bruno_rram_fit_read_g(p, g0, p->N_min, &G_lo)) != BRUNO_OK) return r;
+    } else if ((r = bruno_rram_read_g(p, g0, p->N_min, &G_lo)) != BRUNO_OK) {
+        return r;
+    }
+    if ((r = bruno_rram_set_pulse(p, g0, p->N_min, cfg->icc_top, &N_top, &G_hi)) != BRUNO_OK) return r;
+    if (cfg->use_fit && (r = bruno_rram_fit_read_g(p, g0, N_top, &G_hi)) != BRUNO_OK) return r;
+    if (!(G_hi > G_lo * (1.0 + 1e-3))) return BRUNO_ERR_PARAM; /* icc_top does not SET the device */
+    for (k = 0; k < S; ++k) {
+        double f = (double)k / (double)(S - 1);
+        a->g_target[k] = cfg->placement == BRUNO_RRAM_LEVELS_LINEAR ? G_lo + f * (G_hi - G_lo)
+                                                                     : G_lo * pow(G_hi / G_lo, f);
+    }
+    if ((r = bruno__rram_find_programs(a, N_top)) != BRUNO_OK) return r;
+
+    a->table = (double *)bruno_alloc(&a->cfg.allocator, (size_t)S * (size_t)P * (size_t)P, sizeof(double));
+    a->delta = (float *)bruno_alloc(&a->cfg.allocator, L.n_dev * 2, sizeof(float));
+    a->g_state = (float *)bruno_alloc(&a->cfg.allocator, L.n_dev * (size_t)S, sizeof(float));
+    a->g = (double *)bruno_alloc(&a->cfg.allocator, L.n_dev, sizeof(double));
+    a->state = (int8_t *)bruno_alloc(&a->cfg.allocator, L.n_dev, sizeof(int8_t));
+    a->level = (int8_t *)bruno_alloc(&a->cfg.allocator, cfg->n_weights, sizeof(int8_t));
+    if (!a->table || !a->delta || !a->g_state || !a->g || !a->state || !a->level) {
+        bruno_rram_array_free(a);
+        return BRUNO_ERR_NOMEM;
+    }
+    /* the state conductances over the (d_r, d_l) box, by the model */
+    for (k = 0; k < S; ++k)
+        for (i = 0; i < P; ++i)
+            for (j = 0; j < P; ++j) {
+                double d_r = P == 1 ? 0.0 : -a->bound + 2.0 * a->bound * i / (P - 1);
+                double d_l = P == 1 ? 0.0 : -a->bound + 2.0 * a->bound * j / (P - 1);
+                double *t = &a->table[((size_t)k * (size_t)P + (size_t)i) * (size_t)P + (size_t)j];
+                if ((r = bruno__rram_state_g_model(a, k, d_r, d_l, t)) != BRUNO_OK) {
+                    bruno_rram_array_free(a);
+                    return r;
+                }
+            }
+    /* calibration: the nominal device as the table gives it, so that it
+       reads exactly its integer level */
+    for (k = 0; k < S; ++k) {
+        a->g_nominal[k] = bruno__rram_table_g(a, k, 0.0, 0.0);
+        if (k > 0 && !(a->g_nominal[k] > a->g_nominal[k - 1])) {
+            bruno_rram_array_free(a);
+            return BRUNO_ERR_NO_CONVERGENCE; /* states not strictly ordered */
+        }
+    }
+    bruno_rng_seed(&rng, cfg->seed);
+    for (dev = 0; dev < L.n_dev; ++dev) {
+        bruno__rram_device_draw(a, dev, &rng);
+        a->state[dev] = -1;
+    }
+    return BRUNO_OK;
+}
+
+BRUNO_API void bruno_rram_array_free(bruno_rram_array *a)
+{
+    size_t nd, S, P;
+    if (!a) return;
+    nd = a->n_devices;
+    S = (size_t)a->n_states;
+    P = (size_t)a->table_points;
+    bruno_free(&a->cfg.allocator, a->table, S * P * P, sizeof(double));
+    bruno_free(&a->cfg.allocator, a->delta, nd * 2, sizeof(float));
+    bruno_free(&a->cfg.allocator, a->g_state, nd * S, sizeof(float));
+    bruno_free(&a->cfg.allocator, a->g, nd, sizeof(double));
+    bruno_free(&a->cfg.allocator, a->state, nd, sizeof(int8_t));
+    bruno_free(&a->cfg.allocator, a->level, a->cfg.n_weights, sizeof(int8_t));
+    a->table = NULL;
+    a->delta = NULL;
+    a->g_state = NULL;
+    a->g = NULL;
+    a->state = NULL;
+    a->level = NULL;
+    a->n_devices = 0;
+    a->programmed = 0;
+}
+
+/* Program one device to state k: programming noise (and a cycle-to-cycle
+   geometry redraw) at every event (§6). */
+static void bruno__rram_write(bruno_rram_array *a, size_t dev, int k, bruno_rng *rng)
+{
+    double g;
+    if (a->cfg.cycle_to_cycle) bruno__rram_device_draw(a, dev, rng);
+    g = (double)a->g_state[dev * (size_t)a->n_states + (size_t)k];
+    if (a->cfg.prog_noise > 0) {
+        double f = 1.0 + a->cfg.prog_noise * bruno_rng_normal(rng);
+        if (f < 1e-3) f = 1e-3; /* a conductance stays positive */
+        g *= f;
+    }
+    a->g[dev] = g;
+    a->state[dev] = (int8_t)k;
+}
+
+BRUNO_API bruno_result bruno_rram_array_program(bruno_rram_array *a, const int8_t *levels, bruno_rng *rng,
+                                                size_t *n_reprogrammed)
+{
+    size_t i, count = 0;
+    int m;
+    if (n_reprogrammed) *n_reprogrammed = 0;
+    if (!a || !a->g || !levels) return BRUNO_ERR_ARG;
+    if (!rng && (a->cfg.prog_noise > 0 || a->cfg.cycle_to_cycle)) return BRUNO_ERR_ARG;
+    m = a->m;
+    for (i = 0; i < a->cfg.n_weights; ++i)
+        if (levels[i] < -m || levels[i] > m) return BRUNO_ERR_PARAM;
+    for (i = 0; i < a->cfg.n_weights; ++i) {
+        int L = levels[i], t0, t1;
+        if (a->programmed && a->level[i] == levels[i]) continue;
+        if (a->cfg.mapping == BRUNO_RRAM_REFERENCE_CELL) {
+            t0 = L + a->ref_state;
+            if (a->state[i] != t0) { bruno__rram_write(a, i, t0, rng); ++count; }
+        } else {
+            t0 = L > 0 ? L * a->stride : 0;   /* G+ */
+            t1 = L < 0 ? -L * a->stride : 0;  /* G- */
+            if (a->state[2 * i] != t0) { bruno__rram_write(a, 2 * i, t0, rng); ++count; }
+            if (a->state[2 * i + 1] != t1) { bruno__rram_write(a, 2 * i + 1, t1, rng); ++count; }
+        }
+        a->level[i] = levels[i];
+    }
+    a->programmed = 1;
+    if (n_reprogrammed) *n_reprogrammed = count;
+    return BRUNO_OK;
+}
+
+/* The calibrated readout x(G): piecewise linear through (g_nominal[k], k),
+   extended linearly past both ends. */
+static double bruno__rram_readout(const bruno_rram_array *a, double G)
+{
+    const double *gn = a->g_nominal;
+    int S = a->n_states, k = 1;
+    while (k < S - 1 && G > gn[k]) ++k;
+    return (double)(k - 1) + (G - gn[k - 1]) / (gn[k] - gn[k - 1]);
+}
+
+BRUNO_API bruno_result bruno_rram_array_weights(const bruno_rram_array *a, bruno_real *w_levels, bruno_rng *rng)
+{
+    size_t i;
+    double sr;
+    if (!a || !a->g || !w_levels) return BRUNO_ERR_ARG;
+    if (!a->programmed) return BRUNO_ERR_STATE;
+    sr = a->cfg.read_noise * a->g_nominal[a->n_states - 1];
+    if (sr > 0 && !rng) return BRUNO_ERR_ARG;
+    for (i = 0; i < a->cfg.n_weights; ++i) {
+        double w;
+        if (a->cfg.mapping == BRUNO_RRAM_REFERENCE_CELL) {
+            double G = a->g[i];
+            if (sr > 0) G += sr * bruno_rng_normal(rng);
+            w = bruno__rram_readout(a, G) - (double)a->ref_state;
+        } else {
+            double Gp = a->g[2 * i], Gm = a->g[2 * i + 1];
+            if (sr > 0) {
+                Gp += sr * bruno_rng_normal(rng);
+                Gm += sr * bruno_rng_normal(rng);
+            }
+            w = (bruno__rram_readout(a, Gp) - bruno__rram_readout(a, Gm)) / (double)a->stride;
+        }
+        w_levels[i] = (bruno_real)w;
+    }
+    return BRUNO_OK;
+}
+
+BRUNO_API double bruno_rram_array_state_g(const bruno_rram_array *a, size_t dev, int k)
+{
+    if (!a || !a->g_state || dev >= a->n_devices || k < 0 || k >= a->n_states) return 0.0;
+    return (double)a->g_state[dev * (size_t)a->n_states + (size_t)k];
+}
+
+BRUNO_API bruno_rram_geometry bruno_rram_array_device_geometry(const bruno_rram_array *a, size_t dev)
+{
+    bruno_rram_geometry g;
+    g.r = g.l = 0.0;
+    if (!a || !a->delta || dev >= a->n_devices) return g;
+    return bruno_rram_geometry_make(&a->cfg.dev, (double)a->delta[2 * dev], (double)a->delta[2 * dev + 1]);
+}
 /* ==== end of RRAM implementation ==== */
 
 /* ---- networks, layers, trainers -------------------------------------------- */
