@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --dir) [ $# -ge 2 ] || { echo "fetch.sh: --dir needs a directory" >&2; exit 2; }; dir="$2"; shift 2 ;;
     --no-download) download=0; shift ;;
     --no-mirror) mirror=""; shift ;;   # skip ../shared (tests the convert/download path)
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fetch.sh: unknown option $1" >&2; exit 2 ;;
     *) want+=("$1"); shift ;;
     esac
