@@ -418,7 +418,10 @@ static bruno_result bruno_data__read_file(const char *path, const bruno_allocato
         bruno_data__msg(msg, msg_size, path, "cannot open (missing? run `make datasets`)");
         return BRUNO_ERR_IO;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    /* A directory opens fine on POSIX but fails on the first read; find
+       out before trusting ftell (which reports LONG_MAX for it). */
+    if ((fgetc(f) == EOF && ferror(f)) || fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         bruno_data__msg(msg, msg_size, path, "cannot determine the file size (not a regular file?)");
         return BRUNO_ERR_IO;
@@ -637,7 +640,7 @@ static bruno_result bruno_data__events_scan(bruno_data__rd *r, bruno_data_braill
             taxel = bruno_data__u32(r);
             pol = bruno_data__u32(r);
             if (!bruno_data__finite(t) || t < 0)
-                return bruno_data__bad(r, "sample %lu event %lu: time %g s is not finite and >= 0",
+                return bruno_data__bad(r, "sample %lu event %lu: time %g s is not a finite number >= 0",
                                        (unsigned long)i, (unsigned long)j, t);
             if (taxel >= h->n_taxels)
                 return bruno_data__bad(r, "sample %lu event %lu: taxel %lu out of range 0..%lu", (unsigned long)i,
@@ -754,7 +757,7 @@ static bruno_result bruno_data__raw_scan(bruno_data__rd *r, bruno_data_braille_r
     for (i = 0; i < h->n_samples; ++i) {
         if (bruno_data__left(r) < 12) return bruno_data__trunc(r, 12, "sample %lu header", (unsigned long)i);
         label = bruno_data__u32(r);
-        (void)bruno_data__u32(r); /* repetition: any value */
+        r->pos += 4; /* repetition: any value is valid */
         nf = bruno_data__u32(r);
         if (label >= h->n_classes)
             return bruno_data__bad(r, "sample %lu: label %lu out of range 0..%lu", (unsigned long)i,
@@ -1139,7 +1142,7 @@ BRUNO_API bruno_result bruno_data_braille_raw_prepare(const bruno_data_braille_r
                 v = 1.0 - raw->value[(raw->offset[src] + f) * raw->n_taxels + cfg->taxels[c]] / 255.0;
                 buf[f] = (v - mean[c]) / (sd[c] + cfg->sd_eps);
             }
-            bruno_data_resample_fft(buf, T, up, steps, work, &a);
+            (void)bruno_data_resample_fft(buf, T, up, steps, work, &a); /* cannot fail: sizes checked */
             for (f = 0; f < steps; ++f) x[f * C + c] = (bruno_real)up[f];
         }
     }
