@@ -102,8 +102,9 @@ clean:
 #                        byte for byte (sha256 against datasets/SHA256SUMS)
 #   make fuzz            libFuzzer on the three loaders for FUZZ_TIME seconds
 # The tests find the files themselves (same search order), so `make test`
-# does not need `make datasets` first; it does run datasets-check.
-.PHONY: datasets datasets-check fuzz
+# does not need `make datasets` first; it does run datasets-check and
+# check-data-header.
+.PHONY: datasets datasets-check fuzz check-data-header
 FUZZ_TIME ?= 30
 FUZZ_CC   ?= clang
 CONV_BINS = jsb_chorales/jsb_quarter.bin:jsb:jsb_chorales/jsb-chorales-quarter.json \
@@ -113,7 +114,15 @@ CONV_BINS = jsb_chorales/jsb_quarter.bin:jsb:jsb_chorales/jsb-chorales-quarter.j
             braille/braille_raw2021_40hz.bin:raw:braille/tutorial5_braille_spiking_data.pkl.gz
 
 $(TEST_BINS): datasets/bruno_data.h
-test: datasets-check
+test: check-data-header datasets-check
+
+# datasets/bruno_data.h alone, like check-header: C99 and C++, float and double.
+check-data-header: | $(BUILD)
+	@printf '#define BRUNO_IMPLEMENTATION\n#include "bruno.h"\n#define BRUNO_DATA_IMPLEMENTATION\n#include "datasets/bruno_data.h"\nint main(void){return 0;}\n' > $(BUILD)/hdr-data.c
+	gcc -std=c99 -x c -Wall -Wextra -pedantic -Werror -O2 -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-c.o
+	gcc -std=c99 -x c -Wall -Wextra -pedantic -Werror -O2 -DBRUNO_REAL_DOUBLE -DBRUNO_STATIC -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-cd.o
+	g++ -std=c++11 -x c++ -Wall -Wextra -pedantic -Werror -O2 -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-cpp.o
+	clang -std=c99 -x c -Wall -Wextra -pedantic -Werror -O2 -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-clang.o
 
 datasets:
 	datasets/fetch.sh

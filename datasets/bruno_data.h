@@ -55,7 +55,8 @@
    CONFIGURATION: BRUNO_DATA_IMPLEMENTATION compiles the implementation.
    Public names bruno_data_, internal bruno_data__.
 
-   VERSION HISTORY: 0.1.0 loaders, Braille raw/event and JSB pipelines.
+   VERSION HISTORY: 0.1.0 loaders, Braille raw/event and JSB pipelines, approximate raw
+   readings rebuilt from events.
 */
 #ifndef BRUNO_DATA_H
 #define BRUNO_DATA_H
@@ -223,6 +224,21 @@ BRUNO_API bruno_result bruno_data_braille_events_prepare(const bruno_data_braill
                                                          bruno_data_seq *train, bruno_data_seq *test,
                                                          bruno_data_events_stats *stats, char *msg,
                                                          size_t msg_size);
+
+/* APPROXIMATE raw readings rebuilt from sigma-delta events (offered as an
+   option because the 5400-sample raw file is not available): per taxel the
+   level x(t) = threshold * (#ON - #OFF events up to t) is sampled at the
+   source rate (frame k at k / rate seconds, an event at t counts from the
+   first frame at or after t) and turned back into a reading
+   r = 255 - x, clamped to 0..255 (the encoder used x = |255 - r|). This is
+   x quantised to the threshold (10 of 255 for the theta = 10 file), not
+   the recorded signal. n_frames = 0: ceil(latest event * rate) + 1 frames
+   for every sample. Labels are copied; repetition = index within its
+   class. The result is an ordinary bruno_data_braille_raw (free it with
+   bruno_data_braille_raw_free) that bruno_data_braille_raw_prepare takes. */
+BRUNO_API bruno_result bruno_data_braille_events_to_raw(const bruno_data_braille_events *ev, uint32_t n_frames,
+                                                        const bruno_allocator *allocator,
+                                                        bruno_data_braille_raw *out, char *msg, size_t msg_size);
 
 /* JSB pipeline (EXPERIMENTS.md E3): keys key_lo .. key_lo+n_keys-1 of the
    88 (default 22, 54: MIDI 43..96), input = frames 0..T-2, target = frames
@@ -1285,6 +1301,79 @@ fail:
     }
     if (order) bruno_free(&a, order, n, sizeof(uint32_t));
     return e;
+}
+
+/* ---- approximate raw readings from events ---------------------------------------------- */
+BRUNO_API bruno_result bruno_data_braille_events_to_raw(const bruno_data_braille_events *ev, uint32_t n_frames,
+                                                        const bruno_allocator *allocator,
+                                                        bruno_data_braille_raw *out, char *msg, size_t msg_size)
+{
+    static const char *who = "events to raw";
+    bruno_data_braille_raw h;
+    size_t i, k, f, tx, n_per_class[BRUNO_DATA_BRAILLE_CLASSES];
+    double t_max = 0, level[BRUNO_DATA_BRAILLE_TAXELS];
+    if (msg && msg_size) msg[0] = 0;
+    if (!ev || !out) return BRUNO_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (ev->n_samples == 0 || !ev->first || ev->n_taxels != BRUNO_DATA_BRAILLE_TAXELS ||
+        ev->n_classes != BRUNO_DATA_BRAILLE_CLASSES) {
+        bruno_data__msg(msg, msg_size, who, "no events loaded");
+        return BRUNO_ERR_ARG;
+    }
+    if (n_frames == 0) {
+        double nf;
+        for (k = 0; k < ev->n_events; ++k)
+            if (ev->t[k] > t_max) t_max = ev->t[k];
+        nf = ceil(t_max * ev->source_rate_hz) + 1;
+        if (!(nf <= 1e6)) {
+            bruno_data__msg(msg, msg_size, who, "latest event at %g s needs more than 1e6 frames", t_max);
+            return BRUNO_ERR_SIZE;
+        }
+        n_frames = (uint32_t)nf;
+    }
+    if ((size_t)n_frames > (size_t)-1 / BRUNO_DATA_BRAILLE_TAXELS / ev->n_samples) {
+        bruno_data__msg(msg, msg_size, who, "output size overflows");
+        return BRUNO_ERR_SIZE;
+    }
+    memset(&h, 0, sizeof h);
+    h.allocator = bruno_data__alloc_of(allocator);
+    h.n_samples = ev->n_samples;
+    h.n_taxels = BRUNO_DATA_BRAILLE_TAXELS;
+    h.n_classes = ev->n_classes;
+    h.rate_hz = ev->source_rate_hz;
+    memcpy(h.class_names, ev->class_names, sizeof h.class_names);
+    h.total_frames = (size_t)n_frames * ev->n_samples;
+    h.label = BRUNO_DATA__ALLOC(h.allocator, h.n_samples, uint32_t);
+    h.repetition = BRUNO_DATA__ALLOC(h.allocator, h.n_samples, uint32_t);
+    h.n_frames = BRUNO_DATA__ALLOC(h.allocator, h.n_samples, uint32_t);
+    h.offset = BRUNO_DATA__ALLOC(h.allocator, h.n_samples, size_t);
+    h.value = (uint8_t *)bruno_alloc(&h.allocator, h.total_frames, h.n_taxels);
+    if (!h.label || !h.repetition || !h.n_frames || !h.offset || !h.value) {
+        bruno_data_braille_raw_free(&h);
+        bruno_data__msg(msg, msg_size, who, "out of memory");
+        return BRUNO_ERR_NOMEM;
+    }
+    memset(n_per_class, 0, sizeof n_per_class);
+    for (i = 0; i < h.n_samples; ++i) {
+        uint8_t *v = h.value + i * (size_t)n_frames * h.n_taxels;
+        h.label[i] = ev->label[i];
+        h.repetition[i] = (uint32_t)n_per_class[ev->label[i]]++;
+        h.n_frames[i] = n_frames;
+        h.offset[i] = i * (size_t)n_frames;
+        for (tx = 0; tx < BRUNO_DATA_BRAILLE_TAXELS; ++tx) level[tx] = 0;
+        k = ev->first[i];
+        for (f = 0; f < n_frames; ++f) {
+            double t_f = (double)f / ev->source_rate_hz;
+            for (; k < ev->first[i + 1] && ev->t[k] <= t_f; ++k)
+                level[ev->taxel[k]] += ev->polarity[k] == 0 ? ev->threshold : -ev->threshold;
+            for (tx = 0; tx < BRUNO_DATA_BRAILLE_TAXELS; ++tx) {
+                double r = 255.0 - level[tx];
+                v[f * BRUNO_DATA_BRAILLE_TAXELS + tx] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : floor(r + 0.5));
+            }
+        }
+    }
+    *out = h;
+    return BRUNO_OK;
 }
 
 /* ---- JSB pipeline ---------------------------------------------------------------- */

@@ -52,9 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint64_t mb = 0;
             cfg.allocator = a;
             if (bruno_data_braille_events_max_bin(&d, cfg.bin_s, &mb) == BRUNO_OK && mb < 4096 &&
+                (uint64_t)d.n_samples * (mb + 1) <= 65536 &&
                 bruno_data_braille_events_prepare(&d, &cfg, &tr, &te, NULL, msg, sizeof msg) == BRUNO_OK) {
                 bruno_data_seq_free(&tr);
                 bruno_data_seq_free(&te);
+            }
+            {
+                bruno_data_braille_raw r; /* a fixed short window keeps it small */
+                if (bruno_data_braille_events_to_raw(&d, 8, &a, &r, msg, sizeof msg) == BRUNO_OK)
+                    bruno_data_braille_raw_free(&r);
             }
         }
         bruno_data_braille_events_free(&d);

@@ -463,6 +463,40 @@ Test(datasets, event_pipeline_bins_like_the_benchmark_notebook)
     bruno_data_braille_events_free(&ev);
 }
 
+Test(datasets, approximate_raw_from_events_feeds_the_raw_pipeline)
+{
+    char path[512], msg[256];
+    bruno_data_braille_events ev;
+    bruno_data_braille_raw raw;
+    bruno_data_braille_raw_config cfg = bruno_data_braille_raw_config_default();
+    bruno_data_seq tr, te;
+    size_t k, tx, i;
+    cr_assert_eq(bruno_data_braille_events_load(&ev, find_data(EV_REL, path, sizeof path), NULL, msg, sizeof msg),
+                 BRUNO_OK, "%s", msg);
+    cr_assert_eq(bruno_data_braille_events_to_raw(&ev, 0, NULL, &raw, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    /* README: events cover 0..1.30 s; at 40 Hz that is 53 frames (0..52) */
+    cr_expect_eq(raw.n_frames[0], 53);
+    cr_expect_eq(raw.n_samples, 5400);
+    cr_expect_eq(raw.repetition[199], 199);
+    /* the last frame of sample 0 is 255 - 10 * (ON - OFF) of each taxel */
+    for (tx = 0; tx < 12; ++tx) {
+        long net = 0;
+        for (k = ev.first[0]; k < ev.first[1]; ++k)
+            if (ev.taxel[k] == tx) net += ev.polarity[k] == 0 ? 1 : -1;
+        i = (raw.offset[0] + 52) * 12 + tx;
+        net = 255 - 10 * net;
+        cr_expect_eq(raw.value[i], net < 0 ? 0 : net > 255 ? 255 : net, "taxel %zu", tx);
+    }
+    cr_assert_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &tr, &te, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_expect_eq(tr.n_steps, 106);
+    cr_expect_eq(tr.n_samples, 4320); /* 80 % of 5400 */
+    cr_expect_eq(te.n_samples, 1080);
+    bruno_data_seq_free(&tr);
+    bruno_data_seq_free(&te);
+    bruno_data_braille_raw_free(&raw);
+    bruno_data_braille_events_free(&ev);
+}
+
 /* ---- JSB pipeline ------------------------------------------------------------------ */
 Test(datasets, jsb_pipeline_shifts_targets_by_one_frame_in_54_keys)
 {
