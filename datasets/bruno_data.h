@@ -1078,7 +1078,7 @@ BRUNO_API bruno_result bruno_data_braille_raw_prepare(const bruno_data_braille_r
     a = bruno_data__alloc_of(&cfg->allocator);
     n = raw->n_samples;
     C = cfg->n_taxels;
-    if (n == 0 || !raw->n_frames || !raw->value) {
+    if (n == 0 || !raw->n_frames || !raw->value || !raw->offset || !raw->label) {
         bruno_data__msg(msg, msg_size, who, "no samples loaded");
         return BRUNO_ERR_ARG;
     }
