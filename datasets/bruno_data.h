@@ -232,7 +232,9 @@ BRUNO_API bruno_result bruno_data_braille_events_prepare(const bruno_data_braill
    first frame at or after t) and turned back into a reading
    r = 255 - x, clamped to 0..255 (the encoder used x = |255 - r|). This is
    x quantised to the threshold (10 of 255 for the theta = 10 file), not
-   the recorded signal. n_frames = 0: ceil(latest event * rate) + 1 frames
+   the recorded signal; and the true starting level is unknown (the sum
+   starts at 0 = no contact): in the theta = 10 file it goes below 0, so
+   clamps at 255, in 11666 of the 64800 taxel traces. n_frames = 0: ceil(latest event * rate) + 1 frames
    for every sample. Labels are copied; repetition = index within its
    class. The result is an ordinary bruno_data_braille_raw (free it with
    bruno_data_braille_raw_free) that bruno_data_braille_raw_prepare takes. */
