@@ -125,3 +125,62 @@ reproduce: deps all rram-figures
 
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------- datasets
+# (data branch) The data files, their loaders (datasets/bruno_data.h) and
+# the checks around them.
+#   make datasets        find, sha256-verify and install the data files into
+#                        datasets/data/ (BRUNO_DATA_DIR, datasets/data/,
+#                        ../shared/datasets/, else convert or download)
+#   make datasets-check  datasets/convert.py reproduces every shipped .bin
+#                        byte for byte (sha256 against datasets/SHA256SUMS)
+#   make fuzz            libFuzzer on the three loaders for FUZZ_TIME seconds
+# The tests find the files themselves (same search order), so `make test`
+# does not need `make datasets` first; it does run datasets-check and
+# check-data-header.
+.PHONY: datasets datasets-check fuzz check-data-header
+FUZZ_TIME ?= 30
+FUZZ_CC   ?= clang
+CONV_BINS = jsb_chorales/jsb_quarter.bin:jsb:jsb_chorales/jsb-chorales-quarter.json \
+            jsb_chorales/jsb_8th.bin:jsb:jsb_chorales/jsb-chorales-8th.json \
+            jsb_chorales/jsb_16th.bin:jsb:jsb_chorales/jsb-chorales-16th.json \
+            braille/braille_th10_events.bin:events:braille/data_braille_letters_th10 \
+            braille/braille_raw2021_40hz.bin:raw:braille/tutorial5_braille_spiking_data.pkl.gz
+
+$(TEST_BINS): datasets/bruno_data.h
+test: check-data-header datasets-check
+
+# datasets/bruno_data.h alone, like check-header: C99 and C++, float and double.
+check-data-header: | $(BUILD)
+	@printf '#define BRUNO_IMPLEMENTATION\n#include "bruno.h"\n#define BRUNO_DATA_IMPLEMENTATION\n#include "datasets/bruno_data.h"\nint main(void){return 0;}\n' > $(BUILD)/hdr-data.c
+	gcc -std=c99 -x c -Wall -Wextra -pedantic -Werror -O2 -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-c.o
+	gcc -std=c99 -x c -Wall -Wextra -pedantic -Werror -O2 -DBRUNO_REAL_DOUBLE -DBRUNO_STATIC -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-cd.o
+	g++ -std=c++11 -x c++ -Wall -Wextra -pedantic -Werror -O2 -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-cpp.o
+	clang -std=c99 -x c -Wall -Wextra -pedantic -Werror -O2 -I. -c $(BUILD)/hdr-data.c -o $(BUILD)/hdr-data-clang.o
+
+datasets:
+	datasets/fetch.sh
+
+datasets-check: datasets | $(BUILD)
+	@mkdir -p $(BUILD)/datasets-check
+	@set -e; for spec in $(CONV_BINS); do \
+	  bin=$${spec%%:*}; rest=$${spec#*:}; kind=$${rest%%:*}; src=$${rest#*:}; \
+	  out=$(BUILD)/datasets-check/$$(basename $$bin); \
+	  python3 datasets/convert.py $$kind datasets/data/$$src $$out; \
+	  want=$$(awk -v p=$$bin '$$2 == p {print $$1}' datasets/SHA256SUMS); \
+	  got=$$(sha256sum $$out | cut -d' ' -f1); \
+	  if [ "$$want" != "$$got" ]; then echo "datasets-check: $$bin differs from convert.py output ($$got)"; exit 1; fi; \
+	  echo "datasets-check: convert.py $$kind $$src reproduces $$bin"; \
+	done
+
+$(BUILD)/fuzz_loaders: datasets/fuzz_loaders.c datasets/bruno_data.h bruno.h | $(BUILD)
+	$(FUZZ_CC) -std=c99 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -o $@ datasets/fuzz_loaders.c -lm
+
+# The seed corpus is cut from the verified files; new inputs the fuzzer
+# finds go to build/fuzz-corpus (kept between runs), crashes to build/fuzz-crashes/.
+fuzz: $(BUILD)/fuzz_loaders datasets
+	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-seeds $(BUILD)/fuzz-crashes
+	python3 datasets/fuzz_seeds.py datasets/data $(BUILD)/fuzz-seeds
+	$(BUILD)/fuzz_loaders -max_total_time=$(FUZZ_TIME) -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
+	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz-crashes/ $(BUILD)/fuzz-corpus $(BUILD)/fuzz-seeds
