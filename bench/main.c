@@ -7,9 +7,11 @@
 
 /* Subcommands (each defined in its own bench/cmd_*.c). */
 int bench_cmd_trace(int argc, char **argv);
+int bench_cmd_converge(int argc, char **argv);
 
 static const bench_command commands[] = {
     {"trace", "simulate FeLIF or LIF neurons and write their trajectories as CSV", bench_cmd_trace},
+    {"converge", "error of the FeLIF Euler step vs step size, against a fine reference", bench_cmd_converge},
 };
 
 static void usage(FILE *f)
