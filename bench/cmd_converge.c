@@ -18,7 +18,8 @@
       spikes matched in order.
 
    Integrators (the column `impl`):
-   - lib:       bruno_felif_euler / bruno_felif_fine_pass of bruno.h, in the
+   - lib_float or lib_double (after bruno_real):
+                bruno_felif_euler / bruno_felif_fine_pass of bruno.h, in the
                 compiled bruno_real (float unless BRUNO_REAL_DOUBLE).
    - euler_d:   the same explicit Euler + clip, written out below in double.
    - reference: classical RK4 (or Euler with --ref euler) in double at
@@ -230,8 +231,9 @@ int bench_cmd_converge(int argc, char **argv)
         {"ref", BENCH_OPT_STRING, &ref, "reference integrator in double: rk4 (default) or euler", 0},
         {"ref-n", BENCH_OPT_U64, &ref_n, "reference steps per dt, a multiple of 20 (default 1000000: h_ref = 1 ns)", 0},
         {"out", BENCH_OPT_STRING, &out_path,
-         "summary CSV impl,n_fine,h,max_abs_dv,max_abs_dp,rms_dv,rms_dp,spikes,spikes_ref,max_abs_dt_spike (default stdout)", 0},
-        {"traj-out", BENCH_OPT_STRING, &traj_path, "also write the trajectories: impl,n_fine,h,t,v,p", 0},
+         "summary CSV impl,n_fine,h,max_abs_dv,max_abs_dp,rms_dv,rms_dp,spikes,spikes_ref,max_abs_dt_spike,\n"
+         "      current,duration,spike_current,spike_duration (default stdout)", 0},
+        {"traj-out", BENCH_OPT_STRING, &traj_path, "also write the trajectories: impl,n_fine,h,t,v,p,v_ref,p_ref", 0},
         {"spikes-out", BENCH_OPT_STRING, &spk_path, "also write the spike times: impl,n_fine,h,index,t,t_ref", 0},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
@@ -306,18 +308,20 @@ int bench_cmd_converge(int argc, char **argv)
     if (traj_path) {
         if (bench_out_open(&traj, traj_path) != 0) { rc = BENCH_EXIT_FAIL; goto done; }
         traj_open = 1;
-        fprintf(traj.f, "impl,n_fine,h,t,v,p\n");
+        fprintf(traj.f, "impl,n_fine,h,t,v,p,v_ref,p_ref\n");
         for (k = 0; k < n_samples; ++k)
-            fprintf(traj.f, "reference,%llu,%.6g,%.9g,%.12g,%.12g\n", (unsigned long long)ref_n, dt / (double)ref_n,
-                    (double)k * dt / 10, v_ref[k], p_ref[k]);
+            fprintf(traj.f, "reference,%llu,%.6g,%.9g,%.12g,%.12g,%.12g,%.12g\n", (unsigned long long)ref_n,
+                    dt / (double)ref_n, (double)k * dt / 10, v_ref[k], p_ref[k], v_ref[k], p_ref[k]);
     }
     if (spk_path) {
         if (bench_out_open(&spk, spk_path) != 0) { rc = BENCH_EXIT_FAIL; goto done; }
         spk_open = 1;
         fprintf(spk.f, "impl,n_fine,h,index,t,t_ref\n");
     }
-    fprintf(out.f, "impl,n_fine,h,max_abs_dv,max_abs_dp,rms_dv,rms_dp,spikes,spikes_ref,max_abs_dt_spike\n");
-    /* rows: lib and euler_d at every N, then the reference's self-check */
+    fprintf(out.f, "impl,n_fine,h,max_abs_dv,max_abs_dp,rms_dv,rms_dp,spikes,spikes_ref,max_abs_dt_spike,"
+                   "current,duration,spike_current,spike_duration\n");
+    /* rows: lib at every N, euler_d at every N, then the reference's
+       self-check (grouped, so that a plot can draw each as one line) */
     for (m = 0; m < 2 * n_ns + 1; ++m) {
         integ g;
         uint64_t N;
@@ -327,10 +331,10 @@ int bench_cmd_converge(int argc, char **argv)
         g.cd = &cd;
         g.cl = &cl;
         if (m < 2 * n_ns) {
-            a = m / 2;
+            a = m % n_ns;
             N = ns[a];
-            g.impl = m % 2 == 0 ? IMPL_LIB : IMPL_EULER_D;
-            name = m % 2 == 0 ? "lib" : "euler_d";
+            g.impl = m < n_ns ? IMPL_LIB : IMPL_EULER_D;
+            name = m < n_ns ? (BRUNO_REAL_IS_DOUBLE ? "lib_double" : "lib_float") : "euler_d";
         } else {
             N = ref_n / 2;
             g.impl = gref.impl;
@@ -344,8 +348,8 @@ int bench_cmd_converge(int argc, char **argv)
             sdv += dv * dv;
             sdp += dp * dp;
             if (traj_open)
-                fprintf(traj.f, "%s,%llu,%.6g,%.9g,%.12g,%.12g\n", name, (unsigned long long)N, dt / (double)N,
-                        (double)k * dt / 10, vs[k], ps[k]);
+                fprintf(traj.f, "%s,%llu,%.6g,%.9g,%.12g,%.12g,%.12g,%.12g\n", name, (unsigned long long)N,
+                        dt / (double)N, (double)k * dt / 10, vs[k], ps[k], v_ref[k], p_ref[k]);
         }
         n_spk = run_spikes(&g, N, dt, spike_current, n_spike_steps, fp.v_init, fp.p_init, t_spk, MAX_SPIKES);
         for (j = 0; j < n_spk && j < n_spk_ref; ++j) {
@@ -362,7 +366,8 @@ int bench_cmd_converge(int argc, char **argv)
            counts; the time error covers the spikes matched in order */
         fprintf(out.f, "%s,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%zu,%zu,", name, (unsigned long long)N, dt / (double)N, mdv, mdp,
                 sqrt(sdv / (double)n_samples), sqrt(sdp / (double)n_samples), n_spk, n_spk_ref);
-        if (n_spk && n_spk_ref) fprintf(out.f, "%.6g\n", mdt); else fprintf(out.f, "\n");
+        if (n_spk && n_spk_ref) fprintf(out.f, "%.6g", mdt);
+        fprintf(out.f, ",%.6g,%.6g,%.6g,%.6g\n", current, duration, spike_current, spike_duration);
     }
     rc = BENCH_EXIT_OK;
     if (traj_open) { traj_open = 0; if (bench_out_commit(&traj) != 0) rc = BENCH_EXIT_FAIL; }
