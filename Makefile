@@ -184,3 +184,58 @@ fuzz: $(BUILD)/fuzz_loaders datasets
 	python3 datasets/fuzz_seeds.py datasets/data $(BUILD)/fuzz-seeds
 	$(BUILD)/fuzz_loaders -max_total_time=$(FUZZ_TIME) -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
 	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz-crashes/ $(BUILD)/fuzz-corpus $(BUILD)/fuzz-seeds
+
+# ---------------------------------------------------------------- reproduce: E4 device figures (first slice)
+# Each figure: a bruno-bench command writes a CSV into results/, a gnuplot
+# script in plots/ reads it and writes the PNG and the SVG. Nothing typed in.
+PULSE_SIGMA = 0.1
+E4_FIGS = felif_dc felif_pulses convergence convergence_traj
+E4_OUT  = $(foreach f,$(E4_FIGS),$(RESULTS)/$(f).png $(RESULTS)/$(f).svg)
+
+reproduce: e4-figures
+e4-figures: $(E4_OUT)
+.PHONY: e4-figures memcheck
+
+$(RESULTS):
+	@mkdir -p $(RESULTS)
+
+# FeLIF under 308 pA DC, 100 network steps of 1 ms.
+$(RESULTS)/felif_dc.csv: $(BUILD)/bruno-bench | $(RESULTS)
+	$(BUILD)/bruno-bench trace --neuron felif --current 308e-12 --duration 0.1 --out $@
+# +-1 nA pulses of 20 ms, 50 neurons with 10 % device-to-device variability.
+$(RESULTS)/felif_pulses.csv: $(BUILD)/bruno-bench | $(RESULTS)
+	$(BUILD)/bruno-bench trace --pulses --pulse-amp 1e-9 --pulse-width 20e-3 --neurons 50 \
+	  --sigma $(PULSE_SIGMA) --seed 1 --duration 0.16 --out $@
+# Euler at h = 100 us ... 10 ns vs RK4 at 1 ns (about a minute).
+$(RESULTS)/converge.csv: $(BUILD)/bruno-bench | $(RESULTS)
+	$(BUILD)/bruno-bench converge --out $@ --traj-out $(RESULTS)/converge_traj.csv \
+	  --spikes-out $(RESULTS)/converge_spikes.csv
+$(RESULTS)/converge_traj.csv $(RESULTS)/converge_spikes.csv: $(RESULTS)/converge.csv
+	@test -f $@
+
+$(RESULTS)/felif_dc.png $(RESULTS)/felif_dc.svg: $(RESULTS)/felif_dc.csv
+$(RESULTS)/felif_pulses.png $(RESULTS)/felif_pulses.svg: $(RESULTS)/felif_pulses.csv
+$(RESULTS)/convergence.png $(RESULTS)/convergence.svg: $(RESULTS)/converge.csv
+$(RESULTS)/convergence_traj.png $(RESULTS)/convergence_traj.svg: $(RESULTS)/converge_traj.csv
+$(RESULTS)/%.png: plots/%.gp plots/common.gp
+	gnuplot -e "fmt='png'; out='$@'; sigma=$(PULSE_SIGMA)" $<
+$(RESULTS)/%.svg: plots/%.gp plots/common.gp
+	gnuplot -e "fmt='svg'; out='$@'; sigma=$(PULSE_SIGMA)" $<
+
+# ---------------------------------------------------------------- memcheck
+# valgrind memcheck on the driver and on the double test binary. Criterion
+# runs each test in a child process; --trace-children follows them, but a
+# child's exit code does not reach the runner, so every process writes its
+# own log and any log with errors (leaks count, --leak-check=full) fails.
+VALGRIND = valgrind --leak-check=full --error-exitcode=1
+memcheck: $(BUILD)/bruno-bench $(BUILD)/test-double
+	@rm -rf $(BUILD)/memcheck && mkdir -p $(BUILD)/memcheck
+	$(VALGRIND) -q $(BUILD)/bruno-bench trace --neurons 3 --sigma 0.1 --duration 0.005 --out $(BUILD)/memcheck/trace.csv
+	$(VALGRIND) -q $(BUILD)/bruno-bench trace --neuron lif --duration 0.005 --out $(BUILD)/memcheck/lif.csv
+	$(VALGRIND) -q $(BUILD)/bruno-bench converge --n-fine-list 10,100 --ref-n 1000 --duration 0.002 \
+	  --spike-duration 0.002 --out $(BUILD)/memcheck/converge.csv
+	$(VALGRIND) --trace-children=yes --log-file=$(BUILD)/memcheck/test.%p.log $(BUILD)/test-double --jobs 2
+	@bad=$$(grep -l "ERROR SUMMARY: [1-9]" $(BUILD)/memcheck/test.*.log); \
+	n=$$(ls $(BUILD)/memcheck/test.*.log | wc -l); \
+	if [ -n "$$bad" ]; then cat $$bad; echo "memcheck: errors in $$bad"; exit 1; fi; \
+	echo "memcheck: no errors and no leaks in $$n processes (driver and test-double)"

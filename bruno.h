@@ -1336,10 +1336,14 @@ BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_
     if (scale == 0) scale = 1;
     m = (bruno_real)((1 << (bits - 1)) - 1);
     for (i = 0; i < n; ++i) {
-        /* round(y + U - 0.5) = floor(y + U): unbiased, E[q] = y (MODELS §5.1) */
-        bruno_real y = W[i] / scale * m;
-        bruno_real u = stochastic ? (bruno_real)bruno_rng_uniform(rng) : (bruno_real)0.5;
-        bruno_real q = (bruno_real)floor((double)(y + u));
+        /* Stochastic: round(y + U - 0.5) = floor(y + U), unbiased, E[q] = y
+           (MODELS §5.1); summed in double so that U stays in [0, 1) and is
+           not rounded away next to a large y in float. Deterministic: round
+           half away from zero, so that the quantiser is odd (q(-W) = -q(W)),
+           which floor(y + 0.5) is not at ties. */
+        double y = (double)(W[i] / scale * m);
+        bruno_real q = stochastic ? (bruno_real)floor(y + bruno_rng_uniform(rng))
+                                  : (bruno_real)(y < 0 ? -floor(-y + 0.5) : floor(y + 0.5));
         if (q > m) q = m;
         if (q < -m) q = -m;
         Wq[i] = q * scale / m;

@@ -1,8 +1,11 @@
 /* cmd_trace.c - `bruno-bench trace`: simulate FeLIF or LIF neurons under a
    constant current or +-pulses and write one CSV row per neuron and network
-   step: neuron,step,t,v,p,s (p empty for LIF). */
+   step: neuron,step,t,v,p,s,I (p empty for LIF; I is the neuron's input
+   during that step: the current in A times its gain for FeLIF, the
+   dimensionless input x for LIF). */
 #include "bench.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +54,7 @@ int bench_cmd_trace(int argc, char **argv)
     bench_out out;
     bruno_result r = BRUNO_OK;
 
-    rc = bench_opts_parse("trace", "Simulate neurons and write neuron,step,t,v,p,s as CSV.", opts, n_opts, argc, argv, &help);
+    rc = bench_opts_parse("trace", "Simulate neurons and write neuron,step,t,v,p,s,I as CSV.", opts, n_opts, argc, argv, &help);
     if (rc || help) return rc;
     if (strcmp(neuron, "felif") != 0 && strcmp(neuron, "lif") != 0) {
         fprintf(stderr, "bruno-bench trace: --neuron must be felif or lif, got '%s'\n", neuron);
@@ -70,9 +73,26 @@ int bench_cmd_trace(int argc, char **argv)
         fprintf(stderr, "bruno-bench trace: --duration, --neurons and --pulse-width must be > 0 (and not huge)\n");
         return BENCH_EXIT_USAGE;
     }
+    n_steps = (uint64_t)(duration / dt + 0.5);
+    if (n_steps == 0) {
+        fprintf(stderr, "bruno-bench trace: --duration must be at least one --dt\n");
+        return BENCH_EXIT_USAGE;
+    }
+    /* what the library would reject mid-run, rejected before any output */
+    if (is_lif && (!(alpha >= 0.5 && alpha <= 1) || !(beta >= 0.5 && beta <= 1))) {
+        fprintf(stderr, "bruno-bench trace: --alpha and --beta: %s (LIF needs 0.5..1)\n", bruno_result_string(BRUNO_ERR_PARAM));
+        return BENCH_EXIT_USAGE;
+    }
+    {
+        double amp = pulses ? fabs(pulse_amp) : fabs(current);
+        /* 2x: room for the +-sigma gain of a varied neuron */
+        if (!isfinite((double)(bruno_real)(2 * amp * (is_lif ? lif_scale : 1.0)))) {
+            fprintf(stderr, "bruno-bench trace: input current: %s\n", bruno_result_string(BRUNO_ERR_NONFINITE));
+            return BENCH_EXIT_USAGE;
+        }
+    }
     if (v_thr > 0) fp.V_thr = v_thr;
     n = (size_t)neurons;
-    n_steps = (uint64_t)(duration / dt + 0.5);
     if (!is_lif) {
         bruno_felif_pop_config pc = bruno_felif_pop_config_default(&fp, n);
         pc.sigma = sigma;
@@ -100,7 +120,7 @@ int bench_cmd_trace(int argc, char **argv)
         rc = BENCH_EXIT_FAIL;
         goto done;
     }
-    fprintf(out.f, "neuron,step,t,v,p,s\n");
+    fprintf(out.f, "neuron,step,t,v,p,s,I\n");
     for (k = 0; k < n_steps; ++k) {
         double t = (double)k * dt;
         double cur = pulses ? pulse_current(t, pulse_amp, pulse_width) : current;
@@ -111,10 +131,11 @@ int bench_cmd_trace(int argc, char **argv)
         /* row k: the state after network step k, at time (k+1)*dt */
         for (j = 0; j < n; ++j) {
             if (is_lif)
-                fprintf(out.f, "%zu,%llu,%.9g,%.9g,,%d\n", j, (unsigned long long)k, t + dt, (double)v[j], s[j] > 0);
+                fprintf(out.f, "%zu,%llu,%.9g,%.9g,,%d,%.9g\n", j, (unsigned long long)k, t + dt, (double)v[j], s[j] > 0,
+                        (double)I[j]);
             else
-                fprintf(out.f, "%zu,%llu,%.9g,%.9g,%.9g,%d\n", j, (unsigned long long)k, t + dt, (double)v[j],
-                        (double)p[j], s[j] > 0);
+                fprintf(out.f, "%zu,%llu,%.9g,%.9g,%.9g,%d,%.9g\n", j, (unsigned long long)k, t + dt, (double)v[j],
+                        (double)p[j], s[j] > 0, (double)I[j]);
         }
     }
     if (r != BRUNO_OK) {

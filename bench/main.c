@@ -7,6 +7,7 @@
 
 /* Subcommands (each defined in its own bench/cmd_*.c). */
 int bench_cmd_trace(int argc, char **argv);
+int bench_cmd_converge(int argc, char **argv);
 int bench_cmd_memtime(int argc, char **argv);
 int bench_cmd_gradcheck(int argc, char **argv);
 int bench_cmd_throughput(int argc, char **argv);
@@ -14,6 +15,7 @@ int bench_cmd_rram(int argc, char **argv);
 
 static const bench_command commands[] = {
     {"trace", "simulate FeLIF or LIF neurons and write their trajectories as CSV", bench_cmd_trace},
+    {"converge", "error of the FeLIF Euler step vs step size, against a fine reference", bench_cmd_converge},
     {"memtime", "peak memory and time of one training step of the E1 set-up", bench_cmd_memtime},
     {"gradcheck", "BRUNO's and checkpointing's gradients against exact BPTT", bench_cmd_gradcheck},
     {"throughput", "FeLIF updates per second: scalar reference vs fast kernel, and threads", bench_cmd_throughput},
