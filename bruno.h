@@ -2989,16 +2989,27 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
 #define BRUNO__INLINE inline
 #endif
 
-/* Fast math for the fine loop. In float: Cephes-style expf/logf, branch
-   free so the neuron loop vectorises (relative error about 1e-7, i.e. a few
-   ulp; tests/test_kernel.c measures it against libm). In double: libm. */
+/* Fast math for the fine loop. In float: polynomial expf/logf, branch
+   free so the neuron loop vectorises (relative error about 2e-7, i.e. a
+   few ulp; tests/test_kernel.c measures it against libm). In double: libm. */
 #if BRUNO_REAL_IS_DOUBLE
 static bruno_real bruno__fexp(bruno_real x) { return exp(x); }
 static bruno_real bruno__flog(bruno_real x) { return log(x); }
 #else
+/* fmaf where the target has FMA (one exactly rounded instruction, so a
+   vector lane and a scalar epilogue give the same bits); a*b + c otherwise. */
+#if defined(__FMA__)
+#define BRUNO__FMAF(a, b, c) fmaf(a, b, c)
+#else
+#define BRUNO__FMAF(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* e^x: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-5
+   polynomial (Chebyshev fit, max relative error 1.0e-7) in Estrin form for
+   a short dependency chain. Inputs are clamped to the finite float range. */
 static BRUNO__INLINE float bruno__fexp(float x)
 {
-    float n, r, z, y;
+    float n, r, r2, p01, p23, p45, y, s;
     int32_t k;
     uint32_t bits;
     x = x > 88.3762626647949f ? 88.3762626647949f : x;
@@ -3006,22 +3017,27 @@ static BRUNO__INLINE float bruno__fexp(float x)
     /* n = round(x log2 e), half away from zero, written without a ternary:
        one here stops gcc from vectorising the caller's loop */
     n = (float)(int32_t)(x * 1.44269504088896341f + 0.5f * (float)(x >= 0) - 0.5f * (float)(x < 0));
-    r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    z = r * r;
-    y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-          1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
+    r = BRUNO__FMAF(n, -0.693359375f, x);
+    r = BRUNO__FMAF(n, 2.12194440e-4f, r);
+    r2 = r * r;
+    p01 = BRUNO__FMAF(1.00000001077157f, r, 1.0000000754548972f);
+    p23 = BRUNO__FMAF(0.1666650526040855f, r, 0.499988693783032f);
+    p45 = BRUNO__FMAF(0.008369148490818804f, r, 0.04191750724963238f);
+    y = BRUNO__FMAF(BRUNO__FMAF(p45, r2, p23), r2, p01);
     k = (int32_t)n + 127;
     bits = (uint32_t)k << 23;
-    memcpy(&z, &bits, sizeof z);
-    return y * z;
+    memcpy(&s, &bits, sizeof s);
+    return y * s;
 }
 
-static BRUNO__INLINE float bruno__flog(float x) /* x > 0, normal */
+/* ln x for normal x > 0: x = 2^e (1 + m) with 1 + m in [sqrt(1/2), sqrt(2)),
+   ln(1 + m) = m g(m) with g a degree-7 polynomial (Chebyshev fit, max
+   relative error 1.9e-7), Estrin form. */
+static BRUNO__INLINE float bruno__flog(float x)
 {
     uint32_t bits, mb;
     int32_t e;
-    float m, z, y, fe, lo;
+    float m, m2, m4, lo, fe, g01, g23, g45, g67, g;
     memcpy(&bits, &x, sizeof bits);
     e = (int32_t)((bits >> 23) & 0xff) - 126;
     mb = (bits & 0x807fffffu) | 0x3f000000u; /* mantissa in [0.5, 1) */
@@ -3030,13 +3046,14 @@ static BRUNO__INLINE float bruno__flog(float x) /* x > 0, normal */
     lo = (float)(m < 0.707106781186547524f);
     fe = (float)e - lo;
     m = m + lo * m - 1.0f;
-    z = m * m;
-    y = ((((((((7.0376836292e-2f * m - 1.1514610310e-1f) * m + 1.1676998740e-1f) * m - 1.2420140846e-1f) * m +
-             1.4249322787e-1f) * m - 1.6668057665e-1f) * m + 2.0000714765e-1f) * m - 2.4999993993e-1f) * m +
-         3.3333331174e-1f) * m * z;
-    y += -2.12194440e-4f * fe;
-    y += -0.5f * z;
-    return m + y + 0.693359375f * fe;
+    m2 = m * m;
+    m4 = m2 * m2;
+    g01 = BRUNO__FMAF(-0.5000037505628973f, m, 0.9999999681180599f);
+    g23 = BRUNO__FMAF(-0.2496890695895495f, m, 0.33334606023453583f);
+    g45 = BRUNO__FMAF(-0.17278206066380866f, m, 0.19913347882349644f);
+    g67 = BRUNO__FMAF(-0.0989535073717765f, m, 0.1612624790612079f);
+    g = BRUNO__FMAF(BRUNO__FMAF(g67, m2, g45), m4, BRUNO__FMAF(g23, m2, g01));
+    return BRUNO__FMAF(fe, 0.693147180559945309f, m * g);
 }
 #endif
 
