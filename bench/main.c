@@ -9,11 +9,13 @@
 int bench_cmd_trace(int argc, char **argv);
 int bench_cmd_memtime(int argc, char **argv);
 int bench_cmd_gradcheck(int argc, char **argv);
+int bench_cmd_e1dump(int argc, char **argv);
 
 static const bench_command commands[] = {
     {"trace", "simulate FeLIF or LIF neurons and write their trajectories as CSV", bench_cmd_trace},
     {"memtime", "peak memory and time of one training step of the E1 set-up", bench_cmd_memtime},
     {"gradcheck", "BRUNO's and checkpointing's gradients against exact BPTT", bench_cmd_gradcheck},
+    {"e1dump", "write one E1 step (weights, input, spikes, gradients) for bench/peers", bench_cmd_e1dump},
 };
 
 static void usage(FILE *f)
