@@ -366,7 +366,7 @@ def cmd_check(args):
 
 # ---------------------------------------------------------------- time
 CSV_HEADER = ("implementation,variant,method,hidden,inputs,seq_ms,batch,n_fine,threads,repeats,peak_bytes_jemalloc,"
-              "peak_bytes_counted,time_forward_s,time_backward_s,time_total_s,loss")
+              "peak_bytes_counted,time_forward_s,time_backward_s,time_total_s,loss,spike_mismatch,grad_cosine_vs_ours")
 
 
 def cmd_time(args):
@@ -393,6 +393,9 @@ def cmd_time(args):
         x = x0.clone()
         s, loss, f, b = step(c, W, x, args.method, args.impl)
         pk = je.peak()
+        # the timed run must compute what bruno computes: its spikes and gradient against the dump's
+        mismatch = int((s != arr["spikes"]).sum())
+        cos, _ = compare(W.grad, arr["grad_" + args.method])
         peak = max(peak, pk) if pk is not None and peak is not None else None
         tf += f
         tb += b
@@ -400,7 +403,8 @@ def cmd_time(args):
     r = args.repeats
     row = (f"pytorch-{torch.__version__},{args.impl},{args.method},{meta['hidden']},{meta['inputs']},"
            f"{meta['seq_ms']:g},{meta['batch']},{meta['n_fine']},{args.threads},{r},"
-           f"{peak if peak is not None else ''},,{tf / r:.6f},{tb / r:.6f},{(tf + tb) / r:.6f},{loss:.9g}")
+           f"{peak if peak is not None else ''},,{tf / r:.6f},{tb / r:.6f},{(tf + tb) / r:.6f},{loss:.9g},"
+           f"{mismatch},{cos:.9f}")
     if args.out:
         new = not os.path.exists(args.out)
         with open(args.out, "a") as f:
