@@ -87,7 +87,7 @@ def main():
         L.append("")
     tmp = out_path + ".tmp"
     with open(tmp, "w") as f:
-        f.write("\n".join(L))
+        f.write("\n".join(L) + "\n")
     os.replace(tmp, out_path)
 
 
