@@ -239,3 +239,29 @@ memcheck: $(BUILD)/bruno-bench $(BUILD)/test-double
 	n=$$(ls $(BUILD)/memcheck/test.*.log | wc -l); \
 	if [ -n "$$bad" ]; then cat $$bad; echo "memcheck: errors in $$bad"; exit 1; fi; \
 	echo "memcheck: no errors and no leaks in $$n processes (driver and test-double)"
+# ---------------------------------------------------------------- peers
+# bench/peers/: the E1 set-up written in PyTorch (e1_torch.py), cross-checked
+# against bruno-bench (same weights and input: spikes identical, gradients
+# of BRUNO and BPTT equal), then timed beside ours on a small grid; writes
+# results/peers.csv, results/peers_check.json and results/peers.md (ratios
+# ours / PyTorch, generated from the CSV). About 8-10 minutes on 2 cores.
+# Debian's python3-torch is needed only here, so it is not in DEB_PKGS;
+# peers-deps installs it. /usr/bin/python3 explicitly: that is the
+# interpreter Debian's torch is built for (a pyenv python3 may come first
+# on PATH). PEERS_ARGS passes options to run_peers.py, e.g.
+#   make peers PEERS_ARGS="--hidden 64 --seq-ms 20 --threads 1"
+PEERS_PY   = /usr/bin/python3
+PEERS_ARGS ?=
+.PHONY: peers peers-deps
+peers-deps: deps
+	@$(PEERS_PY) -c 'import torch' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make peers-deps: installing python3-torch"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null || exit 1; \
+	  else \
+	    echo "make peers-deps: run: sudo apt-get install -y python3-torch"; exit 1; \
+	  fi; }
+
+peers: peers-deps $(BUILD)/bruno-bench
+	@mkdir -p $(RESULTS)
+	$(PEERS_PY) bench/peers/run_peers.py --bench $(BUILD)/bruno-bench --work $(BUILD)/peers --results $(RESULTS) $(PEERS_ARGS)

@@ -26,7 +26,7 @@ static unsigned long long jemalloc_peak(void)
 int bench_cmd_memtime(int argc, char **argv)
 {
     const char *method = "bruno", *schedule = "binomial", *neuron = "felif", *out_path = NULL;
-    uint64_t checkpoints = 31, hidden = 128, inputs = 512, batch = 1, n_fine = 1000, repeats = 1, seed = 1;
+    uint64_t checkpoints = 31, hidden = 128, inputs = 512, batch = 1, n_fine = 1000, repeats = 1, seed = 1, warmup = 0;
     double seq_ms = 100, dt = 1e-3, gain = 1e-9;
     int help = 0, rc, header = 1, no_header = 0;
     bench_opt opts[] = {
@@ -42,6 +42,7 @@ int bench_cmd_memtime(int argc, char **argv)
         {"n-fine", BENCH_OPT_U64, &n_fine, "fine FeLIF steps per network step (default 1000)", 0},
         {"gain", BENCH_OPT_DOUBLE, &gain, "FeLIF input gain in A (default 1e-9)", 0},
         {"repeats", BENCH_OPT_U64, &repeats, "forward+backward repetitions averaged (default 1)", 0},
+        {"warmup", BENCH_OPT_U64, &warmup, "untimed forward+backward repetitions first (default 0)", 0},
         {"seed", BENCH_OPT_U64, &seed, "seed of weights and input (default 1)", 0},
         {"no-header", BENCH_OPT_FLAG, &no_header, "omit the CSV header row", 0},
         {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
@@ -116,7 +117,7 @@ int bench_cmd_memtime(int argc, char **argv)
         goto done;
     }
     e1_input(x, nx, seed);
-    for (rep = 0; rep < repeats; ++rep) {
+    for (rep = 0; rep < warmup + repeats; ++rep) {
         const bruno_real *y;
         double t0 = bench_now(), t1, t2;
         if ((r = bruno_net_forward(&net, x, s.T, batch, 1, &y)) != BRUNO_OK) break;
@@ -125,8 +126,10 @@ int bench_cmd_memtime(int argc, char **argv)
         bruno_net_zero_grad(&net);
         if ((r = bruno_net_backward(&net, dy)) != BRUNO_OK) break;
         t2 = bench_now();
-        tf += t1 - t0;
-        tb += t2 - t1;
+        if (rep >= warmup) { /* the warm-up runs count for the peaks, not for the time */
+            tf += t1 - t0;
+            tb += t2 - t1;
+        }
         /* every repetition allocates its workspace anew, as a training step would */
         bruno_net_release_workspace(&net);
     }

@@ -12,6 +12,7 @@ int bench_cmd_memtime(int argc, char **argv);
 int bench_cmd_gradcheck(int argc, char **argv);
 int bench_cmd_throughput(int argc, char **argv);
 int bench_cmd_rram(int argc, char **argv);
+int bench_cmd_e1dump(int argc, char **argv);
 
 static const bench_command commands[] = {
     {"trace", "simulate FeLIF or LIF neurons and write their trajectories as CSV", bench_cmd_trace},
@@ -20,6 +21,7 @@ static const bench_command commands[] = {
     {"gradcheck", "BRUNO's and checkpointing's gradients against exact BPTT", bench_cmd_gradcheck},
     {"throughput", "FeLIF updates per second: scalar reference vs fast kernel, and threads", bench_cmd_throughput},
     {"rram", "RRAM synapse device: conductance vs programming current, states, read fit", bench_cmd_rram},
+    {"e1dump", "write one E1 step (weights, input, spikes, gradients) for bench/peers", bench_cmd_e1dump},
 };
 
 static void usage(FILE *f)
