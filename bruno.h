@@ -2983,9 +2983,13 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
    exceptions and no result changes with it. See the manual at the top. */
 #if defined(__cplusplus)
 #define BRUNO__RESTRICT __restrict
-#define BRUNO__INLINE inline
 #else
 #define BRUNO__RESTRICT restrict
+#endif
+/* the lane functions must be inlined into their loops to vectorise */
+#if defined(__GNUC__)
+#define BRUNO__INLINE inline __attribute__((always_inline))
+#else
 #define BRUNO__INLINE inline
 #endif
 
@@ -3009,14 +3013,15 @@ static bruno_real bruno__flog(bruno_real x) { return log(x); }
    a short dependency chain. Inputs are clamped to the finite float range. */
 static BRUNO__INLINE float bruno__fexp(float x)
 {
-    float n, r, r2, p01, p23, p45, y, s;
-    int32_t k;
-    uint32_t bits;
+    float t, n, r, r2, p01, p23, p45, y, s;
+    uint32_t tb, bits;
     x = x > 88.3762626647949f ? 88.3762626647949f : x;
     x = x < -87.3365447505531f ? -87.3365447505531f : x;
-    /* n = round(x log2 e), half away from zero, written without a ternary:
-       one here stops gcc from vectorising the caller's loop */
-    n = (float)(int32_t)(x * 1.44269504088896341f + 0.5f * (float)(x >= 0) - 0.5f * (float)(x < 0));
+    /* n = round(x log2 e) by the 1.5*2^23 shifter: adding it leaves n in
+       the low mantissa bits of t, with no compare or conversion (which
+       would cost the vectorised loop several blends) */
+    t = BRUNO__FMAF(x, 1.44269504088896341f, 12582912.0f);
+    n = t - 12582912.0f;
     r = BRUNO__FMAF(n, -0.693359375f, x);
     r = BRUNO__FMAF(n, 2.12194440e-4f, r);
     r2 = r * r;
@@ -3024,8 +3029,8 @@ static BRUNO__INLINE float bruno__fexp(float x)
     p23 = BRUNO__FMAF(0.1666650526040855f, r, 0.499988693783032f);
     p45 = BRUNO__FMAF(0.008369148490818804f, r, 0.04191750724963238f);
     y = BRUNO__FMAF(BRUNO__FMAF(p45, r2, p23), r2, p01);
-    k = (int32_t)n + 127;
-    bits = (uint32_t)k << 23;
+    memcpy(&tb, &t, sizeof tb);
+    bits = (tb - 0x4B400000u + 127u) << 23; /* (n + 127) << 23: 2^n */
     memcpy(&s, &bits, sizeof s);
     return y * s;
 }
@@ -3218,55 +3223,72 @@ static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_re
 /* Reverse one Euler step of length tau from its input state (vi, pi) for
    the lanes with i < taken (all lanes when taken is NULL): gv, gp become
    the adjoints of the input state and gI accumulates dL/dI (MODELS §3). */
+/* One lane of the adjoint of an Euler step (MODELS §3), branch free. */
+static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, size_t j, bruno_real vq, bruno_real pq,
+                                               bruno_real Iq, bruno_real tau, bruno_real rg, bruno_real act,
+                                               bruno_real *gvp, bruno_real *gpp, bruno_real *gIp)
+{
+    const bruno_real kv = S[BRUNO__S_KV * n + j], kp = S[BRUNO__S_KP * n + j], Ps = S[BRUNO__S_PS * n + j];
+    const bruno_real al = S[BRUNO__S_ALPHA * n + j], A = S[BRUNO__S_A * n + j], iC = S[BRUNO__S_INVC * n + j];
+    const bruno_real I0A = S[BRUNO__S_I0A * n + j], iVt = S[BRUNO__S_INVVT * n + j], vc = S[BRUNO__S_VCLIP * n + j];
+    bruno_real E = kv * vq - kp * pq;
+    bruno_real sE = (bruno_real)(E > 0) - (bruno_real)(E < 0);
+    bruno_real aE = BRUNO__FABS(E) + S[BRUNO__S_ESOFT * n + j];
+    bruno_real Xs = bruno__fexp(al * (S[BRUNO__S_LNEA * n + j] - bruno__flog(aE)));
+    bruno_real r0 = bruno__fexp(-Xs) * S[BRUNO__S_ITAU * n + j]; /* computed in every lane, then masked */
+    bruno_real r = r0 * (bruno_real)(Xs <= BRUNO__X_MAX);
+    bruno_real dr = rg * al * Xs * r * sE / aE;
+    bruno_real a = sE * Ps - pq;
+    bruno_real sv = (bruno_real)(vq > 0) - (bruno_real)(vq < 0);
+    bruno_real ev = bruno__fexp(vq * iVt);
+    bruno_real Il = sv * (I0A * (ev - 1) + S[BRUNO__S_IDSC * n + j]);
+    bruno_real pn = pq + tau * (a * r);
+    bruno_real vn = vq + tau * (Iq - Il - A * a * r) * iC;
+    /* with I_pa = A*a: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
+    bruno_real dIp_dp = -A * r - A * a * dr * kp, dIp_dv = A * a * dr * kv;
+    bruno_real dIl_dv = sv * I0A * ev * iVt;
+    bruno_real hC = tau * iC;
+    bruno_real dv_dv = 1 - hC * (dIl_dv + dIp_dv), dv_dp = -hC * dIp_dp, dv_dI = hC;
+    bruno_real dp_dv = tau * a * dr * kv, dp_dp = 1 - tau * r - tau * a * dr * kp;
+    /* clipped outputs have zero derivative; frozen lanes (act = 0) are the identity */
+    bruno_real cv = act * (bruno_real)((vn <= vc) & (vn >= -vc));
+    bruno_real cp = act * (bruno_real)((pn <= Ps) & (pn >= -Ps));
+    bruno_real gv = *gvp, gp = *gpp, keep = 1 - act;
+    *gvp = keep * gv + cv * gv * dv_dv + cp * gp * dp_dv;
+    *gpp = keep * gp + cv * gv * dv_dp + cp * gp * dp_dp;
+    *gIp = *gIp + cv * gv * dv_dI;
+}
+
+/* Reverse one Euler step of length tau for a row [ja, jb): lanes with
+   i < taken (every lane when taken is NULL). Its own function with
+   restrict pointers so gcc vectorises it. */
+static void bruno__felif_adj_row_fast(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr,
+                                      const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr,
+                                      bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,
+                                      bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n, size_t ja,
+                                      size_t jb, uint32_t i, bruno_real tau, bruno_real rg)
+{
+    size_t j;
+    if (tr) {
+        for (j = ja; j < jb; ++j)
+            bruno__felif_adj_lane(S, n, j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)(i < tr[j]), &gvr[j], &gpr[j], &gIr[j]);
+    } else {
+        for (j = ja; j < jb; ++j)
+            bruno__felif_adj_lane(S, n, j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)1, &gvr[j], &gpr[j], &gIr[j]);
+    }
+}
+
+/* Reverse one Euler step of length tau from its input state (vi, pi) for
+   the lanes with i < taken (all lanes when taken is NULL): gv, gp become
+   the adjoints of the input state and gI accumulates dL/dI (MODELS §3). */
 static void bruno__felif_adj_fast(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
                                   const uint32_t *taken, uint32_t i, bruno_real tau)
 {
-    const bruno_real *S = X->L->pop.soa;
-    size_t n = X->n, rs, ja, jb, j;
-    const bruno_real *kv = S + BRUNO__S_KV * n, *kp = S + BRUNO__S_KP * n, *lnEa = S + BRUNO__S_LNEA * n;
-    const bruno_real *al = S + BRUNO__S_ALPHA * n, *Es = S + BRUNO__S_ESOFT * n, *Ps = S + BRUNO__S_PS * n;
-    const bruno_real *A = S + BRUNO__S_A * n, *iC = S + BRUNO__S_INVC * n, *I0A = S + BRUNO__S_I0A * n;
-    const bruno_real *iVt = S + BRUNO__S_INVVT * n, *Id = S + BRUNO__S_IDSC * n, *itau = S + BRUNO__S_ITAU * n;
-    const bruno_real *vc = S + BRUNO__S_VCLIP * n;
-    const bruno_real XMAX = BRUNO__X_MAX;
+    size_t rs, ja, jb;
     const bruno_real rg = X->nc->rate_grad ? (bruno_real)1 : (bruno_real)0;
     BRUNO__FOR_ROWS(X, rs, ja, jb)
-    {
-        const bruno_real *BRUNO__RESTRICT vr = vi + rs, *BRUNO__RESTRICT pr = pi + rs, *BRUNO__RESTRICT Ir = X->I + rs;
-        bruno_real *BRUNO__RESTRICT gvr = X->gv + rs, *BRUNO__RESTRICT gpr = X->gp + rs, *BRUNO__RESTRICT gIr = X->gI + rs;
-        for (j = ja; j < jb; ++j) {
-            bruno_real vq = vr[j], pq = pr[j];
-            int act = taken ? i < taken[rs + j] : 1;
-            bruno_real E = kv[j] * vq - kp[j] * pq;
-            bruno_real sE = E > 0 ? (bruno_real)1 : (E < 0 ? (bruno_real)-1 : (bruno_real)0);
-            bruno_real aE = BRUNO__FABS(E) + Es[j];
-            bruno_real Xs = bruno__fexp(al[j] * (lnEa[j] - bruno__flog(aE)));
-            bruno_real r0 = bruno__fexp(-Xs) * itau[j]; /* computed in every lane, then masked */
-            bruno_real r = r0 * (bruno_real)(Xs <= XMAX);
-            bruno_real dr = rg * al[j] * Xs * r * sE / aE;
-            bruno_real a = sE * Ps[j] - pq;
-            bruno_real sv = vq > 0 ? (bruno_real)1 : (vq < 0 ? (bruno_real)-1 : (bruno_real)0);
-            bruno_real ev = bruno__fexp(vq * iVt[j]);
-            bruno_real Il = sv * (I0A[j] * (ev - 1) + Id[j]);
-            bruno_real pn = pq + tau * (a * r);
-            bruno_real vn = vq + tau * (Ir[j] - Il - A[j] * a * r) * iC[j];
-            /* MODELS §3 with I_pa = A*a: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
-            bruno_real dIp_dp = -A[j] * r - A[j] * a * dr * kp[j], dIp_dv = A[j] * a * dr * kv[j];
-            bruno_real dIl_dv = sv * I0A[j] * ev * iVt[j];
-            bruno_real hC = tau * iC[j];
-            bruno_real dv_dv = 1 - hC * (dIl_dv + dIp_dv), dv_dp = -hC * dIp_dp, dv_dI = hC;
-            bruno_real dp_dv = tau * a * dr * kv[j], dp_dp = 1 - tau * r - tau * a * dr * kp[j];
-            bruno_real cv = (vn > vc[j] || vn < -vc[j]) ? (bruno_real)0 : (bruno_real)1;
-            bruno_real cp = (pn > Ps[j] || pn < -Ps[j]) ? (bruno_real)0 : (bruno_real)1;
-            bruno_real gv = gvr[j], gp = gpr[j];
-            bruno_real ngv = cv * gv * dv_dv + cp * gp * dp_dv;
-            bruno_real ngp = cv * gv * dv_dp + cp * gp * dp_dp;
-            bruno_real ngI = gIr[j] + cv * gv * dv_dI;
-            gvr[j] = act ? ngv : gv;
-            gpr[j] = act ? ngp : gp;
-            gIr[j] = act ? ngI : gIr[j];
-        }
-    }
+    bruno__felif_adj_row_fast(vi + rs, pi + rs, X->I + rs, taken ? taken + rs : NULL, X->gv + rs, X->gp + rs,
+                              X->gI + rs, X->L->pop.soa, X->n, ja, jb, i, tau, rg);
 }
 
 static void bruno__felif_adj_ref(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
