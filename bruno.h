@@ -300,6 +300,15 @@ BRUNO_API bruno_result bruno_felif_network_step(const bruno_felif_pop *pop, size
                                                 const bruno_real *I, bruno_real *v, bruno_real *p,
                                                 bruno_real *s, double dt, uint32_t n_fine);
 
+/* The same network step with the vectorised kernel of the trainers
+   (kernel = BRUNO_KERNEL_FAST) or the scalar reference (BRUNO_KERNEL_REFERENCE,
+   which is bruno_felif_network_step). The fast kernel evaluates exp and
+   log by polynomials (relative error ~2e-7) in float; tests/test_kernel.c
+   states its agreement with the reference. Declared kernel enum below. */
+BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *pop, size_t batch,
+                                                       const bruno_real *I, bruno_real *v, bruno_real *p,
+                                                       bruno_real *s, double dt, uint32_t n_fine, int kernel);
+
 /* The coarse step of BRUNO (MODELS §3): one Euler step of length dt from
    the window's start, and its Jacobian. */
 BRUNO_API bruno_felif_jacobian bruno_felif_coarse_jacobian(const bruno_felif_consts *c, bruno_real v,
@@ -755,12 +764,14 @@ BRUNO_API int bruno_plateau_step(bruno_plateau *pl, double metric, bruno_optim *
 #define BRUNO__POW pow
 #define BRUNO__FABS fabs
 #define BRUNO__LOG log
+#define BRUNO__COPYSIGN copysign
 #else
 #define BRUNO__EXP expf
 #define BRUNO__EXPM1 expm1f
 #define BRUNO__POW powf
 #define BRUNO__FABS fabsf
 #define BRUNO__LOG logf
+#define BRUNO__COPYSIGN copysignf
 #endif
 
 /* Deliberately without <stdbool.h> and isfinite() of C99 in the public part
@@ -998,6 +1009,10 @@ BRUNO_API bruno_result bruno_felif_params_validate(const bruno_felif_params *p)
     if (fabs(p->p_reset) > p->P_s || fabs(p->p_init) > p->P_s || fabs(p->v_reset) > p->v_clip ||
         fabs(p->v_init) > p->v_clip || fabs(p->V_thr) >= p->v_clip)
         return BRUNO_ERR_PARAM;
+    /* The exponentials stay finite (in float too, where the fast kernel
+       evaluates them without a clamp): e^(v/V_t) for |v| <= v_clip, and
+       (E_a/E_soft)^alpha, the largest switching exponent. */
+    if (p->v_clip / p->V_t > 80.0 || p->alpha * log2(p->E_a / p->E_soft) > 120.0) return BRUNO_ERR_PARAM;
     return BRUNO_OK;
 }
 
@@ -1081,10 +1096,14 @@ BRUNO_API int bruno_felif_euler(const bruno_felif_consts *c, bruno_real v, bruno
     bruno__felif_eval(c, v, p, 0, &o);
     pn = p + tau * o.I_p / c->A;
     vn = v + tau * (I - o.I_leak - o.I_p) * c->inv_C_tot;
-    if (pn > c->P_s) { pn = c->P_s; flags |= 2; }
-    else if (pn < -c->P_s) { pn = -c->P_s; flags |= 2; }
-    if (vn > c->v_clip) { vn = c->v_clip; flags |= 1; }
-    else if (vn < -c->v_clip) { vn = -c->v_clip; flags |= 1; }
+    /* A value ON a bound counts as clipped too (derivative 0): at p = -P_s
+       with E < 0 the update is exactly 0 and the one-sided derivative from
+       inside [-P_s, P_s] is 0, while the formula's 1 - tau*r reaches -6e7
+       at 1 ms and makes every gradient through a reset neuron overflow. */
+    if (pn >= c->P_s) { pn = c->P_s; flags |= 2; }
+    else if (pn <= -c->P_s) { pn = -c->P_s; flags |= 2; }
+    if (vn >= c->v_clip) { vn = c->v_clip; flags |= 1; }
+    else if (vn <= -c->v_clip) { vn = -c->v_clip; flags |= 1; }
     *v_out = vn;
     *p_out = pn;
     return flags;
@@ -1155,8 +1174,9 @@ BRUNO_API bruno_felif_pop_config bruno_felif_pop_config_default(const bruno_feli
 
 /* Fields of the structure-of-arrays copy of the constants (pop->soa). */
 enum {
-    BRUNO__S_KV, BRUNO__S_KP, BRUNO__S_LNEA, BRUNO__S_ALPHA, BRUNO__S_ESOFT, BRUNO__S_PS, BRUNO__S_A,
-    BRUNO__S_INVC, BRUNO__S_I0A, BRUNO__S_INVVT, BRUNO__S_IDSC, BRUNO__S_ITAU, BRUNO__S_VCLIP, BRUNO__S_GAIN,
+    BRUNO__S_KV, BRUNO__S_KP, BRUNO__S_L2EA, BRUNO__S_ALPHA, BRUNO__S_ESOFT, BRUNO__S_PS, BRUNO__S_A,
+    BRUNO__S_INVC, BRUNO__S_I0A, BRUNO__S_INVVT, BRUNO__S_IDSC, BRUNO__S_L2ITAU, BRUNO__S_VCLIP, BRUNO__S_GAIN,
+    BRUNO__S_IVTL2,
     BRUNO__S_COUNT
 };
 
@@ -1173,7 +1193,7 @@ static void bruno__felif_soa_fill(bruno_felif_pop *pop)
         const bruno_felif_consts *c = &pop->c[j];
         S[BRUNO__S_KV * n + j] = c->k_v;
         S[BRUNO__S_KP * n + j] = c->k_p;
-        S[BRUNO__S_LNEA * n + j] = (bruno_real)log((double)c->E_a);
+        S[BRUNO__S_L2EA * n + j] = (bruno_real)(log((double)c->E_a) / log(2.0));
         S[BRUNO__S_ALPHA * n + j] = c->alpha;
         S[BRUNO__S_ESOFT * n + j] = c->E_soft;
         S[BRUNO__S_PS * n + j] = c->P_s;
@@ -1182,7 +1202,8 @@ static void bruno__felif_soa_fill(bruno_felif_pop *pop)
         S[BRUNO__S_I0A * n + j] = c->I0A;
         S[BRUNO__S_INVVT * n + j] = c->inv_V_t;
         S[BRUNO__S_IDSC * n + j] = c->I_dsc;
-        S[BRUNO__S_ITAU * n + j] = c->inv_tau_0;
+        S[BRUNO__S_L2ITAU * n + j] = (bruno_real)(log((double)c->inv_tau_0) / log(2.0));
+        S[BRUNO__S_IVTL2 * n + j] = (bruno_real)((double)c->inv_V_t / log(2.0));
         S[BRUNO__S_VCLIP * n + j] = c->v_clip;
         S[BRUNO__S_GAIN * n + j] = c->gain;
     }
@@ -2997,8 +3018,8 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
    free so the neuron loop vectorises (relative error about 2e-7, i.e. a
    few ulp; tests/test_kernel.c measures it against libm). In double: libm. */
 #if BRUNO_REAL_IS_DOUBLE
-static bruno_real bruno__fexp(bruno_real x) { return exp(x); }
-static bruno_real bruno__flog(bruno_real x) { return log(x); }
+static bruno_real bruno__fexp2(bruno_real x) { return exp2(x); }
+static bruno_real bruno__flog2(bruno_real x) { return log2(x); }
 #else
 /* fmaf where the target has FMA (one exactly rounded instruction, so a
    vector lane and a scalar epilogue give the same bits); a*b + c otherwise. */
@@ -3008,37 +3029,32 @@ static bruno_real bruno__flog(bruno_real x) { return log(x); }
 #define BRUNO__FMAF(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* e^x: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-5
-   polynomial (Chebyshev fit, max relative error 1.0e-7) in Estrin form for
-   a short dependency chain. Inputs are clamped to the finite float range. */
-static BRUNO__INLINE float bruno__fexp(float x)
+/* 2^y: y = n + f with n = round(y) by the 1.5*2^23 shifter (no compare or
+   conversion, which would cost the vectorised loop several blends),
+   |f| <= 1/2, then a degree-5 polynomial (Chebyshev fit, max relative
+   error 1.0e-7) in Estrin form. No clamp: each caller's argument is
+   bounded (see bruno__felif_lane), which saves the loop six blends. */
+static BRUNO__INLINE float bruno__fexp2(float y) /* y in [-126, 128): the caller makes sure */
 {
-    float t, n, r, r2, p01, p23, p45, y, s;
+    float t, f, f2, p01, p23, p45, p, s;
     uint32_t tb, bits;
-    x = x > 88.3762626647949f ? 88.3762626647949f : x;
-    x = x < -87.3365447505531f ? -87.3365447505531f : x;
-    /* n = round(x log2 e) by the 1.5*2^23 shifter: adding it leaves n in
-       the low mantissa bits of t, with no compare or conversion (which
-       would cost the vectorised loop several blends) */
-    t = BRUNO__FMAF(x, 1.44269504088896341f, 12582912.0f);
-    n = t - 12582912.0f;
-    r = BRUNO__FMAF(n, -0.693359375f, x);
-    r = BRUNO__FMAF(n, 2.12194440e-4f, r);
-    r2 = r * r;
-    p01 = BRUNO__FMAF(1.00000001077157f, r, 1.0000000754548972f);
-    p23 = BRUNO__FMAF(0.1666650526040855f, r, 0.499988693783032f);
-    p45 = BRUNO__FMAF(0.008369148490818804f, r, 0.04191750724963238f);
-    y = BRUNO__FMAF(BRUNO__FMAF(p45, r2, p23), r2, p01);
+    t = y + 12582912.0f;
+    f = y - (t - 12582912.0f);
+    f2 = f * f;
+    p01 = BRUNO__FMAF(0.693147188f, f, 1.000000075f);
+    p23 = BRUNO__FMAF(0.05550357114f, f, 0.2402210749f);
+    p45 = BRUNO__FMAF(0.001339086336f, f, 0.009676031918f);
+    p = BRUNO__FMAF(BRUNO__FMAF(p45, f2, p23), f2, p01);
     memcpy(&tb, &t, sizeof tb);
     bits = (tb - 0x4B400000u + 127u) << 23; /* (n + 127) << 23: 2^n */
     memcpy(&s, &bits, sizeof s);
-    return y * s;
+    return p * s;
 }
 
-/* ln x for normal x > 0: x = 2^e (1 + m) with 1 + m in [sqrt(1/2), sqrt(2)),
-   ln(1 + m) = m g(m) with g a degree-7 polynomial (Chebyshev fit, max
+/* log2 x for normal x > 0: x = 2^e (1 + m) with 1 + m in [sqrt(1/2),
+   sqrt(2)), log2(1 + m) = m g(m), g of degree 7 (Chebyshev fit, max
    relative error 1.9e-7), Estrin form. */
-static BRUNO__INLINE float bruno__flog(float x)
+static BRUNO__INLINE float bruno__flog2(float x)
 {
     uint32_t bits, mb;
     int32_t e;
@@ -3053,18 +3069,19 @@ static BRUNO__INLINE float bruno__flog(float x)
     m = m + lo * m - 1.0f;
     m2 = m * m;
     m4 = m2 * m2;
-    g01 = BRUNO__FMAF(-0.5000037505628973f, m, 0.9999999681180599f);
-    g23 = BRUNO__FMAF(-0.2496890695895495f, m, 0.33334606023453583f);
-    g45 = BRUNO__FMAF(-0.17278206066380866f, m, 0.19913347882349644f);
-    g67 = BRUNO__FMAF(-0.0989535073717765f, m, 0.1612624790612079f);
+    g01 = BRUNO__FMAF(-0.7213529314f, m, 1.442694995f);
+    g23 = BRUNO__FMAF(-0.3602251825f, m, 0.480916708f);
+    g45 = BRUNO__FMAF(-0.2492718221f, m, 0.2872888824f);
+    g67 = BRUNO__FMAF(-0.1427597343f, m, 0.2326525788f);
     g = BRUNO__FMAF(BRUNO__FMAF(g67, m2, g45), m4, BRUNO__FMAF(g23, m2, g01));
-    return BRUNO__FMAF(fe, 0.693147180559945309f, m * g);
+    return BRUNO__FMAF(m, g, fe);
 }
 #endif
 
 /* One fine-grid work item: neurons q in [q0, q1) of the [B][n] layout. */
 typedef struct bruno__felif_ctx {
-    bruno_layer *L;
+    bruno_layer *L;          /* NULL for the population-level API */
+    const bruno_felif_pop *pop;
     const bruno_net_config *nc;
     size_t B, n, BN, T, q0, q1;
     uint32_t N;
@@ -3082,6 +3099,7 @@ static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_lay
 {
     memset(X, 0, sizeof *X);
     X->L = L;
+    X->pop = &L->pop;
     X->nc = &net->cfg;
     X->B = B;
     X->n = L->n_out;
@@ -3117,7 +3135,7 @@ static void bruno__cpy(const bruno__felif_ctx *X, bruno_real *d, const bruno_rea
 
 static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
 {
-    const bruno_real *u = X->u + k * X->BN, *gain = X->L->pop.soa + BRUNO__S_GAIN * X->n;
+    const bruno_real *u = X->u + k * X->BN, *gain = X->pop->soa + BRUNO__S_GAIN * X->n;
     size_t rs, ja, jb, j;
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     for (j = ja; j < jb; ++j) X->I[rs + j] = X->g * gain[j] * u[rs + j];
@@ -3126,37 +3144,57 @@ static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
 /* The fast fine steps [i0, i1) of step length tau (MODELS §2) on the item,
    branch free: every lane computes the Euler update, frozen lanes keep
    their state. Returns the number of lanes still running after i1 - 1. */
+/* One lane of the fast Euler step (MODELS §2) before the clip, with the
+   pieces its adjoint needs. Forward and adjoint share it, so the adjoint's
+   clip decisions are exactly the forward's. In the log2 domain:
+   X = 2^(alpha (log2 E_a - log2 |E|')), r = 2^(log2(1/tau_0) - X log2 e),
+   e^(v/V_t) = 2^(v log2(e)/V_t). */
+typedef struct bruno__lane {
+    bruno_real vn, pn;           /* the new state before the clip */
+    bruno_real sE, aE, X, r, a, sv, ev;
+} bruno__lane;
+
+static BRUNO__INLINE void bruno__felif_lane(const bruno_real *S, size_t n, size_t j, bruno_real vq, bruno_real pq,
+                                           bruno_real Iq, bruno_real tau, bruno__lane *o)
+{
+    bruno_real E = S[BRUNO__S_KV * n + j] * vq - S[BRUNO__S_KP * n + j] * pq;
+    bruno_real er;
+    /* sign(E) as copysign: at E = 0 exactly r = 0 (X is huge), so the sign
+       there cannot matter */
+    o->sE = BRUNO__COPYSIGN((bruno_real)1, E);
+    o->aE = BRUNO__FABS(E) + S[BRUNO__S_ESOFT * n + j];
+    /* |E| <= k_v v_clip + k_p P_s keeps this exponent in [1, 63] for any
+       sane device (E_a >> |E|) */
+    o->X = bruno__fexp2(S[BRUNO__S_ALPHA * n + j] * (S[BRUNO__S_L2EA * n + j] - bruno__flog2(o->aE)));
+    er = S[BRUNO__S_L2ITAU * n + j] - o->X * (bruno_real)1.44269504088896341;
+    er = er < (bruno_real)-126 ? (bruno_real)-126 : er;
+    o->r = bruno__fexp2(er) * (bruno_real)(o->X <= BRUNO__X_MAX); /* masked: 0 past underflow */
+    o->a = o->sE * S[BRUNO__S_PS * n + j] - pq;
+    /* sign(v) exactly (0 at v = 0, the initial state) */
+    o->sv = (bruno_real)(vq > 0) - (bruno_real)(vq < 0);
+    /* |v| <= v_clip: |v log2(e)/V_t| stays far inside the float range */
+    o->ev = bruno__fexp2(vq * S[BRUNO__S_IVTL2 * n + j]);
+    o->pn = pq + tau * (o->a * o->r);
+    o->vn = vq + tau * (Iq - o->sv * (S[BRUNO__S_I0A * n + j] * (o->ev - 1) + S[BRUNO__S_IDSC * n + j]) -
+                        S[BRUNO__S_A * n + j] * o->a * o->r) * S[BRUNO__S_INVC * n + j];
+}
+
 /* One row [ja, jb) of the item (its own function, with restrict
    pointers, so gcc sees a simple loop it can vectorise). */
 static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
-                                                    uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
-                                                    const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
-                                                    bruno_real tau, bruno_real thr)
+                                      uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
+                                      const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau,
+                                      bruno_real thr)
 {
-    const bruno_real *kv = S + BRUNO__S_KV * n, *kp = S + BRUNO__S_KP * n, *lnEa = S + BRUNO__S_LNEA * n;
-    const bruno_real *al = S + BRUNO__S_ALPHA * n, *Es = S + BRUNO__S_ESOFT * n, *Ps = S + BRUNO__S_PS * n;
-    const bruno_real *A = S + BRUNO__S_A * n, *iC = S + BRUNO__S_INVC * n, *I0A = S + BRUNO__S_I0A * n;
-    const bruno_real *iVt = S + BRUNO__S_INVVT * n, *Id = S + BRUNO__S_IDSC * n, *itau = S + BRUNO__S_ITAU * n;
-    const bruno_real *vc = S + BRUNO__S_VCLIP * n;
-    const bruno_real XMAX = BRUNO__X_MAX;
     uint32_t running = 0;
     size_t j;
     for (j = ja; j < jb; ++j) {
-        bruno_real vq = vr[j], pq = pr[j];
+        bruno_real vq = vr[j], pq = pr[j], Ps = S[BRUNO__S_PS * n + j], vc = S[BRUNO__S_VCLIP * n + j], pn, vn;
         uint32_t tk = tr[j], ntk;
-        bruno_real E = kv[j] * vq - kp[j] * pq;
-        bruno_real sE = E > 0 ? (bruno_real)1 : (E < 0 ? (bruno_real)-1 : (bruno_real)0);
-        bruno_real aE = BRUNO__FABS(E) + Es[j];
-        bruno_real Xs = bruno__fexp(al[j] * (lnEa[j] - bruno__flog(aE)));
-        bruno_real r0 = bruno__fexp(-Xs) * itau[j]; /* computed in every lane, then masked */
-        bruno_real r = r0 * (bruno_real)(Xs <= XMAX);
-        bruno_real a = sE * Ps[j] - pq;
-        bruno_real sv = vq > 0 ? (bruno_real)1 : (vq < 0 ? (bruno_real)-1 : (bruno_real)0);
-        bruno_real Il = sv * (I0A[j] * (bruno__fexp(vq * iVt[j]) - 1) + Id[j]);
-        bruno_real pn = pq + tau * (a * r);
-        bruno_real vn = vq + tau * (Ir[j] - Il - A[j] * a * r) * iC[j];
-        pn = pn > Ps[j] ? Ps[j] : (pn < -Ps[j] ? -Ps[j] : pn);
-        vn = vn > vc[j] ? vc[j] : (vn < -vc[j] ? -vc[j] : vn);
+        bruno__lane o;
+        bruno__felif_lane(S, n, j, vq, pq, Ir[j], tau, &o);
+        pn = o.pn > Ps ? Ps : (o.pn < -Ps ? -Ps : o.pn);
+        vn = o.vn > vc ? vc : (o.vn < -vc ? -vc : o.vn);
         vr[j] = i < tk ? vn : vq;
         pr[j] = i < tk ? pn : pq;
         ntk = (tk == BRUNO__RUNNING && vn >= thr) ? i + 1 : tk;
@@ -3174,7 +3212,7 @@ static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, b
 {
     size_t rs, ja, jb, running = 0;
     BRUNO__FOR_ROWS(X, rs, ja, jb)
-    running += bruno__felif_row_fast(v + rs, p + rs, taken + rs, X->I + rs, X->L->pop.soa, X->n, ja, jb, i, tau,
+    running += bruno__felif_row_fast(v + rs, p + rs, taken + rs, X->I + rs, X->pop->soa, X->n, ja, jb, i, tau,
                                      X->V_thr);
     return running;
 }
@@ -3183,7 +3221,7 @@ static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, b
 static size_t bruno__felif_fine_ref(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
                                     uint32_t i, bruno_real tau)
 {
-    const bruno_felif_consts *c = X->L->pop.c;
+    const bruno_felif_consts *c = X->pop->c;
     size_t q, running = 0;
     for (q = X->q0; q < X->q1; ++q) {
         if (i >= taken[q]) continue;
@@ -3229,31 +3267,28 @@ static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, s
                                                bruno_real *gvp, bruno_real *gpp, bruno_real *gIp)
 {
     const bruno_real kv = S[BRUNO__S_KV * n + j], kp = S[BRUNO__S_KP * n + j], Ps = S[BRUNO__S_PS * n + j];
-    const bruno_real al = S[BRUNO__S_ALPHA * n + j], A = S[BRUNO__S_A * n + j], iC = S[BRUNO__S_INVC * n + j];
-    const bruno_real I0A = S[BRUNO__S_I0A * n + j], iVt = S[BRUNO__S_INVVT * n + j], vc = S[BRUNO__S_VCLIP * n + j];
-    bruno_real E = kv * vq - kp * pq;
-    bruno_real sE = (bruno_real)(E > 0) - (bruno_real)(E < 0);
-    bruno_real aE = BRUNO__FABS(E) + S[BRUNO__S_ESOFT * n + j];
-    bruno_real Xs = bruno__fexp(al * (S[BRUNO__S_LNEA * n + j] - bruno__flog(aE)));
-    bruno_real r0 = bruno__fexp(-Xs) * S[BRUNO__S_ITAU * n + j]; /* computed in every lane, then masked */
-    bruno_real r = r0 * (bruno_real)(Xs <= BRUNO__X_MAX);
-    bruno_real dr = rg * al * Xs * r * sE / aE;
-    bruno_real a = sE * Ps - pq;
-    bruno_real sv = (bruno_real)(vq > 0) - (bruno_real)(vq < 0);
-    bruno_real ev = bruno__fexp(vq * iVt);
-    bruno_real Il = sv * (I0A * (ev - 1) + S[BRUNO__S_IDSC * n + j]);
-    bruno_real pn = pq + tau * (a * r);
-    bruno_real vn = vq + tau * (Iq - Il - A * a * r) * iC;
+    const bruno_real A = S[BRUNO__S_A * n + j], iC = S[BRUNO__S_INVC * n + j], vc = S[BRUNO__S_VCLIP * n + j];
+    bruno__lane o;
+    bruno_real dr, dIp_dp, dIp_dv, dIl_dv, hC, dv_dv, dv_dp, dv_dI, dp_dv, dp_dp, cv, cp, gv, gp, keep;
+    bruno__felif_lane(S, n, j, vq, pq, Iq, tau, &o);
+    /* r'(E) = alpha X r sign(E)/(|E| + E_soft); 0 unless the rate gradient is on */
+    dr = rg * S[BRUNO__S_ALPHA * n + j] * o.X * o.r * o.sE / o.aE;
     /* with I_pa = A*a: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
-    bruno_real dIp_dp = -A * r - A * a * dr * kp, dIp_dv = A * a * dr * kv;
-    bruno_real dIl_dv = sv * I0A * ev * iVt;
-    bruno_real hC = tau * iC;
-    bruno_real dv_dv = 1 - hC * (dIl_dv + dIp_dv), dv_dp = -hC * dIp_dp, dv_dI = hC;
-    bruno_real dp_dv = tau * a * dr * kv, dp_dp = 1 - tau * r - tau * a * dr * kp;
+    dIp_dp = -A * o.r - A * o.a * dr * kp;
+    dIp_dv = A * o.a * dr * kv;
+    dIl_dv = o.sv * S[BRUNO__S_I0A * n + j] * o.ev * S[BRUNO__S_INVVT * n + j];
+    hC = tau * iC;
+    dv_dv = 1 - hC * (dIl_dv + dIp_dv);
+    dv_dp = -hC * dIp_dp;
+    dv_dI = hC;
+    dp_dv = tau * o.a * dr * kv;
+    dp_dp = 1 - tau * o.r - tau * o.a * dr * kp;
     /* clipped outputs have zero derivative; frozen lanes (act = 0) are the identity */
-    bruno_real cv = act * (bruno_real)((vn <= vc) & (vn >= -vc));
-    bruno_real cp = act * (bruno_real)((pn <= Ps) & (pn >= -Ps));
-    bruno_real gv = *gvp, gp = *gpp, keep = 1 - act;
+    cv = act * (bruno_real)((o.vn < vc) & (o.vn > -vc)); /* on a bound counts as clipped, */
+    cp = act * (bruno_real)((o.pn < Ps) & (o.pn > -Ps)); /* as in bruno_felif_euler */
+    gv = *gvp;
+    gp = *gpp;
+    keep = 1 - act;
     *gvp = keep * gv + cv * gv * dv_dv + cp * gp * dp_dv;
     *gpp = keep * gp + cv * gv * dv_dp + cp * gp * dp_dp;
     *gIp = *gIp + cv * gv * dv_dI;
@@ -3288,13 +3323,13 @@ static void bruno__felif_adj_fast(const bruno__felif_ctx *X, const bruno_real *v
     const bruno_real rg = X->nc->rate_grad ? (bruno_real)1 : (bruno_real)0;
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     bruno__felif_adj_row_fast(vi + rs, pi + rs, X->I + rs, taken ? taken + rs : NULL, X->gv + rs, X->gp + rs,
-                              X->gI + rs, X->L->pop.soa, X->n, ja, jb, i, tau, rg);
+                              X->gI + rs, X->pop->soa, X->n, ja, jb, i, tau, rg);
 }
 
 static void bruno__felif_adj_ref(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
                                  const uint32_t *taken, uint32_t i, bruno_real tau)
 {
-    const bruno_felif_consts *c = X->L->pop.c;
+    const bruno_felif_consts *c = X->pop->c;
     size_t q;
     for (q = X->q0; q < X->q1; ++q) {
         bruno_felif_jacobian J;
@@ -3335,7 +3370,7 @@ static uint32_t bruno__max_taken(const bruno__felif_ctx *X)
 static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, bruno_real *p,
                                   const bruno_real *v_start, uint32_t *taken, bruno_real *store)
 {
-    const bruno_felif_consts *c = X->L->pop.c;
+    const bruno_felif_consts *c = X->pop->c;
     size_t q;
     bruno__felif_current(X, k);
     for (q = X->q0; q < X->q1; ++q) taken[q] = BRUNO__RUNNING;
@@ -3354,6 +3389,50 @@ static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, 
     }
 }
 
+BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *pop, size_t batch,
+                                                       const bruno_real *I, bruno_real *v, bruno_real *p,
+                                                       bruno_real *s, double dt, uint32_t n_fine, int kernel)
+{
+    bruno__felif_ctx X;
+    bruno_net_config nc;
+    bruno_result r;
+    uint32_t *taken;
+    size_t q;
+    if (kernel == BRUNO_KERNEL_REFERENCE) return bruno_felif_network_step(pop, batch, I, v, p, s, dt, n_fine);
+    if (kernel != BRUNO_KERNEL_FAST || !pop || !pop->c || !I || !v || !p || !s) return BRUNO_ERR_ARG;
+    if ((r = bruno_check_time(dt, n_fine)) != BRUNO_OK) return r;
+    if (batch == 0) return BRUNO_ERR_SIZE;
+    if ((r = bruno__check_finite_array(I, batch * pop->n)) != BRUNO_OK) return r;
+    taken = (uint32_t *)bruno_alloc(&pop->allocator, batch * pop->n, sizeof *taken);
+    if (!taken) return BRUNO_ERR_NOMEM;
+    nc = bruno_net_config_default(pop->n);
+    nc.dt = dt;
+    nc.n_fine = n_fine;
+    memset(&X, 0, sizeof X);
+    X.pop = pop;
+    X.nc = &nc;
+    X.B = batch;
+    X.n = pop->n;
+    X.BN = batch * pop->n;
+    X.q0 = 0;
+    X.q1 = X.BN;
+    X.N = n_fine;
+    X.h = (bruno_real)(dt / (double)n_fine);
+    X.V_thr = (bruno_real)pop->params.V_thr;
+    X.I = (bruno_real *)(void *)(uintptr_t)I; /* read only by the kernel */
+    for (q = 0; q < X.BN; ++q) taken[q] = BRUNO__RUNNING;
+    bruno__felif_fine(&X, v, p, taken, 0, n_fine, NULL);
+    for (q = 0; q < X.BN; ++q) {
+        if (s[q] > 0) { /* reset overrides the fine pass (MODELS §2, step 2) */
+            v[q] = (bruno_real)pop->params.v_reset;
+            p[q] = (bruno_real)(pop->params.p_reset / pop->params.P_s) * pop->c[q % pop->n].P_s;
+        }
+        s[q] = v[q] >= X.V_thr ? (bruno_real)1 : (bruno_real)0;
+    }
+    bruno_free(&pop->allocator, taken, batch * pop->n, sizeof *taken);
+    return BRUNO_OK;
+}
+
 /* Before reversing step k: add the spike's gradient at v_{k+1}, and cut
    the path through a reset (no gradient to the pre-reset values). */
 static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_real *v_k, const bruno_real *v_k1)
@@ -3370,7 +3449,7 @@ static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_re
 
 static void bruno__felif_adj_end(bruno__felif_ctx *X, size_t k)
 {
-    const bruno_real *gain = X->L->pop.soa + BRUNO__S_GAIN * X->n;
+    const bruno_real *gain = X->pop->soa + BRUNO__S_GAIN * X->n;
     size_t q;
     if (!X->du) return;
     for (q = X->q0; q < X->q1; ++q) X->du[k * X->BN + q] = X->gI[q] * X->g * gain[q % X->n];
@@ -3472,7 +3551,7 @@ static void bruno__seq_adjoint(void *ctx, int slot, size_t k)
 
 static void bruno__felif_init_state(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p)
 {
-    const bruno_real *Ps = X->L->pop.soa + BRUNO__S_PS * X->n;
+    const bruno_real *Ps = X->pop->soa + BRUNO__S_PS * X->n;
     size_t q;
     for (q = X->q0; q < X->q1; ++q) {
         v[q] = (bruno_real)X->L->cfg.felif.v_init;
@@ -3627,13 +3706,20 @@ static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const b
         break;
     case BRUNO_LAYER_DENSE: {
         const bruno_real *W = bruno__weights(net, L, &res);
+        long rr;
         if (res != BRUNO_OK) return res;
-        for (r = 0; r < R; ++r) {
-            bruno_real *y = L->out + r * L->n_out;
-            bruno__matvec(W, x + r * L->n_in, y, L->n_out, L->n_in, 0);
+        /* rows are independent: any thread count gives the same bits */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)bruno__n_items(net, R)) schedule(static) if (net->cfg.threads > 1)
+#endif
+        for (rr = 0; rr < (long)R; ++rr) {
+            bruno_real *y = L->out + (size_t)rr * L->n_out;
+            size_t cc;
+            bruno__matvec(W, x + (size_t)rr * L->n_in, y, L->n_out, L->n_in, 0);
             if (L->b)
-                for (c = 0; c < L->n_out; ++c) y[c] += L->b[c];
+                for (cc = 0; cc < L->n_out; ++cc) y[cc] += L->b[cc];
         }
+        (void)c;
         break;
     }
     case BRUNO_LAYER_LIF:
@@ -3661,13 +3747,44 @@ static void bruno__layer_backward(bruno_net *net, bruno_layer *L, const bruno_re
         break;
     case BRUNO_LAYER_DENSE: {
         const bruno_real *W = L->Wq ? L->Wq : L->W;
-        if (dx) memset(dx, 0, R * L->n_in * sizeof *dx);
-        for (r = 0; r < R; ++r) {
-            const bruno_real *d = dy + r * L->n_out;
-            bruno__matvec_back(W, x + r * L->n_in, d, dx ? dx + r * L->n_in : NULL, L->gW, L->n_out, L->n_in);
-            if (L->b)
-                for (c = 0; c < L->n_out; ++c) L->gb[c] += d[c];
+        size_t ni = L->n_in, no = L->n_out;
+        long k;
+        /* dx rows and gW rows are each owned by one thread and summed in the
+           serial order, so any thread count gives the same bits */
+        if (dx) {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)bruno__n_items(net, R)) schedule(static) if (net->cfg.threads > 1)
+#endif
+            for (k = 0; k < (long)R; ++k) {
+                bruno_real *d = dx + (size_t)k * ni;
+                const bruno_real *g = dy + (size_t)k * no;
+                size_t o, i;
+                memset(d, 0, ni * sizeof *d);
+                for (o = 0; o < no; ++o) {
+                    const bruno_real *w = W + o * ni;
+                    bruno_real go = g[o];
+                    if (go == 0) continue;
+                    for (i = 0; i < ni; ++i) d[i] += go * w[i];
+                }
+            }
         }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)bruno__n_items(net, no)) schedule(static) if (net->cfg.threads > 1)
+#endif
+        for (k = 0; k < (long)no; ++k) {
+            bruno_real *gw = L->gW + (size_t)k * ni;
+            size_t rr, i;
+            for (rr = 0; rr < R; ++rr) {
+                bruno_real go = dy[rr * no + (size_t)k];
+                const bruno_real *xr = x + rr * ni;
+                if (go == 0) continue;
+                for (i = 0; i < ni; ++i) gw[i] += go * xr[i];
+            }
+            if (L->b)
+                for (rr = 0; rr < R; ++rr) L->gb[k] += dy[rr * no + (size_t)k];
+        }
+        (void)c;
+        (void)r;
         break;
     }
     case BRUNO_LAYER_LIF:

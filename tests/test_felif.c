@@ -65,14 +65,19 @@ Test(felif, euler_step_clips_v_and_p_and_reports_which)
     bruno_felif_consts c = bruno_felif_derive(&fp);
     bruno_real vo, po;
     int f;
-    /* a huge current drives v past +5 V in one step; p is already at -P_s
-       with a field that cannot switch it in 1 ns: nothing else clips */
-    f = bruno_felif_euler(&c, 0, (bruno_real)-0.22, (bruno_real)1e-3, (bruno_real)1e-8, &vo, &po);
-    cr_expect_eq(f, 1);
+    /* a huge current drives v past +5 V in one step; at v = -2 V the field
+       is negative, so p = -P_s does not move and stays on its bound, which
+       counts as clipped too (its derivative is 0 from inside the range) */
+    f = bruno_felif_euler(&c, -2, (bruno_real)-0.22, (bruno_real)1e-3, (bruno_real)1e-8, &vo, &po);
+    cr_expect_eq(f, 3);
     cr_expect_eq(vo, c.v_clip);
-    f = bruno_felif_euler(&c, 0, (bruno_real)-0.22, (bruno_real)-1e-3, (bruno_real)1e-8, &vo, &po);
-    cr_expect_eq(f, 1);
+    cr_expect_eq(po, -c.P_s);
+    f = bruno_felif_euler(&c, -2, (bruno_real)-0.22, (bruno_real)-1e-3, (bruno_real)1e-8, &vo, &po);
+    cr_expect_eq(f, 3);
     cr_expect_eq(vo, -c.v_clip);
+    /* inside the bound, only v clips */
+    f = bruno_felif_euler(&c, 0, (bruno_real)-0.2, (bruno_real)1e-3, (bruno_real)1e-8, &vo, &po);
+    cr_expect_eq(f, 1);
     /* strong positive field at p just below +P_s: the switching overshoots */
     f = bruno_felif_euler(&c, 3, (bruno_real)0.219, (bruno_real)1e-9, (bruno_real)1e-6, &vo, &po);
     cr_expect_eq(f, 2);

@@ -1,0 +1,130 @@
+/* test_kernel.c - the fast FeLIF kernel against the scalar reference, and
+   results that do not depend on the number of threads. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bruno.h"
+#include "net_util.h"
+
+static int spikes_with_kernel(double I_amps, int kernel, int *steps, int max)
+{
+    bruno_felif_params fp = bruno_felif_params_default();
+    bruno_felif_pop_config pc = bruno_felif_pop_config_default(&fp, 1);
+    bruno_felif_pop pop;
+    bruno_real v = 0, p = (bruno_real)-fp.P_s, s = 0, I = (bruno_real)I_amps;
+    int k, n = 0;
+    cr_assert_eq(bruno_felif_pop_init(&pop, &pc), BRUNO_OK);
+    for (k = 0; k < 40; ++k) {
+        cr_assert_eq(bruno_felif_network_step_kernel(&pop, 1, &I, &v, &p, &s, 1e-3, 1000, kernel), BRUNO_OK);
+        if (s > 0 && n < max) steps[n++] = k;
+    }
+    bruno_felif_pop_free(&pop);
+    return n;
+}
+
+Test(kernel, fast_kernel_keeps_the_models_check_values)
+{
+    static const double I[4] = {0.2e-9, 0.5e-9, 1.0e-9, 2.0e-9};
+    static const int n_expect[4] = {0, 1, 2, 5};
+    static const int expect[4][5] = {{0}, {25}, {12, 27}, {6, 14, 22, 30, 38}};
+    int c, i, st[8];
+    for (c = 0; c < 4; ++c) {
+        int n = spikes_with_kernel(I[c], BRUNO_KERNEL_FAST, st, 8);
+        cr_assert_eq(n, n_expect[c], "%g A: %d spikes", I[c], n);
+        for (i = 0; i < n; ++i) cr_expect_eq(st[i], expect[c][i], "%g A: spike %d at %d", I[c], i, st[i]);
+    }
+}
+
+/* One network step from many random states: the fast kernel's state agrees
+   with the libm reference to the stated accuracy. The dynamics are stiff
+   while the polarization switches (one Euler step multiplies a difference
+   by up to ~15), so the tolerance is on the population, not every lane. */
+Test(kernel, fast_kernel_agrees_with_the_reference_over_random_states)
+{
+    enum { NN = 4096 };
+    bruno_felif_params fp = bruno_felif_params_default();
+    bruno_felif_pop_config pc = bruno_felif_pop_config_default(&fp, NN);
+    bruno_felif_pop pop;
+    bruno_real *v1 = malloc(NN * sizeof *v1), *p1 = malloc(NN * sizeof *p1), *v2 = malloc(NN * sizeof *v2),
+               *p2 = malloc(NN * sizeof *p2), *I = malloc(NN * sizeof *I), *s1 = calloc(NN, sizeof *s1),
+               *s2 = calloc(NN, sizeof *s2);
+    bruno_rng g;
+    size_t q, close_v = 0, close_p = 0;
+    double worst_v = 0;
+    cr_assert(v1 && p1 && v2 && p2 && I && s1 && s2);
+    cr_assert_eq(bruno_felif_pop_init(&pop, &pc), BRUNO_OK);
+    bruno_rng_seed(&g, 42);
+    for (q = 0; q < NN; ++q) {
+        v1[q] = v2[q] = (bruno_real)(-1.5 + 3.9 * bruno_rng_uniform(&g));
+        p1[q] = p2[q] = (bruno_real)(0.22 * (2 * bruno_rng_uniform(&g) - 1));
+        I[q] = (bruno_real)(3e-9 * bruno_rng_uniform(&g));
+    }
+    /* ten fine steps of 1 us each: a tenth of a network step */
+    cr_assert_eq(bruno_felif_network_step_kernel(&pop, 1, I, v1, p1, s1, 1e-5, 10, BRUNO_KERNEL_FAST), BRUNO_OK);
+    cr_assert_eq(bruno_felif_network_step_kernel(&pop, 1, I, v2, p2, s2, 1e-5, 10, BRUNO_KERNEL_REFERENCE), BRUNO_OK);
+    for (q = 0; q < NN; ++q) {
+        double dv = fabs((double)v1[q] - v2[q]), dp = fabs((double)p1[q] - p2[q]);
+        close_v += dv <= 1e-4;
+        close_p += dp <= 1e-5;
+        if (dv > worst_v) worst_v = dv;
+    }
+    cr_expect_geq(close_v, NN * 99 / 100, "|dv| <= 0.1 mV for %zu of %d states (worst %.3g V)", close_v, NN, worst_v);
+    cr_expect_geq(close_p, NN * 99 / 100, "|dp| <= 1e-5 C/m^2 for %zu of %d states", close_p, NN);
+    bruno_felif_pop_free(&pop);
+    free(v1); free(p1); free(v2); free(p2); free(I); free(s1); free(s2);
+}
+
+/* Whole-network outputs and gradients are bit-identical for any number of
+   threads, for every trainer. */
+Test(kernel, results_do_not_depend_on_the_number_of_threads)
+{
+    enum { T = 6, B = 3, NI = 3 };
+    const bruno_trainer trs[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT};
+    bruno_real x[T * B * NI], dy[T * B * 4];
+    int t, th;
+    fill_input(x, T * B * NI, 31);
+    for (t = 0; t < 3; ++t) {
+        bruno_real ref_y[T * B * 4], *ref_g = NULL;
+        size_t ng = 0;
+        for (th = 1; th <= 3; ++th) {
+            bruno_net net;
+            const bruno_real *y;
+            size_t i, off = 0;
+            bruno_real *g;
+            cr_assert_eq(make_small_net(&net, trs[t], BRUNO_SCHEDULE_BINOMIAL, 5, 60, BRUNO_SURROGATE_SUPERSPIKE, 0, NI, NULL), BRUNO_OK);
+            net.cfg.threads = (unsigned)th;
+            cr_assert_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK);
+            linear_loss(y, T * B * 4, dy);
+            bruno_net_zero_grad(&net);
+            cr_assert_eq(bruno_net_backward(&net, dy), BRUNO_OK);
+            for (i = 0, ng = 0; i < net.n_params; ++i) ng += net.params[i].n;
+            g = malloc(ng * sizeof *g);
+            cr_assert_not_null(g);
+            for (i = 0; i < net.n_params; ++i) {
+                memcpy(g + off, net.params[i].grad, net.params[i].n * sizeof *g);
+                off += net.params[i].n;
+            }
+            if (th == 1) {
+                memcpy(ref_y, y, sizeof ref_y);
+                ref_g = g;
+            } else {
+                cr_expect(memcmp(ref_y, y, sizeof ref_y) == 0, "trainer %d, %d threads: outputs differ", t, th);
+                cr_expect(memcmp(ref_g, g, ng * sizeof *g) == 0, "trainer %d, %d threads: gradients differ", t, th);
+                free(g);
+            }
+            bruno_net_free(&net);
+        }
+        free(ref_g);
+    }
+}
+
+Test(kernel, parameters_outside_the_kernels_range_are_rejected)
+{
+    bruno_felif_params fp = bruno_felif_params_default();
+    fp.V_t = 0.01; /* e^(v_clip/V_t) would overflow */
+    cr_expect_eq(bruno_felif_params_validate(&fp), BRUNO_ERR_PARAM);
+    fp = bruno_felif_params_default();
+    fp.alpha = 5; /* (E_a/E_soft)^alpha would overflow */
+    cr_expect_eq(bruno_felif_params_validate(&fp), BRUNO_ERR_PARAM);
+}
