@@ -320,7 +320,8 @@ $(E1_DIR)/memtime/%.csv: $(BUILD)/bruno-bench | $(E1_DIR)/memtime
 $(E1_DIR)/runs.txt: FORCE | $(E1_DIR)/memtime
 	@echo $(notdir $(sort $(E1_RUNS))) | tr ' ' '\n' > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 $(RESULTS)/e1_memtime.csv: $(E1_DIR)/runs.txt $(E1_RUNS)
-	awk 'FNR > 1 || NR == 1' $(filter %.csv,$^) > $@.tmp && mv $@.tmp $@
+	@echo "e1: $(words $(filter %.csv,$^)) runs -> $@"
+	@awk 'FNR > 1 || NR == 1' $(filter %.csv,$^) > $@.tmp && mv $@.tmp $@
 .PHONY: FORCE
 FORCE:
 
@@ -333,7 +334,8 @@ $(E1_DIR)/gradcheck_dt_%.csv: $(BUILD)/bruno-bench | $(E1_DIR)/memtime
 	$(E1_LOCK) $(BUILD)/bruno-bench gradcheck $(E1_GC_ARGS) --dt $*e-3 --n-fine $$(awk 'BEGIN{print $* * 1000}') --out $@
 E1_GC = $(E1_DIR)/gradcheck_n.csv $(E1_DIR)/gradcheck_n_rategrad.csv $(foreach d,$(E1_GC_DT_MS),$(E1_DIR)/gradcheck_dt_$(d).csv)
 $(RESULTS)/e1_gradcheck.csv: $(E1_GC)
-	awk 'FNR > 1 || NR == 1' $(E1_GC) > $@.tmp && mv $@.tmp $@
+	@echo "e1: $(words $(E1_GC)) gradcheck runs -> $@"
+	@awk 'FNR > 1 || NR == 1' $(E1_GC) > $@.tmp && mv $@.tmp $@
 
 # figures: the plot scripts read the merged CSVs; e1_grid.gp is the layout
 # shared by e1_memory and e1_time
@@ -356,7 +358,8 @@ $(RESULTS)/e1_table.md: plots/e1_table.py $(RESULTS)/e1_memtime.csv reference/pa
 # counted peak: results/e1_massif.csv (the memtime columns + peak_bytes_massif
 # = mem_heap_B + mem_heap_extra_B at the peak snapshot). Massif must see at
 # least what the counting allocator saw (it also sees the driver's own
-# allocations); the target fails otherwise.
+# allocations: here 72,704 B of libstdc++'s exception pool, which jemalloc
+# pulls in, and the driver's own few kB); the target fails otherwise.
 # - the driver links jemalloc, whose malloc massif replaces only when told
 #   (--soname-synonyms); jemalloc's own counters read 0 under valgrind.
 # - its own build without -march=native: valgrind 3.19 does not know
@@ -384,4 +387,5 @@ $(E1_DIR)/massif/%.csv: $(BUILD)/bruno-bench-massif | $(E1_DIR)/massif
 	awk -v p=$$peak 'NR == 1 {print $$0 ",peak_bytes_massif"} NR == 2 {print $$0 "," p}' $(E1_DIR)/massif/$*.row > $@.tmp && mv $@.tmp $@
 
 $(RESULTS)/e1_massif.csv: $(MASSIF_RUNS)
-	awk 'FNR > 1 || NR == 1' $(MASSIF_RUNS) > $@.tmp && mv $@.tmp $@
+	@echo "massif: $(words $(MASSIF_RUNS)) runs -> $@"
+	@awk 'FNR > 1 || NR == 1' $(MASSIF_RUNS) > $@.tmp && mv $@.tmp $@
