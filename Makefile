@@ -356,10 +356,11 @@ $(RESULTS)/e1_table.md: plots/e1_table.py $(RESULTS)/e1_memtime.csv reference/pa
 # ---------------------------------------------------------------- massif
 # Peak heap of a few small memtime runs under valgrind massif, next to the
 # counted peak: results/e1_massif.csv (the memtime columns + peak_bytes_massif
-# = mem_heap_B + mem_heap_extra_B at the peak snapshot). Massif must see at
+# = the largest mem_heap_B + mem_heap_extra_B over the snapshots, which with
+# --peak-inaccuracy=0.0 is the peak snapshot's). Massif must see at
 # least what the counting allocator saw (it also sees the driver's own
-# allocations: here 72,704 B of libstdc++'s exception pool, which jemalloc
-# pulls in, and the driver's own few kB); the target fails otherwise.
+# allocations: here 72,704 B of libstdc++'s exception pool, libstdc++ being
+# a dependency of Debian's libjemalloc, and the driver's own few kB); the target fails otherwise.
 # - the driver links jemalloc, whose malloc massif replaces only when told
 #   (--soname-synonyms); jemalloc's own counters read 0 under valgrind.
 # - its own build without -march=native: valgrind 3.19 does not know

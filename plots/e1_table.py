@@ -97,6 +97,9 @@ def main():
     w("counting allocator: parameters and their gradients, the input and dL/dy, and the")
     w("trainer's workspace; the ideal 1 - 1/N counts only the stored FeLIF states, so the")
     w("measured memory reduction sits below it where the fixed part is large.")
+    if any(int(m[3]) == 1 for m in meta):
+        w("Each time is a single run (SCALE=quick): on shared cores it can be far off, so read")
+        w("the time columns as an order of magnitude; SCALE=paper averages repeats.")
     w("")
     bptt_key = ("bptt", "", 0)
     bruno_key = ("bruno", "", 0)
