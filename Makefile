@@ -275,3 +275,154 @@ peers-deps: deps
 peers: peers-deps $(BUILD)/bruno-bench
 	@mkdir -p $(RESULTS)
 	$(PEERS_PY) bench/peers/run_peers.py --bench $(BUILD)/bruno-bench --work $(BUILD)/peers --results $(RESULTS) $(PEERS_ARGS)
+
+# ---------------------------------------------------------------- reproduce: E1 memory and time (EXPERIMENTS E1, E5)
+# One `bruno-bench memtime` run per configuration, each into its own CSV
+# under results/e1/memtime/ (memtime writes atomically: an interrupted run
+# leaves no file, and a rerun only measures what is missing or older than
+# the driver). results/e1_memtime.csv is their concatenation, the figures
+# and results/e1_table.md read it. A configuration is its file name:
+#   NEURON_METHOD_SCHEDULE_K_hHIDDEN_sSEQMS_rREPEATS   e.g. felif_checkpoint_binomial_31_h128_s500_r1
+# Every E1 run takes a lock (E1_LOCK), so `make -j` never runs two of them
+# at once on the shared cores (timings); other targets still run in
+# parallel. E1_LOCK= turns that off.
+# SCALE=quick (default): the sequence schedule at hidden 128 only, one
+# repeat, the trade-off at 100 ms. SCALE=paper: every schedule at every
+# hidden size, 3 repeats, also 20 ms, the trade-off at 500 ms.
+.PHONY: e1-figures e1-data massif
+reproduce: e1-figures
+
+E1_DIR  = $(RESULTS)/e1
+E1_LOCK = flock $(RESULTS)/.e1.lock
+E1_HIDDEN = 64 128 256
+# methods timed on the whole hidden x sequence grid; the paper's set-up
+# (binomial checkpointing with 31 checkpoints per network step) and a plain
+# uniform schedule with the same budget
+E1_METHODS = felif_bptt_none_0 felif_bruno_none_0 felif_checkpoint_binomial_31 felif_checkpoint_uniform_31 \
+             lif_bptt_none_0 rlif_bptt_none_0
+# revolve over the whole sequence at two budgets
+E1_SEQSCHED = felif_checkpoint_sequence_8 felif_checkpoint_sequence_32
+# the issue's two targets, at E1_TARGET_HIDDEN and E1_TARGET_SEQ: BRUNO's
+# counted peak <= 1 % of BPTT's, BRUNO's time <= 45 % of BPTT's
+E1_TARGET_HIDDEN = 128
+E1_TARGET_SEQ    = 500
+E1_TARGET_MEM    = 0.01
+E1_TARGET_TIME   = 0.45
+# the trade-off figure: checkpointing at several budgets K at one point
+E1_TRADE_H = 128
+E1_TRADE_K = 2 4 8 16 31 64 128
+E1_TRADE_KSEQ = 2 4 8 16 32 64
+# gradient fidelity (gradcheck): N at dt = 1 ms; dt at h = dt/N = 1 us
+E1_GC_ARGS = --hidden 128 --seq-ms 100
+E1_GC_N    = 1,3,10,30,100,300,1000
+E1_GC_DT_MS = 0.1 0.2 0.5 1 2 5
+ifeq ($(SCALE),paper)
+E1_SEQ        = 10 20 50 100 200 500
+E1_REPEATS    = 3
+E1_SEQ_HIDDEN = $(E1_HIDDEN)
+E1_TRADE_SEQ  = 500
+else
+E1_SEQ        = 10 50 100 200 500
+E1_REPEATS    = 1
+E1_SEQ_HIDDEN = 128
+E1_TRADE_SEQ  = 100
+endif
+
+e1_grid = $(foreach m,$(1),$(foreach h,$(2),$(foreach s,$(E1_SEQ),$(E1_DIR)/memtime/$(m)_h$(h)_s$(s)_r$(E1_REPEATS).csv)))
+E1_RUNS = $(call e1_grid,$(E1_METHODS),$(E1_HIDDEN)) $(call e1_grid,$(E1_SEQSCHED),$(E1_SEQ_HIDDEN)) \
+          $(foreach sc,binomial uniform,$(foreach k,$(E1_TRADE_K),$(E1_DIR)/memtime/felif_checkpoint_$(sc)_$(k)_h$(E1_TRADE_H)_s$(E1_TRADE_SEQ)_r$(E1_REPEATS).csv)) \
+          $(foreach k,$(E1_TRADE_KSEQ),$(E1_DIR)/memtime/felif_checkpoint_sequence_$(k)_h$(E1_TRADE_H)_s$(E1_TRADE_SEQ)_r$(E1_REPEATS).csv)
+E1_FIGS = e1_memory e1_time e1_tradeoff e1_fidelity
+E1_OUT  = $(foreach f,$(E1_FIGS),$(RESULTS)/$(f).png $(RESULTS)/$(f).svg) $(RESULTS)/e1_table.md
+
+e1-figures: $(E1_OUT)
+e1-data: $(RESULTS)/e1_memtime.csv $(RESULTS)/e1_gradcheck.csv
+
+$(E1_DIR)/memtime $(E1_DIR)/massif:
+	@mkdir -p $@
+
+# the memtime options of a configuration name ($1 = the name)
+e1_w    = $(word $(1),$(subst _, ,$(2)))
+e1_args = --neuron $(call e1_w,1,$(1)) --method $(call e1_w,2,$(1)) \
+          $(if $(filter checkpoint,$(call e1_w,2,$(1))),--schedule $(call e1_w,3,$(1)) --checkpoints $(call e1_w,4,$(1))) \
+          --hidden $(patsubst h%,%,$(call e1_w,5,$(1))) --seq-ms $(patsubst s%,%,$(call e1_w,6,$(1))) \
+          --repeats $(patsubst r%,%,$(call e1_w,7,$(1)))
+
+$(E1_DIR)/memtime/%.csv: $(BUILD)/bruno-bench | $(E1_DIR)/memtime
+	$(E1_LOCK) $(BUILD)/bruno-bench memtime $(call e1_args,$*) --out $@
+
+# The merged file names the set of runs it was made from, so switching
+# SCALE remakes it even when every per-configuration file is older.
+$(E1_DIR)/runs.txt: FORCE | $(E1_DIR)/memtime
+	@echo $(notdir $(sort $(E1_RUNS))) | tr ' ' '\n' > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+$(RESULTS)/e1_memtime.csv: $(E1_DIR)/runs.txt $(E1_RUNS)
+	@echo "e1: $(words $(filter %.csv,$^)) runs -> $@"
+	@awk 'FNR > 1 || NR == 1' $(filter %.csv,$^) > $@.tmp && mv $@.tmp $@
+.PHONY: FORCE
+FORCE:
+
+# BRUNO, checkpointing and coarse-only gradients against exact BPTT
+$(E1_DIR)/gradcheck_n.csv: $(BUILD)/bruno-bench | $(E1_DIR)/memtime
+	$(E1_LOCK) $(BUILD)/bruno-bench gradcheck $(E1_GC_ARGS) --n-fine $(E1_GC_N) --out $@
+$(E1_DIR)/gradcheck_n_rategrad.csv: $(BUILD)/bruno-bench | $(E1_DIR)/memtime
+	$(E1_LOCK) $(BUILD)/bruno-bench gradcheck $(E1_GC_ARGS) --n-fine $(E1_GC_N) --rate-grad --out $@
+$(E1_DIR)/gradcheck_dt_%.csv: $(BUILD)/bruno-bench | $(E1_DIR)/memtime
+	$(E1_LOCK) $(BUILD)/bruno-bench gradcheck $(E1_GC_ARGS) --dt $*e-3 --n-fine $$(awk 'BEGIN{print $* * 1000}') --out $@
+E1_GC = $(E1_DIR)/gradcheck_n.csv $(E1_DIR)/gradcheck_n_rategrad.csv $(foreach d,$(E1_GC_DT_MS),$(E1_DIR)/gradcheck_dt_$(d).csv)
+$(RESULTS)/e1_gradcheck.csv: $(E1_GC)
+	@echo "e1: $(words $(E1_GC)) gradcheck runs -> $@"
+	@awk 'FNR > 1 || NR == 1' $(E1_GC) > $@.tmp && mv $@.tmp $@
+
+# figures: the plot scripts read the merged CSVs; e1_grid.gp is the layout
+# shared by e1_memory and e1_time
+E1_FIG_DEPS = plots/common.gp plots/e1_grid.gp $(RESULTS)/e1_memtime.csv $(RESULTS)/e1_gradcheck.csv
+E1_GP_VARS  = th=$(E1_TRADE_H); ts=$(E1_TRADE_SEQ)
+$(foreach f,$(E1_FIGS),$(RESULTS)/$(f).png): $(RESULTS)/%.png: plots/%.gp $(E1_FIG_DEPS)
+	gnuplot -e "fmt='png'; out='$@'; $(E1_GP_VARS)" $<
+$(foreach f,$(E1_FIGS),$(RESULTS)/$(f).svg): $(RESULTS)/%.svg: plots/%.gp $(E1_FIG_DEPS)
+	gnuplot -e "fmt='svg'; out='$@'; $(E1_GP_VARS)" $<
+
+# The table is a python3 (stdlib) script rather than awk: it joins two
+# CSVs, looks rows up by several keys and formats markdown.
+$(RESULTS)/e1_table.md: plots/e1_table.py $(RESULTS)/e1_memtime.csv reference/paper.csv
+	python3 plots/e1_table.py --memtime $(RESULTS)/e1_memtime.csv --reference reference/paper.csv \
+	  --target-hidden $(E1_TARGET_HIDDEN) --target-seq $(E1_TARGET_SEQ) \
+	  --target-mem $(E1_TARGET_MEM) --target-time $(E1_TARGET_TIME) --out $@
+
+# ---------------------------------------------------------------- massif
+# Peak heap of a few small memtime runs under valgrind massif, next to the
+# counted peak: results/e1_massif.csv (the memtime columns + peak_bytes_massif
+# = the largest mem_heap_B + mem_heap_extra_B over the snapshots, which with
+# --peak-inaccuracy=0.0 is the peak snapshot's). Massif must see at
+# least what the counting allocator saw (it also sees the driver's own
+# allocations: here 72,704 B of libstdc++'s exception pool, libstdc++ being
+# a dependency of Debian's libjemalloc, and the driver's own few kB); the target fails otherwise.
+# - the driver links jemalloc, whose malloc massif replaces only when told
+#   (--soname-synonyms); jemalloc's own counters read 0 under valgrind.
+# - its own build without -march=native: valgrind 3.19 does not know
+#   AVX-512 and stops with SIGILL on native code of an AVX-512 machine.
+#   The counted peaks do not depend on the instruction set.
+# - the times in this file are valgrind's, not the machine's.
+MASSIF_OPT = -O2 -g
+MASSIF     = valgrind --tool=massif --peak-inaccuracy=0.0 --pages-as-heap=no --soname-synonyms=somalloc=*jemalloc* -q
+MASSIF_RUNS = $(foreach m,felif_bruno_none_0 felif_bptt_none_0 felif_checkpoint_binomial_31 felif_checkpoint_sequence_8 lif_bptt_none_0,\
+                $(E1_DIR)/massif/$(m)_h64_s20_r1.csv)
+
+massif: $(RESULTS)/e1_massif.csv
+
+$(BUILD)/bruno-bench-massif: $(BENCH_SRC) bench/*.h bruno.h | $(BUILD)
+	$(CC) $(STD) $(MASSIF_OPT) -fopenmp -I. -o $@ $(BENCH_SRC) $(LDLIBS) -ljemalloc -lpthread
+
+$(E1_DIR)/massif/%.csv: $(BUILD)/bruno-bench-massif | $(E1_DIR)/massif
+	$(E1_LOCK) $(MASSIF) --massif-out-file=$(E1_DIR)/massif/$*.massif $(BUILD)/bruno-bench-massif memtime $(call e1_args,$*) \
+	  --out $(E1_DIR)/massif/$*.row
+	@peak=$$(awk -F= '/^mem_heap_B=/ {h = $$2} /^mem_heap_extra_B=/ {if (h + $$2 > m) m = h + $$2} END {print m + 0}' \
+	  $(E1_DIR)/massif/$*.massif); \
+	counted=$$(awk -F, 'NR == 2 {print $$11}' $(E1_DIR)/massif/$*.row); \
+	echo "massif $*: massif peak $$peak B, counted peak $$counted B"; \
+	if [ "$$peak" -lt "$$counted" ]; then echo "massif: massif saw less than the counting allocator: it misses allocations"; exit 1; fi; \
+	awk -v p=$$peak 'NR == 1 {print $$0 ",peak_bytes_massif"} NR == 2 {print $$0 "," p}' $(E1_DIR)/massif/$*.row > $@.tmp && mv $@.tmp $@
+
+$(RESULTS)/e1_massif.csv: $(MASSIF_RUNS)
+	@echo "massif: $(words $(MASSIF_RUNS)) runs -> $@"
+	@awk 'FNR > 1 || NR == 1' $(MASSIF_RUNS) > $@.tmp && mv $@.tmp $@
