@@ -27,7 +27,7 @@ BENCH_SRC = $(wildcard bench/*.c)
 TEST_SRC  = $(wildcard tests/test_*.c)
 EXAMPLES  = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all test reproduce deps clean check-header tests-build rram-figures
+.PHONY: all test reproduce deps clean check-header tests-build rram-figures train-check
 
 all: $(BUILD)/bruno-bench tests-build $(EXAMPLES)
 
@@ -89,6 +89,15 @@ test: deps check-header tests-build $(BUILD)/bruno-bench
 	$(BUILD)/test-double
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-float-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-double-san
+
+# ---------------------------------------------------------------- training harness
+# bruno-bench train end to end (tests/train_check.sh): a tiny run straight
+# and stopped/killed then resumed must give byte-identical epochs.csv and
+# state.bin; corrupt/foreign state files and divergence are clear errors.
+train-check: $(BUILD)/bruno-bench
+	sh tests/train_check.sh $(BUILD)/bruno-bench
+# about 15 s on one core: part of make test
+test: train-check
 
 # ---------------------------------------------------------------- rram figures
 # The RRAM synapse device figures (shared/spec/RRAM.md). Every plotted
@@ -152,7 +161,7 @@ CONV_BINS = jsb_chorales/jsb_quarter.bin:jsb:jsb_chorales/jsb-chorales-quarter.j
             braille/braille_th10_events.bin:events:braille/data_braille_letters_th10 \
             braille/braille_raw2021_40hz.bin:raw:braille/tutorial5_braille_spiking_data.pkl.gz
 
-$(TEST_BINS): datasets/bruno_data.h
+$(TEST_BINS): datasets/bruno_data.h bench/train_util.c bench/train.h
 test: check-data-header datasets-check
 
 # datasets/bruno_data.h alone, like check-header: C99 and C++, float and double.

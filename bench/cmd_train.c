@@ -1,0 +1,1069 @@
+/* cmd_train.c - `bruno-bench train`: the training runs of EXPERIMENTS E2
+   (Braille letters, 27 classes) and E3 (JSB chorales), resumable.
+
+   Writes into --out DIR:
+     epochs.csv    one row per finished epoch; every column is a
+                   deterministic function of the configuration (no wall
+                   time), so a run that was interrupted and resumed gives
+                   the same file byte for byte as one that was not;
+     wall.csv      epoch,wall_s,train_s,test_s (the only non-deterministic numbers);
+     state.bin     everything the next epoch needs (train.h), after every epoch;
+     summary.json  configuration, data sha256s, git revision, status, final
+                   and best epoch.
+   All four are written atomically (temporary file, fsync, rename).
+
+   Rerunning the same command resumes after the last finished epoch; a
+   state.bin made with other options is refused (naming the first key that
+   differs); a finished run prints "already complete". --epochs may be
+   raised to continue a finished run: nothing in an epoch depends on the
+   total number of epochs.
+
+   JSB metrics (test_nll_frame, test_frame_acc and train_acc): over all 88
+   keys of the target frames t >= 5 (the warm-up steps the loss skips).
+   The 54 cropped keys use the model's sigmoid(logit); each of the 34 keys
+   outside the crop is predicted with its training-set marginal frequency,
+   Laplace-smoothed, q = (count + 1) / (frames + 2) (in the quarter-note
+   file no note falls outside the crop, so q = 1/13809 and those keys add
+   34 * -log(1 - q) = 0.0025 nats per frame). NLL = -sum log P(frame) / frames,
+   in nats per frame. Frame accuracy = TP / (TP + FP + FN) summed over all
+   counted frames of the split, threshold p >= 0.5. test_loss is the BCE of
+   the loss function (54 keys) averaged over pieces, as the training loss. */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+#include "e1.h"
+#include "train.h"
+
+#define BRUNO_DATA_IMPLEMENTATION
+#include "datasets/bruno_data.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UNSET_D NAN
+#define UNSET_U UINT64_MAX
+
+enum { TASK_RAW = 0, TASK_EVENTS, TASK_JSB };
+enum { MODEL_LIF = 0, MODEL_RLIF, MODEL_FELIF, MODEL_SNU };
+
+typedef struct opts {
+    const char *task, *model, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate;
+    uint64_t bits, seed, epochs, batch, n_fine, threads, limit_train, limit_test, hidden, tile, plateau,
+        split_seed, checkpoints, stop_after;
+    double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
+} opts;
+
+/* Options an --hparams file may set (the rest identify the run). */
+static const char *hparam_keys[] = {"lr", "batch", "alpha", "beta", "v-thr", "gain", "i-dsc", "n-fine", "hidden",
+                                    "tile", "gain-std", "init-scale", "surrogate", "surrogate-beta", "plateau",
+                                    "epochs", "checkpoints", "bin-s"};
+
+typedef struct kv_ctx {
+    bench_opt *opts;
+    int n;
+} kv_ctx;
+
+static int set_opt(bench_opt *o, const char *val, char *why, size_t wn)
+{
+    char *end = NULL;
+    errno = 0;
+    if (o->kind == BENCH_OPT_STRING) {
+        char *s = strdup(val);   /* freed at exit with the process; a few bytes */
+        if (!s) return -1;
+        *(const char **)o->target = s;
+    } else if (o->kind == BENCH_OPT_DOUBLE) {
+        double d = strtod(val, &end);
+        if (end == val || *end || errno || !isfinite(d)) {
+            snprintf(why, wn, "'%s' needs a finite number, got '%s'", o->name, val);
+            return -1;
+        }
+        *(double *)o->target = d;
+    } else if (o->kind == BENCH_OPT_U64) {
+        unsigned long long u = strtoull(val, &end, 10);
+        if (val[0] == '-' || end == val || *end || errno) {
+            snprintf(why, wn, "'%s' needs a non-negative integer, got '%s'", o->name, val);
+            return -1;
+        }
+        *(uint64_t *)o->target = (uint64_t)u;
+    } else {
+        *(int *)o->target = strcmp(val, "0") != 0;
+    }
+    return 0;
+}
+
+static int kv_set(const char *key, const char *value, void *user, char *why, size_t wn)
+{
+    kv_ctx *c = (kv_ctx *)user;
+    size_t i;
+    int j, allowed = 0;
+    for (i = 0; i < sizeof hparam_keys / sizeof hparam_keys[0]; ++i)
+        if (strcmp(key, hparam_keys[i]) == 0) allowed = 1;
+    if (!allowed) {
+        snprintf(why, wn, "'%s' is not a hyper-parameter a file may set", key);
+        return -1;
+    }
+    for (j = 0; j < c->n; ++j)
+        if (strcmp(c->opts[j].name, key) == 0) {
+            if (c->opts[j].seen) return 0; /* the command line wins */
+            return set_opt(&c->opts[j], value, why, wn);
+        }
+    snprintf(why, wn, "unknown key '%s'", key);
+    return -1;
+}
+
+/* ---- the run ------------------------------------------------------------------------ */
+typedef struct run {
+    opts o;
+    int task, model;
+    bruno_trainer trainer;
+    bruno_counting_allocator ca;
+    bruno_allocator a;
+    char config[4096];
+    char data_path[1024], data_sha[65];
+    /* Braille */
+    bruno_data_braille_raw raw;
+    bruno_data_braille_events ev;
+    bruno_data_seq tr, te;
+    /* JSB */
+    bruno_data_jsb jsb;
+    bruno_data_jsb_seqs jtr, jte;
+    double q_out[88];
+    size_t n_train, n_test, T, C, n_out;
+    bruno_net net;
+    bruno_optim opt;
+    bruno_plateau pl;
+    train_state st;
+    /* batch buffers */
+    bruno_real *xb, *dy;
+    int32_t *lab;
+    uint32_t *perm;
+    size_t xb_n, dy_n, perm_n;
+    /* output text */
+    char *csv, *wall;  /* header + rows */
+    char dir_csv[1100], dir_wall[1100], dir_state[1100], dir_summary[1100];
+    train_progress prog;
+    /* divergence */
+    int diverged;
+    uint64_t div_epoch;
+    size_t div_batch;
+    const char *div_phase, *div_what;
+} run;
+
+static const char *task_names[] = {"braille-raw", "braille-events", "jsb"};
+static const char *model_names[] = {"lif", "rlif", "felif", "snu"};
+
+static int lookup(const char *s, const char **names, int n)
+{
+    int i;
+    for (i = 0; i < n; ++i)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* --data-file, else DIR/<rel> or DIR/<name> for DIR in --data-dir,
+   $BRUNO_DATA_DIR; then datasets/data/<rel>, ../shared/datasets/<rel>
+   (the search order of datasets/fetch.sh). */
+static int find_data(const run *R, const char *rel, char *buf, size_t n)
+{
+    const char *dirs[2];
+    const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    int i;
+    if (R->o.data_file) {
+        snprintf(buf, n, "%s", R->o.data_file);
+        return file_exists(buf) ? 0 : -1;
+    }
+    dirs[0] = R->o.data_dir;
+    dirs[1] = getenv("BRUNO_DATA_DIR");
+    for (i = 0; i < 2; ++i) {
+        if (!dirs[i] || !*dirs[i]) continue;
+        snprintf(buf, n, "%s/%s", dirs[i], rel);
+        if (file_exists(buf)) return 0;
+        snprintf(buf, n, "%s/%s", dirs[i], base);
+        if (file_exists(buf)) return 0;
+    }
+    snprintf(buf, n, "datasets/data/%s", rel);
+    if (file_exists(buf)) return 0;
+    snprintf(buf, n, "../shared/datasets/%s", rel);
+    if (file_exists(buf)) return 0;
+    snprintf(buf, n, "%s", rel);
+    return -1;
+}
+
+static void cfg_add(run *R, const char *key, const char *fmt, ...)
+{
+    size_t k = strlen(R->config);
+    va_list ap;
+    snprintf(R->config + k, sizeof R->config - k, "%s=", key);
+    k = strlen(R->config);
+    va_start(ap, fmt);
+    vsnprintf(R->config + k, sizeof R->config - k, fmt, ap);
+    va_end(ap);
+    k = strlen(R->config);
+    snprintf(R->config + k, sizeof R->config - k, "\n");
+}
+
+/* The canonical configuration: every setting a result depends on, and
+   nothing else (not --epochs, --threads, --out or where the data file
+   lies; the data file is named by its sha256). */
+static void make_config(run *R)
+{
+    const opts *o = &R->o;
+    R->config[0] = 0;
+    cfg_add(R, "task", "%s", task_names[R->task]);
+    cfg_add(R, "model", "%s", model_names[R->model]);
+    cfg_add(R, "trainer", "%s", R->model == MODEL_FELIF ? e1_trainer_name(R->trainer) : "bptt");
+    cfg_add(R, "bits", "%llu", (unsigned long long)o->bits);
+    cfg_add(R, "seed", "%llu", (unsigned long long)o->seed);
+    cfg_add(R, "lr", "%.17g", o->lr);
+    cfg_add(R, "batch", "%llu", (unsigned long long)o->batch);
+    cfg_add(R, "hidden", "%llu", (unsigned long long)o->hidden);
+    cfg_add(R, "init_scale", "%.17g", o->init_scale);
+    cfg_add(R, "surrogate", "%s", o->surrogate);
+    cfg_add(R, "surrogate_beta", "%.17g", o->surrogate_beta);
+    if (R->model != MODEL_SNU) {
+        cfg_add(R, "alpha", "%.17g", o->alpha);
+        cfg_add(R, "beta", "%.17g", o->beta);
+    }
+    if (R->model == MODEL_FELIF) {
+        cfg_add(R, "v_thr", "%.17g", o->v_thr);
+        cfg_add(R, "gain", "%.17g", o->gain);
+        cfg_add(R, "i_dsc", "%.17g", o->i_dsc);
+        cfg_add(R, "n_fine", "%llu", (unsigned long long)o->n_fine);
+        if (R->trainer == BRUNO_TRAINER_CHECKPOINT)
+            cfg_add(R, "checkpoints", "%llu", (unsigned long long)o->checkpoints);
+    }
+    if (R->task != TASK_JSB) {
+        cfg_add(R, "tile", "%llu", (unsigned long long)o->tile);
+        cfg_add(R, "gain_std", "%.17g", o->gain_std);
+        cfg_add(R, "split_seed", "%llu", (unsigned long long)o->split_seed);
+    }
+    if (R->task == TASK_EVENTS) cfg_add(R, "bin_s", "%.17g", o->bin_s);
+    cfg_add(R, "plateau", "%llu", (unsigned long long)o->plateau);
+    cfg_add(R, "limit_train", "%llu", (unsigned long long)o->limit_train);
+    cfg_add(R, "limit_test", "%llu", (unsigned long long)o->limit_test);
+    cfg_add(R, "data_sha256", "%s", R->data_sha);
+    cfg_add(R, "real", "%s", BRUNO_REAL_IS_DOUBLE ? "double" : "float");
+}
+
+/* ---- data ------------------------------------------------------------------------------ */
+static int load_data(run *R)
+{
+    char msg[512];
+    bruno_result r;
+    const char *rel = R->task == TASK_RAW ? "braille/braille_raw2021_40hz.bin"
+                      : R->task == TASK_EVENTS ? "braille/braille_th10_events.bin"
+                                               : "jsb_chorales/jsb_quarter.bin";
+    if (find_data(R, rel, R->data_path, sizeof R->data_path) != 0) {
+        fprintf(stderr, "bruno-bench train: data file %s not found (--data-file, --data-dir, $BRUNO_DATA_DIR, "
+                        "datasets/data/, ../shared/datasets/); run `make datasets`\n", R->data_path);
+        return -1;
+    }
+    if (train_sha256_file(R->data_path, R->data_sha) != 0) {
+        fprintf(stderr, "bruno-bench train: cannot read %s\n", R->data_path);
+        return -1;
+    }
+    if (R->task == TASK_RAW) {
+        bruno_data_braille_raw_config c = bruno_data_braille_raw_config_default();
+        c.seed = R->o.split_seed;
+        c.allocator = R->a;
+        if ((r = bruno_data_braille_raw_load(&R->raw, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
+            (r = bruno_data_braille_raw_prepare(&R->raw, &c, &R->tr, &R->te, msg, sizeof msg)) != BRUNO_OK) {
+            fprintf(stderr, "bruno-bench train: %s\n", msg);
+            return -1;
+        }
+    } else if (R->task == TASK_EVENTS) {
+        bruno_data_braille_events_config c = bruno_data_braille_events_config_default();
+        c.seed = R->o.split_seed;
+        c.bin_s = R->o.bin_s;
+        c.allocator = R->a;
+        if ((r = bruno_data_braille_events_load(&R->ev, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
+            (r = bruno_data_braille_events_prepare(&R->ev, &c, &R->tr, &R->te, NULL, msg, sizeof msg)) != BRUNO_OK) {
+            fprintf(stderr, "bruno-bench train: %s\n", msg);
+            return -1;
+        }
+    } else {
+        size_t k, i, frames;
+        const bruno_data_jsb_split *sp;
+        if ((r = bruno_data_jsb_load(&R->jsb, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
+            (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_TRAIN, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
+                                        &R->a, &R->jtr, msg, sizeof msg)) != BRUNO_OK ||
+            (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_TEST, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
+                                        &R->a, &R->jte, msg, sizeof msg)) != BRUNO_OK) {
+            fprintf(stderr, "bruno-bench train: %s\n", msg);
+            return -1;
+        }
+        /* marginal key frequencies of the training split (all its frames) */
+        sp = &R->jsb.split[BRUNO_DATA_TRAIN];
+        frames = sp->n_frames;
+        for (k = 0; k < 88; ++k) {
+            size_t cnt = 0;
+            for (i = 0; i < frames; ++i) cnt += sp->roll[i * 88 + k] != 0;
+            R->q_out[k] = ((double)cnt + 1.0) / ((double)frames + 2.0);
+        }
+        for (i = 0; i < R->jtr.n_seqs; ++i)
+            if (R->jtr.n_steps[i] <= 5) {
+                fprintf(stderr, "bruno-bench train: training piece %zu has only %zu steps (<= 5 warm-up steps)\n", i,
+                        R->jtr.n_steps[i]);
+                return -1;
+            }
+        for (i = 0; i < R->jte.n_seqs; ++i)
+            if (R->jte.n_steps[i] <= 5) {
+                fprintf(stderr, "bruno-bench train: test piece %zu has only %zu steps\n", i, R->jte.n_steps[i]);
+                return -1;
+            }
+    }
+    if (R->task == TASK_JSB) {
+        R->n_train = R->jtr.n_seqs;
+        R->n_test = R->jte.n_seqs;
+        R->C = R->jtr.n_keys;
+        R->T = 0;
+    } else {
+        R->n_train = R->tr.n_samples;
+        R->n_test = R->te.n_samples;
+        R->C = R->tr.n_channels;
+        R->T = R->tr.n_steps;
+    }
+    if (R->o.limit_train && R->o.limit_train < R->n_train) R->n_train = (size_t)R->o.limit_train;
+    if (R->o.limit_test && R->o.limit_test < R->n_test) R->n_test = (size_t)R->o.limit_test;
+    return 0;
+}
+
+/* ---- the network ------------------------------------------------------------------------- */
+static bruno_result build_net(run *R)
+{
+    const opts *o = &R->o;
+    bruno_net_config nc = bruno_net_config_default(R->C);
+    bruno_layer_config L[5];
+    bruno_surrogate sur = strcmp(o->surrogate, "tanh") == 0 ? BRUNO_SURROGATE_TANH : BRUNO_SURROGATE_SUPERSPIKE;
+    bruno_result r;
+    int n = 0, i;
+    nc.n_fine = (uint32_t)o->n_fine;
+    nc.trainer = R->trainer;
+    nc.checkpoints = (uint32_t)o->checkpoints;
+    nc.threads = (unsigned)o->threads;
+    nc.seed = o->seed;
+    nc.allocator = R->a;
+    if (R->task != TASK_JSB) {
+        /* E2: encode -> dense -> LIF/RLIF -> dense -> LIF/FeLIF */
+        L[n] = bruno_layer_config_default(BRUNO_LAYER_ENCODE);
+        L[n].tile = (size_t)o->tile;
+        L[n].gain_init_std = o->gain_std;
+        L[n].bias_init_std = 1.0;
+        ++n;
+        L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+        L[n].n_out = (size_t)o->hidden;
+        ++n;
+        L[n] = bruno_layer_config_default(R->model == MODEL_RLIF ? BRUNO_LAYER_RLIF : BRUNO_LAYER_LIF);
+        ++n;
+        L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+        L[n].n_out = BRUNO_DATA_BRAILLE_CLASSES;
+        ++n;
+        L[n] = bruno_layer_config_default(R->model == MODEL_FELIF ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
+        ++n;
+    } else {
+        /* E3: dense (non-negative init) -> FeLIF/SNU -> dense with bias (logits) */
+        L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+        L[n].n_out = (size_t)o->hidden;
+        L[n].init_nonneg = 1;
+        ++n;
+        L[n] = bruno_layer_config_default(R->model == MODEL_FELIF ? BRUNO_LAYER_FELIF : BRUNO_LAYER_SNU);
+        ++n;
+        L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+        L[n].n_out = R->C;
+        L[n].bias = 1;
+        ++n;
+    }
+    for (i = 0; i < n; ++i) {
+        L[i].bits = (int)o->bits;   /* DENSE and recurrent matrices only */
+        if (L[i].kind == BRUNO_LAYER_DENSE) L[i].init_scale = o->init_scale;
+        L[i].surrogate = sur;
+        L[i].surrogate_beta = o->surrogate_beta;
+        L[i].alpha = o->alpha;
+        L[i].beta = o->beta;
+        L[i].felif.V_thr = o->v_thr;
+        L[i].felif.I_dsc = o->i_dsc;
+        L[i].input_gain = o->gain;
+        L[i].decay = 0.4;
+    }
+    if ((r = bruno_net_init(&R->net, &nc)) != BRUNO_OK) return r;
+    for (i = 0; i < n; ++i)
+        if ((r = bruno_net_add(&R->net, &L[i])) != BRUNO_OK) {
+            bruno_net_free(&R->net);
+            return r;
+        }
+    R->n_out = bruno_net_n_out(&R->net);
+    return BRUNO_OK;
+}
+
+/* ---- output files ---------------------------------------------------------------------------- */
+static int write_text(const char *path, const char *text)
+{
+    bench_out o;
+    if (bench_out_open(&o, path) != 0) return -1;
+    fputs(text, o.f);
+    return bench_out_commit(&o);
+}
+
+static int append(char **buf, const char *fmt, ...)
+{
+    va_list ap;
+    size_t k = *buf ? strlen(*buf) : 0;
+    int n;
+    char *q;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return -1;
+    q = (char *)realloc(*buf, k + (size_t)n + 1);
+    if (!q) return -1;
+    va_start(ap, fmt);
+    vsnprintf(q + k, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    *buf = q;
+    return 0;
+}
+
+/* Keep the header and the first `rows` data rows of an existing CSV text;
+   -1 if it has fewer rows or another header. */
+static int keep_rows(char **buf, const char *existing, const char *header, uint64_t rows)
+{
+    const char *p = existing;
+    size_t hl = strlen(header);
+    uint64_t i;
+    if (strncmp(existing, header, hl) != 0) return -1;
+    p += hl;
+    for (i = 0; i < rows; ++i) {
+        const char *e = strchr(p, '\n');
+        if (!e) return -1;
+        p = e + 1;
+    }
+    free(*buf);
+    *buf = (char *)malloc((size_t)(p - existing) + 1);
+    if (!*buf) return -1;
+    memcpy(*buf, existing, (size_t)(p - existing));
+    (*buf)[p - existing] = 0;
+    return 0;
+}
+
+static const char *csv_header(const run *R)
+{
+    return R->task == TASK_JSB
+               ? "epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n"
+               : "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n";
+}
+static const char *wall_header = "epoch,wall_s,train_s,test_s\n";
+
+/* Row `epoch` (1-based) of the CSV text as a JSON object; "null" if absent. */
+static void json_row(FILE *f, const char *csv, uint64_t epoch)
+{
+    const char *hdr = csv, *row = NULL, *p;
+    char want[32];
+    if (epoch == 0) {
+        fputs("null", f);
+        return;
+    }
+    snprintf(want, sizeof want, "%llu,", (unsigned long long)epoch);
+    for (p = strchr(csv, '\n'); p && p[1]; p = strchr(p + 1, '\n'))
+        if (strncmp(p + 1, want, strlen(want)) == 0) row = p + 1;
+    if (!row) {
+        fputs("null", f);
+        return;
+    }
+    fputc('{', f);
+    for (;;) {
+        size_t hl = strcspn(hdr, ",\n"), rl = strcspn(row, ",\n");
+        char v[64];
+        char *end;
+        double d;
+        snprintf(v, sizeof v, "%.*s", (int)(rl < 63 ? rl : 63), row);
+        d = strtod(v, &end);
+        fprintf(f, "\"%.*s\": ", (int)hl, hdr);
+        if (end != v && *end == 0 && isfinite(d)) fputs(v, f);
+        else fputs("null", f);
+        hdr += hl;
+        row += rl;
+        if (*hdr != ',' || *row != ',') break;
+        ++hdr;
+        ++row;
+        fputs(", ", f);
+    }
+    fputc('}', f);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; ++s) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void git_revision(char *buf, size_t n)
+{
+    FILE *p = popen("git rev-parse HEAD 2>/dev/null", "r");
+    snprintf(buf, n, "unknown");
+    if (!p) return;
+    if (fgets(buf, (int)n, p)) {
+        buf[strcspn(buf, "\r\n")] = 0;
+        if (strlen(buf) != 40) snprintf(buf, n, "unknown");
+    } else {
+        snprintf(buf, n, "unknown");
+    }
+    if (pclose(p) != 0) snprintf(buf, n, "unknown");
+}
+
+static int write_summary(run *R, const char *status)
+{
+    bench_out o;
+    const char *p = R->config;
+    char git[128];
+    size_t i, n_weights = 0;
+    if (bench_out_open(&o, R->dir_summary) != 0) return -1;
+    git_revision(git, sizeof git);
+    for (i = 0; i < R->net.n_params; ++i) n_weights += R->net.params[i].n;
+    fprintf(o.f, "{\n  \"command\": \"train\",\n  \"status\": \"%s\",\n", status);
+    fprintf(o.f, "  \"epochs_done\": %llu,\n  \"epochs\": %llu,\n", (unsigned long long)R->st.epochs_done,
+            (unsigned long long)R->o.epochs);
+    fprintf(o.f, "  \"config\": {");
+    while (*p) {
+        const char *e = strchr(p, '\n'), *eq = strchr(p, '=');
+        char v[256], *end;
+        double d;
+        snprintf(v, sizeof v, "%.*s", (int)(e - eq - 1), eq + 1);
+        d = strtod(v, &end);
+        fprintf(o.f, "%s\n    \"%.*s\": ", p == R->config ? "" : ",", (int)(eq - p), p);
+        if (end != v && *end == 0 && isfinite(d) && strncmp(p, "data_sha256=", 12) != 0)
+            fputs(v, o.f);
+        else
+            json_str(o.f, v);
+        p = e + 1;
+    }
+    fprintf(o.f, ",\n    \"threads\": %llu\n  },\n", (unsigned long long)R->o.threads);
+    fprintf(o.f, "  \"data\": [{\"path\": ");
+    json_str(o.f, R->data_path);
+    fprintf(o.f, ", \"sha256\": \"%s\"}],\n", R->data_sha);
+    fprintf(o.f, "  \"git_revision\": \"%s\",\n  \"bruno_version\": \"%s\",\n", git, BRUNO_VERSION_STRING);
+    fprintf(o.f, "  \"n_train\": %zu,\n  \"n_test\": %zu,\n  \"n_steps\": %zu,\n  \"n_parameters\": %zu,\n",
+            R->n_train, R->n_test, R->T, n_weights);
+    if (R->task == TASK_JSB)
+        fprintf(o.f, "  \"metrics_note\": \"test_loss: mean sigmoid BCE over the 54 keys and steps t >= 5, averaged "
+                     "over pieces; test_nll_frame (nats) and frame accuracy TP/(TP+FP+FN): all 88 keys of the frames t "
+                     ">= 5, keys outside the 54-key crop predicted with their Laplace-smoothed training-set marginal "
+                     "frequency (count+1)/(frames+2), threshold 0.5; train_acc likewise on the training pieces\",\n");
+    else
+        fprintf(o.f, "  \"metrics_note\": \"loss: softmax cross-entropy on output spike counts; acc: argmax of the "
+                     "counts; train numbers are means over the epoch's batches (remainder dropped)\",\n");
+    fprintf(o.f, "  \"best_by\": \"%s\",\n  \"final\": ", R->task == TASK_JSB ? "lowest test_loss" : "highest test_acc");
+    json_row(o.f, R->csv, R->st.epochs_done);
+    fprintf(o.f, ",\n  \"best\": ");
+    json_row(o.f, R->csv, R->st.best_epoch);
+    {
+        /* wall.csv: epoch,wall_s,... */
+        double tot = 0;
+        const char *q = strchr(R->wall, '\n');
+        while (q && q[1]) {
+            const char *c = strchr(q + 1, ',');
+            if (c) tot += strtod(c + 1, NULL);
+            q = strchr(q + 1, '\n');
+        }
+        fprintf(o.f, ",\n  \"wall_s_total\": %.3f", tot);
+    }
+    if (R->diverged)
+        fprintf(o.f, ",\n  \"diverged_at\": {\"epoch\": %llu, \"batch\": %zu, \"phase\": \"%s\", \"what\": \"%s\"}",
+                (unsigned long long)R->div_epoch, R->div_batch, R->div_phase, R->div_what);
+    fprintf(o.f, "\n}\n");
+    return bench_out_commit(&o);
+}
+
+/* ---- one epoch ---------------------------------------------------------------------------------- */
+static void shuffle(uint32_t *perm, size_t n, bruno_rng *g)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) perm[i] = (uint32_t)i;
+    for (i = n; i > 1; --i) {
+        size_t j = (size_t)(bruno_rng_uniform(g) * (double)i);
+        uint32_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static void gather(const run *R, const bruno_data_seq *s, const uint32_t *idx, size_t B)
+{
+    size_t b, t, T = R->T, C = R->C;
+    for (b = 0; b < B; ++b) {
+        const bruno_real *src = s->x + (size_t)idx[b] * T * C;
+        for (t = 0; t < T; ++t) memcpy(R->xb + (t * B + b) * C, src + t * C, C * sizeof(bruno_real));
+        R->lab[b] = (int32_t)s->label[idx[b]];
+    }
+}
+
+static void mark_diverged(run *R, uint64_t epoch, size_t batch, const char *phase, const char *what)
+{
+    R->diverged = 1;
+    R->div_epoch = epoch;
+    R->div_batch = batch;
+    R->div_phase = phase;
+    R->div_what = what;
+}
+
+/* The first parameter tensor whose gradient is not finite (for the message). */
+static const char *bad_grad(const bruno_net *net)
+{
+    size_t i, j;
+    for (i = 0; i < net->n_params; ++i)
+        for (j = 0; j < net->params[i].n; ++j)
+            if (!isfinite((double)net->params[i].grad[j])) return net->params[i].name;
+    return "gradient";
+}
+
+static int is_div(bruno_result r) { return r == BRUNO_ERR_DIVERGED || r == BRUNO_ERR_NONFINITE; }
+
+/* Braille: returns 0, 1 diverged, -1 error. */
+static int braille_epoch(run *R, uint64_t ep, double *m)
+{
+    size_t B = (size_t)R->o.batch, nb = R->n_train / B, k, correct, n_corr = 0;
+    double loss, sum = 0, test_sum = 0;
+    const bruno_real *y;
+    bruno_result r;
+    uint32_t idx[4096];
+    shuffle(R->perm, R->n_train, &R->st.shuffle_rng);
+    for (k = 0; k < nb; ++k) {
+        gather(R, &R->tr, R->perm + k * B, B);
+        if ((r = bruno_net_forward(&R->net, R->xb, R->T, B, 1, &y)) != BRUNO_OK) goto fail_fwd;
+        r = bruno_loss_count_ce(y, R->T, B, R->n_out, R->lab, R->dy, &loss, &correct);
+        if (r != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "loss"); return 1; }
+            goto fail;
+        }
+        bruno_net_zero_grad(&R->net);
+        if ((r = bruno_net_backward(&R->net, R->dy)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "gradient"); return 1; }
+            goto fail;
+        }
+        if ((r = bruno_optim_step(&R->opt, &R->net)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", bad_grad(&R->net)); return 1; }
+            goto fail;
+        }
+        sum += loss;
+        n_corr += correct;
+        train_progress_draw(&R->prog, ep, R->o.epochs, k + 1, nb, sum / (double)(k + 1),
+                            (double)(R->o.epochs - ep));
+    }
+    m[0] = sum / (double)nb;
+    m[1] = (double)n_corr / (double)(nb * B);
+    m[5] = bench_now();
+    /* test: all of the (limited) test set, in batches of B, the last one shorter */
+    n_corr = 0;
+    for (k = 0; k * B < R->n_test; ++k) {
+        size_t b0 = k * B, bn = R->n_test - b0 < B ? R->n_test - b0 : B, i;
+        for (i = 0; i < bn; ++i) idx[i] = (uint32_t)(b0 + i);
+        gather(R, &R->te, idx, bn);
+        if ((r = bruno_net_forward(&R->net, R->xb, R->T, bn, 0, &y)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
+            goto fail;
+        }
+        r = bruno_loss_count_ce(y, R->T, bn, R->n_out, R->lab, NULL, &loss, &correct);
+        if (r != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
+            goto fail;
+        }
+        test_sum += loss * (double)bn;
+        n_corr += correct;
+    }
+    m[2] = test_sum / (double)R->n_test;
+    m[3] = (double)n_corr / (double)R->n_test;
+    return 0;
+fail_fwd:
+    if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "forward"); return 1; }
+fail:
+    train_progress_clear(&R->prog);
+    fprintf(stderr, "bruno-bench train: epoch %llu: %s\n", (unsigned long long)ep, bruno_result_string(r));
+    return -1;
+}
+
+/* JSB: one piece per update. m: train_loss, train_acc, test_loss, test_acc(=frame acc), nll, t_train_end */
+static int jsb_epoch(run *R, uint64_t ep, double *m)
+{
+    const size_t K = R->C, skip = 5;
+    size_t k, n = R->n_train;
+    double loss, sum = 0, test_sum = 0;
+    const bruno_real *y;
+    bruno_result r;
+    train_music tm, te;
+    const bruno_data_jsb_split *str = &R->jsb.split[BRUNO_DATA_TRAIN], *ste = &R->jsb.split[BRUNO_DATA_TEST];
+    memset(&tm, 0, sizeof tm);
+    memset(&te, 0, sizeof te);
+    shuffle(R->perm, n, &R->st.shuffle_rng);
+    for (k = 0; k < n; ++k) {
+        size_t i = R->perm[k], T = R->jtr.n_steps[i];
+        const bruno_real *x = R->jtr.x + R->jtr.offset[i] * K, *tg = R->jtr.y + R->jtr.offset[i] * K;
+        if ((r = bruno_net_forward(&R->net, x, T, 1, 1, &y)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "forward"); return 1; }
+            goto fail;
+        }
+        if ((r = bruno_loss_bce_logits(y, tg, T, 1, K, skip, R->dy, &loss)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "loss"); return 1; }
+            goto fail;
+        }
+        train_music_add(&tm, y, T, K, BRUNO_DATA_JSB_KEY_LO, str->roll + (str->offset[i] + 1) * 88, R->q_out, skip);
+        bruno_net_zero_grad(&R->net);
+        if ((r = bruno_net_backward(&R->net, R->dy)) != BRUNO_OK ||
+            (r = bruno_optim_step(&R->opt, &R->net)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", bad_grad(&R->net)); return 1; }
+            goto fail;
+        }
+        sum += loss;
+        train_progress_draw(&R->prog, ep, R->o.epochs, k + 1, n, sum / (double)(k + 1), (double)(R->o.epochs - ep));
+    }
+    m[0] = sum / (double)n;
+    m[1] = train_music_accuracy(&tm);
+    m[5] = bench_now();
+    for (k = 0; k < R->n_test; ++k) {
+        size_t T = R->jte.n_steps[k];
+        const bruno_real *x = R->jte.x + R->jte.offset[k] * K, *tg = R->jte.y + R->jte.offset[k] * K;
+        if ((r = bruno_net_forward(&R->net, x, T, 1, 0, &y)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
+            goto fail;
+        }
+        if ((r = bruno_loss_bce_logits(y, tg, T, 1, K, skip, NULL, &loss)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
+            goto fail;
+        }
+        train_music_add(&te, y, T, K, BRUNO_DATA_JSB_KEY_LO, ste->roll + (ste->offset[k] + 1) * 88, R->q_out, skip);
+        test_sum += loss;
+    }
+    m[2] = test_sum / (double)R->n_test;
+    m[3] = train_music_accuracy(&te);
+    m[4] = train_music_nll_per_frame(&te);
+    return 0;
+fail:
+    train_progress_clear(&R->prog);
+    fprintf(stderr, "bruno-bench train: epoch %llu: %s\n", (unsigned long long)ep, bruno_result_string(r));
+    return -1;
+}
+
+/* ---- command ------------------------------------------------------------------------------------ */
+static void free_run(run *R)
+{
+    bruno_free(&R->a, R->xb, R->xb_n, sizeof(bruno_real));
+    bruno_free(&R->a, R->dy, R->dy_n, sizeof(bruno_real));
+    bruno_free(&R->a, R->lab, R->perm_n, sizeof(int32_t));
+    bruno_free(&R->a, R->perm, R->perm_n, sizeof(uint32_t));
+    bruno_optim_free(&R->opt);
+    bruno_net_free(&R->net);
+    bruno_data_seq_free(&R->tr);
+    bruno_data_seq_free(&R->te);
+    bruno_data_braille_raw_free(&R->raw);
+    bruno_data_braille_events_free(&R->ev);
+    bruno_data_jsb_seqs_free(&R->jtr);
+    bruno_data_jsb_seqs_free(&R->jte);
+    bruno_data_jsb_free(&R->jsb);
+    free(R->csv);
+    free(R->wall);
+}
+
+int bench_cmd_train(int argc, char **argv)
+{
+    static run Rs;  /* large; zeroed */
+    run *R = &Rs;
+    opts *o = &R->o;
+    int help = 0, rc, i, n_opts, ld;
+    char msg[600];
+    uint64_t ep, done_now = 0;
+    bench_opt table[] = {
+        {"task", BENCH_OPT_STRING, &o->task, "braille-raw, braille-events or jsb (required)", 0},
+        {"model", BENCH_OPT_STRING, &o->model, "Braille: lif, rlif or felif (FeLIF output layer); JSB: felif or snu", 0},
+        {"trainer", BENCH_OPT_STRING, &o->trainer,
+         "how FeLIF layers are differentiated: bruno (default), bptt, checkpoint or coarse (MODELS §3); "
+         "LIF/RLIF/SNU layers are always BPTT at dt", 0},
+        {"bits", BENCH_OPT_U64, &o->bits, "32 (default) or 2..16: dense and recurrent matrices quantised (MODELS §5.1)", 0},
+        {"seed", BENCH_OPT_U64, &o->seed, "initialisation, stochastic rounding and shuffling (default 0)", 0},
+        {"epochs", BENCH_OPT_U64, &o->epochs, "epochs (default 150 Braille, 100 JSB); may be raised to continue a run", 0},
+        {"out", BENCH_OPT_STRING, &o->out, "output directory (required): epochs.csv, wall.csv, state.bin, summary.json", 0},
+        {"lr", BENCH_OPT_DOUBLE, &o->lr, "Adamax learning rate (default 2e-3 Braille, 5e-3 JSB)", 0},
+        {"batch", BENCH_OPT_U64, &o->batch, "batch size (default 128 Braille, remainder dropped; JSB: 1 only)", 0},
+        {"alpha", BENCH_OPT_DOUBLE, &o->alpha, "initial LIF membrane decay alpha in [0.5, 1] (default 0.95)", 0},
+        {"beta", BENCH_OPT_DOUBLE, &o->beta, "initial LIF synaptic decay beta in [0.5, 1] (default 0.9)", 0},
+        {"v-thr", BENCH_OPT_DOUBLE, &o->v_thr, "FeLIF threshold in V (default 2.5 Braille, 2.0 JSB)", 0},
+        {"gain", BENCH_OPT_DOUBLE, &o->gain, "FeLIF input gain in A (default 2e-9 Braille, 1e-8 JSB)", 0},
+        {"i-dsc", BENCH_OPT_DOUBLE, &o->i_dsc, "FeLIF discharge current in A (default 10e-12)", 0},
+        {"n-fine", BENCH_OPT_U64, &o->n_fine, "fine FeLIF steps per 1 ms network step (default 1000)", 0},
+        {"checkpoints", BENCH_OPT_U64, &o->checkpoints, "checkpoints per network step, --trainer checkpoint (default 31)", 0},
+        {"hidden", BENCH_OPT_U64, &o->hidden, "hidden neurons (default 256 Braille, 150 JSB)", 0},
+        {"tile", BENCH_OPT_U64, &o->tile, "Braille encoding: copies of the input channels (default 32 raw, 5 events)", 0},
+        {"gain-std", BENCH_OPT_DOUBLE, &o->gain_std, "Braille encoding: gain init N(0,1)*this (default 0.18436)", 0},
+        {"init-scale", BENCH_OPT_DOUBLE, &o->init_scale, "dense weights: U(-s,s)*this, s = 1/sqrt(n_in) (default 1)", 0},
+        {"surrogate", BENCH_OPT_STRING, &o->surrogate, "superspike (default Braille) or tanh (default JSB)", 0},
+        {"surrogate-beta", BENCH_OPT_DOUBLE, &o->surrogate_beta, "SuperSpike slope (default 10)", 0},
+        {"plateau", BENCH_OPT_U64, &o->plateau, "1: reduce-on-plateau on the test loss (default 1 JSB, 0 Braille)", 0},
+        {"split-seed", BENCH_OPT_U64, &o->split_seed, "Braille: seed of the fixed train/test split (default 0)", 0},
+        {"bin-s", BENCH_OPT_DOUBLE, &o->bin_s, "braille-events: bin width = network step in s (default 5e-3)", 0},
+        {"limit-train", BENCH_OPT_U64, &o->limit_train, "use only the first N training samples/pieces (0: all)", 0},
+        {"limit-test", BENCH_OPT_U64, &o->limit_test, "use only the first N test samples/pieces (0: all)", 0},
+        {"threads", BENCH_OPT_U64, &o->threads, "worker threads of the FeLIF layers (default 1; results do not depend on it)", 0},
+        {"data-dir", BENCH_OPT_STRING, &o->data_dir, "where the data files are (else $BRUNO_DATA_DIR, datasets/data, ../shared/datasets)", 0},
+        {"data-file", BENCH_OPT_STRING, &o->data_file, "this data file instead (e.g. the 5400-sample raw Braille file)", 0},
+        {"hparams", BENCH_OPT_STRING, &o->hparams,
+         "key=value file of hyper-parameters (option names without --; the command line wins); "
+         "'auto': reference/hparams/<task>_<model>_<bits>.txt", 0},
+        {"stop-after", BENCH_OPT_U64, &o->stop_after, "stop after this many epochs of this invocation (tests resuming)", 0},
+    };
+    n_opts = (int)(sizeof table / sizeof table[0]);
+    memset(R, 0, sizeof *R);
+    o->bits = 32;
+    o->seed = 0;
+    o->epochs = o->batch = o->n_fine = o->hidden = o->tile = o->plateau = o->checkpoints = UNSET_U;
+    o->threads = 1;
+    o->lr = o->alpha = o->beta = o->v_thr = o->gain = o->i_dsc = o->gain_std = o->init_scale = o->surrogate_beta =
+        o->bin_s = UNSET_D;
+    o->trainer = "bruno";
+
+    rc = bench_opts_parse("train",
+                          "Train a Braille (EXPERIMENTS E2) or JSB (E3) network; resumable (rerun the same command).",
+                          table, n_opts, argc, argv, &help);
+    if (rc || help) return rc;
+    if (!o->task || !o->model || !o->out) {
+        fprintf(stderr, "bruno-bench train: --task, --model and --out are required (see --help)\n");
+        return BENCH_EXIT_USAGE;
+    }
+    if ((R->task = lookup(o->task, task_names, 3)) < 0 || (R->model = lookup(o->model, model_names, 4)) < 0 ||
+        e1_trainer(o->trainer) < 0) {
+        fprintf(stderr, "bruno-bench train: unknown --task '%s', --model '%s' or --trainer '%s'\n", o->task, o->model,
+                o->trainer);
+        return BENCH_EXIT_USAGE;
+    }
+    R->trainer = (bruno_trainer)e1_trainer(o->trainer);
+    if (R->task == TASK_JSB ? (R->model != MODEL_FELIF && R->model != MODEL_SNU) : R->model == MODEL_SNU) {
+        fprintf(stderr, "bruno-bench train: --model %s is not offered for --task %s (Braille: lif, rlif, felif; "
+                        "JSB: felif, snu)\n", o->model, o->task);
+        return BENCH_EXIT_USAGE;
+    }
+    if (o->hparams) {
+        char path[512], *text;
+        kv_ctx c;
+        if (strcmp(o->hparams, "auto") == 0)
+            snprintf(path, sizeof path, "reference/hparams/%s_%s_%llu.txt", o->task, o->model,
+                     (unsigned long long)o->bits);
+        else
+            snprintf(path, sizeof path, "%s", o->hparams);
+        text = train_read_file(path, NULL);
+        if (!text) {
+            fprintf(stderr, "bruno-bench train: cannot read --hparams file %s\n", path);
+            return BENCH_EXIT_USAGE;
+        }
+        c.opts = table;
+        c.n = n_opts;
+        rc = train_kv_parse(text, path, kv_set, &c, msg, sizeof msg);
+        free(text);
+        if (rc != 0) {
+            fprintf(stderr, "bruno-bench train: %s\n", msg);
+            return BENCH_EXIT_USAGE;
+        }
+    }
+    /* task defaults for whatever neither the command line nor the file set */
+    {
+        int jsb = R->task == TASK_JSB;
+        if (o->epochs == UNSET_U) o->epochs = jsb ? 100 : 150;
+        if (o->batch == UNSET_U) o->batch = jsb ? 1 : 128;
+        if (o->n_fine == UNSET_U) o->n_fine = 1000;
+        if (o->hidden == UNSET_U) o->hidden = jsb ? 150 : 256;
+        if (o->tile == UNSET_U) o->tile = R->task == TASK_EVENTS ? 5 : 32;
+        if (o->plateau == UNSET_U) o->plateau = jsb ? 1 : 0;
+        if (o->checkpoints == UNSET_U) o->checkpoints = 31;
+        if (isnan(o->lr)) o->lr = jsb ? 5e-3 : 2e-3;
+        if (isnan(o->alpha)) o->alpha = 0.95;
+        if (isnan(o->beta)) o->beta = 0.9;
+        if (isnan(o->v_thr)) o->v_thr = jsb ? 2.0 : 2.5;
+        if (isnan(o->gain)) o->gain = jsb ? 1e-8 : 2e-9;
+        if (isnan(o->i_dsc)) o->i_dsc = 10e-12;
+        if (isnan(o->gain_std)) o->gain_std = 0.18436;
+        if (isnan(o->init_scale)) o->init_scale = 1.0;
+        if (isnan(o->surrogate_beta)) o->surrogate_beta = 10.0;
+        if (isnan(o->bin_s)) o->bin_s = 5e-3;
+        if (!o->surrogate) o->surrogate = jsb ? "tanh" : "superspike";
+    }
+    if (strcmp(o->surrogate, "superspike") && strcmp(o->surrogate, "tanh")) {
+        fprintf(stderr, "bruno-bench train: --surrogate must be superspike or tanh\n");
+        return BENCH_EXIT_USAGE;
+    }
+    if ((o->bits != 32 && (o->bits < 2 || o->bits > 16)) || o->epochs == 0 || o->batch == 0 || o->batch > 4096 ||
+        o->n_fine == 0 || o->n_fine > UINT32_MAX || o->hidden == 0 || o->hidden > 65536 || o->tile == 0 ||
+        o->tile > 4096 || o->threads == 0 || o->threads > 1024 || o->checkpoints == 0 ||
+        o->checkpoints > UINT32_MAX || !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) ||
+        (R->task == TASK_JSB && o->batch != 1)) {
+        fprintf(stderr, "bruno-bench train: --bits must be 32 or 2..16; --epochs, --batch (<= 4096; JSB: 1), "
+                        "--n-fine, --hidden, --tile, --threads, --checkpoints, --lr, --gain, --bin-s must be > 0\n");
+        return BENCH_EXIT_USAGE;
+    }
+    if (R->model != MODEL_FELIF) R->trainer = BRUNO_TRAINER_BPTT;
+
+    /* output directory and its files */
+    if (mkdir(o->out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bruno-bench train: cannot create %s: %s\n", o->out, strerror(errno));
+        return BENCH_EXIT_FAIL;
+    }
+    snprintf(R->dir_csv, sizeof R->dir_csv, "%s/epochs.csv", o->out);
+    snprintf(R->dir_wall, sizeof R->dir_wall, "%s/wall.csv", o->out);
+    snprintf(R->dir_state, sizeof R->dir_state, "%s/state.bin", o->out);
+    snprintf(R->dir_summary, sizeof R->dir_summary, "%s/summary.json", o->out);
+
+    /* everything the run allocates through the library and the loaders is counted */
+    bruno_counting_allocator_init(&R->ca, NULL);
+    R->a = bruno_counting_allocator_get(&R->ca);
+    rc = BENCH_EXIT_FAIL;
+    if (load_data(R) != 0) goto done;
+    make_config(R);
+    if (R->task != TASK_JSB && R->n_train < o->batch) {
+        fprintf(stderr, "bruno-bench train: %zu training samples, fewer than one batch of %llu\n", R->n_train,
+                (unsigned long long)o->batch);
+        rc = BENCH_EXIT_USAGE;
+        goto done;
+    }
+    {
+        bruno_result r = build_net(R);
+        bruno_optim_config oc = bruno_optim_config_default(BRUNO_OPTIM_ADAMAX, o->lr);
+        oc.allocator = R->a;
+        if (r == BRUNO_OK) r = bruno_optim_init(&R->opt, &oc, &R->net);
+        if (r != BRUNO_OK) {
+            fprintf(stderr, "bruno-bench train: building the network: %s\n", bruno_result_string(r));
+            goto done;
+        }
+    }
+    R->pl = bruno_plateau_default();
+    memset(&R->st, 0, sizeof R->st);
+    bruno_rng_seed(&R->st.shuffle_rng, o->seed);
+    bruno_rng_jump(&R->st.shuffle_rng); /* a stream apart from the network's (same seed) */
+    R->st.best_metric = R->task == TASK_JSB ? HUGE_VAL : -1.0;
+
+    /* resume? */
+    ld = train_state_load(R->dir_state, R->config, &R->st, &R->net, &R->opt, &R->pl, msg, sizeof msg);
+    if (ld < 0) {
+        fprintf(stderr, "bruno-bench train: cannot resume: %s\n", msg);
+        goto done;
+    }
+    if (ld == 1) {
+        if (file_exists(R->dir_csv)) {
+            fprintf(stderr, "bruno-bench train: %s exists but %s does not; refusing to overwrite a run "
+                            "(remove the directory or choose another --out)\n", R->dir_csv, R->dir_state);
+            goto done;
+        }
+        if (append(&R->csv, "%s", csv_header(R)) || append(&R->wall, "%s", wall_header)) goto oom;
+    } else {
+        char *c = train_read_file(R->dir_csv, NULL), *w = train_read_file(R->dir_wall, NULL);
+        int bad = !c || !w || keep_rows(&R->csv, c, csv_header(R), R->st.epochs_done) != 0 ||
+                  keep_rows(&R->wall, w, wall_header, R->st.epochs_done) != 0;
+        free(c);
+        free(w);
+        if (bad) {
+            fprintf(stderr, "bruno-bench train: %s says %llu epochs are done but %s or %s does not have their rows\n",
+                    R->dir_state, (unsigned long long)R->st.epochs_done, R->dir_csv, R->dir_wall);
+            goto done;
+        }
+        if (R->st.epochs_done >= o->epochs) {
+            printf("bruno-bench train: %s: already complete (%llu epochs)\n", o->out,
+                   (unsigned long long)R->st.epochs_done);
+            rc = BENCH_EXIT_OK;
+            goto done;
+        }
+        fprintf(stderr, "bruno-bench train: resuming %s after epoch %llu\n", o->out,
+                (unsigned long long)R->st.epochs_done);
+    }
+
+    /* batch buffers */
+    if (R->task == TASK_JSB) {
+        size_t mx = 0, k;
+        for (k = 0; k < R->jtr.n_seqs; ++k)
+            if (R->jtr.n_steps[k] > mx) mx = R->jtr.n_steps[k];
+        R->dy_n = mx * R->n_out;
+        R->xb_n = 1;
+    } else {
+        R->xb_n = R->T * (size_t)o->batch * R->C;
+        R->dy_n = R->T * (size_t)o->batch * R->n_out;
+    }
+    R->perm_n = R->n_train > (size_t)o->batch ? R->n_train : (size_t)o->batch;
+    R->xb = (bruno_real *)bruno_alloc(&R->a, R->xb_n, sizeof(bruno_real));
+    R->dy = (bruno_real *)bruno_alloc(&R->a, R->dy_n, sizeof(bruno_real));
+    R->lab = (int32_t *)bruno_alloc(&R->a, R->perm_n, sizeof(int32_t));
+    R->perm = (uint32_t *)bruno_alloc(&R->a, R->perm_n, sizeof(uint32_t));
+    if (!R->xb || !R->dy || !R->lab || !R->perm) goto oom;
+
+    train_progress_init(&R->prog);
+    for (ep = R->st.epochs_done + 1; ep <= o->epochs; ++ep) {
+        double m[6] = {0, 0, 0, 0, 0, 0}, t0, t2, lr = R->opt.cfg.lr, metric;
+        int er;
+        /* a fresh workspace each epoch: the peak then does not depend on what ran before */
+        bruno_net_release_workspace(&R->net);
+        bruno_counting_allocator_reset_peak(&R->ca);
+        t0 = bench_now();
+        er = R->task == TASK_JSB ? jsb_epoch(R, ep, m) : braille_epoch(R, ep, m);
+        train_progress_clear(&R->prog);
+        if (er < 0) goto done;
+        if (er > 0) {
+            fprintf(stderr, "bruno-bench train: diverged in epoch %llu, %s batch %zu (non-finite %s); stopping. "
+                            "The files keep the %llu finished epochs.\n", (unsigned long long)ep, R->div_phase,
+                    R->div_batch, R->div_what, (unsigned long long)R->st.epochs_done);
+            write_summary(R, "diverged");
+            goto done;
+        }
+        t2 = bench_now();
+        if (o->plateau) bruno_plateau_step(&R->pl, m[2], &R->opt);
+        if (R->task == TASK_JSB) {
+            if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%zu\n", (unsigned long long)ep, m[0], m[1], m[2],
+                       m[3], m[4], m[3], lr, R->ca.peak_bytes))
+                goto oom;
+        } else if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%zu\n", (unsigned long long)ep, m[0], m[1], m[2], m[3],
+                          lr, R->ca.peak_bytes)) {
+            goto oom;
+        }
+        if (append(&R->wall, "%llu,%.3f,%.3f,%.3f\n", (unsigned long long)ep, t2 - t0, m[5] - t0, t2 - m[5])) goto oom;
+        metric = R->task == TASK_JSB ? m[2] : m[3];
+        if (R->task == TASK_JSB ? metric < R->st.best_metric : metric > R->st.best_metric) {
+            R->st.best_metric = metric;
+            R->st.best_epoch = ep;
+        }
+        R->st.epochs_done = ep;
+        /* rows first, then the state: a crash in between repeats this epoch and rewrites the same row */
+        if (write_text(R->dir_csv, R->csv) || write_text(R->dir_wall, R->wall) ||
+            train_state_save(R->dir_state, R->config, &R->st, &R->net, &R->opt, &R->pl) != 0) {
+            fprintf(stderr, "bruno-bench train: cannot write into %s\n", o->out);
+            goto done;
+        }
+        write_summary(R, ep == o->epochs ? "complete" : "running");
+        if (R->task == TASK_JSB)
+            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f nll/frame %.3f frame acc %.4f | lr %.3g | %.1f s\n",
+                   (unsigned long long)ep, m[0], m[1], m[2], m[4], m[3], lr, t2 - t0);
+        else
+            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f acc %.4f | lr %.3g | %.1f s\n",
+                   (unsigned long long)ep, m[0], m[1], m[2], m[3], lr, t2 - t0);
+        fflush(stdout);
+        if (o->stop_after && ++done_now >= o->stop_after && ep < o->epochs) {
+            write_summary(R, "stopped");
+            fprintf(stderr, "bruno-bench train: stopped after epoch %llu (--stop-after); rerun to resume\n",
+                    (unsigned long long)ep);
+            break;
+        }
+    }
+    rc = BENCH_EXIT_OK;
+    goto done;
+oom:
+    fprintf(stderr, "bruno-bench train: out of memory\n");
+    rc = BENCH_EXIT_FAIL;
+done:
+    free_run(R);
+    (void)i;
+    return rc;
+}

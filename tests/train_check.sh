@@ -1,0 +1,94 @@
+#!/bin/sh
+# train_check.sh - the harness of `bruno-bench train` end to end (make train-check):
+#   1. a tiny training run straight, and the same run stopped after epoch 1
+#      and resumed: epochs.csv and state.bin must be byte-identical
+#      (Braille LIF, JSB FeLIF-BRUNO with a short fine loop, JSB SNU
+#      with the plateau schedule);
+#   2. the same after a real kill -9 at an arbitrary moment;
+#   3. a finished run is not rewritten ("already complete", exit 0);
+#   4. a corrupt, truncated or foreign state.bin is an error (exit 1),
+#      never silently used, and the files are left as they were;
+#   5. a diverging run stops with status "diverged" and exit 1.
+set -eu
+B=${1:-build/bruno-bench}
+D=$(mktemp -d "${TMPDIR:-/tmp}/train-check.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+fail() { echo "train-check: FAIL: $*" >&2; exit 1; }
+pass() { echo "train-check: ok: $*"; }
+
+BRAILLE="--task braille-raw --model lif --epochs 3 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 6"
+FELIF="--task jsb --model felif --epochs 2 --limit-train 4 --limit-test 2 --seed 4 --n-fine 50"
+JSB="--task jsb --model snu --epochs 3 --limit-train 6 --limit-test 3 --seed 5"
+
+for name in braille felif jsb; do
+    case $name in braille) A=$BRAILLE ;; felif) A=$FELIF ;; jsb) A=$JSB ;; esac
+    $B train $A --out "$D/$name-straight" > /dev/null
+    $B train $A --out "$D/$name-resumed" --stop-after 1 > /dev/null 2>&1
+    [ "$(wc -l < "$D/$name-resumed/epochs.csv")" -eq 2 ] || fail "$name: --stop-after 1 did not stop after one epoch"
+    grep -q '"status": "stopped"' "$D/$name-resumed/summary.json" || fail "$name: summary of a stopped run"
+    $B train $A --out "$D/$name-resumed" > /dev/null 2>&1
+    cmp -s "$D/$name-straight/epochs.csv" "$D/$name-resumed/epochs.csv" || {
+        diff "$D/$name-straight/epochs.csv" "$D/$name-resumed/epochs.csv" >&2; fail "$name: epochs.csv differs after resuming"; }
+    cmp -s "$D/$name-straight/state.bin" "$D/$name-resumed/state.bin" || fail "$name: state.bin differs after resuming"
+    grep -q '"status": "complete"' "$D/$name-resumed/summary.json" || fail "$name: status not complete"
+    pass "$name: stopped after epoch 1 and resumed = straight run (epochs.csv and state.bin byte for byte)"
+done
+
+# kill -9 wherever it lands (during epoch 2 or 3, or while writing), then resume
+A=$BRAILLE
+$B train $A --out "$D/killed" > /dev/null 2>&1 &
+pid=$!
+n=0
+while [ ! -f "$D/killed/state.bin" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+sleep 0.3
+kill -9 $pid 2> /dev/null || true
+wait $pid 2> /dev/null || true
+$B train $A --out "$D/killed" > /dev/null 2>&1 || fail "resume after kill -9"
+cmp -s "$D/braille-straight/epochs.csv" "$D/killed/epochs.csv" || fail "epochs.csv differs after kill -9 and resume"
+cmp -s "$D/braille-straight/state.bin" "$D/killed/state.bin" || fail "state.bin differs after kill -9 and resume"
+pass "killed with -9 and resumed = straight run"
+
+# a finished run is left alone
+cp "$D/braille-straight/summary.json" "$D/summary.before"
+out=$($B train $A --out "$D/braille-straight") || fail "rerunning a finished run must exit 0"
+echo "$out" | grep -q "already complete" || fail "no 'already complete' message"
+cmp -s "$D/summary.before" "$D/braille-straight/summary.json" || fail "a finished run was rewritten"
+pass "finished run: already complete, nothing rewritten"
+
+# corrupt state files: one flipped byte, truncation, a foreign configuration
+mkdir "$D/c"
+cp "$D/braille-resumed/epochs.csv" "$D/braille-resumed/wall.csv" "$D/braille-resumed/state.bin" "$D/c/"
+python3 -c "
+import sys
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read()); b[len(b) // 2] ^= 0x40; open(p, 'wb').write(bytes(b))" "$D/c/state.bin"
+cp "$D/c/state.bin" "$D/c/state.corrupt"
+set +e
+err=$($B train $A --epochs 4 --out "$D/c" 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] || fail "corrupt state.bin: exit $rc, want 1"
+echo "$err" | grep -q "checksum mismatch" || fail "corrupt state.bin: message '$err'"
+cmp -s "$D/c/state.bin" "$D/c/state.corrupt" || fail "corrupt state.bin was overwritten"
+cmp -s "$D/c/epochs.csv" "$D/braille-resumed/epochs.csv" || fail "epochs.csv changed by a refused resume"
+pass "corrupt state.bin refused: $err"
+head -c 100 "$D/braille-resumed/state.bin" > "$D/c/state.bin"
+set +e
+err=$($B train $A --epochs 4 --out "$D/c" 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] && echo "$err" | grep -q "truncated" || fail "truncated state.bin: exit $rc, '$err'"
+pass "truncated state.bin refused: $err"
+cp "$D/braille-resumed/state.bin" "$D/c/state.bin"
+set +e
+err=$($B train $A --epochs 4 --lr 0.01 --out "$D/c" 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] && echo "$err" | grep -q "different configuration (first difference: 'lr')" ||
+    fail "state.bin of another configuration: exit $rc, '$err'"
+pass "state.bin of another configuration refused: $err"
+
+# divergence: a huge learning rate
+set +e
+err=$($B train $A --lr 1e30 --out "$D/div" 2>&1 >/dev/null); rc=$?
+set -e
+[ $rc -eq 1 ] && echo "$err" | grep -q "diverged in epoch" || fail "divergence: exit $rc, '$err'"
+grep -q '"status": "diverged"' "$D/div/summary.json" || fail "divergence: summary status"
+pass "divergence stops the run: $err"
+echo "train-check: all passed"
