@@ -774,6 +774,18 @@ BRUNO_API int bruno_plateau_step(bruno_plateau *pl, double metric, bruno_optim *
 #define BRUNO__COPYSIGN copysignf
 #endif
 
+#if defined(__cplusplus)
+#define BRUNO__RESTRICT __restrict
+#else
+#define BRUNO__RESTRICT restrict
+#endif
+/* the lane functions must be inlined into their loops to vectorise */
+#if defined(__GNUC__)
+#define BRUNO__INLINE inline __attribute__((always_inline))
+#else
+#define BRUNO__INLINE inline
+#endif
+
 /* Deliberately without <stdbool.h> and isfinite() of C99 in the public part
    so the header stays plain C89-ish for C++ too. */
 static int bruno__finite(double x) { return x == x && x - x == 0.0; }
@@ -2306,6 +2318,7 @@ struct bruno_layer {
     bruno_real *gain, *ggain; /* ENCODE gain [n_out] */
     bruno_real *dec, *gdec;   /* LIF, RLIF: {alpha, beta} */
     bruno_real *Wq;           /* the quantised W of the last forward (NULL at 32 bits) */
+    bruno_real *Wt;           /* the W of the last forward, transposed [n_in][n_out] */
     size_t nW;                /* elements of W */
     bruno_felif_pop pop;      /* FELIF devices */
     char names[4][16];
@@ -2412,6 +2425,7 @@ static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
         b[k].ptr = (void **)&L->W; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
         b[k].ptr = (void **)&L->gW; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
         if (L->cfg.bits < 32) { b[k].ptr = (void **)&L->Wq; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
+        b[k].ptr = (void **)&L->Wt; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
     }
     if ((kind == BRUNO_LAYER_DENSE && L->cfg.bias) || kind == BRUNO_LAYER_SNU || kind == BRUNO_LAYER_ENCODE) {
         b[k].ptr = (void **)&L->b; b[k].n = n; b[k++].size = sizeof(bruno_real);
@@ -2796,21 +2810,36 @@ static bruno_real bruno__surrogate(const bruno_layer_config *c, bruno_real x)
 /* ---- dense: y[r] = W x[r] (+ b) over rows r ------------------------------- */
 static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_result *r)
 {
+    const bruno_real *W = L->W;
+    size_t no = L->cfg.kind == BRUNO_LAYER_DENSE ? L->n_out : L->n_in, ni = L->nW / no, o, i;
     *r = BRUNO_OK;
-    if (L->cfg.bits >= 32) return L->W;
-    /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
-    *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
-    return L->Wq;
+    if (L->cfg.bits < 32) {
+        /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
+        *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
+        if (*r != BRUNO_OK) return NULL;
+        W = L->Wq;
+    }
+    /* the forward products run on the transpose (see bruno__matvec) */
+    for (o = 0; o < no; ++o)
+        for (i = 0; i < ni; ++i) L->Wt[i * no + o] = W[o * ni + i];
+    return L->Wt;
 }
 
-static void bruno__matvec(const bruno_real *W, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
+/* y = W x (add: y += W x) from the transpose Wt [n_in][n_out]: an axpy
+   per input, so the inner loop over outputs is contiguous and vectorises
+   without reassociating a sum (the order over inputs is fixed, so the bits
+   do not depend on the vector width). Zero inputs, most of a spike
+   vector, are skipped. */
+static void bruno__matvec(const bruno_real *Wt, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
 {
     size_t o, i;
-    for (o = 0; o < n_out; ++o) {
-        const bruno_real *w = W + o * n_in;
-        bruno_real s = 0;
-        for (i = 0; i < n_in; ++i) s += w[i] * x[i];
-        y[o] = add ? y[o] + s : s;
+    if (!add) memset(y, 0, n_out * sizeof *y);
+    for (i = 0; i < n_in; ++i) {
+        const bruno_real xi = x[i];
+        const bruno_real *BRUNO__RESTRICT w = Wt + i * n_out;
+        bruno_real *BRUNO__RESTRICT yy = y;
+        if (xi == 0) continue;
+        for (o = 0; o < n_out; ++o) yy[o] += xi * w[o];
     }
 }
 
@@ -2872,7 +2901,7 @@ static void bruno__lif_backward(bruno_layer *L, const bruno_real *x, const bruno
         const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
         memcpy(xin, x + t * BN, BN * sizeof *xin);
         if (Wr && t)
-            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+            for (b = 0; b < B; ++b) bruno__matvec(L->Wt, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
         for (i = 0; i < BN; ++i) {
             bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
             bruno_real gy = dyt[i] + g_s[i];
@@ -3002,17 +3031,6 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
 /* gcc if-converts (and so vectorises) the branch-free kernels below only
    with -fno-trapping-math (clang's default); nothing here relies on FP
    exceptions and no result changes with it. See the manual at the top. */
-#if defined(__cplusplus)
-#define BRUNO__RESTRICT __restrict
-#else
-#define BRUNO__RESTRICT restrict
-#endif
-/* the lane functions must be inlined into their loops to vectorise */
-#if defined(__GNUC__)
-#define BRUNO__INLINE inline __attribute__((always_inline))
-#else
-#define BRUNO__INLINE inline
-#endif
 
 /* Fast math for the fine loop. In float: polynomial expf/logf, branch
    free so the neuron loop vectorises (relative error about 2e-7, i.e. a
