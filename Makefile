@@ -435,3 +435,16 @@ $(E1_DIR)/massif/%.csv: $(BUILD)/bruno-bench-massif | $(E1_DIR)/massif
 $(RESULTS)/e1_massif.csv: $(MASSIF_RUNS)
 	@echo "massif: $(words $(MASSIF_RUNS)) runs -> $@"
 	@awk 'FNR > 1 || NR == 1' $(MASSIF_RUNS) > $@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------- bench
+# The performance figures of the fast kernel: `bruno-bench throughput`
+# (fast vs scalar reference updates per second on one core, a BRUNO step at
+# 1 and 2 threads) and, with `make peers`, bruno.h against PyTorch; the
+# table results/bench.md marks each target PASS or FAIL from the CSVs.
+.PHONY: bench
+bench: $(BUILD)/bruno-bench
+	@mkdir -p $(RESULTS)
+	$(BUILD)/bruno-bench throughput --out $(RESULTS)/throughput.csv
+	$(MAKE) --no-print-directory peers
+	python3 plots/bench_table.py $(RESULTS)/throughput.csv $(RESULTS)/peers.csv $(RESULTS)/bench.md
+	@cat $(RESULTS)/bench.md

@@ -26,7 +26,7 @@ static unsigned long long jemalloc_peak(void)
 int bench_cmd_memtime(int argc, char **argv)
 {
     const char *method = "bruno", *schedule = "binomial", *neuron = "felif", *out_path = NULL;
-    uint64_t checkpoints = 31, hidden = 128, inputs = 512, batch = 1, n_fine = 1000, repeats = 1, seed = 1, warmup = 0;
+    uint64_t checkpoints = 31, hidden = 128, inputs = 512, batch = 1, n_fine = 1000, repeats = 1, seed = 1, warmup = 0, threads = 1;
     double seq_ms = 100, dt = 1e-3, gain = 1e-9;
     int help = 0, rc, header = 1, no_header = 0;
     bench_opt opts[] = {
@@ -44,6 +44,7 @@ int bench_cmd_memtime(int argc, char **argv)
         {"repeats", BENCH_OPT_U64, &repeats, "forward+backward repetitions averaged (default 1)", 0},
         {"warmup", BENCH_OPT_U64, &warmup, "untimed forward+backward repetitions first (default 0)", 0},
         {"seed", BENCH_OPT_U64, &seed, "seed of weights and input (default 1)", 0},
+        {"threads", BENCH_OPT_U64, &threads, "worker threads (default 1; results are the same for any count)", 0},
         {"no-header", BENCH_OPT_FLAG, &no_header, "omit the CSV header row", 0},
         {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
     };
@@ -96,6 +97,7 @@ int bench_cmd_memtime(int argc, char **argv)
     s.net.schedule = (bruno_schedule)sc;
     s.net.checkpoints = (uint32_t)checkpoints;
     s.net.seed = seed;
+    s.net.threads = threads > 1024 ? 1024u : (unsigned)threads;
     if (strcmp(neuron, "felif") != 0) s.net.trainer = BRUNO_TRAINER_BPTT; /* LIF layers are BPTT at dt */
 
     jemalloc_peak_reset();

@@ -3,7 +3,8 @@
    and a whole BRUNO training step (E1 set-up) at 1 and 2 threads, all in
    one run (issue: performance). An "update" is one neuron's Euler step
    inside a window; frozen neurons count as they are skipped work the
-   paper's loop does too. */
+   paper's loop does too. Every time is the best of three repetitions:
+   on a shared machine the minimum is the code's own speed. */
 #include "e1.h"
 
 #include <stdlib.h>
@@ -33,9 +34,19 @@ static double felif_forward_time(bruno_kernel kernel, size_t H, size_t B, size_t
     /* currents from 0.2 to 2 nA across the neurons: some never spike, some often */
     for (i = 0; i < T * B * H; ++i) x[i] = (bruno_real)(0.2 + 1.8 * (double)(i % H) / (double)H);
     bruno_net_forward(&net, x, 1, B, 0, &y); /* allocate the workspace outside the timing */
-    t0 = bench_now();
-    if (bruno_net_forward(&net, x, T, B, 0, &y) != BRUNO_OK) t0 = -1e300;
-    t1 = bench_now();
+    {
+        /* best of three: the machine is shared, the minimum is the kernel's own time */
+        double best = 1e300;
+        int rep;
+        for (rep = 0; rep < 3; ++rep) {
+            t0 = bench_now();
+            if (bruno_net_forward(&net, x, T, B, 0, &y) != BRUNO_OK) t0 = -1e300;
+            t1 = bench_now();
+            if (t1 - t0 < best) best = t1 - t0;
+        }
+        t0 = 0;
+        t1 = best;
+    }
     for (i = 0; i < T * B * H; ++i) s += y[i];
     *spikes = s;
     free(x);
@@ -75,12 +86,21 @@ static double train_step_time(unsigned threads, size_t H, size_t B, size_t T)
     }
     e1_input(x, nx, 1);
     bruno_net_forward(&net, x, T, B, 1, &y); /* warm-up, allocates the workspace */
-    t0 = bench_now();
-    bruno_net_forward(&net, x, T, B, 1, &y);
-    bruno_loss_sum_sq(y, ny, dy, &loss);
-    bruno_net_zero_grad(&net);
-    bruno_net_backward(&net, dy);
-    t1 = bench_now();
+    {
+        double best = 1e300;
+        int rep;
+        for (rep = 0; rep < 3; ++rep) { /* best of three, as above */
+            t0 = bench_now();
+            bruno_net_forward(&net, x, T, B, 1, &y);
+            bruno_loss_sum_sq(y, ny, dy, &loss);
+            bruno_net_zero_grad(&net);
+            bruno_net_backward(&net, dy);
+            t1 = bench_now();
+            if (t1 - t0 < best) best = t1 - t0;
+        }
+        t0 = 0;
+        t1 = best;
+    }
     free(x);
     free(dy);
     bruno_net_free(&net);
