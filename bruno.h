@@ -282,6 +282,7 @@ typedef struct bruno_felif_pop {
     size_t n;
     bruno_felif_consts *c;    /* [n] */
     bruno_real *soa;          /* the same constants as arrays [field][n], for the vectorised kernel */
+    int uniform;              /* every neuron has the same constants (no variability) */
     bruno_allocator allocator;
 } bruno_felif_pop;
 
@@ -1201,6 +1202,9 @@ static void bruno__felif_soa_fill(bruno_felif_pop *pop)
 {
     size_t j, n = pop->n;
     bruno_real *S = pop->soa;
+    pop->uniform = 1;
+    for (j = 1; j < n; ++j)
+        if (memcmp(&pop->c[j], &pop->c[0], sizeof pop->c[0]) != 0) pop->uniform = 0;
     for (j = 0; j < n; ++j) {
         const bruno_felif_consts *c = &pop->c[j];
         S[BRUNO__S_KV * n + j] = c->k_v;
@@ -3032,6 +3036,18 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
    with -fno-trapping-math (clang's default); nothing here relies on FP
    exceptions and no result changes with it. See the manual at the top. */
 
+/* fma where the target has FMA (one exactly rounded instruction, so a
+   vector lane and a scalar epilogue give the same bits); a*b + c otherwise. */
+#if defined(__FMA__)
+#if BRUNO_REAL_IS_DOUBLE
+#define BRUNO__FMAF(a, b, c) fma(a, b, c)
+#else
+#define BRUNO__FMAF(a, b, c) fmaf(a, b, c)
+#endif
+#else
+#define BRUNO__FMAF(a, b, c) ((a) * (b) + (c))
+#endif
+
 /* Fast math for the fine loop. In float: polynomial expf/logf, branch
    free so the neuron loop vectorises (relative error about 2e-7, i.e. a
    few ulp; tests/test_kernel.c measures it against libm). In double: libm. */
@@ -3039,13 +3055,6 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
 static bruno_real bruno__fexp2(bruno_real x) { return exp2(x); }
 static bruno_real bruno__flog2(bruno_real x) { return log2(x); }
 #else
-/* fmaf where the target has FMA (one exactly rounded instruction, so a
-   vector lane and a scalar epilogue give the same bits); a*b + c otherwise. */
-#if defined(__FMA__)
-#define BRUNO__FMAF(a, b, c) fmaf(a, b, c)
-#else
-#define BRUNO__FMAF(a, b, c) ((a) * (b) + (c))
-#endif
 
 /* 2^y: y = n + f with n = round(y) by the 1.5*2^23 shifter (no compare or
    conversion, which would cost the vectorised loop several blends),
@@ -3175,7 +3184,7 @@ typedef struct bruno__lane {
 static BRUNO__INLINE void bruno__felif_lane(const bruno_real *S, size_t n, size_t j, bruno_real vq, bruno_real pq,
                                            bruno_real Iq, bruno_real tau, bruno__lane *o)
 {
-    bruno_real E = S[BRUNO__S_KV * n + j] * vq - S[BRUNO__S_KP * n + j] * pq;
+    bruno_real E = BRUNO__FMAF(S[BRUNO__S_KV * n + j], vq, -(S[BRUNO__S_KP * n + j] * pq));
     bruno_real er;
     /* sign(E) as copysign: at E = 0 exactly r = 0 (X is huge), so the sign
        there cannot matter */
@@ -3197,20 +3206,22 @@ static BRUNO__INLINE void bruno__felif_lane(const bruno_real *S, size_t n, size_
                         S[BRUNO__S_A * n + j] * o->a * o->r) * S[BRUNO__S_INVC * n + j];
 }
 
-/* One row [ja, jb) of the item (its own function, with restrict
-   pointers, so gcc sees a simple loop it can vectorise). */
-static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
-                                      uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
-                                      const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau,
-                                      bruno_real thr)
+/* One row [ja, jb) of the item. uniform = 1 (a literal at each call, so
+   the function is compiled twice) reads every constant at index 0: the
+   loads leave the loop and the constants stay in registers. */
+static BRUNO__INLINE uint32_t bruno__felif_row_impl(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
+                                                   uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
+                                                   const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
+                                                   bruno_real tau, bruno_real thr, int uniform)
 {
     uint32_t running = 0;
     size_t j;
     for (j = ja; j < jb; ++j) {
-        bruno_real vq = vr[j], pq = pr[j], Ps = S[BRUNO__S_PS * n + j], vc = S[BRUNO__S_VCLIP * n + j], pn, vn;
+        size_t jc = uniform ? 0 : j;
+        bruno_real vq = vr[j], pq = pr[j], Ps = S[BRUNO__S_PS * n + jc], vc = S[BRUNO__S_VCLIP * n + jc], pn, vn;
         uint32_t tk = tr[j], ntk;
         bruno__lane o;
-        bruno__felif_lane(S, n, j, vq, pq, Ir[j], tau, &o);
+        bruno__felif_lane(S, n, jc, vq, pq, Ir[j], tau, &o);
         pn = o.pn > Ps ? Ps : (o.pn < -Ps ? -Ps : o.pn);
         vn = o.vn > vc ? vc : (o.vn < -vc ? -vc : o.vn);
         vr[j] = i < tk ? vn : vq;
@@ -3222,6 +3233,17 @@ static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real
     return running;
 }
 
+/* Its own function, with restrict pointers, so gcc sees simple loops it
+   can vectorise. */
+static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
+                                      uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
+                                      const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau,
+                                      bruno_real thr, int uniform)
+{
+    if (uniform) return bruno__felif_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 1);
+    return bruno__felif_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 0);
+}
+
 /* The fast fine step i of length tau (MODELS §2) on the item, branch
    free: every lane computes the Euler update, frozen lanes keep their
    state. Returns the number of lanes still running after step i. */
@@ -3231,7 +3253,7 @@ static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, b
     size_t rs, ja, jb, running = 0;
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     running += bruno__felif_row_fast(v + rs, p + rs, taken + rs, X->I + rs, X->pop->soa, X->n, ja, jb, i, tau,
-                                     X->V_thr);
+                                     X->V_thr, X->pop->uniform);
     return running;
 }
 
@@ -3315,20 +3337,36 @@ static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, s
 /* Reverse one Euler step of length tau for a row [ja, jb): lanes with
    i < taken (every lane when taken is NULL). Its own function with
    restrict pointers so gcc vectorises it. */
-static void bruno__felif_adj_row_fast(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr,
-                                      const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr,
-                                      bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,
-                                      bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n, size_t ja,
-                                      size_t jb, uint32_t i, bruno_real tau, bruno_real rg)
+static BRUNO__INLINE void bruno__felif_adj_row_impl(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr,
+                                                    const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr,
+                                                    bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,
+                                                    bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n,
+                                                    size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real rg,
+                                                    int uniform)
 {
     size_t j;
     if (tr) {
         for (j = ja; j < jb; ++j)
-            bruno__felif_adj_lane(S, n, j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)(i < tr[j]), &gvr[j], &gpr[j], &gIr[j]);
+            bruno__felif_adj_lane(S, n, uniform ? 0 : j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)(i < tr[j]), &gvr[j],
+                                  &gpr[j], &gIr[j]);
     } else {
         for (j = ja; j < jb; ++j)
-            bruno__felif_adj_lane(S, n, j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)1, &gvr[j], &gpr[j], &gIr[j]);
+            bruno__felif_adj_lane(S, n, uniform ? 0 : j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)1, &gvr[j], &gpr[j],
+                                  &gIr[j]);
     }
+}
+
+/* Reverse one Euler step of length tau for a row [ja, jb): lanes with
+   i < taken (every lane when taken is NULL); compiled for uniform and
+   varied populations as the forward row. */
+static void bruno__felif_adj_row_fast(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr,
+                                      const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr,
+                                      bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,
+                                      bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n, size_t ja,
+                                      size_t jb, uint32_t i, bruno_real tau, bruno_real rg, int uniform)
+{
+    if (uniform) bruno__felif_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 1);
+    else bruno__felif_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 0);
 }
 
 /* Reverse one Euler step of length tau from its input state (vi, pi) for
@@ -3341,7 +3379,7 @@ static void bruno__felif_adj_fast(const bruno__felif_ctx *X, const bruno_real *v
     const bruno_real rg = X->nc->rate_grad ? (bruno_real)1 : (bruno_real)0;
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     bruno__felif_adj_row_fast(vi + rs, pi + rs, X->I + rs, taken ? taken + rs : NULL, X->gv + rs, X->gp + rs,
-                              X->gI + rs, X->pop->soa, X->n, ja, jb, i, tau, rg);
+                              X->gI + rs, X->pop->soa, X->n, ja, jb, i, tau, rg, X->pop->uniform);
 }
 
 static void bruno__felif_adj_ref(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
