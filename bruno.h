@@ -8,7 +8,42 @@
    from ONE coarse Euler step of length dt (1 ms) per network step, so only
    one state per network step is kept. This header also has the exact
    baselines (BPTT through every fine step, and checkpointing), LIF neurons,
-   quantised synapses, losses and optimisers.
+   quantised synapses, a filamentary RRAM device model, losses and
+   optimisers.
+
+   CONTENTS (in this order below)
+   --------
+   result codes, allocator (and a counting allocator), RNG, time grid;
+   FeLIF neuron (MODELS §2): parameters, one Euler step and its Jacobian,
+     the fine pass with freeze, populations with device variability, one
+     network step (scalar reference, or the vectorised kernel);
+   LIF neuron (MODELS §4); the quantiser (MODELS §5.1);
+   RRAM device (RRAM.md): read solve, closed-form fit, switching, SET
+     programming under compliance, 3-bit device arrays;
+   networks: layers (encode, dense, LIF, RLIF, FeLIF, SNU), the trainers
+     BRUNO / BPTT / checkpointing (binomial, uniform, sequence) / coarse,
+     exact memory prediction (bruno_net_train_bytes), losses, Adamax, Adam,
+     SGD and reduce-on-plateau.
+
+   A NETWORK IN TWENTY LINES
+   -------------------------
+       bruno_net_config nc = bruno_net_config_default(512);   // 512 inputs
+       nc.trainer = BRUNO_TRAINER_BRUNO;                      // or BPTT, CHECKPOINT
+       bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+       bruno_layer_config f = bruno_layer_config_default(BRUNO_LAYER_FELIF);
+       d.n_out = 128;
+       f.input_gain = 1e-9;                                   // amperes per unit input
+       bruno_net net;
+       bruno_net_init(&net, &nc);
+       bruno_net_add(&net, &d);
+       bruno_net_add(&net, &f);
+       // x: [T][batch][512]; y: [T][batch][128] spikes
+       bruno_net_forward(&net, x, T, batch, 1, &y);
+       bruno_loss_sum_sq(y, T * batch * 128, dy, &loss);
+       bruno_net_zero_grad(&net);
+       bruno_net_backward(&net, dy);
+       bruno_optim_step(&opt, &net);                          // opt from bruno_optim_init
+       bruno_net_free(&net);
 
    USAGE
    -----
@@ -60,11 +95,19 @@
      BRUNO_IMPLEMENTATION with -O3 -march=native -fno-trapping-math: the
      FeLIF fine loop is written branch-free so the compiler vectorises it,
      and gcc does so only without trapping math (clang's default).
-     -ffp-contract=off keeps results the same across compilers' FMA choices.
+     -ffp-contract=off keeps results the same across compilers' FMA choices
+     (the kernel uses fmaf explicitly where the target has FMA).
+   - Threads: with OpenMP (-fopenmp) the FeLIF layers and dense layers
+     split their neurons or rows over bruno_net_config.threads workers;
+     every neuron's arithmetic is the same whichever worker holds it, so
+     results are bit-identical for any thread count.
 
    VERSION HISTORY
    ---------------
-   0.1.0  FeLIF and LIF neurons, quantised synapse, RNG, allocator.
+   0.1.0  FeLIF and LIF neurons, quantised synapse, RNG, allocator;
+          RRAM device model and arrays; networks and the four trainers
+          with exact memory prediction; the vectorised FeLIF kernel and
+          threads.
 */
 #ifndef BRUNO_H
 #define BRUNO_H
