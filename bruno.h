@@ -3352,7 +3352,8 @@ static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, s
     const bruno_real kv = S[BRUNO__S_KV * n + j], kp = S[BRUNO__S_KP * n + j], Ps = S[BRUNO__S_PS * n + j];
     const bruno_real A = S[BRUNO__S_A * n + j], iC = S[BRUNO__S_INVC * n + j], vc = S[BRUNO__S_VCLIP * n + j];
     bruno__lane o;
-    bruno_real dr, dIp_dp, dIp_dv, dIl_dv, hC, dv_dv, dv_dp, dv_dI, dp_dv, dp_dp, cv, cp, gv, gp, keep;
+    bruno_real dr, dIp_dp, dIp_dv, dIl_dv, hC, dv_dv, dv_dp, dv_dI, dp_dv, dp_dp, gv, gp, keepv, keepp;
+    int tv, tp;
     bruno__felif_lane(S, n, j, vq, pq, Iq, tau, &o);
     /* r'(E) = alpha X r sign(E)/(|E| + E_soft); 0 unless the rate gradient is on */
     dr = rg * S[BRUNO__S_ALPHA * n + j] * o.X * o.r * o.sE / o.aE;
@@ -3366,15 +3367,19 @@ static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, s
     dv_dI = hC;
     dp_dv = tau * o.a * dr * kv;
     dp_dp = 1 - tau * o.r - tau * o.a * dr * kp;
-    /* clipped outputs have zero derivative; frozen lanes (act = 0) are the identity */
-    cv = act * (bruno_real)((o.vn < vc) & (o.vn > -vc)); /* on a bound counts as clipped, */
-    cp = act * (bruno_real)((o.pn < Ps) & (o.pn > -Ps)); /* as in bruno_felif_euler */
+    /* clipped outputs have zero derivative (a state on a bound counts as
+       clipped, as in bruno_felif_euler); frozen lanes (act = 0) are the
+       identity. Selected, not multiplied by 0/1: a masked lane contributes
+       exactly 0 even where a derivative overflowed (inf * 0 is NaN). */
+    tv = (act != 0) & (o.vn < vc) & (o.vn > -vc);
+    tp = (act != 0) & (o.pn < Ps) & (o.pn > -Ps);
     gv = *gvp;
     gp = *gpp;
-    keep = 1 - act;
-    *gvp = keep * gv + cv * gv * dv_dv + cp * gp * dp_dv;
-    *gpp = keep * gp + cv * gv * dv_dp + cp * gp * dp_dp;
-    *gIp = *gIp + cv * gv * dv_dI;
+    keepv = act != 0 ? (bruno_real)0 : gv;
+    keepp = act != 0 ? (bruno_real)0 : gp;
+    *gvp = keepv + (tv ? gv * dv_dv : (bruno_real)0) + (tp ? gp * dp_dv : (bruno_real)0);
+    *gpp = keepp + (tv ? gv * dv_dp : (bruno_real)0) + (tp ? gp * dp_dp : (bruno_real)0);
+    *gIp = *gIp + (tv ? gv * dv_dI : (bruno_real)0);
 }
 
 /* Reverse one Euler step of length tau for a row [ja, jb): lanes with
