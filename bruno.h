@@ -610,6 +610,22 @@ typedef enum bruno_surrogate {
                                        decision stays H(x) in every mode. */
 } bruno_surrogate;
 
+/* Where the weights of a DENSE, RLIF or SNU matrix live (MODELS §5).
+   IDEAL: W itself, or at bits < 32 the quantiser's Wq (MODELS §5.1).
+   RRAM: a 3-bit device array per matrix (MODELS §5.2, RRAM.md §6). The
+   full-precision shadow W is rounded deterministically to the signed
+   levels q (m = 2^(bits-1) - 1, scale = max|W|); the array reprograms only
+   the devices whose level changed; the forward uses
+   Wq = x(G) * scale / m, x(G) the array's read-out in level units with its
+   variability, programming noise and one read-noise sample, and the
+   backward uses that same Wq and passes the gradient straight through to
+   W. Rounding is always deterministic here (stochastic_rounding is
+   ignored): a device holds the state it was programmed to, and stochastic
+   rounding would rewrite every device with a fractional level on every
+   forward pass (wear, and a fresh programming-noise draw each time); the
+   device noise already dithers the weights. */
+typedef enum bruno_synapse { BRUNO_SYNAPSE_IDEAL = 0, BRUNO_SYNAPSE_RRAM = 1 } bruno_synapse;
+
 typedef struct bruno_layer_config {
     bruno_layer_kind kind;
     size_t n_out;            /* ENCODE: n_in*tile (0: derived); DENSE: outputs; neurons: 0 (= n_in) */
@@ -622,6 +638,11 @@ typedef struct bruno_layer_config {
     int bias;                /* DENSE: add a trainable bias */
     int bits;                /* 32: full precision; 2..16: quantised with a straight-through gradient */
     int stochastic_rounding; /* quantiser: stochastic (default 1) or deterministic rounding */
+    bruno_synapse synapse;   /* IDEAL (default) or RRAM (needs bits 2..5); other kinds ignore it */
+    bruno_rram_array_config rram; /* RRAM: the device array (default bruno_rram_array_config_default);
+                                     n_weights, bits, seed and allocator are set by the layer: the
+                                     seed from the network's RNG, without consuming it, so that an
+                                     RRAM network starts from the same W as its IDEAL twin */
     double init_scale;       /* W ~ U(-s, s)*init_scale with s = 1/sqrt(n_in) (default 1) */
     int init_nonneg;         /* W ~ U(0, init_scale*sqrt(1/n_out)) instead (the JSB input layer) */
     /* spiking layers */
@@ -716,6 +737,21 @@ BRUNO_API void bruno_net_release_workspace(bruno_net *net);
 BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, bruno_rng *rng);
 /* 1 if every parameter and gradient is finite. */
 BRUNO_API int bruno_net_finite(const bruno_net *net);
+
+/* The device array of an RRAM layer (synapse = BRUNO_SYNAPSE_RRAM): how
+   many of its devices the programming before each forward pass touched.
+   The first forward programs every device; later ones only the devices
+   whose level changed (after an optimiser step, say). */
+typedef struct bruno_rram_layer_stats {
+    size_t n_weights, n_devices;
+    size_t last_reprogrammed;     /* devices written by the last forward pass */
+    uint64_t total_reprogrammed;  /* since the layer was made */
+    uint64_t programs;            /* forward passes (programming rounds) so far */
+} bruno_rram_layer_stats;
+/* BRUNO_ERR_ARG if layer is not an RRAM layer. */
+BRUNO_API bruno_result bruno_net_rram_stats(const bruno_net *net, size_t layer, bruno_rram_layer_stats *stats);
+/* The array itself (NULL if layer is not an RRAM layer), for figures and tests. */
+BRUNO_API const bruno_rram_array *bruno_net_rram_array(const bruno_net *net, size_t layer);
 
 /* ---- losses (MODELS §6) -------------------------------------------------- */
 /* Softmax cross-entropy on spike counts summed over time: y [T][B][C],
@@ -1399,8 +1435,10 @@ BRUNO_API bruno_result bruno_lif_step(size_t n, size_t batch, bruno_real alpha, 
 }
 
 /* ---- quantiser ------------------------------------------------------------ */
-BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_t n, int bits,
-                                      int stochastic, bruno_rng *rng, bruno_real *scale_out)
+/* bruno_quantize, also writing the signed integer levels q to levels
+   (may be NULL; bits <= 8 then). */
+static bruno_result bruno__quantize(const bruno_real *W, bruno_real *Wq, int8_t *levels, size_t n, int bits,
+                                    int stochastic, bruno_rng *rng, bruno_real *scale_out)
 {
     bruno_real scale = 0, m;
     size_t i;
@@ -1427,9 +1465,16 @@ BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_
         if (q > m) q = m;
         if (q < -m) q = -m;
         Wq[i] = q * scale / m;
+        if (levels) levels[i] = (int8_t)q;
     }
     if (scale_out) *scale_out = scale;
     return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_quantize(const bruno_real *W, bruno_real *Wq, size_t n, int bits,
+                                      int stochastic, bruno_rng *rng, bruno_real *scale_out)
+{
+    return bruno__quantize(W, Wq, NULL, n, bits, stochastic, rng, scale_out);
 }
 
 /* ---- RRAM device (RRAM.md) ------------------------------------------------ */
@@ -2217,7 +2262,9 @@ BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rr
     /* calibration: the nominal device as the table gives it, so that it
        reads exactly its integer level */
     for (k = 0; k < S; ++k) {
-        a->g_nominal[k] = bruno__rram_table_g(a, k, 0.0, 0.0);
+        /* rounded as g_state stores it, so that a nominal device without
+           noise reads exactly x = k (and a layer exactly its levels) */
+        a->g_nominal[k] = (double)(float)bruno__rram_table_g(a, k, 0.0, 0.0);
         if (k > 0 && !(a->g_nominal[k] > a->g_nominal[k - 1])) {
             bruno_rram_array_free(a);
             return BRUNO_ERR_NO_CONVERGENCE; /* states not strictly ordered */
@@ -2368,6 +2415,12 @@ struct bruno_layer {
     bruno_real *Wt;           /* the W of the last forward, transposed [n_in][n_out] */
     size_t nW;                /* elements of W */
     bruno_felif_pop pop;      /* FELIF devices */
+    /* RRAM synapses (cfg.synapse == BRUNO_SYNAPSE_RRAM) */
+    bruno_rram_array rram;    /* the device array of W */
+    bruno_rng rram_rng;       /* programming and read noise */
+    int8_t *levels;           /* [nW] the levels W rounds to (programmed by the last forward) */
+    size_t rram_last;
+    uint64_t rram_total, rram_programs;
     char names[4][16];
     /* workspace */
     bruno_real *out;          /* [T][B][n_out] */
@@ -2399,6 +2452,8 @@ BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind)
     c.bias_init_std = 1.0;
     c.bits = 32;
     c.stochastic_rounding = 1;
+    c.synapse = BRUNO_SYNAPSE_IDEAL;
+    c.rram = bruno_rram_array_config_default(0);
     c.init_scale = 1.0;
     c.surrogate = BRUNO_SURROGATE_SUPERSPIKE;
     c.surrogate_beta = 10.0;
@@ -2463,7 +2518,13 @@ static int bruno__has_W(bruno_layer_kind k)
     return k == BRUNO_LAYER_DENSE || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_SNU;
 }
 
-/* The persistent buffers of a layer (parameters, gradients, Wq). */
+static int bruno__has_rram(const bruno_layer_config *c)
+{
+    return bruno__has_W(c->kind) && c->synapse == BRUNO_SYNAPSE_RRAM;
+}
+
+/* The persistent buffers of a layer (parameters, gradients, Wq, the RRAM
+   levels; the device array allocates its own, bruno_rram_array_bytes). */
 static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
 {
     size_t k = 0, n = L->n_out;
@@ -2473,6 +2534,7 @@ static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
         b[k].ptr = (void **)&L->gW; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
         if (L->cfg.bits < 32) { b[k].ptr = (void **)&L->Wq; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
         b[k].ptr = (void **)&L->Wt; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
+        if (bruno__has_rram(&L->cfg)) { b[k].ptr = (void **)&L->levels; b[k].n = L->nW; b[k++].size = sizeof(int8_t); }
     }
     if ((kind == BRUNO_LAYER_DENSE && L->cfg.bias) || kind == BRUNO_LAYER_SNU || kind == BRUNO_LAYER_ENCODE) {
         b[k].ptr = (void **)&L->b; b[k].n = n; b[k++].size = sizeof(bruno_real);
@@ -2596,6 +2658,7 @@ BRUNO_API size_t bruno_net_bytes(const bruno_net *net)
         bruno_layer *L = net->layers[l];
         s += sizeof(bruno_layer) + bruno__bytes_of(b, bruno__layer_params_plan(L, b));
         if (L->cfg.kind == BRUNO_LAYER_FELIF) s += bruno_felif_pop_bytes(L->n_out);
+        if (bruno__has_rram(&L->cfg)) s += bruno_rram_array_bytes(&L->rram.cfg);
     }
     return s;
 }
@@ -2670,6 +2733,7 @@ static void bruno__layer_free(bruno_net *net, bruno_layer *L)
     bruno__buf b[16];
     bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_params_plan(L, b));
     if (L->cfg.kind == BRUNO_LAYER_FELIF) bruno_felif_pop_free(&L->pop);
+    if (bruno__has_rram(&L->cfg)) bruno_rram_array_free(&L->rram);
     bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
 }
 
@@ -2706,9 +2770,10 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
 {
     bruno_layer *L;
     bruno__buf b[16];
-    size_t k, i, n_in;
+    size_t k, i, n_in, n_params0;
     bruno_result r;
     if (!net || !lc) return BRUNO_ERR_ARG;
+    n_params0 = net->n_params;
     if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
     if ((unsigned)lc->kind > BRUNO_LAYER_SNU || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
     if (net->ws_T) bruno_net_release_workspace(net);
@@ -2735,6 +2800,9 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
         break;
     }
     if (bruno__has_W(lc->kind) && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) { r = BRUNO_ERR_BITS; goto fail; }
+    if ((unsigned)lc->synapse > BRUNO_SYNAPSE_RRAM) { r = BRUNO_ERR_ARG; goto fail; }
+    /* the array holds 2^bits states per device: 2..5 bits */
+    if (bruno__has_rram(lc) && (lc->bits < 2 || lc->bits > 5)) { r = BRUNO_ERR_BITS; goto fail; }
     if (!bruno__finite(lc->init_scale) || !bruno__finite(lc->gain_init_std) || !bruno__finite(lc->bias_init_std) ||
         !bruno__finite(lc->gain_init_mean) || !bruno__finite(lc->surrogate_beta) || !bruno__finite(lc->input_gain) ||
         !bruno__finite(lc->decay) || !bruno__finite(lc->threshold)) { r = BRUNO_ERR_NONFINITE; goto fail; }
@@ -2779,6 +2847,26 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
         L->dec[0] = (bruno_real)lc->alpha;
         L->dec[1] = (bruno_real)lc->beta;
         if (lc->train_decay) bruno__add_param(net, L, 2, "decay", L->dec, L->gdec, 2);
+    }
+    if (bruno__has_rram(lc)) {
+        /* seeds from the network's RNG state without advancing it: the
+           layers that follow draw the same initial values as with ideal
+           synapses */
+        bruno_rng peek = net->rng;
+        uint64_t v = bruno_rng_u64(&peek);
+        bruno_rram_array_config ac = lc->rram;
+        ac.n_weights = L->nW;
+        ac.bits = lc->bits;
+        ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
+        ac.allocator = net->cfg.allocator;
+        bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
+        L->rram_last = 0;
+        L->rram_total = L->rram_programs = 0;
+        if ((r = bruno_rram_array_init(&L->rram, &ac)) != BRUNO_OK) {
+            net->n_params = n_params0;
+            bruno__free_bufs(&net->cfg.allocator, b, k);
+            goto fail;
+        }
     }
     net->layers[net->n_layers++] = L;
     return BRUNO_OK;
@@ -2830,6 +2918,26 @@ BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, br
                 return r;
     return BRUNO_OK;
 }
+BRUNO_API const bruno_rram_array *bruno_net_rram_array(const bruno_net *net, size_t layer)
+{
+    if (!net || layer >= net->n_layers || !bruno__has_rram(&net->layers[layer]->cfg)) return NULL;
+    return &net->layers[layer]->rram;
+}
+
+BRUNO_API bruno_result bruno_net_rram_stats(const bruno_net *net, size_t layer, bruno_rram_layer_stats *stats)
+{
+    const bruno_layer *L;
+    if (!stats) return BRUNO_ERR_ARG;
+    memset(stats, 0, sizeof *stats);
+    if (!bruno_net_rram_array(net, layer)) return BRUNO_ERR_ARG;
+    L = net->layers[layer];
+    stats->n_weights = L->rram.cfg.n_weights;
+    stats->n_devices = L->rram.n_devices;
+    stats->last_reprogrammed = L->rram_last;
+    stats->total_reprogrammed = L->rram_total;
+    stats->programs = L->rram_programs;
+    return BRUNO_OK;
+}
 /* ---- spikes and surrogates (MODELS §3 end) -------------------------------- */
 static bruno_real bruno__spike(const bruno_layer_config *c, bruno_real x)
 {
@@ -2860,7 +2968,23 @@ static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_re
     const bruno_real *W = L->W;
     size_t no = L->cfg.kind == BRUNO_LAYER_DENSE ? L->n_out : L->n_in, ni = L->nW / no, o, i;
     *r = BRUNO_OK;
-    if (L->cfg.bits < 32) {
+    if (bruno__has_rram(&L->cfg)) {
+        /* MODELS §5.2, RRAM.md §6: program the levels (only changed devices
+           are written), read them back with one read-noise sample; the
+           same Wq serves the backward pass */
+        bruno_real scale, m = (bruno_real)((1 << (L->cfg.bits - 1)) - 1);
+        size_t n_re = 0, j;
+        *r = bruno__quantize(L->W, L->Wq, L->levels, L->nW, L->cfg.bits, 0, NULL, &scale);
+        if (*r == BRUNO_OK) *r = bruno_rram_array_program(&L->rram, L->levels, &L->rram_rng, &n_re);
+        if (*r == BRUNO_OK) *r = bruno_rram_array_weights(&L->rram, L->Wq, &L->rram_rng);
+        if (*r != BRUNO_OK) return NULL;
+        L->rram_last = n_re;
+        L->rram_total += n_re;
+        ++L->rram_programs;
+        /* the quantiser's q * scale / m, with q read from the devices */
+        for (j = 0; j < L->nW; ++j) L->Wq[j] = L->Wq[j] * scale / m;
+        W = L->Wq;
+    } else if (L->cfg.bits < 32) {
         /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
         *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
         if (*r != BRUNO_OK) return NULL;

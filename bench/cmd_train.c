@@ -51,10 +51,11 @@ enum { TASK_RAW = 0, TASK_EVENTS, TASK_JSB };
 enum { MODEL_LIF = 0, MODEL_RLIF, MODEL_FELIF, MODEL_SNU };
 
 typedef struct opts {
-    const char *task, *model, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate;
+    const char *task, *model, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding;
     uint64_t bits, seed, epochs, batch, n_fine, threads, limit_train, limit_test, hidden, tile, plateau,
         split_seed, checkpoints, stop_after;
     double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
+    double rram_sigma, rram_read_noise, rram_prog_noise;
 } opts;
 
 /* Options an --hparams file may set (the rest identify the run). */
@@ -253,6 +254,14 @@ static void make_config(run *R)
     cfg_add(R, "limit_test", "%llu", (unsigned long long)o->limit_test);
     cfg_add(R, "data_sha256", "%s", R->data_sha);
     cfg_add(R, "real", "%s", BRUNO_REAL_IS_DOUBLE ? "double" : "float");
+    /* synapse options only when not the defaults: state.bin of earlier runs stays valid */
+    if (strcmp(o->rounding, "stochastic") != 0) cfg_add(R, "rounding", "%s", o->rounding);
+    if (strcmp(o->synapse, "rram") == 0) {
+        cfg_add(R, "synapse", "rram");
+        cfg_add(R, "rram_sigma", "%.17g", o->rram_sigma);
+        cfg_add(R, "rram_read_noise", "%.17g", o->rram_read_noise);
+        cfg_add(R, "rram_prog_noise", "%.17g", o->rram_prog_noise);
+    }
 }
 
 /* ---- data ------------------------------------------------------------------------------ */
@@ -385,6 +394,13 @@ static bruno_result build_net(run *R)
     }
     for (i = 0; i < n; ++i) {
         L[i].bits = (int)o->bits;   /* DENSE and recurrent matrices only */
+        L[i].stochastic_rounding = strcmp(o->rounding, "stochastic") == 0;
+        if (strcmp(o->synapse, "rram") == 0) {   /* likewise: the encoding layer has no matrix */
+            L[i].synapse = BRUNO_SYNAPSE_RRAM;
+            L[i].rram.var_sigma = o->rram_sigma;
+            L[i].rram.prog_noise = o->rram_prog_noise;
+            L[i].rram.read_noise = o->rram_read_noise;
+        }
         if (L[i].kind == BRUNO_LAYER_DENSE) L[i].init_scale = o->init_scale;
         L[i].surrogate = sur;
         L[i].surrogate_beta = o->surrogate_beta;
@@ -820,6 +836,13 @@ int bench_cmd_train(int argc, char **argv)
         {"hparams", BENCH_OPT_STRING, &o->hparams,
          "key=value file of hyper-parameters (option names without --; the command line wins); "
          "'auto': reference/hparams/<task>_<model>_<bits>.txt", 0},
+        {"synapse", BENCH_OPT_STRING, &o->synapse,
+         "ideal (default) or rram: the quantised matrices read from 3-bit RRAM arrays (MODELS §5.2; needs --bits 2..5)", 0},
+        {"rounding", BENCH_OPT_STRING, &o->rounding,
+         "ideal quantiser: stochastic (default, the paper) or deterministic; RRAM always rounds deterministically", 0},
+        {"rram-sigma", BENCH_OPT_DOUBLE, &o->rram_sigma, "RRAM: device-to-device d_r, d_l uniform in +-this (default 0.1; 0: off)", 0},
+        {"rram-read-noise", BENCH_OPT_DOUBLE, &o->rram_read_noise, "RRAM: read noise sigma / G_max per forward pass (default 0.01)", 0},
+        {"rram-prog-noise", BENCH_OPT_DOUBLE, &o->rram_prog_noise, "RRAM: programming noise sigma / G per write (default 0.02)", 0},
         {"stop-after", BENCH_OPT_U64, &o->stop_after, "stop after this many epochs of this invocation (tests resuming)", 0},
     };
     n_opts = (int)(sizeof table / sizeof table[0]);
@@ -831,6 +854,14 @@ int bench_cmd_train(int argc, char **argv)
     o->lr = o->alpha = o->beta = o->v_thr = o->gain = o->i_dsc = o->gain_std = o->init_scale = o->surrogate_beta =
         o->bin_s = UNSET_D;
     o->trainer = "bruno";
+    o->synapse = "ideal";
+    o->rounding = "stochastic";
+    {
+        bruno_rram_array_config rc0 = bruno_rram_array_config_default(1);
+        o->rram_sigma = rc0.var_sigma;
+        o->rram_read_noise = rc0.read_noise;
+        o->rram_prog_noise = rc0.prog_noise;
+    }
 
     rc = bench_opts_parse("train",
                           "Train a Braille (EXPERIMENTS E2) or JSB (E3) network; resumable (rerun the same command).",
@@ -909,6 +940,13 @@ int bench_cmd_train(int argc, char **argv)
                         "--n-fine, --hidden, --tile, --threads, --checkpoints, --lr, --gain, --bin-s must be > 0\n");
         return BENCH_EXIT_USAGE;
     }
+    if ((strcmp(o->synapse, "ideal") && strcmp(o->synapse, "rram")) ||
+        (strcmp(o->rounding, "stochastic") && strcmp(o->rounding, "deterministic")) ||
+        (strcmp(o->synapse, "rram") == 0 && (o->bits < 2 || o->bits > 5))) {
+        fprintf(stderr, "bruno-bench train: --synapse must be ideal or rram (rram: --bits 2..5); "
+                        "--rounding stochastic or deterministic\n");
+        return BENCH_EXIT_USAGE;
+    }
     if (R->model != MODEL_FELIF) R->trainer = BRUNO_TRAINER_BPTT;
 
     /* output directory and its files */
@@ -981,6 +1019,10 @@ int bench_cmd_train(int argc, char **argv)
         }
         fprintf(stderr, "bruno-bench train: resuming %s after epoch %llu\n", o->out,
                 (unsigned long long)R->st.epochs_done);
+        if (strcmp(o->synapse, "rram") == 0)
+            fprintf(stderr, "bruno-bench train: note: state.bin does not hold the RRAM devices' programming history; "
+                            "the arrays are reprogrammed with new noise, so this run is not bit-identical to an "
+                            "uninterrupted one\n");
     }
 
     /* batch buffers */
@@ -1050,6 +1092,21 @@ int bench_cmd_train(int argc, char **argv)
             printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f acc %.4f | lr %.3g | %.1f s\n",
                    (unsigned long long)ep, m[0], m[1], m[2], m[3], lr, t2 - t0);
         fflush(stdout);
+        if (strcmp(o->synapse, "rram") == 0) {
+            /* devices written during the epoch (training steps and test passes), over all arrays */
+            static uint64_t prev;
+            uint64_t tot = 0, n_dev = 0;
+            size_t l;
+            for (l = 0; l < R->net.n_layers; ++l) {
+                bruno_rram_layer_stats st;
+                if (bruno_net_rram_stats(&R->net, l, &st) != BRUNO_OK) continue;
+                tot += st.total_reprogrammed;
+                n_dev += st.n_devices;
+            }
+            fprintf(stderr, "epoch %llu: rram: %llu device writes over %llu devices\n", (unsigned long long)ep,
+                    (unsigned long long)(tot - prev), (unsigned long long)n_dev);
+            prev = tot;
+        }
         if (o->stop_after && ++done_now >= o->stop_after && ep < o->epochs) {
             write_summary(R, "stopped");
             fprintf(stderr, "bruno-bench train: stopped after epoch %llu (--stop-after); rerun to resume\n",
