@@ -241,7 +241,7 @@ $(RESULTS)/%.svg: plots/%.gp plots/common.gp
 # runs each test in a child process; --trace-children follows them, but a
 # child's exit code does not reach the runner, so every process writes its
 # own log and any log with errors (leaks count, --leak-check=full) fails.
-VALGRIND = valgrind --leak-check=full --error-exitcode=1
+VALGRIND = valgrind --leak-check=full --error-exitcode=1 --suppressions=ci/valgrind.supp
 # valgrind runs binaries built for VG_ARCH (no AVX-512) in build/vg.
 VG_BUILD = $(BUILD)/vg
 .PHONY: vg-bins
