@@ -448,3 +448,45 @@ bench: $(BUILD)/bruno-bench
 	$(MAKE) --no-print-directory peers
 	python3 plots/bench_table.py $(RESULTS)/throughput.csv $(RESULTS)/peers.csv $(RESULTS)/bench.md
 	@cat $(RESULTS)/bench.md
+# ---------------------------------------------------------------- ci: regression checks of memory, time and accuracy
+# make ci           builds the driver, runs ci/runs.txt (E1 memtime at CI
+#                   scale, short fixed-seed Braille and JSB training runs)
+#                   into build/ci/, compares every number with
+#                   reference/ci_baseline.csv and the two E1 ratios with
+#                   their thresholds (E1_TARGET_MEM, E1_TARGET_TIME above),
+#                   prints the table, writes results/ci.csv, fails on any FAIL.
+#                   About 4 minutes on the 2 shared cores (budget: 10).
+# make ci-baseline  the same runs, then REWRITES reference/ci_baseline.csv
+#                   from them (header: the command, git revision, compiler,
+#                   CPU). A deliberate act whose diff is reviewed; CI never
+#                   runs it. Then checks against the new file.
+# make ci-selftest  proves that the checker fails: perturbed baselines
+#                   (a peak 1 byte off, an accuracy 3 points off, ...) must
+#                   FAIL, within-tolerance ones PASS, and a tiny real run
+#                   must FAIL against a baseline 1 byte off. A few seconds:
+#                   part of make test.
+# The runs take the E1 lock: no E1 timing runs beside them under make -j.
+.PHONY: ci ci-baseline ci-selftest ci-run
+CI_DIR      = $(BUILD)/ci
+CI_RUNS     = ci/runs.txt
+CI_BASELINE = reference/ci_baseline.csv
+CI_DEFINES  = --define E1_TARGET_MEM=$(E1_TARGET_MEM) --define E1_TARGET_TIME=$(E1_TARGET_TIME)
+CI_PY       = python3 ci/ci.py
+
+ci-run: $(BUILD)/bruno-bench | $(RESULTS)
+	@mkdir -p $(CI_DIR)
+	$(E1_LOCK) $(CI_PY) run --bench $(BUILD)/bruno-bench --runs $(CI_RUNS) $(CI_DEFINES) \
+	  --work $(CI_DIR) --out $(CI_DIR)/measured.csv
+
+ci: ci-run
+	$(CI_PY) check --runs $(CI_RUNS) $(CI_DEFINES) --measured $(CI_DIR)/measured.csv \
+	  --baseline $(CI_BASELINE) --out $(RESULTS)/ci.csv
+
+ci-baseline: ci-run
+	$(CI_PY) baseline --measured $(CI_DIR)/measured.csv --out $(CI_BASELINE)
+	$(CI_PY) check --runs $(CI_RUNS) $(CI_DEFINES) --measured $(CI_DIR)/measured.csv \
+	  --baseline $(CI_BASELINE) --out $(RESULTS)/ci.csv
+
+ci-selftest: $(BUILD)/bruno-bench
+	sh ci/selftest.sh $(BUILD)/bruno-bench $(CI_BASELINE) $(CI_RUNS) $(E1_TARGET_MEM) $(E1_TARGET_TIME)
+test: ci-selftest
