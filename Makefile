@@ -445,7 +445,8 @@ $(RESULTS)/e1_massif.csv: $(MASSIF_RUNS)
 # epoch (train resumes by itself), and a finished run is skipped. A run
 # whose loss or gradient becomes non-finite stops with status "diverged"
 # in its summary.json: that is a result, so the stamp is written and the
-# tables say "diverged"; any other failure stops make. Runs depend on the
+# tables say "diverged"; any other failure stops make. log.txt gathers the
+# output of every invocation of a run. Runs depend on the
 # driver order-only: rebuilding bruno-bench does not throw results away.
 # After changing an hparams file, remove the run directories it concerns
 # (train refuses to resume a state made with other options).
@@ -501,7 +502,7 @@ tr_args = --task $(call tr_w,1,$(1)) --model $(call tr_w,2,$(1)) \
 define train_run
 	@mkdir -p $(TRAIN_DIR)/$(1)
 	@rc=0; $(TRAIN) $(call tr_args,$(1)) --epochs $(2) --out $(TRAIN_DIR)/$(1) \
-	  > $(TRAIN_DIR)/$(1)/log.txt 2>&1 || rc=$$?; \
+	  >> $(TRAIN_DIR)/$(1)/log.txt 2>&1 || rc=$$?; \
 	tail -n 1 $(TRAIN_DIR)/$(1)/log.txt | sed 's|^|$(1): |'; \
 	if [ $$rc -ne 0 ] && ! grep -q '"status": "diverged"' $(TRAIN_DIR)/$(1)/summary.json 2>/dev/null; then \
 	  echo "$(1): bruno-bench train failed (exit $$rc), see $(TRAIN_DIR)/$(1)/log.txt"; exit 1; fi
