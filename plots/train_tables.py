@@ -225,7 +225,7 @@ def jsb(args, names, paper, targets):
         done = [r for r in runs if r[1]]
         note = status_note([(r[0], r[2], r[3]) for r in runs])
 
-        def at(ep, col="test_loss"):
+        def at(ep, col="test_loss", done=done):
             xs = [x[col] for r in done for x in r[1] if int(x["epoch"]) == ep]
             return mean_sd(xs)[0] if len(xs) == len(done) and xs else None
         fin = mean_sd([r[1][-1]["test_loss"] for r in done])[0]
