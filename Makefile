@@ -446,7 +446,8 @@ $(RESULTS)/e1_massif.csv: $(MASSIF_RUNS)
 # whose loss or gradient becomes non-finite stops with status "diverged"
 # in its summary.json: that is a result, so the stamp is written and the
 # tables say "diverged"; any other failure stops make. log.txt gathers the
-# output of every invocation of a run. Runs depend on the
+# output of every invocation of a run and its CPU time (wall.csv has the
+# wall times; on shared cores the CPU time says more). Runs depend on the
 # driver order-only: rebuilding bruno-bench does not throw results away.
 # After changing an hparams file, remove the run directories it concerns
 # (train refuses to resume a state made with other options).
@@ -487,9 +488,13 @@ BRAILLE_RUNS = $(foreach s,$(TRAIN_SEEDS),\
 TRAIN_RUNS   = $(BRAILLE_RUNS) $(JSB_RUNS)
 TRAIN_STAMPS = $(foreach r,$(filter braille%,$(TRAIN_RUNS)),$(TRAIN_DIR)/$(r)/done_e$(BRAILLE_EPOCHS)) \
                $(foreach r,$(filter jsb%,$(TRAIN_RUNS)),$(TRAIN_DIR)/$(r)/done_e$(JSB_EPOCHS))
-# longest first (CPU per run at quick scale: JSB BPTT ~ 2x JSB BRUNO ~ 1 FeLIF
-# Braille run >> LIF/RLIF/SNU runs)
-TRAIN_FIRST  = $(TRAIN_DIR)/jsb_felif_bptt% $(TRAIN_DIR)/jsb_felif_bruno% $(TRAIN_DIR)/braille-raw_felif%
+# Order: first the runs the issue's targets compare (so that a make stopped
+# early has them), the long ones among them first (JSB BPTT and a FeLIF
+# Braille run cost several times a LIF/RLIF/SNU run); then the rest.
+TRAIN_FIRST  = $(TRAIN_DIR)/jsb_felif_bptt% $(TRAIN_DIR)/jsb_felif_bruno% $(TRAIN_DIR)/braille-raw_felif_bruno_32% \
+               $(TRAIN_DIR)/braille-raw_lif_bruno_32% $(TRAIN_DIR)/braille-raw_lif_bruno_3_% \
+               $(TRAIN_DIR)/braille-raw_felif_bruno_3_% $(TRAIN_DIR)/braille-raw_felif_coarse% $(TRAIN_DIR)/jsb_snu% \
+               $(TRAIN_DIR)/braille-raw_felif%
 TRAIN_ORDER  = $(foreach p,$(TRAIN_FIRST),$(filter $(p),$(TRAIN_STAMPS))) $(filter-out $(TRAIN_FIRST),$(TRAIN_STAMPS))
 
 # the train options of a run name ($1 = task_model_trainer_bits_sSEED)
@@ -503,7 +508,10 @@ define train_run
 	@mkdir -p $(TRAIN_DIR)/$(1)
 	@rc=0; $(TRAIN) $(call tr_args,$(1)) --epochs $(2) --out $(TRAIN_DIR)/$(1) \
 	  >> $(TRAIN_DIR)/$(1)/log.txt 2>&1 || rc=$$?; \
-	tail -n 1 $(TRAIN_DIR)/$(1)/log.txt | sed 's|^|$(1): |'; \
+	times > $(TRAIN_DIR)/$(1)/cpu.tmp; \
+	echo "cpu time of this invocation (user system): $$(tail -n 1 $(TRAIN_DIR)/$(1)/cpu.tmp)" >> $(TRAIN_DIR)/$(1)/log.txt; \
+	rm -f $(TRAIN_DIR)/$(1)/cpu.tmp; \
+	tail -n 2 $(TRAIN_DIR)/$(1)/log.txt | sed 's|^|$(1): |'; \
 	if [ $$rc -ne 0 ] && ! grep -q '"status": "diverged"' $(TRAIN_DIR)/$(1)/summary.json 2>/dev/null; then \
 	  echo "$(1): bruno-bench train failed (exit $$rc), see $(TRAIN_DIR)/$(1)/log.txt"; exit 1; fi
 	@touch $(TRAIN_DIR)/$(1)/done_e$(2)
