@@ -490,3 +490,124 @@ ci-baseline: ci-run
 ci-selftest: $(BUILD)/bruno-bench
 	sh ci/selftest.sh $(BUILD)/bruno-bench $(CI_BASELINE) $(CI_RUNS) $(E1_TARGET_MEM) $(E1_TARGET_TIME)
 test: ci-selftest
+# ---------------------------------------------------------------- reproduce: training experiments (EXPERIMENTS E2, E3)
+# One `bruno-bench train` run per make target, each in its own directory
+#   results/train/<task>_<model>_<trainer>_<bits>_s<seed>/
+# with the hyper-parameters of reference/hparams/<task>_<model>_<bits>.txt
+# (--hparams auto). The stamp done_e<EPOCHS> marks a finished run; an
+# interrupted `make reproduce` resumes each run after its last finished
+# epoch (train resumes by itself), and a finished run is skipped. A run
+# whose loss or gradient becomes non-finite stops with status "diverged"
+# in its summary.json: that is a result, so the stamp is written and the
+# tables say "diverged"; any other failure stops make. log.txt gathers the
+# output of every invocation of a run and its CPU time (wall.csv has the
+# wall times; on shared cores the CPU time says more). Runs depend on the
+# driver order-only: rebuilding bruno-bench does not throw results away.
+# After changing an hparams file, remove the run directories it concerns
+# (train refuses to resume a state made with other options).
+# Run it as `make -j2 reproduce`: two runs at once with one thread each.
+# The runs are independent and keep both cores busy; inside one run only
+# the FeLIF and dense layers are threaded (LIF/RLIF/SNU layers, the
+# optimiser and the data are serial), so one run on two threads (-j1,
+# --threads 2) leaves a core idle part of the time. Not timed against each
+# other here (shared, loaded machine); only the tail of the grid, where
+# one run is left, would gain from --threads 2.
+#   SCALE=quick  seed 0 only, BRAILLE_EPOCHS / JSB_EPOCHS below: the whole
+#                `make reproduce` in under an hour on 2 cores
+#   SCALE=paper  seeds 0-49, 150 epochs Braille, 100 epochs JSB (the paper)
+# --epochs may be raised on a finished run: a paper-scale run continues
+# the quick one of the same seed.
+.PHONY: experiments train-runs train-tables
+reproduce: experiments
+
+TRAIN_DIR = $(RESULTS)/train
+TRAIN     = $(BUILD)/bruno-bench train --hparams auto --threads 1
+ifeq ($(SCALE),paper)
+TRAIN_SEEDS    = $(shell seq 0 49)
+BRAILLE_EPOCHS = 150
+JSB_EPOCHS     = 100
+else
+TRAIN_SEEDS    = 0
+BRAILLE_EPOCHS = 8
+JSB_EPOCHS     = 20
+endif
+TRAIN_BITS = 32 8 4 3
+
+# Longest runs first: make -j2 starts prerequisites in this order, so the
+# two cores stay busy until the end.
+JSB_RUNS     = $(foreach s,$(TRAIN_SEEDS),jsb_felif_bptt_32_s$(s) jsb_felif_bruno_32_s$(s) jsb_snu_bruno_32_s$(s))
+BRAILLE_RUNS = $(foreach s,$(TRAIN_SEEDS),\
+                 $(foreach b,$(TRAIN_BITS),braille-raw_felif_bruno_$(b)_s$(s)) braille-raw_felif_coarse_32_s$(s) \
+                 $(foreach m,rlif lif,$(foreach b,$(TRAIN_BITS),braille-raw_$(m)_bruno_$(b)_s$(s))))
+TRAIN_RUNS   = $(BRAILLE_RUNS) $(JSB_RUNS)
+TRAIN_STAMPS = $(foreach r,$(filter braille%,$(TRAIN_RUNS)),$(TRAIN_DIR)/$(r)/done_e$(BRAILLE_EPOCHS)) \
+               $(foreach r,$(filter jsb%,$(TRAIN_RUNS)),$(TRAIN_DIR)/$(r)/done_e$(JSB_EPOCHS))
+# Order: first the runs the issue's targets compare (so that a make stopped
+# early has them), the long ones among them first (JSB BPTT and a FeLIF
+# Braille run cost several times a LIF/RLIF/SNU run); then the rest.
+TRAIN_FIRST  = $(TRAIN_DIR)/jsb_felif_bptt% $(TRAIN_DIR)/jsb_felif_bruno% $(TRAIN_DIR)/braille-raw_felif_bruno_32% \
+               $(TRAIN_DIR)/braille-raw_lif_bruno_32% $(TRAIN_DIR)/braille-raw_lif_bruno_3_% \
+               $(TRAIN_DIR)/braille-raw_felif_bruno_3_% $(TRAIN_DIR)/braille-raw_felif_coarse% $(TRAIN_DIR)/jsb_snu% \
+               $(TRAIN_DIR)/braille-raw_felif%
+TRAIN_ORDER  = $(foreach p,$(TRAIN_FIRST),$(filter $(p),$(TRAIN_STAMPS))) $(filter-out $(TRAIN_FIRST),$(TRAIN_STAMPS))
+
+# the train options of a run name ($1 = task_model_trainer_bits_sSEED)
+tr_w    = $(word $(1),$(subst _, ,$(2)))
+tr_args = --task $(call tr_w,1,$(1)) --model $(call tr_w,2,$(1)) \
+          $(if $(filter felif,$(call tr_w,2,$(1))),--trainer $(call tr_w,3,$(1))) \
+          --bits $(call tr_w,4,$(1)) --seed $(patsubst s%,%,$(call tr_w,5,$(1)))
+
+# $(1) = run name, $(2) = epochs
+define train_run
+	@mkdir -p $(TRAIN_DIR)/$(1)
+	@rc=0; $(TRAIN) $(call tr_args,$(1)) --epochs $(2) --out $(TRAIN_DIR)/$(1) \
+	  >> $(TRAIN_DIR)/$(1)/log.txt 2>&1 || rc=$$?; \
+	times > $(TRAIN_DIR)/$(1)/cpu.tmp; \
+	echo "cpu time of this invocation (user system): $$(tail -n 1 $(TRAIN_DIR)/$(1)/cpu.tmp)" >> $(TRAIN_DIR)/$(1)/log.txt; \
+	rm -f $(TRAIN_DIR)/$(1)/cpu.tmp; \
+	tail -n 2 $(TRAIN_DIR)/$(1)/log.txt | sed 's|^|$(1): |'; \
+	if [ $$rc -ne 0 ] && ! grep -q '"status": "diverged"' $(TRAIN_DIR)/$(1)/summary.json 2>/dev/null; then \
+	  echo "$(1): bruno-bench train failed (exit $$rc), see $(TRAIN_DIR)/$(1)/log.txt"; exit 1; fi
+	@touch $(TRAIN_DIR)/$(1)/done_e$(2)
+endef
+
+$(TRAIN_DIR)/braille%/done_e$(BRAILLE_EPOCHS): | $(BUILD)/bruno-bench
+	$(call train_run,braille$*,$(BRAILLE_EPOCHS))
+$(TRAIN_DIR)/jsb%/done_e$(JSB_EPOCHS): | $(BUILD)/bruno-bench
+	$(call train_run,jsb$*,$(JSB_EPOCHS))
+
+train-runs: $(TRAIN_ORDER)
+
+# Tables and figures read every finished epochs.csv of the runs listed in
+# runs.txt (the grid of this SCALE); the paper's numbers come from
+# reference/paper.csv. results/REPORT.md gathers everything that exists.
+TRAIN_OUT = $(RESULTS)/braille_table.md $(RESULTS)/jsb_table.md \
+            $(RESULTS)/braille_acc.png $(RESULTS)/braille_acc.svg $(RESULTS)/jsb_loss.png $(RESULTS)/jsb_loss.svg
+$(TRAIN_DIR)/runs.txt: FORCE
+	@mkdir -p $(TRAIN_DIR)
+	@echo $(TRAIN_RUNS) | tr ' ' '\n' > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+$(TRAIN_DIR)/braille_curves.csv $(TRAIN_DIR)/jsb_curves.csv $(RESULTS)/braille_table.md $(RESULTS)/jsb_table.md &: \
+		plots/train_tables.py reference/paper.csv $(TRAIN_DIR)/runs.txt $(TRAIN_ORDER)
+	python3 plots/train_tables.py --runs $(TRAIN_DIR)/runs.txt --train-dir $(TRAIN_DIR) --reference reference/paper.csv \
+	  --scale $(SCALE) --out-dir $(RESULTS)
+$(RESULTS)/braille_acc.png $(RESULTS)/braille_acc.svg &: plots/braille_acc.gp plots/common.gp $(TRAIN_DIR)/braille_curves.csv
+	gnuplot -e "fmt='png'; out='$(RESULTS)/braille_acc.png'; dir='$(TRAIN_DIR)'" plots/braille_acc.gp
+	gnuplot -e "fmt='svg'; out='$(RESULTS)/braille_acc.svg'; dir='$(TRAIN_DIR)'" plots/braille_acc.gp
+$(RESULTS)/jsb_loss.png $(RESULTS)/jsb_loss.svg &: plots/jsb_loss.gp plots/common.gp $(TRAIN_DIR)/jsb_curves.csv
+	gnuplot -e "fmt='png'; out='$(RESULTS)/jsb_loss.png'; dir='$(TRAIN_DIR)'" plots/jsb_loss.gp
+	gnuplot -e "fmt='svg'; out='$(RESULTS)/jsb_loss.svg'; dir='$(TRAIN_DIR)'" plots/jsb_loss.gp
+train-tables: $(TRAIN_OUT)
+
+# results/REPORT.md (plots/report.py): every number of ours beside the
+# paper's, the machine and the build. `make report` writes it from whatever
+# results exist (a missing input reads "not run"); `reproduce` writes it
+# last, after every other part.
+.PHONY: report reproduce-report
+report: | $(RESULTS)
+	python3 plots/report.py --results $(RESULTS) --reference reference/paper.csv --scale $(SCALE) \
+	  --cc "$(CC)" --cflags "$(CFLAGS)" --out $(RESULTS)/REPORT.md
+reproduce-report: | e4-figures e1-figures rram-figures experiments
+	@$(MAKE) --no-print-directory report SCALE=$(SCALE)
+reproduce: reproduce-report
+
+experiments: train-tables
