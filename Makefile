@@ -532,13 +532,16 @@ BRAILLE_EPOCHS = 8
 JSB_EPOCHS     = 20
 endif
 TRAIN_BITS = 32 8 4 3
+# plus 3-bit RRAM device synapses (variability, programming and read noise:
+# bruno-bench train --synapse rram) for the LIF and FeLIF-BRUNO networks
 
 # Longest runs first: make -j2 starts prerequisites in this order, so the
 # two cores stay busy until the end.
 JSB_RUNS     = $(foreach s,$(TRAIN_SEEDS),jsb_felif_bptt_32_s$(s) jsb_felif_bruno_32_s$(s) jsb_snu_bruno_32_s$(s))
 BRAILLE_RUNS = $(foreach s,$(TRAIN_SEEDS),\
                  $(foreach b,$(TRAIN_BITS),braille-raw_felif_bruno_$(b)_s$(s)) braille-raw_felif_coarse_32_s$(s) \
-                 $(foreach m,rlif lif,$(foreach b,$(TRAIN_BITS),braille-raw_$(m)_bruno_$(b)_s$(s))))
+                 $(foreach m,rlif lif,$(foreach b,$(TRAIN_BITS),braille-raw_$(m)_bruno_$(b)_s$(s))) \
+                 braille-raw_lif_bruno_3rram_s$(s) braille-raw_felif_bruno_3rram_s$(s))
 TRAIN_RUNS   = $(BRAILLE_RUNS) $(JSB_RUNS)
 TRAIN_STAMPS = $(foreach r,$(filter braille%,$(TRAIN_RUNS)),$(TRAIN_DIR)/$(r)/done_e$(BRAILLE_EPOCHS)) \
                $(foreach r,$(filter jsb%,$(TRAIN_RUNS)),$(TRAIN_DIR)/$(r)/done_e$(JSB_EPOCHS))
@@ -555,7 +558,8 @@ TRAIN_ORDER  = $(foreach p,$(TRAIN_FIRST),$(filter $(p),$(TRAIN_STAMPS))) $(filt
 tr_w    = $(word $(1),$(subst _, ,$(2)))
 tr_args = --task $(call tr_w,1,$(1)) --model $(call tr_w,2,$(1)) \
           $(if $(filter felif,$(call tr_w,2,$(1))),--trainer $(call tr_w,3,$(1))) \
-          --bits $(call tr_w,4,$(1)) --seed $(patsubst s%,%,$(call tr_w,5,$(1)))
+          --bits $(patsubst %rram,%,$(call tr_w,4,$(1))) $(if $(filter %rram,$(call tr_w,4,$(1))),--synapse rram) \
+          --seed $(patsubst s%,%,$(call tr_w,5,$(1)))
 
 # $(1) = run name, $(2) = epochs
 define train_run

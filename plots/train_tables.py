@@ -21,8 +21,9 @@ import math
 import os
 from collections import defaultdict
 
-BITS = [32, 8, 4, 3]
-PREC = {32: "fp32", 8: "8bit", 4: "4bit", 3: "3bit"}
+BITS = [32, 8, 4, 3, "3rram"]
+# the RRAM row is compared with the paper's ideal 3-bit quantiser
+PREC = {32: "fp32", 8: "8bit", 4: "4bit", 3: "3bit", "3rram": "3bit"}
 # (model, trainer) -> (label, the model name in reference/paper.csv)
 BRAILLE = [
     (("lif", "bruno"), "LIF hidden, LIF output", "lif_hidden_lif_output"),
@@ -78,7 +79,8 @@ def parse_name(n):
     p = n.split("_")
     if len(p) != 5 or not p[4].startswith("s"):
         return None
-    return p[0], p[1], p[2], int(p[3]), int(p[4][1:])
+    # bits: 32, 8, 4, 3, or "3rram" (3-bit levels on RRAM devices)
+    return p[0], p[1], p[2], (int(p[3]) if p[3].isdigit() else p[3]), int(p[4][1:])
 
 
 def load_paper(path):
@@ -167,7 +169,7 @@ def braille(args, names, paper, targets):
             ptxt = "—" if pv is None else ("%.2f" % pv + (" ± %.2f" % psd if psd is not None else ""))
             delta = "—" if (pv is None or m is None) else "%+.2f" % (100.0 * m - pv)
             out.append("| %s | %s | %d%s | %s | %s | %s | %s | %s | %s |" % (
-                label, "FP32" if b == 32 else "%d bit" % b, len(done), (" (" + note + ")") if note else "",
+                label, "FP32" if b == 32 else ("3 bit, RRAM devices" if b == "3rram" else "%d bit" % b), len(done), (" (" + note + ")") if note else "",
                 "/".join(str(e) for e in eps) or "—", pm(m, sd),
                 "—" if bm is None else "%.2f (%d)" % (100.0 * bm, best_ep[len(best_ep) // 2]),
                 ptxt, "—" if pbest is None else "%.2f" % pbest, delta))
