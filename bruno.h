@@ -2438,6 +2438,7 @@ typedef struct bruno__buf {
 } bruno__buf;
 
 #define BRUNO__RUNNING 0xffffffffu
+#define BRUNO__DENSE_BLOCK 16 /* inputs a dense layer transposes at a time */
 
 static bruno_real bruno__rsqrt_in(size_t n) { return (bruno_real)(1.0 / sqrt((double)n)); }
 
@@ -2533,7 +2534,9 @@ static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
         b[k].ptr = (void **)&L->W; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
         b[k].ptr = (void **)&L->gW; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
         if (L->cfg.bits < 32) { b[k].ptr = (void **)&L->Wq; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
-        b[k].ptr = (void **)&L->Wt; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
+        /* the recurrent matrices run step by step on their transpose; a dense
+           layer transposes a block of inputs at a time into its workspace */
+        if (kind != BRUNO_LAYER_DENSE) { b[k].ptr = (void **)&L->Wt; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
         if (bruno__has_rram(&L->cfg)) { b[k].ptr = (void **)&L->levels; b[k].n = L->nW; b[k++].size = sizeof(int8_t); }
     }
     if ((kind == BRUNO_LAYER_DENSE && L->cfg.bias) || kind == BRUNO_LAYER_SNU || kind == BRUNO_LAYER_ENCODE) {
@@ -2610,6 +2613,9 @@ static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, si
     int seq = train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
     b[k].ptr = (void **)&L->out; b[k].n = T * B * n; b[k++].size = sizeof(bruno_real);
     switch (L->cfg.kind) {
+    case BRUNO_LAYER_DENSE: /* BRUNO__DENSE_BLOCK inputs of W, transposed */
+        b[k].ptr = (void **)&L->tmp; b[k].n = BRUNO__DENSE_BLOCK * n; b[k++].size = sizeof(bruno_real);
+        break;
     case BRUNO_LAYER_LIF:
     case BRUNO_LAYER_RLIF:
         b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
@@ -2990,7 +2996,8 @@ static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_re
         if (*r != BRUNO_OK) return NULL;
         W = L->Wq;
     }
-    /* the forward products run on the transpose (see bruno__matvec) */
+    if (L->cfg.kind == BRUNO_LAYER_DENSE) return W; /* transposed block by block in the forward */
+    /* the recurrent products run on the transpose (see bruno__matvec) */
     for (o = 0; o < no; ++o)
         for (i = 0; i < ni; ++i) L->Wt[i * no + o] = W[o * ni + i];
     return L->Wt;
@@ -3934,19 +3941,30 @@ static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const b
         break;
     case BRUNO_LAYER_DENSE: {
         const bruno_real *W = bruno__weights(net, L, &res);
+        size_t no = L->n_out, ni = L->n_in, i0;
         long rr;
         if (res != BRUNO_OK) return res;
-        /* rows are independent: any thread count gives the same bits */
+        memset(L->out, 0, R * no * sizeof *L->out);
+        /* y = W x for every row, a block of inputs at a time: the block is
+           transposed into the workspace and each row adds it in axpy form
+           (bruno__matvec), inputs in ascending order, so the bits are those
+           of a full transpose at a fraction of its memory. Rows are
+           independent: any thread count gives the same bits. */
+        for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
+            size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, o, i;
+            for (o = 0; o < no; ++o)
+                for (i = 0; i < nb; ++i) L->tmp[i * no + o] = W[o * ni + i0 + i];
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)bruno__n_items(net, R)) schedule(static) if (net->cfg.threads > 1)
 #endif
-        for (rr = 0; rr < (long)R; ++rr) {
-            bruno_real *y = L->out + (size_t)rr * L->n_out;
-            size_t cc;
-            bruno__matvec(W, x + (size_t)rr * L->n_in, y, L->n_out, L->n_in, 0);
-            if (L->b)
-                for (cc = 0; cc < L->n_out; ++cc) y[cc] += L->b[cc];
+            for (rr = 0; rr < (long)R; ++rr)
+                bruno__matvec(L->tmp, x + (size_t)rr * ni + i0, L->out + (size_t)rr * no, no, nb, 1);
         }
+        if (L->b)
+            for (rr = 0; rr < (long)R; ++rr) {
+                size_t cc;
+                for (cc = 0; cc < no; ++cc) L->out[(size_t)rr * no + cc] += L->b[cc];
+            }
         (void)c;
         break;
     }
