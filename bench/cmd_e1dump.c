@@ -123,19 +123,7 @@ int bench_cmd_e1dump(int argc, char **argv)
         fprintf(stderr, "bruno-bench e1dump: cannot create '%s': %s\n", dir, strerror(errno));
         return BENCH_EXIT_FAIL;
     }
-    memset(&s, 0, sizeof s);
-    s.neuron = "felif";
-    s.inputs = inputs;
-    s.hidden = hidden;
-    s.batch = batch;
-    s.dt = dt;
-    s.gain = gain;
-    s.T = (size_t)(seq_ms * 1e-3 / dt + 0.5);
-    if (s.T == 0) s.T = 1;
-    s.net = bruno_net_config_default(inputs);
-    s.net.dt = dt;
-    s.net.n_fine = (uint32_t)n_fine;
-    s.net.seed = seed;
+    e1_setup_init(&s, "felif", inputs, hidden, batch, seq_ms, dt, gain, (uint32_t)n_fine, seed);
     nx = s.T * batch * inputs;
     ny = s.T * batch * hidden;
     nw = hidden * inputs;

@@ -81,22 +81,10 @@ int bench_cmd_memtime(int argc, char **argv)
         fprintf(stderr, "bruno-bench memtime: sizes, --seq-ms, --dt, --n-fine, --checkpoints and --repeats must be > 0\n");
         return BENCH_EXIT_USAGE;
     }
-    memset(&s, 0, sizeof s);
-    s.neuron = neuron;
-    s.inputs = inputs;
-    s.hidden = hidden;
-    s.batch = batch;
-    s.dt = dt;
-    s.gain = gain;
-    s.T = (size_t)(seq_ms * 1e-3 / dt + 0.5);
-    if (s.T == 0) s.T = 1;
-    s.net = bruno_net_config_default(inputs);
-    s.net.dt = dt;
-    s.net.n_fine = (uint32_t)n_fine;
+    e1_setup_init(&s, neuron, inputs, hidden, batch, seq_ms, dt, gain, (uint32_t)n_fine, seed);
     s.net.trainer = (bruno_trainer)tr;
     s.net.schedule = (bruno_schedule)sc;
     s.net.checkpoints = (uint32_t)checkpoints;
-    s.net.seed = seed;
     s.net.threads = threads > 1024 ? 1024u : (unsigned)threads;
     if (strcmp(neuron, "felif") != 0) s.net.trainer = BRUNO_TRAINER_BPTT; /* LIF layers are BPTT at dt */
 

@@ -62,17 +62,8 @@ static double train_step_time(unsigned threads, size_t H, size_t B, size_t T)
     const bruno_real *y;
     double t0, t1, loss;
     size_t nx, ny;
-    memset(&s, 0, sizeof s);
-    s.neuron = "felif";
-    s.inputs = 512;
-    s.hidden = H;
-    s.batch = B;
-    s.T = T;
-    s.dt = 1e-3;
-    s.gain = 1e-9;
-    s.net = bruno_net_config_default(512);
+    e1_setup_init(&s, "felif", 512, H, B, (double)T, 1e-3, 1e-9, 1000, 1);
     s.net.threads = threads;
-    s.net.seed = 1;
     if (e1_build(&net, &s) != BRUNO_OK) return -1;
     nx = T * B * 512;
     ny = T * B * H;

@@ -24,6 +24,24 @@ int e1_schedule(const char *name)
 const char *e1_trainer_name(bruno_trainer t) { return (unsigned)t < 4 ? trainer_names[t] : "?"; }
 const char *e1_schedule_name(bruno_schedule s) { return (unsigned)s < 3 ? schedule_names[s] : "?"; }
 
+void e1_setup_init(e1_setup *s, const char *neuron, size_t inputs, size_t hidden, size_t batch, double seq_ms,
+                   double dt, double gain, uint32_t n_fine, uint64_t seed)
+{
+    memset(s, 0, sizeof *s);
+    s->neuron = neuron;
+    s->inputs = inputs;
+    s->hidden = hidden;
+    s->batch = batch;
+    s->dt = dt;
+    s->gain = gain;
+    s->T = (size_t)(seq_ms * 1e-3 / dt + 0.5);
+    if (s->T == 0) s->T = 1;
+    s->net = bruno_net_config_default(inputs);
+    s->net.dt = dt;
+    s->net.n_fine = n_fine;
+    s->net.seed = seed;
+}
+
 bruno_result e1_build(bruno_net *net, const e1_setup *s)
 {
     bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE), h;

@@ -19,6 +19,12 @@ int e1_schedule(const char *name);
 const char *e1_trainer_name(bruno_trainer t);
 const char *e1_schedule_name(bruno_schedule s);
 
+/* Fill s for the E1 set-up: T = seq_ms of network time at step dt (at
+   least one step), the network config at its defaults but for dt, N and
+   the seed; callers then set the trainer, schedule, threads... */
+void e1_setup_init(e1_setup *s, const char *neuron, size_t inputs, size_t hidden, size_t batch, double seq_ms,
+                   double dt, double gain, uint32_t n_fine, uint64_t seed);
+
 /* Build the network; BRUNO_OK or the library's error. */
 bruno_result e1_build(bruno_net *net, const e1_setup *s);
 /* Fill x [T][batch][inputs] with uniform [0, 1) draws from seed. */
