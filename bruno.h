@@ -3425,6 +3425,12 @@ static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, b
                                      uint32_t i, bruno_real tau)
 {
     size_t rs, ja, jb, running = 0;
+    /* a uniform population's constants do not depend on the neuron: one
+       flat loop over the item, so a small layer (27 outputs) still fills
+       whole vectors instead of running a scalar remainder per row */
+    if (X->pop->uniform)
+        return bruno__felif_row_fast(v + X->q0, p + X->q0, taken + X->q0, X->I + X->q0, X->pop->soa, X->n, 0,
+                                     X->q1 - X->q0, i, tau, X->V_thr, 1);
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     running += bruno__felif_row_fast(v + rs, p + rs, taken + rs, X->I + rs, X->pop->soa, X->n, ja, jb, i, tau,
                                      X->V_thr, X->pop->uniform);
@@ -3556,6 +3562,11 @@ static void bruno__felif_adj_fast(const bruno__felif_ctx *X, const bruno_real *v
 {
     size_t rs, ja, jb;
     const bruno_real rg = X->nc->rate_grad ? (bruno_real)1 : (bruno_real)0;
+    if (X->pop->uniform) { /* one flat loop, as the forward step */
+        bruno__felif_adj_row_fast(vi + X->q0, pi + X->q0, X->I + X->q0, taken ? taken + X->q0 : NULL, X->gv + X->q0,
+                                  X->gp + X->q0, X->gI + X->q0, X->pop->soa, X->n, 0, X->q1 - X->q0, i, tau, rg, 1);
+        return;
+    }
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     bruno__felif_adj_row_fast(vi + rs, pi + rs, X->I + rs, taken ? taken + rs : NULL, X->gv + rs, X->gp + rs,
                               X->gI + rs, X->pop->soa, X->n, ja, jb, i, tau, rg, X->pop->uniform);
