@@ -717,6 +717,12 @@ BRUNO_API size_t bruno_net_bytes(const bruno_net *net);
    this is the exact peak a counting allocator sees. Returns 0 for T or
    batch = 0. */
 BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t batch);
+/* Fine steps a checkpointing schedule (BINOMIAL or UNIFORM) recomputes in
+   the backward pass of one network step of n_fine steps with K
+   checkpoints, when no neuron freezes early (freezing only shortens it):
+   the price of its memory saving, in forward sweeps' worth of work it is
+   this / n_fine. 0 for other schedules or a zero size. */
+BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_t n_fine, size_t K);
 
 /* Forward over a sequence x [T][batch][n_in]. With train = 1 everything
    the backward pass needs is kept (workspace allocated on first use or
@@ -3194,15 +3200,60 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
             }
             return;
         }
+        /* t = the repetitions this range needs (the least t with
+           C(s+t, t) >= l); the first split m - a = max(1, C(s+t-2, t-2),
+           l - C(s-1+t, t)) is an optimal one: it gives the least number
+           of recomputed steps, t l - C(s+t, t-1) (checked against the
+           dynamic programme min over m of m + F(l-m, s-1) + F(m, s) for
+           every l <= 1200, s <= 33). 1000 steps, 31 snapshots: 2439. */
         for (t = 1; bruno__beta(s, t) < (double)l; ++t) {}
         {
-            double right = bruno__beta(s - 1, t);
-            m = (double)l - right > 1.0 ? a + (size_t)((double)l - right) : a + 1;
+            double lo = t >= 2 ? bruno__beta(s, t - 2) : 0.0, right = (double)l - bruno__beta(s - 1, t);
+            if (right > lo) lo = right;
+            m = lo > 1.0 ? (size_t)lo : 1;
+            if (m > l - 1) m = l - 1;
+            m += a;
         }
         R->advance(R->ctx, slot_a, next_free, a, m);
         bruno__revolve(R, m, b, next_free, next_free + 1, s - 1);
         b = m;
     }
+}
+
+/* counting callbacks: bruno_checkpoint_recompute_steps runs the schedule dry */
+static void bruno__count_advance(void *ctx, int from, int to, size_t i0, size_t i1)
+{
+    (void)from;
+    (void)to;
+    *(size_t *)ctx += i1 - i0;
+}
+
+static void bruno__count_adjoint(void *ctx, int slot, size_t i)
+{
+    (void)ctx;
+    (void)slot;
+    (void)i;
+}
+
+BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_t n_fine, size_t K)
+{
+    size_t count = 0;
+    if (n_fine == 0 || K == 0) return 0;
+    if (schedule == BRUNO_SCHEDULE_BINOMIAL) {
+        bruno__rev R;
+        size_t s = K < n_fine ? K : n_fine;
+        R.ctx = &count;
+        R.work = (int)s;
+        R.advance = bruno__count_advance;
+        R.adjoint = bruno__count_adjoint;
+        bruno__revolve(&R, 0, n_fine, 0, 1, s);
+        return count;
+    }
+    if (schedule == BRUNO_SCHEDULE_UNIFORM) { /* as bruno__felif_adj_checkpoint: the sweep, then each segment */
+        size_t Lseg = (n_fine + K - 1) / K, nck = (n_fine + Lseg - 1) / Lseg;
+        return (nck - 1) * Lseg + n_fine;
+    }
+    return 0;
 }
 
 /* ---- FeLIF layer ------------------------------------------------------------ */

@@ -118,6 +118,41 @@ Test(trainers, checkpointing_equals_bptt_bit_for_bit_for_every_schedule)
     free(ref);
 }
 
+/* The binomial schedule recomputes the fewest fine steps any schedule with
+   its snapshots can: the dynamic programme F(l, s) = min over the first
+   split m of m + F(l - m, s - 1) + F(m, s), F(1, s) = 0, F(l, 1) =
+   l (l - 1) / 2 (s counts the snapshot holding the window's start). */
+Test(trainers, binomial_schedule_recomputes_the_optimal_number_of_steps)
+{
+    enum { LMAX = 160, SMAX = 12 };
+    static long F[LMAX + 1][SMAX + 1];
+    long l, s, m;
+    for (s = 1; s <= SMAX; ++s)
+        for (l = 1; l <= LMAX; ++l) {
+            long best = -1;
+            if (l == 1 || s == 1) {
+                F[l][s] = l * (l - 1) / 2;
+                continue;
+            }
+            for (m = 1; m < l; ++m) {
+                long c = m + F[l - m][s - 1] + F[m][s];
+                if (best < 0 || c < best) best = c;
+            }
+            F[l][s] = best;
+        }
+    for (s = 1; s <= SMAX; ++s)
+        for (l = 1; l <= LMAX; ++l)
+            cr_expect_eq((long)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, (size_t)l, (size_t)s), F[l][s],
+                         "binomial, %ld steps, %ld snapshots", l, s);
+    /* the paper's set-up: closed form t l - C(s + t, t - 1) with t = 3 */
+    cr_expect_eq(bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, 1000, 31), (size_t)(3 * 1000 - 561));
+    /* uniform: one sweep to the 31 checkpoints (30 segments of 33 steps),
+       then every segment again */
+    cr_expect_eq(bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_UNIFORM, 1000, 31), (size_t)(30 * 33 + 1000));
+    cr_expect_eq(bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_SEQUENCE, 1000, 31), 0);
+    cr_expect_eq(bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, 0, 31), 0);
+}
+
 Test(trainers, bruno_with_one_fine_step_equals_bptt)
 {
     size_t n1, n2;
