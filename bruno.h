@@ -2653,6 +2653,11 @@ static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, si
     return k;
 }
 
+/* dL/d(activations) buffers the backward pass ping-pongs between: the top
+   layer writes the first, the next one down the second, and so on; layer 0
+   writes none. A two-layer network (E1) needs one. */
+static size_t bruno__grad_buffers(const bruno_net *net) { return net->n_layers >= 3 ? 2 : net->n_layers == 2 ? 1 : 0; }
+
 static size_t bruno__grad_width(const bruno_net *net)
 {
     size_t l, w = 0;
@@ -2685,7 +2690,7 @@ BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t ba
         s += bruno__bytes_of(b, bruno__layer_ws_plan(net->layers[l], &net->cfg, T, batch, 1, b));
     }
     gw = bruno__grad_width(net);
-    if (gw) s += 2 * (T * batch * gw * sizeof(bruno_real));
+    if (gw) s += bruno__grad_buffers(net) * (T * batch * gw * sizeof(bruno_real));
     return s;
 }
 
@@ -2725,8 +2730,9 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
     if (gw) {
         net->grad_elems = T * B * gw;
         net->grad_a = (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real));
-        net->grad_b = net->grad_a ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
-        if (!net->grad_b) {
+        net->grad_b = net->grad_a && bruno__grad_buffers(net) == 2
+                          ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
+        if (!net->grad_a || (!net->grad_b && bruno__grad_buffers(net) == 2)) {
             net->ws_T = T;
             net->ws_batch = B;
             net->ws_train = train;
