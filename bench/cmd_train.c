@@ -200,6 +200,11 @@ static int find_data(const run *R, const char *rel, char *buf, size_t n)
     return -1;
 }
 
+/* Braille coarse-only FeLIF runs: the test of the trained weights with the
+   fine model (test_loss, test_acc) and with the coarse model they were
+   trained with (two extra columns at the end). */
+static int coarse_eval(const run *R) { return R->task != TASK_JSB && R->trainer == BRUNO_TRAINER_COARSE; }
+
 static void cfg_add(run *R, const char *key, const char *fmt, ...)
 {
     size_t k = strlen(R->config);
@@ -242,6 +247,8 @@ static void make_config(run *R)
         cfg_add(R, "n_fine", "%llu", (unsigned long long)o->n_fine);
         if (R->trainer == BRUNO_TRAINER_CHECKPOINT)
             cfg_add(R, "checkpoints", "%llu", (unsigned long long)o->checkpoints);
+        /* coarse-only Braille runs are tested with the fine model (and the coarse one) */
+        if (coarse_eval(R)) cfg_add(R, "test_model", "fine+coarse");
     }
     if (R->task != TASK_JSB) {
         cfg_add(R, "tile", "%llu", (unsigned long long)o->tile);
@@ -473,9 +480,9 @@ static int keep_rows(char **buf, const char *existing, const char *header, uint6
 
 static const char *csv_header(const run *R)
 {
-    return R->task == TASK_JSB
-               ? "epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n"
-               : "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n";
+    return R->task == TASK_JSB ? "epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n"
+           : coarse_eval(R)    ? "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n"
+                               : "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n";
 }
 static const char *wall_header = "epoch,wall_s,train_s,test_s\n";
 
@@ -581,7 +588,12 @@ static int write_summary(run *R, const char *status)
                      "frequency (count+1)/(frames+2), threshold 0.5; train_acc likewise on the training pieces\",\n");
     else
         fprintf(o.f, "  \"metrics_note\": \"loss: softmax cross-entropy on output spike counts; acc: argmax of the "
-                     "counts; train numbers are means over the epoch's batches (remainder dropped)\",\n");
+                     "counts; train numbers are means over the epoch's batches (remainder dropped)%s\",\n",
+                coarse_eval(R) ? "; coarse-only trainer: test_loss and test_acc run the trained weights through the "
+                                 "fine FeLIF model (n_fine Euler steps per network step, the device), "
+                                 "test_loss_coarse and test_acc_coarse through the coarse model they were trained "
+                                 "with (one Euler step of dt); train_loss and train_acc are the coarse model's"
+                               : "");
     fprintf(o.f, "  \"best_by\": \"%s\",\n  \"final\": ", R->task == TASK_JSB ? "lowest test_loss" : "highest test_acc");
     json_row(o.f, R->csv, R->st.epochs_done);
     fprintf(o.f, ",\n  \"best\": ");
@@ -648,14 +660,47 @@ static const char *bad_grad(const bruno_net *net)
 
 static int is_div(bruno_result r) { return r == BRUNO_ERR_DIVERGED || r == BRUNO_ERR_NONFINITE; }
 
+/* Braille test: all of the (limited) test set, in batches of B, the last
+   one shorter. Returns 0, 1 diverged, -1 error. */
+static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc)
+{
+    size_t B = (size_t)R->o.batch, k, correct, n_corr = 0;
+    double loss, test_sum = 0;
+    const bruno_real *y;
+    bruno_result r;
+    uint32_t idx[4096];
+    for (k = 0; k * B < R->n_test; ++k) {
+        size_t b0 = k * B, bn = R->n_test - b0 < B ? R->n_test - b0 : B, i;
+        for (i = 0; i < bn; ++i) idx[i] = (uint32_t)(b0 + i);
+        gather(R, &R->te, idx, bn);
+        if ((r = bruno_net_forward(&R->net, R->xb, R->T, bn, 0, &y)) != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
+            goto fail;
+        }
+        r = bruno_loss_count_ce(y, R->T, bn, R->n_out, R->lab, NULL, &loss, &correct);
+        if (r != BRUNO_OK) {
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
+            goto fail;
+        }
+        test_sum += loss * (double)bn;
+        n_corr += correct;
+    }
+    *test_loss = test_sum / (double)R->n_test;
+    *test_acc = (double)n_corr / (double)R->n_test;
+    return 0;
+fail:
+    train_progress_clear(&R->prog);
+    fprintf(stderr, "bruno-bench train: epoch %llu: %s\n", (unsigned long long)ep, bruno_result_string(r));
+    return -1;
+}
+
 /* Braille: returns 0, 1 diverged, -1 error. */
 static int braille_epoch(run *R, uint64_t ep, double *m)
 {
     size_t B = (size_t)R->o.batch, nb = R->n_train / B, k, correct, n_corr = 0;
-    double loss, sum = 0, test_sum = 0;
+    double loss, sum = 0;
     const bruno_real *y;
     bruno_result r;
-    uint32_t idx[4096];
     shuffle(R->perm, R->n_train, &R->st.shuffle_rng);
     for (k = 0; k < nb; ++k) {
         gather(R, &R->tr, R->perm + k * B, B);
@@ -682,27 +727,27 @@ static int braille_epoch(run *R, uint64_t ep, double *m)
     m[0] = sum / (double)nb;
     m[1] = (double)n_corr / (double)(nb * B);
     m[5] = bench_now();
-    /* test: all of the (limited) test set, in batches of B, the last one shorter */
-    n_corr = 0;
-    for (k = 0; k * B < R->n_test; ++k) {
-        size_t b0 = k * B, bn = R->n_test - b0 < B ? R->n_test - b0 : B, i;
-        for (i = 0; i < bn; ++i) idx[i] = (uint32_t)(b0 + i);
-        gather(R, &R->te, idx, bn);
-        if ((r = bruno_net_forward(&R->net, R->xb, R->T, bn, 0, &y)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
-            goto fail;
-        }
-        r = bruno_loss_count_ce(y, R->T, bn, R->n_out, R->lab, NULL, &loss, &correct);
-        if (r != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
-            goto fail;
-        }
-        test_sum += loss * (double)bn;
-        n_corr += correct;
+    if (R->trainer == BRUNO_TRAINER_COARSE) {
+        /* coarse-only: the weights are trained for the coarse model, but the
+           device is the fine one. test_loss/test_acc evaluate them with the
+           fine pass (n_fine Euler steps, what the device would do); the
+           coarse model's own numbers go to m[6], m[7]. Switching the trainer
+           between COARSE and BRUNO changes only the forward of the FeLIF
+           layers, never the workspace they plan. Both passes start from the
+           same network RNG state, so that at bits < 32 they see the same
+           stochastic rounding, and both leave it in the same state (the
+           draws do not depend on the trainer): training continues exactly as
+           it would have without the fine pass. */
+        bruno_rng g0 = R->net.rng;
+        int er;
+        R->net.cfg.trainer = BRUNO_TRAINER_BRUNO;
+        er = braille_test(R, ep, &m[2], &m[3]);
+        R->net.cfg.trainer = BRUNO_TRAINER_COARSE;
+        if (er) return er;
+        R->net.rng = g0;
+        return braille_test(R, ep, &m[6], &m[7]);
     }
-    m[2] = test_sum / (double)R->n_test;
-    m[3] = (double)n_corr / (double)R->n_test;
-    return 0;
+    return braille_test(R, ep, &m[2], &m[3]);
 fail_fwd:
     if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "forward"); return 1; }
 fail:
@@ -804,7 +849,9 @@ int bench_cmd_train(int argc, char **argv)
         {"task", BENCH_OPT_STRING, &o->task, "braille-raw, braille-events or jsb (required)", 0},
         {"model", BENCH_OPT_STRING, &o->model, "Braille: lif, rlif or felif (FeLIF output layer); JSB: felif or snu", 0},
         {"trainer", BENCH_OPT_STRING, &o->trainer,
-         "how FeLIF layers are differentiated: bruno (default), bptt, checkpoint or coarse (MODELS §3); "
+         "how FeLIF layers are differentiated: bruno (default), bptt, checkpoint or coarse (MODELS §3; coarse-only "
+         "Braille runs are tested with the fine model, the device: test_loss/test_acc; the coarse model's own test "
+         "numbers are the extra columns test_loss_coarse/test_acc_coarse); "
          "LIF/RLIF/SNU layers are always BPTT at dt", 0},
         {"bits", BENCH_OPT_U64, &o->bits, "32 (default) or 2..16: dense and recurrent matrices quantised (MODELS §5.1)", 0},
         {"seed", BENCH_OPT_U64, &o->seed, "initialisation, stochastic rounding and shuffling (default 0)", 0},
@@ -1045,7 +1092,7 @@ int bench_cmd_train(int argc, char **argv)
 
     train_progress_init(&R->prog);
     for (ep = R->st.epochs_done + 1; ep <= o->epochs; ++ep) {
-        double m[6] = {0, 0, 0, 0, 0, 0}, t0, t2, lr = R->opt.cfg.lr, metric;
+        double m[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t0, t2, lr = R->opt.cfg.lr, metric;
         int er;
         /* a fresh workspace each epoch: the peak then does not depend on what ran before */
         bruno_net_release_workspace(&R->net);
@@ -1067,8 +1114,9 @@ int bench_cmd_train(int argc, char **argv)
             if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%zu\n", (unsigned long long)ep, m[0], m[1], m[2],
                        m[3], m[4], m[3], lr, R->ca.peak_bytes))
                 goto oom;
-        } else if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%zu\n", (unsigned long long)ep, m[0], m[1], m[2], m[3],
-                          lr, R->ca.peak_bytes)) {
+        } else if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%zu", (unsigned long long)ep, m[0], m[1], m[2], m[3],
+                          lr, R->ca.peak_bytes) ||
+                   (coarse_eval(R) && append(&R->csv, ",%.9g,%.9g", m[6], m[7])) || append(&R->csv, "\n")) {
             goto oom;
         }
         if (append(&R->wall, "%llu,%.3f,%.3f,%.3f\n", (unsigned long long)ep, t2 - t0, m[5] - t0, t2 - m[5])) goto oom;
@@ -1089,8 +1137,11 @@ int bench_cmd_train(int argc, char **argv)
             printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f nll/frame %.3f frame acc %.4f | lr %.3g | %.1f s\n",
                    (unsigned long long)ep, m[0], m[1], m[2], m[4], m[3], lr, t2 - t0);
         else
-            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f acc %.4f | lr %.3g | %.1f s\n",
-                   (unsigned long long)ep, m[0], m[1], m[2], m[3], lr, t2 - t0);
+            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f acc %.4f%s | lr %.3g | %.1f s\n",
+                   (unsigned long long)ep, m[0], m[1], m[2], m[3], coarse_eval(R) ? " (fine model)" : "", lr, t2 - t0);
+        if (coarse_eval(R))
+            printf("epoch %llu: coarse model (trained with): test loss %.4f acc %.4f\n", (unsigned long long)ep, m[6],
+                   m[7]);
         fflush(stdout);
         if (strcmp(o->synapse, "rram") == 0) {
             /* devices written during the epoch (training steps and test passes), over all arrays */

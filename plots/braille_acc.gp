@@ -14,7 +14,7 @@ set yrange [0:100]
 set key top left font ",9"
 set style fill transparent solid 0.18 noborder
 models = "lif_bruno rlif_bruno felif_bruno felif_coarse"
-labels = "'LIF hidden, LIF out' 'RLIF hidden, LIF out' 'LIF hidden, FeLIF out (BRUNO)' 'FeLIF out, coarse only'"
+labels = "'LIF hidden, LIF out' 'RLIF hidden, LIF out' 'LIF hidden, FeLIF out (BRUNO)' 'FeLIF out, coarse only (fine-model test)'"
 colours = "#1f77b4 #2ca02c #d62728 #7f7f7f"
 sel(m, b) = (strcol(1) eq m && $2 == b)
 do for [b in "32 8 4 3"] {

@@ -8,7 +8,13 @@
 #   3. a finished run is not rewritten ("already complete", exit 0);
 #   4. a corrupt, truncated or foreign state.bin is an error (exit 1),
 #      never silently used, and the files are left as they were;
-#   5. a diverging run stops with status "diverged" and exit 1.
+#   5. a diverging run stops with status "diverged" and exit 1;
+#   6. a coarse-only FeLIF Braille run is tested with the fine model:
+#      with --n-fine 1 (fine = coarse) test_loss/test_acc equal the
+#      test_*_coarse columns to the last digit, at 3 bits too (both test
+#      passes see the same stochastic rounding); with --n-fine 20 the
+#      training and the coarse columns are the same bits (training never
+#      uses the fine model) but test_loss differs (it does).
 set -eu
 B=${1:-build/bruno-bench}
 D=$(mktemp -d "${TMPDIR:-/tmp}/train-check.XXXXXX")
@@ -18,10 +24,11 @@ pass() { echo "train-check: ok: $*"; }
 
 BRAILLE="--task braille-raw --model lif --epochs 3 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 6"
 FELIF="--task jsb --model felif --epochs 2 --limit-train 4 --limit-test 2 --seed 4 --n-fine 50"
+COARSE="--task braille-raw --model felif --trainer coarse --bits 3 --epochs 2 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 15 --lr 0.01 --gain 5e-10"
 JSB="--task jsb --model snu --epochs 3 --limit-train 6 --limit-test 3 --seed 5"
 
-for name in braille felif jsb; do
-    case $name in braille) A=$BRAILLE ;; felif) A=$FELIF ;; jsb) A=$JSB ;; esac
+for name in braille felif jsb coarse; do
+    case $name in braille) A=$BRAILLE ;; felif) A=$FELIF ;; jsb) A=$JSB ;; coarse) A="$COARSE --n-fine 20" ;; esac
     $B train $A --out "$D/$name-straight" > /dev/null
     $B train $A --out "$D/$name-resumed" --stop-after 1 > /dev/null 2>&1
     [ "$(wc -l < "$D/$name-resumed/epochs.csv")" -eq 2 ] || fail "$name: --stop-after 1 did not stop after one epoch"
@@ -91,4 +98,15 @@ set -e
 [ $rc -eq 1 ] && echo "$err" | grep -q "diverged in epoch" || fail "divergence: exit $rc, '$err'"
 grep -q '"status": "diverged"' "$D/div/summary.json" || fail "divergence: summary status"
 pass "divergence stops the run: $err"
+# coarse-only: evaluated with the fine model (the coarse-straight run above has --n-fine 20)
+$B train $COARSE --n-fine 1 --out "$D/coarse-n1" > /dev/null
+head -n 1 "$D/coarse-n1/epochs.csv" | grep -q '^epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse$' ||
+    fail "coarse: epochs.csv header $(head -n 1 "$D/coarse-n1/epochs.csv")"
+[ "$(tail -n +2 "$D/coarse-n1/epochs.csv" | cut -d, -f4,5)" = "$(tail -n +2 "$D/coarse-n1/epochs.csv" | cut -d, -f8,9)" ] ||
+    fail "coarse, --n-fine 1: the fine-model test differs from the coarse-model test"
+[ "$(cut -d, -f1-3,6-9 "$D/coarse-n1/epochs.csv")" = "$(cut -d, -f1-3,6-9 "$D/coarse-straight/epochs.csv")" ] ||
+    fail "coarse: training or the coarse-model test depends on --n-fine"
+[ "$(tail -n +2 "$D/coarse-n1/epochs.csv" | cut -d, -f4)" != "$(tail -n +2 "$D/coarse-straight/epochs.csv" | cut -d, -f4)" ] ||
+    fail "coarse: test_loss does not depend on --n-fine (not the fine model)"
+pass "coarse-only run tested with the fine model (n_fine 1: = coarse columns; n_fine 20: same training, other test_loss)"
 echo "train-check: all passed"
