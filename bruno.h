@@ -3407,6 +3407,248 @@ static BRUNO__INLINE uint32_t bruno__felif_row_impl(bruno_real *BRUNO__RESTRICT 
     return running;
 }
 
+/* ---- AVX-512 fast kernel ------------------------------------------------------
+   Where the target has AVX-512 (float build), the fast forward and adjoint
+   steps are written with intrinsics: gcc's vectorised C loop was bound by
+   instruction throughput (about 150 instructions per 16 lanes: the bit
+   tricks of the portable exp2/log2, blends for the freeze and the clip,
+   sign(v) as two compares and two conversions), not by latency. Here
+   log2 takes its exponent and mantissa from vgetexp/vgetmant, exp2
+   scales by vscalef (no integer shifts), the clip is one vrange, frozen
+   lanes are left out of masked stores instead of blended, and the tail
+   of a row is the same vector code under a mask, so every lane gets the
+   same bits wherever a thread's item boundary falls. The forward and the
+   adjoint share bruno__v_lane, so the adjoint's clip decisions are
+   exactly the forward's. Define BRUNO_NO_AVX512 to use the portable loop. */
+#if !BRUNO_REAL_IS_DOUBLE && defined(__AVX512F__) && !defined(BRUNO_NO_AVX512)
+#define BRUNO__AVX512 1
+#include <immintrin.h>
+
+#define BRUNO__V1(x) _mm512_set1_ps(x)
+
+/* 2^y for y in [-126, 127]: n = round(y), f = y - n in [-1/2, 1/2], the
+   degree-5 polynomial of bruno__fexp2 in Horner form, then p 2^n by
+   vscalef. Only the lanes of k are computed, the others are 0. */
+static BRUNO__INLINE __m512 bruno__v_exp2(__mmask16 k, __m512 y)
+{
+    __m512 n = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), f = _mm512_sub_ps(y, n), p;
+    p = _mm512_fmadd_ps(BRUNO__V1(0.001339086336f), f, BRUNO__V1(0.009676031918f));
+    p = _mm512_fmadd_ps(p, f, BRUNO__V1(0.05550357114f));
+    p = _mm512_fmadd_ps(p, f, BRUNO__V1(0.2402210749f));
+    p = _mm512_fmadd_ps(p, f, BRUNO__V1(0.693147188f));
+    p = _mm512_fmadd_ps(p, f, BRUNO__V1(1.000000075f));
+    return _mm512_maskz_scalef_ps(k, p, n);
+}
+
+/* log2 x for normal x > 0: x = 2^e m with m in [3/4, 3/2) (vgetmant; the
+   matching e is the exponent of 4x/3, which is exact at the boundary, as
+   checked for every mantissa), log2 m = t g(t) with t = m - 1 in
+   [-1/4, 1/2), g of degree 7 (Chebyshev fit, |error of t g| <= 1.6e-7). */
+static BRUNO__INLINE __m512 bruno__v_log2(__m512 x)
+{
+    __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+    __m512 e = _mm512_getexp_ps(_mm512_mul_ps(x, BRUNO__V1(1.33333333f)));
+    __m512 t = _mm512_sub_ps(m, BRUNO__V1(1.0f)), g;
+    g = _mm512_fmadd_ps(BRUNO__V1(-0.0938960967f), t, BRUNO__V1(0.202076588f));
+    g = _mm512_fmadd_ps(g, t, BRUNO__V1(-0.250414432f));
+    g = _mm512_fmadd_ps(g, t, BRUNO__V1(0.290264516f));
+    g = _mm512_fmadd_ps(g, t, BRUNO__V1(-0.360368292f));
+    g = _mm512_fmadd_ps(g, t, BRUNO__V1(0.480842665f));
+    g = _mm512_fmadd_ps(g, t, BRUNO__V1(-0.721350080f));
+    g = _mm512_fmadd_ps(g, t, BRUNO__V1(1.44269527f));
+    return _mm512_fmadd_ps(t, g, e);
+}
+
+/* copysign(a, b) in one vpternlog: the sign bit from b, the rest from a */
+static BRUNO__INLINE __m512 bruno__v_copysign(__m512 a, __m512 b)
+{
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b),
+                                                         _mm512_set1_epi32((int)0x80000000u), 0xD8));
+}
+
+/* The constants of 16 lanes: broadcast once for a uniform population,
+   loaded per vector otherwise. tC = tau/C_tot, ild = I_dsc - I0A. */
+typedef struct bruno__vc {
+    __m512 kv, kp, l2ea, alpha, es, ps, A, tC, i0a, ild, l2itau, vclip, ivtl2, invvt;
+} bruno__vc;
+
+static BRUNO__INLINE void bruno__vc_load(bruno__vc *c, const bruno_real *S, size_t n, size_t j, int uniform,
+                                        __mmask16 k, bruno_real tau)
+{
+#define BRUNO__VLD(f) (uniform ? _mm512_set1_ps(S[(f) * n]) : _mm512_maskz_loadu_ps(k, S + (f) * n + j))
+    c->kv = BRUNO__VLD(BRUNO__S_KV);
+    c->kp = BRUNO__VLD(BRUNO__S_KP);
+    c->l2ea = BRUNO__VLD(BRUNO__S_L2EA);
+    c->alpha = BRUNO__VLD(BRUNO__S_ALPHA);
+    c->es = BRUNO__VLD(BRUNO__S_ESOFT);
+    c->ps = BRUNO__VLD(BRUNO__S_PS);
+    c->A = BRUNO__VLD(BRUNO__S_A);
+    c->tC = _mm512_mul_ps(_mm512_set1_ps(tau), BRUNO__VLD(BRUNO__S_INVC));
+    c->i0a = BRUNO__VLD(BRUNO__S_I0A);
+    c->ild = _mm512_sub_ps(BRUNO__VLD(BRUNO__S_IDSC), c->i0a);
+    c->l2itau = BRUNO__VLD(BRUNO__S_L2ITAU);
+    c->vclip = BRUNO__VLD(BRUNO__S_VCLIP);
+    c->ivtl2 = BRUNO__VLD(BRUNO__S_IVTL2);
+    c->invvt = BRUNO__VLD(BRUNO__S_INVVT);
+#undef BRUNO__VLD
+}
+
+/* 16 lanes of the Euler step (MODELS §2) before the clip, as
+   bruno__felif_lane: X = 2^(alpha (log2 E_a - log2 |E|')),
+   r = 2^(log2(1/tau_0) - X log2 e) (0 where X > X_MAX, as libm's
+   underflow), e^(v/V_t) = 2^(v log2(e)/V_t). */
+typedef struct bruno__vlane {
+    __m512 E, vn, pn, aE, X, r, a, ev;
+    __mmask16 vnz; /* v != 0: sign(v) is copysign(1, v) there, 0 elsewhere */
+} bruno__vlane;
+
+static BRUNO__INLINE void bruno__v_lane(const bruno__vc *c, __m512 v, __m512 p, __m512 I, __m512 tau, bruno__vlane *o)
+{
+    __m512 E = _mm512_fmsub_ps(c->kv, v, _mm512_mul_ps(c->kp, p)), er, leak, ar;
+    o->E = E;
+    o->aE = _mm512_add_ps(_mm512_abs_ps(E), c->es);
+    /* |E| <= k_v v_clip + k_p P_s keeps this exponent in [1, 63] */
+    o->X = bruno__v_exp2((__mmask16)0xffff, _mm512_mul_ps(c->alpha, _mm512_sub_ps(c->l2ea, bruno__v_log2(o->aE))));
+    er = _mm512_fnmadd_ps(o->X, BRUNO__V1(1.44269504088896341f), c->l2itau);
+    o->r = bruno__v_exp2(_mm512_cmp_ps_mask(o->X, BRUNO__V1(BRUNO__X_MAX), _CMP_LE_OQ), er);
+    o->a = _mm512_sub_ps(bruno__v_copysign(c->ps, E), p); /* sign(E) P_s - p */
+    /* |v| <= v_clip: |v log2(e)/V_t| stays far inside the float range */
+    o->ev = bruno__v_exp2((__mmask16)0xffff, _mm512_mul_ps(v, c->ivtl2));
+    o->vnz = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    /* I_leak = sign(v) (I0A (e^(v/V_t) - 1) + I_dsc), 0 at v = 0 */
+    leak = _mm512_fmadd_ps(c->i0a, o->ev, c->ild);
+    leak = _mm512_maskz_mov_ps(o->vnz, bruno__v_copysign(leak, v));
+    ar = _mm512_mul_ps(o->a, o->r);
+    o->pn = _mm512_fmadd_ps(tau, ar, p);
+    o->vn = _mm512_fmadd_ps(c->tC, _mm512_fnmadd_ps(c->A, ar, _mm512_sub_ps(I, leak)), v);
+}
+
+/* One vector of the forward step: lanes of km, frozen lanes (i >= taken)
+   keep their state (left out of the stores). Returns the lanes still
+   running after step i. */
+static BRUNO__INLINE __mmask16 bruno__v_fwd(const bruno__vc *c, bruno_real *vr, bruno_real *pr, uint32_t *tr,
+                                            const bruno_real *Ir, __mmask16 km, int full, __m512i vi, __m512i vi1,
+                                            __m512 tau, __m512 thr)
+{
+    __m512 v = full ? _mm512_loadu_ps(vr) : _mm512_maskz_loadu_ps(km, vr);
+    __m512 p = full ? _mm512_loadu_ps(pr) : _mm512_maskz_loadu_ps(km, pr);
+    __m512 I = full ? _mm512_loadu_ps(Ir) : _mm512_maskz_loadu_ps(km, Ir);
+    __m512i tk = full ? _mm512_loadu_si512((const void *)tr) : _mm512_maskz_loadu_epi32(km, tr);
+    __mmask16 act = _mm512_mask_cmpgt_epu32_mask(km, tk, vi), spk;
+    bruno__vlane o;
+    __m512 vn, pn;
+    bruno__v_lane(c, v, p, I, tau, &o);
+    /* clip to [-P_s, P_s] and [-v_clip, v_clip]: min of the magnitudes,
+       the sign of the first operand */
+    pn = _mm512_range_ps(o.pn, c->ps, 0x02);
+    vn = _mm512_range_ps(o.vn, c->vclip, 0x02);
+    _mm512_mask_storeu_ps(vr, act, vn);
+    _mm512_mask_storeu_ps(pr, act, pn);
+    spk = _mm512_mask_cmp_ps_mask(_mm512_mask_cmpeq_epu32_mask(km, tk, _mm512_set1_epi32((int)BRUNO__RUNNING)), vn,
+                                  thr, _CMP_GE_OQ);
+    _mm512_mask_storeu_epi32(tr, spk, vi1);
+    return (__mmask16)(_mm512_mask_cmpgt_epu32_mask(km, tk, vi1) & (__mmask16)~spk);
+}
+
+/* The forward step i on [ja, jb) of a row (or of the whole item for a
+   uniform population); nonzero when a lane is still running after it. */
+static size_t bruno__v_row(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir, const bruno_real *S,
+                           size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real thr, int uniform)
+{
+    const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
+    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
+    __mmask16 any = 0;
+    bruno__vc c;
+    size_t j = ja;
+    if (uniform) {
+        bruno__vc_load(&c, S, n, 0, 1, (__mmask16)0xffff, tau);
+        for (; j + 16 <= jb; j += 16)
+            any |= bruno__v_fwd(&c, vr + j, pr + j, tr + j, Ir + j, (__mmask16)0xffff, 1, vi, vi1, vtau, vthr);
+    } else {
+        for (; j + 16 <= jb; j += 16) {
+            bruno__vc_load(&c, S, n, j, 0, (__mmask16)0xffff, tau);
+            any |= bruno__v_fwd(&c, vr + j, pr + j, tr + j, Ir + j, (__mmask16)0xffff, 1, vi, vi1, vtau, vthr);
+        }
+    }
+    if (j < jb) {
+        __mmask16 km = (__mmask16)((1u << (jb - j)) - 1u);
+        bruno__vc_load(&c, S, n, j, uniform, km, tau);
+        any |= bruno__v_fwd(&c, vr + j, pr + j, tr + j, Ir + j, km, 0, vi, vi1, vtau, vthr);
+    }
+    return any != 0;
+}
+
+/* One vector of the adjoint step, as bruno__felif_adj_lane: lanes of act
+   reverse the step, the others keep their adjoints. */
+static BRUNO__INLINE void bruno__v_adj(const bruno__vc *c, const bruno_real *vr, const bruno_real *pr,
+                                       const bruno_real *Ir, bruno_real *gvr, bruno_real *gpr, bruno_real *gIr,
+                                       __mmask16 km, __mmask16 act, int full, __m512 tau, __m512 rga)
+{
+    __m512 v = full ? _mm512_loadu_ps(vr) : _mm512_maskz_loadu_ps(km, vr);
+    __m512 p = full ? _mm512_loadu_ps(pr) : _mm512_maskz_loadu_ps(km, pr);
+    __m512 I = full ? _mm512_loadu_ps(Ir) : _mm512_maskz_loadu_ps(km, Ir);
+    __m512 gv = full ? _mm512_loadu_ps(gvr) : _mm512_maskz_loadu_ps(km, gvr);
+    __m512 gp = full ? _mm512_loadu_ps(gpr) : _mm512_maskz_loadu_ps(km, gpr);
+    __m512 gI = full ? _mm512_loadu_ps(gIr) : _mm512_maskz_loadu_ps(km, gIr);
+    __m512 dr, Adr, dIp_dp, dIp_dv, dIl_dv, hC, dv_dv, dv_dp, dp_dv, dp_dp, tadr, one = BRUNO__V1(1.0f);
+    __mmask16 tv, tp;
+    bruno__vlane o;
+    bruno__v_lane(c, v, p, I, tau, &o);
+    /* r'(E) = alpha X r sign(E)/(|E| + E_soft); rga = alpha, or 0 without
+       the rate gradient */
+    dr = bruno__v_copysign(_mm512_div_ps(_mm512_mul_ps(_mm512_mul_ps(rga, o.X), o.r), o.aE), o.E);
+    Adr = _mm512_mul_ps(_mm512_mul_ps(c->A, o.a), dr);
+    /* with I_pa = A*a: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
+    dIp_dp = _mm512_fnmsub_ps(c->A, o.r, _mm512_mul_ps(Adr, c->kp));
+    dIp_dv = _mm512_mul_ps(Adr, c->kv);
+    dIl_dv = _mm512_maskz_mov_ps(o.vnz, bruno__v_copysign(_mm512_mul_ps(_mm512_mul_ps(c->i0a, o.ev), c->invvt), v));
+    hC = c->tC;
+    dv_dv = _mm512_fnmadd_ps(hC, _mm512_add_ps(dIl_dv, dIp_dv), one);
+    dv_dp = _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), hC), dIp_dp);
+    tadr = _mm512_mul_ps(_mm512_mul_ps(tau, o.a), dr);
+    dp_dv = _mm512_mul_ps(tadr, c->kv);
+    dp_dp = _mm512_fnmadd_ps(tadr, c->kp, _mm512_fnmadd_ps(tau, o.r, one));
+    /* clipped outputs have zero derivative (a state on a bound counts as
+       clipped, as in bruno_felif_euler); masked, so a lane contributes
+       exactly 0 even where a derivative overflowed */
+    tv = _mm512_mask_cmp_ps_mask(act, _mm512_abs_ps(o.vn), c->vclip, _CMP_LT_OQ);
+    tp = _mm512_mask_cmp_ps_mask(act, _mm512_abs_ps(o.pn), c->ps, _CMP_LT_OQ);
+    _mm512_mask_storeu_ps(gvr, act,
+                          _mm512_add_ps(_mm512_maskz_mul_ps(tv, gv, dv_dv), _mm512_maskz_mul_ps(tp, gp, dp_dv)));
+    _mm512_mask_storeu_ps(gpr, act,
+                          _mm512_add_ps(_mm512_maskz_mul_ps(tv, gv, dv_dp), _mm512_maskz_mul_ps(tp, gp, dp_dp)));
+    _mm512_mask_storeu_ps(gIr, tv, _mm512_add_ps(gI, _mm512_mul_ps(gv, hC)));
+}
+
+static void bruno__v_adj_row(const bruno_real *vr, const bruno_real *pr, const bruno_real *Ir, const uint32_t *tr,
+                             bruno_real *gvr, bruno_real *gpr, bruno_real *gIr, const bruno_real *S, size_t n,
+                             size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real rg, int uniform)
+{
+    const __m512i vi = _mm512_set1_epi32((int)i);
+    const __m512 vtau = _mm512_set1_ps(tau);
+    bruno__vc c;
+    size_t j = ja;
+    __m512 rga;
+    /* a uniform population's constants, once; a varied one reloads them
+       per vector below */
+    bruno__vc_load(&c, S, n, 0, 1, (__mmask16)0xffff, tau);
+    rga = _mm512_mul_ps(_mm512_set1_ps(rg), c.alpha);
+    for (; j < jb; j += 16) {
+        int full = j + 16 <= jb;
+        __mmask16 km = full ? (__mmask16)0xffff : (__mmask16)((1u << (jb - j)) - 1u), act = km;
+        if (!uniform) {
+            bruno__vc_load(&c, S, n, j, 0, km, tau);
+            rga = _mm512_mul_ps(_mm512_set1_ps(rg), c.alpha);
+        }
+        if (tr) act = _mm512_mask_cmpgt_epu32_mask(km, _mm512_maskz_loadu_epi32(km, tr + j), vi);
+        if (full) bruno__v_adj(&c, vr + j, pr + j, Ir + j, gvr + j, gpr + j, gIr + j, km, act, 1, vtau, rga);
+        else bruno__v_adj(&c, vr + j, pr + j, Ir + j, gvr + j, gpr + j, gIr + j, km, act, 0, vtau, rga);
+    }
+}
+#else
+#define BRUNO__AVX512 0
+#endif
+
 /* Its own function, with restrict pointers, so gcc sees simple loops it
    can vectorise. */
 static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
@@ -3414,8 +3656,12 @@ static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real
                                       const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau,
                                       bruno_real thr, int uniform)
 {
+#if BRUNO__AVX512
+    return (uint32_t)bruno__v_row(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, uniform);
+#else
     if (uniform) return bruno__felif_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 1);
     return bruno__felif_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 0);
+#endif
 }
 
 /* The fast fine step i of length tau (MODELS §2) on the item, branch
@@ -3550,8 +3796,12 @@ static void bruno__felif_adj_row_fast(const bruno_real *BRUNO__RESTRICT vr, cons
                                       bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n, size_t ja,
                                       size_t jb, uint32_t i, bruno_real tau, bruno_real rg, int uniform)
 {
+#if BRUNO__AVX512
+    bruno__v_adj_row(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, uniform);
+#else
     if (uniform) bruno__felif_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 1);
     else bruno__felif_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 0);
+#endif
 }
 
 /* Reverse one Euler step of length tau from its input state (vi, pi) for
