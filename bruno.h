@@ -3444,7 +3444,7 @@ static BRUNO__INLINE uint32_t bruno__felif_row_impl(bruno_real *BRUNO__RESTRICT 
 static BRUNO__INLINE void bruno__v_exp2(int nu, const __mmask16 *k, const __m512 *y, __m512 *out)
 {
     __m512 n[BRUNO__VU], f[BRUNO__VU], p[BRUNO__VU];
-    BRUNO__EACH(n[u_] = _mm512_roundscale_ps(y[u_], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    BRUNO__EACH(n[u_] = _mm512_maskz_roundscale_ps((__mmask16)0xffff, y[u_], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     BRUNO__EACH(f[u_] = _mm512_sub_ps(y[u_], n[u_]));
     BRUNO__EACH(p[u_] = _mm512_fmadd_ps(BRUNO__V1(0.001339086336f), f[u_], BRUNO__V1(0.009676031918f)));
     BRUNO__EACH(p[u_] = _mm512_fmadd_ps(p[u_], f[u_], BRUNO__V1(0.05550357114f)));
@@ -3460,10 +3460,13 @@ static BRUNO__INLINE void bruno__v_exp2(int nu, const __mmask16 *k, const __m512
    [-1/4, 1/2), g of degree 7 (Chebyshev fit; |error of t g| <= 1.6e-7). */
 static BRUNO__INLINE void bruno__v_log2(int nu, const __m512 *x, __m512 *out)
 {
+    /* vgetmant, vgetexp (and vrndscale in exp2) under a full mask: g++ 12
+       warns that the unmasked forms' pass-through operand is uninitialised */
     __m512 e[BRUNO__VU], t[BRUNO__VU], g[BRUNO__VU];
-    BRUNO__EACH(t[u_] = _mm512_sub_ps(_mm512_getmant_ps(x[u_], _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src),
+    BRUNO__EACH(t[u_] = _mm512_sub_ps(_mm512_maskz_getmant_ps((__mmask16)0xffff, x[u_], _MM_MANT_NORM_p75_1p5,
+                                                                              _MM_MANT_SIGN_src),
                                       BRUNO__V1(1.0f)));
-    BRUNO__EACH(e[u_] = _mm512_getexp_ps(_mm512_mul_ps(x[u_], BRUNO__V1(1.33333333f))));
+    BRUNO__EACH(e[u_] = _mm512_maskz_getexp_ps((__mmask16)0xffff, _mm512_mul_ps(x[u_], BRUNO__V1(1.33333333f))));
     BRUNO__EACH(g[u_] = _mm512_fmadd_ps(BRUNO__V1(-0.0938960967f), t[u_], BRUNO__V1(0.202076588f)));
     BRUNO__EACH(g[u_] = _mm512_fmadd_ps(g[u_], t[u_], BRUNO__V1(-0.250414432f)));
     BRUNO__EACH(g[u_] = _mm512_fmadd_ps(g[u_], t[u_], BRUNO__V1(0.290264516f)));
