@@ -75,6 +75,8 @@
                          Bad input never reaches an assert: every public
                          function validates and returns a bruno_result.
    BRUNO_MALLOC/BRUNO_FREE  what the default allocator calls (malloc/free).
+   BRUNO_NO_AVX512       use the portable (auto-vectorised) FeLIF kernel even
+                         where the target has AVX-512 (float build).
 
    CONVENTIONS
    -----------
@@ -92,9 +94,11 @@
    - Floating point: the exact trainers (BPTT, checkpointing) share one
      code path per fine step, so their gradients are bit-identical; build
      without -ffast-math. For speed build the file that defines
-     BRUNO_IMPLEMENTATION with -O3 -march=native -fno-trapping-math: the
-     FeLIF fine loop is written branch-free so the compiler vectorises it,
-     and gcc does so only without trapping math (clang's default).
+     BRUNO_IMPLEMENTATION with -O3 -march=native -fno-trapping-math: with
+     AVX-512 (float) the FeLIF fine loop is hand-vectorised with
+     intrinsics; elsewhere it is written branch-free so the compiler
+     vectorises it, and gcc does so only without trapping math (clang's
+     default).
      -ffp-contract=off keeps results the same across compilers' FMA choices
      (the kernel uses fmaf explicitly where the target has FMA).
    - Threads: with OpenMP (-fopenmp) the FeLIF layers and dense layers
@@ -346,9 +350,11 @@ BRUNO_API bruno_result bruno_felif_network_step(const bruno_felif_pop *pop, size
 
 /* The same network step with the vectorised kernel of the trainers
    (kernel = BRUNO_KERNEL_FAST) or the scalar reference (BRUNO_KERNEL_REFERENCE,
-   which is bruno_felif_network_step). The fast kernel evaluates exp and
-   log by polynomials (relative error ~2e-7) in float; tests/test_kernel.c
-   states its agreement with the reference. Declared kernel enum below. */
+   which is bruno_felif_network_step). The fast kernel evaluates exp2 and
+   log2 by polynomials in float (exp2: relative error <= 2.2e-7; log2:
+   absolute error <= 1.6e-7 on the mantissa's part, below the rounding of
+   log2 |E| ~ 28 itself); tests/test_kernel.c states its agreement with
+   the reference. Declared kernel enum below. */
 BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *pop, size_t batch,
                                                        const bruno_real *I, bruno_real *v, bruno_real *p,
                                                        bruno_real *s, double dt, uint32_t n_fine, int kernel);
@@ -3222,9 +3228,10 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
 #define BRUNO__FMAF(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* Fast math for the fine loop. In float: polynomial expf/logf, branch
-   free so the neuron loop vectorises (relative error about 2e-7, i.e. a
-   few ulp; tests/test_kernel.c measures it against libm). In double: libm. */
+/* Fast math for the portable fine loop (the AVX-512 kernel below has its
+   own, of the same accuracy). In float: polynomial exp2/log2, branch free
+   so the neuron loop vectorises (relative error about 2e-7, i.e. a few
+   ulp; tests/test_kernel.c measures it against libm). In double: libm. */
 #if BRUNO_REAL_IS_DOUBLE
 static bruno_real bruno__fexp2(bruno_real x) { return exp2(x); }
 static bruno_real bruno__flog2(bruno_real x) { return log2(x); }
@@ -3342,12 +3349,11 @@ static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
     for (j = ja; j < jb; ++j) X->I[rs + j] = X->g * gain[j] * u[rs + j];
 }
 
-/* The fast fine steps [i0, i1) of step length tau (MODELS §2) on the item,
-   branch free: every lane computes the Euler update, frozen lanes keep
-   their state. Returns the number of lanes still running after i1 - 1. */
 /* One lane of the fast Euler step (MODELS §2) before the clip, with the
-   pieces its adjoint needs. Forward and adjoint share it, so the adjoint's
-   clip decisions are exactly the forward's. In the log2 domain:
+   pieces its adjoint needs: the portable kernel (double, or a target
+   without AVX-512; the AVX-512 kernel below mirrors it in bruno__v_lane).
+   Forward and adjoint share it, so the adjoint's clip decisions are
+   exactly the forward's. In the log2 domain:
    X = 2^(alpha (log2 E_a - log2 |E|')), r = 2^(log2(1/tau_0) - X log2 e),
    e^(v/V_t) = 2^(v log2(e)/V_t). */
 typedef struct bruno__lane {
@@ -3751,7 +3757,8 @@ static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real
 
 /* The fast fine step i of length tau (MODELS §2) on the item, branch
    free: every lane computes the Euler update, frozen lanes keep their
-   state. Returns the number of lanes still running after step i. */
+   state. Returns nonzero while a lane is still running after step i (the
+   count with the portable loop, 0 or 1 per row with AVX-512). */
 static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
                                      uint32_t i, bruno_real tau)
 {
