@@ -3414,8 +3414,8 @@ static BRUNO__INLINE uint32_t bruno__felif_row_impl(bruno_real *BRUNO__RESTRICT 
 }
 
 /* ---- AVX-512 fast kernel ------------------------------------------------------
-   Where the target has AVX-512 (float build), the fast forward and adjoint
-   steps are written with intrinsics. gcc's vectorised C loop was bound by
+   Where the target has AVX-512 F and DQ (float build), the fast forward and
+   adjoint steps are written with intrinsics. gcc's vectorised C loop was bound by
    instruction throughput (about 150 instructions per 16 lanes: the bit
    tricks of the portable exp2/log2, blends for the freeze and the clip,
    sign(v) as two compares and two conversions). Here log2 takes its
@@ -3429,13 +3429,18 @@ static BRUNO__INLINE uint32_t bruno__felif_row_impl(bruno_real *BRUNO__RESTRICT 
    under a mask, so a lane gets the same bits wherever a thread's item
    boundary falls. The forward and the adjoint share bruno__v_lane, so the
    adjoint's clip decisions are exactly the forward's. Define
-   BRUNO_NO_AVX512 to use the portable loop. */
-#if !BRUNO_REAL_IS_DOUBLE && defined(__AVX512F__) && !defined(BRUNO_NO_AVX512)
+   BRUNO_NO_AVX512 to use the portable loop.
+   Measured (bruno-bench throughput, fast_over_reference, one core of the
+   2-core Sapphire Rapids VM): the auto-vectorised loop 21; these
+   intrinsics one vector at a time 30; two vectors side by side 39, three
+   39, four 44, six 43. Accuracy as the portable loop: exp2 relative error
+   <= 2.2e-7, log2 absolute error <= 1.6e-7 on top of its exponent. */
+#if !BRUNO_REAL_IS_DOUBLE && defined(__AVX512F__) && defined(__AVX512DQ__) && !defined(BRUNO_NO_AVX512)
 #define BRUNO__AVX512 1
 #include <immintrin.h>
 
 #define BRUNO__V1(x) _mm512_set1_ps(x)
-#define BRUNO__VU 4 /* vectors in flight */
+#define BRUNO__VU 4 /* vectors in flight (see the measurements above) */
 #define BRUNO__EACH(stmt)                     \
     do {                                      \
         int u_;                               \
