@@ -83,6 +83,10 @@ check-header: | $(BUILD)
 	gcc -std=c99 -x c -Wall -Wextra -pedantic -Werror -DBRUNO_REAL_DOUBLE -DBRUNO_STATIC -I. -c $(BUILD)/hdr.c -o $(BUILD)/hdr-cd.o
 	g++ -std=c++11 -x c++ -Wall -Wextra -pedantic -Werror -I. -c $(BUILD)/hdr.c -o $(BUILD)/hdr-cpp.o
 	clang -std=c99 -x c -Wall -Wextra -pedantic -Werror -I. -c $(BUILD)/hdr.c -o $(BUILD)/hdr-clang.o
+	# and with the host's instruction set, where the intrinsics kernel compiles (AVX-512)
+	gcc -std=c99 -x c -O2 $(ARCH) -Wall -Wextra -pedantic -Werror -I. -c $(BUILD)/hdr.c -o $(BUILD)/hdr-c-arch.o
+	g++ -std=c++11 -x c++ -O2 $(ARCH) -Wall -Wextra -pedantic -Werror -I. -c $(BUILD)/hdr.c -o $(BUILD)/hdr-cpp-arch.o
+	clang -std=c99 -x c -O2 $(ARCH) -Wall -Wextra -pedantic -Werror -I. -c $(BUILD)/hdr.c -o $(BUILD)/hdr-clang-arch.o
 
 test: deps check-header tests-build $(BUILD)/bruno-bench
 	$(BUILD)/test-float

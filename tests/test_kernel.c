@@ -75,6 +75,51 @@ Test(kernel, fast_kernel_agrees_with_the_reference_over_random_states)
     free(v1); free(p1); free(v2); free(p2); free(I); free(s1); free(s2);
 }
 
+/* A lane's bits do not depend on where it sits: in a full block of
+   vectors, in the masked tail of a row, or alone (what makes results
+   independent of how threads split a layer). */
+Test(kernel, fast_kernel_gives_a_lane_the_same_bits_wherever_it_sits)
+{
+    enum { NN = 101 };
+    bruno_felif_params fp = bruno_felif_params_default();
+    bruno_felif_pop_config pc = bruno_felif_pop_config_default(&fp, NN), pc1 = bruno_felif_pop_config_default(&fp, 1);
+    bruno_felif_pop pop, pop1;
+    bruno_real v[NN], p[NN], I[NN], s[NN], vb[NN], pb[NN], sb[NN];
+    bruno_rng g;
+    size_t q;
+    cr_assert_eq(bruno_felif_pop_init(&pop, &pc), BRUNO_OK);
+    cr_assert_eq(bruno_felif_pop_init(&pop1, &pc1), BRUNO_OK);
+    bruno_rng_seed(&g, 7);
+    for (q = 0; q < NN; ++q) {
+        v[q] = vb[q] = (bruno_real)(-1.5 + 4 * bruno_rng_uniform(&g));
+        p[q] = pb[q] = (bruno_real)(0.22 * (2 * bruno_rng_uniform(&g) - 1));
+        I[q] = (bruno_real)(3e-9 * bruno_rng_uniform(&g));
+        s[q] = sb[q] = 0;
+    }
+    /* one row of 101 neurons, and a batch of 101 of a 1-neuron population */
+    cr_assert_eq(bruno_felif_network_step_kernel(&pop, 1, I, v, p, s, 1e-4, 100, BRUNO_KERNEL_FAST), BRUNO_OK);
+    cr_assert_eq(bruno_felif_network_step_kernel(&pop1, NN, I, vb, pb, sb, 1e-4, 100, BRUNO_KERNEL_FAST), BRUNO_OK);
+    cr_expect(memcmp(v, vb, sizeof v) == 0 && memcmp(p, pb, sizeof p) == 0, "row and batch layouts differ");
+    for (q = 0; q < NN; ++q) { /* each neuron alone */
+        bruno_real v1 = 0, p1 = 0, s1 = 0;
+        bruno_rng_seed(&g, 7);
+        {
+            size_t k;
+            for (k = 0; k <= q; ++k) {
+                v1 = (bruno_real)(-1.5 + 4 * bruno_rng_uniform(&g));
+                p1 = (bruno_real)(0.22 * (2 * bruno_rng_uniform(&g) - 1));
+                (void)bruno_rng_uniform(&g);
+            }
+        }
+        cr_assert_eq(bruno_felif_network_step_kernel(&pop1, 1, &I[q], &v1, &p1, &s1, 1e-4, 100, BRUNO_KERNEL_FAST),
+                     BRUNO_OK);
+        cr_expect(memcmp(&v1, &v[q], sizeof v1) == 0 && memcmp(&p1, &p[q], sizeof p1) == 0,
+                  "neuron %zu alone differs from its lane in the row", q);
+    }
+    bruno_felif_pop_free(&pop);
+    bruno_felif_pop_free(&pop1);
+}
+
 /* Whole-network outputs and gradients are bit-identical for any number of
    threads, for every trainer. */
 Test(kernel, results_do_not_depend_on_the_number_of_threads)
