@@ -4224,6 +4224,19 @@ static size_t bruno__n_items(const bruno_net *net, size_t BN)
     return t ? t : 1;
 }
 
+/* Work items of a FeLIF layer: one with one thread; with more, up to 8 per
+   thread of at least 64 lanes (4 AVX-512 vectors) each, handed out
+   dynamically, so a core that runs slower (a busy host, a shared physical
+   core) takes fewer. A lane's bits do not depend on its item
+   (tests/test_kernel.c), so neither do the results. */
+static size_t bruno__felif_items(const bruno_net *net, size_t BN)
+{
+    size_t t = bruno__n_items(net, BN), k = BN / 64;
+    if (t == 1) return 1;
+    if (k > 8 * t) k = 8 * t;
+    return k > t ? k : t;
+}
+
 static void bruno__item_range(size_t BN, size_t items, size_t it, size_t *q0, size_t *q1)
 {
     *q0 = BN * it / items;
@@ -4315,10 +4328,10 @@ static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bru
 
 static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
 {
-    size_t BN = B * L->n_out, items = bruno__n_items(net, BN);
+    size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
     long it;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)items) schedule(static, 1) if (items > 1)
+#pragma omp parallel for num_threads((int)nt) schedule(dynamic, 1) if (nt > 1)
 #endif
     for (it = 0; it < (long)items; ++it) {
         size_t q0, q1;
@@ -4330,10 +4343,10 @@ static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_rea
 static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
                                   bruno_real *du, size_t T, size_t B)
 {
-    size_t BN = B * L->n_out, items = bruno__n_items(net, BN);
+    size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
     long it;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)items) schedule(static, 1) if (items > 1)
+#pragma omp parallel for num_threads((int)nt) schedule(dynamic, 1) if (nt > 1)
 #endif
     for (it = 0; it < (long)items; ++it) {
         size_t q0, q1;

@@ -173,3 +173,63 @@ Test(kernel, parameters_outside_the_kernels_range_are_rejected)
     fp.alpha = 5; /* (E_a/E_soft)^alpha would overflow */
     cr_expect_eq(bruno_felif_params_validate(&fp), BRUNO_ERR_PARAM);
 }
+
+/* A FeLIF layer wide enough that, with threads, it is cut into many work
+   items handed out dynamically (bruno__felif_items: up to 8 per thread of
+   64 lanes or more): outputs and gradients still do not depend on the
+   number of threads, for every trainer. */
+Test(kernel, many_work_items_give_the_same_bits_as_one)
+{
+    enum { T = 4, B = 4, NI = 5, H = 100 };
+    const bruno_trainer trs[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT};
+    static bruno_real x[T * B * NI], dy[T * B * H], ref_y[T * B * H];
+    int t, th;
+    fill_input(x, T * B * NI, 17);
+    for (t = 0; t < 3; ++t) {
+        bruno_real *ref_g = NULL;
+        size_t ng = 0;
+        for (th = 1; th <= 3; ++th) {
+            bruno_net_config nc = bruno_net_config_default(NI);
+            bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+            bruno_layer_config fe = bruno_layer_config_default(BRUNO_LAYER_FELIF);
+            bruno_net net;
+            const bruno_real *y;
+            bruno_real *g;
+            size_t i, off = 0, nspk = 0;
+            nc.trainer = trs[t];
+            nc.n_fine = 40;
+            nc.checkpoints = 5;
+            nc.seed = 3;
+            nc.threads = (unsigned)th;
+            d.n_out = H;
+            d.init_scale = 3.0;
+            fe.input_gain = 3e-9;
+            cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
+            cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
+            cr_assert_eq(bruno_net_add(&net, &fe), BRUNO_OK);
+            cr_assert_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK);
+            for (i = 0; i < T * B * H; ++i) nspk += y[i] > 0;
+            cr_assert_gt(nspk, 0, "no spike: the test would compare zeros");
+            linear_loss(y, T * B * H, dy);
+            bruno_net_zero_grad(&net);
+            cr_assert_eq(bruno_net_backward(&net, dy), BRUNO_OK);
+            for (i = 0, ng = 0; i < net.n_params; ++i) ng += net.params[i].n;
+            g = malloc(ng * sizeof *g);
+            cr_assert_not_null(g);
+            for (i = 0; i < net.n_params; ++i) {
+                memcpy(g + off, net.params[i].grad, net.params[i].n * sizeof *g);
+                off += net.params[i].n;
+            }
+            if (th == 1) {
+                memcpy(ref_y, y, sizeof ref_y);
+                ref_g = g;
+            } else {
+                cr_expect(memcmp(ref_y, y, sizeof ref_y) == 0, "trainer %d, %d threads: outputs differ", t, th);
+                cr_expect(memcmp(ref_g, g, ng * sizeof *g) == 0, "trainer %d, %d threads: gradients differ", t, th);
+                free(g);
+            }
+            bruno_net_free(&net);
+        }
+        free(ref_g);
+    }
+}
