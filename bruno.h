@@ -4330,6 +4330,7 @@ static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_rea
 {
     size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
     long it;
+    (void)nt; /* used by the OpenMP pragma only */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)nt) schedule(dynamic, 1) if (nt > 1)
 #endif
@@ -4345,6 +4346,7 @@ static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_re
 {
     size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
     long it;
+    (void)nt; /* used by the OpenMP pragma only */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)nt) schedule(dynamic, 1) if (nt > 1)
 #endif
