@@ -1,6 +1,7 @@
 /* net_util.h - a small LIF + FeLIF network shared by the trainer tests. */
 #ifndef BRUNO_TEST_NET_UTIL_H
 #define BRUNO_TEST_NET_UTIL_H
+#include <stdlib.h>
 #include <string.h>
 #include "bruno.h"
 
@@ -74,4 +75,20 @@ static inline double linear_loss(const bruno_real *y, size_t n, bruno_real *dy)
     }
     return s;
 }
+/* All gradients of a network, concatenated (caller frees). */
+static inline bruno_real *collect_grads(bruno_net *net, size_t *n_out)
+{
+    size_t i, n = 0, off = 0;
+    bruno_real *g;
+    for (i = 0; i < net->n_params; ++i) n += net->params[i].n;
+    g = (bruno_real *)malloc(n * sizeof *g);
+    if (!g) return NULL; /* callers assert */
+    for (i = 0; i < net->n_params; ++i) {
+        memcpy(g + off, net->params[i].grad, net->params[i].n * sizeof *g);
+        off += net->params[i].n;
+    }
+    *n_out = n;
+    return g;
+}
+
 #endif

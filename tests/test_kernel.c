@@ -122,6 +122,34 @@ Test(kernel, fast_kernel_gives_a_lane_the_same_bits_wherever_it_sits)
 
 /* Whole-network outputs and gradients are bit-identical for any number of
    threads, for every trainer. */
+/* One training step of net on x ([T][B][n_in]; ny outputs), then: with
+   th == 1 keep its outputs and gradients as the reference, else compare
+   them bit for bit with it. Frees net. */
+static void step_against_reference(bruno_net *net, const bruno_real *x, size_t T, size_t B, size_t ny, bruno_real *dy,
+                                   bruno_real *ref_y, bruno_real **ref_g, int t, int th)
+{
+    const bruno_real *y;
+    bruno_real *g;
+    size_t i, ng = 0, nspk = 0;
+    cr_assert_eq(bruno_net_forward(net, x, T, B, 1, &y), BRUNO_OK);
+    for (i = 0; i < ny; ++i) nspk += y[i] > 0;
+    cr_assert_gt(nspk, 0, "no spike: the test would compare zeros");
+    linear_loss(y, ny, dy);
+    bruno_net_zero_grad(net);
+    cr_assert_eq(bruno_net_backward(net, dy), BRUNO_OK);
+    g = collect_grads(net, &ng);
+    cr_assert_not_null(g);
+    if (th == 1) {
+        memcpy(ref_y, y, ny * sizeof *y);
+        *ref_g = g;
+    } else {
+        cr_expect(memcmp(ref_y, y, ny * sizeof *y) == 0, "trainer %d, %d threads: outputs differ", t, th);
+        cr_expect(memcmp(*ref_g, g, ng * sizeof *g) == 0, "trainer %d, %d threads: gradients differ", t, th);
+        free(g);
+    }
+    bruno_net_free(net);
+}
+
 Test(kernel, results_do_not_depend_on_the_number_of_threads)
 {
     enum { T = 6, B = 3, NI = 3 };
@@ -131,34 +159,11 @@ Test(kernel, results_do_not_depend_on_the_number_of_threads)
     fill_input(x, T * B * NI, 31);
     for (t = 0; t < 3; ++t) {
         bruno_real ref_y[T * B * 4], *ref_g = NULL;
-        size_t ng = 0;
         for (th = 1; th <= 3; ++th) {
             bruno_net net;
-            const bruno_real *y;
-            size_t i, off = 0;
-            bruno_real *g;
             cr_assert_eq(make_small_net(&net, trs[t], BRUNO_SCHEDULE_BINOMIAL, 5, 60, BRUNO_SURROGATE_SUPERSPIKE, 0, NI, NULL), BRUNO_OK);
             net.cfg.threads = (unsigned)th;
-            cr_assert_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK);
-            linear_loss(y, T * B * 4, dy);
-            bruno_net_zero_grad(&net);
-            cr_assert_eq(bruno_net_backward(&net, dy), BRUNO_OK);
-            for (i = 0, ng = 0; i < net.n_params; ++i) ng += net.params[i].n;
-            g = malloc(ng * sizeof *g);
-            cr_assert_not_null(g);
-            for (i = 0; i < net.n_params; ++i) {
-                memcpy(g + off, net.params[i].grad, net.params[i].n * sizeof *g);
-                off += net.params[i].n;
-            }
-            if (th == 1) {
-                memcpy(ref_y, y, sizeof ref_y);
-                ref_g = g;
-            } else {
-                cr_expect(memcmp(ref_y, y, sizeof ref_y) == 0, "trainer %d, %d threads: outputs differ", t, th);
-                cr_expect(memcmp(ref_g, g, ng * sizeof *g) == 0, "trainer %d, %d threads: gradients differ", t, th);
-                free(g);
-            }
-            bruno_net_free(&net);
+            step_against_reference(&net, x, T, B, T * B * 4, dy, ref_y, &ref_g, t, th);
         }
         free(ref_g);
     }
@@ -187,15 +192,11 @@ Test(kernel, many_work_items_give_the_same_bits_as_one)
     fill_input(x, T * B * NI, 17);
     for (t = 0; t < 3; ++t) {
         bruno_real *ref_g = NULL;
-        size_t ng = 0;
         for (th = 1; th <= 3; ++th) {
             bruno_net_config nc = bruno_net_config_default(NI);
             bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
             bruno_layer_config fe = bruno_layer_config_default(BRUNO_LAYER_FELIF);
             bruno_net net;
-            const bruno_real *y;
-            bruno_real *g;
-            size_t i, off = 0, nspk = 0;
             nc.trainer = trs[t];
             nc.n_fine = 40;
             nc.checkpoints = 5;
@@ -207,28 +208,7 @@ Test(kernel, many_work_items_give_the_same_bits_as_one)
             cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
             cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
             cr_assert_eq(bruno_net_add(&net, &fe), BRUNO_OK);
-            cr_assert_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK);
-            for (i = 0; i < T * B * H; ++i) nspk += y[i] > 0;
-            cr_assert_gt(nspk, 0, "no spike: the test would compare zeros");
-            linear_loss(y, T * B * H, dy);
-            bruno_net_zero_grad(&net);
-            cr_assert_eq(bruno_net_backward(&net, dy), BRUNO_OK);
-            for (i = 0, ng = 0; i < net.n_params; ++i) ng += net.params[i].n;
-            g = malloc(ng * sizeof *g);
-            cr_assert_not_null(g);
-            for (i = 0; i < net.n_params; ++i) {
-                memcpy(g + off, net.params[i].grad, net.params[i].n * sizeof *g);
-                off += net.params[i].n;
-            }
-            if (th == 1) {
-                memcpy(ref_y, y, sizeof ref_y);
-                ref_g = g;
-            } else {
-                cr_expect(memcmp(ref_y, y, sizeof ref_y) == 0, "trainer %d, %d threads: outputs differ", t, th);
-                cr_expect(memcmp(ref_g, g, ng * sizeof *g) == 0, "trainer %d, %d threads: gradients differ", t, th);
-                free(g);
-            }
-            bruno_net_free(&net);
+            step_against_reference(&net, x, T, B, T * B * H, dy, ref_y, &ref_g, t, th);
         }
         free(ref_g);
     }

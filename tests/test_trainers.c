@@ -70,22 +70,6 @@ Test(trainers, bptt_matches_central_differences_for_every_parameter)
 }
 #endif
 
-/* All gradients of a network, concatenated (caller frees). */
-static bruno_real *collect_grads(bruno_net *net, size_t *n_out)
-{
-    size_t i, n = 0, off = 0;
-    bruno_real *g;
-    for (i = 0; i < net->n_params; ++i) n += net->params[i].n;
-    g = (bruno_real *)malloc(n * sizeof *g);
-    cr_assert_not_null(g);
-    for (i = 0; i < net->n_params; ++i) {
-        memcpy(g + off, net->params[i].grad, net->params[i].n * sizeof *g);
-        off += net->params[i].n;
-    }
-    *n_out = n;
-    return g;
-}
-
 static bruno_real *grads_for(bruno_trainer tr, bruno_schedule sch, uint32_t K, uint32_t N, size_t *n)
 {
     bruno_net net;
@@ -94,6 +78,7 @@ static bruno_real *grads_for(bruno_trainer tr, bruno_schedule sch, uint32_t K, u
     cr_assert_eq(make_small_net(&net, tr, sch, K, N, BRUNO_SURROGATE_SUPERSPIKE, 0, N_IN, NULL), BRUNO_OK);
     grads_of(&net, x);
     g = collect_grads(&net, n);
+    cr_assert_not_null(g);
     bruno_net_free(&net);
     return g;
 }
@@ -231,6 +216,7 @@ Test(trainers, same_seed_gives_bit_identical_training)
             cr_assert_eq(bruno_optim_step(&opt, &net), BRUNO_OK);
         }
         w[run] = collect_grads(&net, &nw);
+        cr_assert_not_null(w[run]);
         {   /* weights too */
             size_t i, off = 0;
             for (i = 0; i < net.n_params; ++i) {
