@@ -737,7 +737,10 @@ BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_
 BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, size_t T, size_t batch,
                                          int train, const bruno_real **y);
 /* Backward from dL/dy [T][batch][n_out]; gradients ACCUMULATE into the
-   params' grad arrays (call bruno_net_zero_grad first). */
+   params' grad arrays (call bruno_net_zero_grad first). Returns
+   BRUNO_ERR_DIVERGED when a gradient came out NaN or infinite (e.g. the
+   rate derivative r'(E) through a 1 ms coarse step overflows float): the
+   arrays hold what was computed, for inspection, and must not be applied. */
 BRUNO_API bruno_result bruno_net_backward(bruno_net *net, const bruno_real *dy);
 BRUNO_API void bruno_net_zero_grad(bruno_net *net);
 /* Clamp constrained parameters (LIF alpha, beta to [0.5, 1]); the
@@ -4509,6 +4512,8 @@ BRUNO_API bruno_result bruno_net_backward(bruno_net *net, const bruno_real *dy)
         bruno__layer_backward(net, L, l ? net->layers[l - 1]->out : net->x, g, dx, T, B);
         g = dx;
     }
+    for (l = 0; l < net->n_params; ++l)
+        if (bruno__check_finite_array(net->params[l].grad, net->params[l].n) != BRUNO_OK) return BRUNO_ERR_DIVERGED;
     return BRUNO_OK;
 }
 

@@ -25,8 +25,10 @@ static int parse_list(const char *s, double *v, int max)
     return n;
 }
 
-/* Gradient of the E1 set-up (loss sum s^2) for one trainer; NULL on error. */
-static bruno_real *e1_grad(e1_setup *s, bruno_trainer tr, const bruno_real *x, size_t *n, double *loss)
+/* Gradient of the E1 set-up (loss sum s^2) for one trainer; NULL on error.
+   A gradient that is not finite (BRUNO_ERR_DIVERGED) is still returned,
+   with *diverged = 1: its row says nan, and stderr says why. */
+static bruno_real *e1_grad(e1_setup *s, bruno_trainer tr, const bruno_real *x, size_t *n, double *loss, int *diverged)
 {
     bruno_net net;
     const bruno_real *y;
@@ -36,8 +38,11 @@ static bruno_real *e1_grad(e1_setup *s, bruno_trainer tr, const bruno_real *x, s
     s->net.trainer = tr;
     if (e1_build(&net, s) != BRUNO_OK) return NULL;
     dy = (bruno_real *)malloc(ny * sizeof *dy);
+    *diverged = 0;
     if (dy && (r = bruno_net_forward(&net, x, s->T, s->batch, 1, &y)) == BRUNO_OK &&
-        bruno_loss_sum_sq(y, ny, dy, loss) == BRUNO_OK && (bruno_net_zero_grad(&net), bruno_net_backward(&net, dy)) == BRUNO_OK) {
+        bruno_loss_sum_sq(y, ny, dy, loss) == BRUNO_OK &&
+        ((void)bruno_net_zero_grad(&net), (r = bruno_net_backward(&net, dy)) == BRUNO_OK || r == BRUNO_ERR_DIVERGED)) {
+        *diverged = r == BRUNO_ERR_DIVERGED;
         for (i = 0; i < net.n_params; ++i) tot += net.params[i].n;
         g = (bruno_real *)malloc(tot * sizeof *g);
         if (g)
@@ -102,7 +107,8 @@ int bench_cmd_gradcheck(int argc, char **argv)
             x = (bruno_real *)malloc(s.T * batch * inputs * sizeof *x);
             if (!x) goto oom;
             e1_input(x, s.T * batch * inputs, seed);
-            ref = e1_grad(&s, BRUNO_TRAINER_BPTT, x, &nref, &loss_ref);
+            int div_ref = 0, div = 0;
+            ref = e1_grad(&s, BRUNO_TRAINER_BPTT, x, &nref, &loss_ref, &div_ref);
             if (!ref) {
                 free(x);
                 goto oom;
@@ -110,13 +116,18 @@ int bench_cmd_gradcheck(int argc, char **argv)
             for (m = 0; m < 3; ++m) {
                 size_t n = 0;
                 double loss = 0, dot = 0, a2 = 0, b2 = 0, d2 = 0;
-                bruno_real *g = e1_grad(&s, others[m], x, &n, &loss);
+                bruno_real *g = e1_grad(&s, others[m], x, &n, &loss, &div);
                 if (!g || n != nref) {
                     free(g);
                     free(ref);
                     free(x);
                     goto oom;
                 }
+                if (div || div_ref)
+                    fprintf(stderr, "bruno-bench gradcheck: N = %u, dt = %g s%s: the %s gradient is not finite "
+                                    "(BRUNO_ERR_DIVERGED); its row says nan\n",
+                            (unsigned)Ns[i], dts[j], rate_grad ? ", --rate-grad" : "",
+                            div ? e1_trainer_name(others[m]) : "exact BPTT");
                 for (k = 0; k < n; ++k) {
                     double a = g[k], b = ref[k];
                     dot += a * b;
@@ -126,7 +137,7 @@ int bench_cmd_gradcheck(int argc, char **argv)
                 }
                 fprintf(out.f, "%s,%u,%g,%llu,%g,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", e1_trainer_name(others[m]),
                         (unsigned)Ns[i], dts[j], (unsigned long long)hidden, seq_ms, rate_grad,
-                        a2 > 0 && b2 > 0 ? dot / sqrt(a2 * b2) : 0.0, b2 > 0 ? sqrt(d2 / b2) : 0.0, sqrt(b2), sqrt(a2),
+                        div || div_ref ? (double)NAN : a2 > 0 && b2 > 0 ? dot / sqrt(a2 * b2) : 0.0, b2 > 0 ? sqrt(d2 / b2) : 0.0, sqrt(b2), sqrt(a2),
                         loss_ref, loss);
                 free(g);
             }

@@ -1,5 +1,6 @@
 /* test_trainers.c - gradients of the three trainers (MODELS §3). */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,29 @@ Test(trainers, backward_before_forward_is_an_error)
     bruno_real dy[4] = {0};
     cr_assert_eq(make_small_net(&net, BRUNO_TRAINER_BRUNO, BRUNO_SCHEDULE_BINOMIAL, 1, 10, BRUNO_SURROGATE_SUPERSPIKE, 0, N_IN, NULL), BRUNO_OK);
     cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_ERR_STATE);
+    bruno_net_free(&net);
+}
+
+/* A gradient that overflows is reported, not handed back silently. */
+Test(trainers, non_finite_gradient_is_reported_as_diverged)
+{
+    enum { T = 5, B = 2, NI = 3 };
+    bruno_net net;
+    const bruno_real *y;
+    bruno_real x[T * B * NI], dy[T * B * 4];
+    size_t i;
+    for (i = 0; i < T * B * NI; ++i) x[i] = (bruno_real)(0.5 + 0.1 * (double)(i % 7));
+    cr_assert_eq(make_small_net(&net, BRUNO_TRAINER_BRUNO, BRUNO_SCHEDULE_BINOMIAL, 31, 20, BRUNO_SURROGATE_SUPERSPIKE, 0,
+                                NI, NULL), BRUNO_OK);
+    cr_assert_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK);
+    /* finite, but the products overflow the real type */
+    for (i = 0; i < T * B * 4; ++i) dy[i] = (bruno_real)(BRUNO_REAL_IS_DOUBLE ? DBL_MAX / 2 : FLT_MAX / 2);
+    bruno_net_zero_grad(&net);
+    cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_ERR_DIVERGED);
+    /* an ordinary dL/dy is fine again */
+    for (i = 0; i < T * B * 4; ++i) dy[i] = (bruno_real)0.01;
+    bruno_net_zero_grad(&net);
+    cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_OK);
     bruno_net_free(&net);
 }
 
