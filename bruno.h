@@ -4383,15 +4383,27 @@ static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const b
            (bruno__matvec), inputs in ascending order, so the bits are those
            of a full transpose at a fraction of its memory. Rows are
            independent: any thread count gives the same bits. */
-        for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
-            size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, o, i;
-            for (o = 0; o < no; ++o)
-                for (i = 0; i < nb; ++i) L->tmp[i * no + o] = W[o * ni + i0 + i];
+        /* one parallel region for all blocks (not a fork and join per
+           block): the threads share the transpose, and each loop's
+           barrier keeps a block whole while the rows read it */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(net, R)) schedule(static) if (net->cfg.threads > 1)
+#pragma omp parallel num_threads((int)bruno__n_items(net, R)) if (net->cfg.threads > 1) private(i0)
 #endif
-            for (rr = 0; rr < (long)R; ++rr)
-                bruno__matvec(L->tmp, x + (size_t)rr * ni + i0, L->out + (size_t)rr * no, no, nb, 1);
+        for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
+            size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK;
+            long oo, r2;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (oo = 0; oo < (long)no; ++oo) {
+                size_t i;
+                for (i = 0; i < nb; ++i) L->tmp[i * no + (size_t)oo] = W[(size_t)oo * ni + i0 + i];
+            }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (r2 = 0; r2 < (long)R; ++r2)
+                bruno__matvec(L->tmp, x + (size_t)r2 * ni + i0, L->out + (size_t)r2 * no, no, nb, 1);
         }
         if (L->b)
             for (rr = 0; rr < (long)R; ++rr) {
