@@ -136,13 +136,17 @@ int bench_cmd_memtime(int argc, char **argv)
     if (header)
         fprintf(out.f, "method,schedule,checkpoints,neuron,hidden,inputs,seq_ms,batch,n_fine,repeats,"
                        "peak_bytes_counted,peak_bytes_predicted,peak_bytes_jemalloc,time_forward_s,time_backward_s,"
-                       "time_total_s,loss\n");
-    fprintf(out.f, "%s,%s,%llu,%s,%llu,%llu,%g,%llu,%llu,%llu,%zu,%zu,%llu,%.6f,%.6f,%.6f,%.9g\n",
+                       "time_total_s,loss,recompute_steps\n");
+    /* recompute_steps: fine steps the schedule recomputes per network step
+       (bruno_checkpoint_recompute_steps), so the tables can say what the
+       time pays for; 0 for the other trainers */
+    fprintf(out.f, "%s,%s,%llu,%s,%llu,%llu,%g,%llu,%llu,%llu,%zu,%zu,%llu,%.6f,%.6f,%.6f,%.9g,%zu\n",
             strcmp(neuron, "felif") ? "bptt" : method, tr == BRUNO_TRAINER_CHECKPOINT ? schedule : "",
             tr == BRUNO_TRAINER_CHECKPOINT ? (unsigned long long)checkpoints : 0ULL, neuron,
             (unsigned long long)hidden, (unsigned long long)inputs, (double)s.T * dt * 1e3, (unsigned long long)batch,
             (unsigned long long)n_fine, (unsigned long long)repeats, ca.peak_bytes, predicted, je_peak,
-            tf / (double)repeats, tb / (double)repeats, (tf + tb) / (double)repeats, loss);
+            tf / (double)repeats, tb / (double)repeats, (tf + tb) / (double)repeats, loss,
+            tr == BRUNO_TRAINER_CHECKPOINT ? bruno_checkpoint_recompute_steps((bruno_schedule)sc, n_fine, checkpoints) : 0);
     rc = bench_out_commit(&out) == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
 done:
     bruno_free(&a, x, nx, sizeof *x);

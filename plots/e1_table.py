@@ -40,41 +40,6 @@ def order(key):
     return (rank, {"binomial": 0, "uniform": 1, "sequence": 2}.get(schedule, 3), k)
 
 
-def recompute_steps(schedule, k, n):
-    """Fine steps a checkpointing schedule recomputes in the backward pass of
-    one network step of n fine steps with k checkpoints, if no neuron
-    freezes early: the arithmetic of bruno.h's schedules (bruno__revolve
-    and the uniform segments), so the table can say what the time pays for."""
-    if schedule == "uniform":
-        seg = -(-n // k)
-        nck = -(-n // seg)
-        return (nck - 1) * seg + n  # the sweep to the checkpoints, then every segment again
-    if schedule == "binomial":
-        def beta(s, t):
-            r = 1.0
-            for i in range(1, t + 1):
-                r = r * (s + i) / i
-            return r
-
-        def rev(length, s):
-            total = 0
-            while length > 1:
-                if s <= 1:
-                    return total + length * (length - 1) // 2
-                t = 1
-                while beta(s, t) < length:
-                    t += 1
-                lo = max(beta(s, t - 2) if t >= 2 else 0.0, length - beta(s - 1, t))
-                m = min(int(lo) if lo > 1.0 else 1, length - 1)
-                total += m
-                total += rev(length - m, s - 1)
-                length = m
-            return total
-        sys.setrecursionlimit(max(1000, 4 * n + 100))  # one level per snapshot
-        return rev(n, min(k, n))
-    return 0
-
-
 def pct(x):
     return "%.2f %%" % (100.0 * x)
 
@@ -119,6 +84,11 @@ def main():
         p = runs.get((h, s), {})
         return {k: (avg(v, "peak_bytes_counted"), avg(v, "peak_bytes_jemalloc"), avg(v, "time_total_s"), int(v[0]["n_fine"]))
                 for k, v in p.items()}
+
+    def recompute(h, s, k):
+        # written by memtime from bruno_checkpoint_recompute_steps (older CSVs lack it)
+        r = runs.get((h, s), {}).get(k, [{}])[0].get("recompute_steps")
+        return int(r) if r not in (None, "") else None
 
     out = []
     w = out.append
@@ -182,8 +152,9 @@ def main():
             time_ok = t <= ct <= bt
             w("- %s between BRUNO and BPTT: memory %s (%s of BPTT's), time %s (%.3f s = %.2f x BPTT's)%s" % (
                 label(*k), "PASS" if mem_ok else "FAIL", pct(cm / bm), "PASS" if time_ok else "FAIL", ct, ct / bt,
-                "" if k[1] == "sequence" else "; it recomputes %.2f fine sweeps per network step" %
-                (recompute_steps(k[1], k[2], nf) / float(nf))))
+                "" if not recompute(a.target_hidden, a.target_seq, k) else
+                "; it recomputes %.2f fine sweeps per network step" %
+                (recompute(a.target_hidden, a.target_seq, k) / float(nf))))
         w("")
         w("Checkpointing pays its memory saving with recomputation: per network step it runs the")
         w("forward sweep, then the recomputed fine steps above, then the same adjoint sweep as BPTT.")
