@@ -3836,7 +3836,7 @@ static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, b
                                      X->q1 - X->q0, i, tau, X->V_thr, 1);
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     running += bruno__felif_row_fast(v + rs, p + rs, taken + rs, X->I + rs, X->pop->soa, X->n, ja, jb, i, tau,
-                                     X->V_thr, X->pop->uniform);
+                                     X->V_thr, 0);
     return running;
 }
 
@@ -3976,7 +3976,7 @@ static void bruno__felif_adj_fast(const bruno__felif_ctx *X, const bruno_real *v
     }
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     bruno__felif_adj_row_fast(vi + rs, pi + rs, X->I + rs, taken ? taken + rs : NULL, X->gv + rs, X->gp + rs,
-                              X->gI + rs, X->pop->soa, X->n, ja, jb, i, tau, rg, X->pop->uniform);
+                              X->gI + rs, X->pop->soa, X->n, ja, jb, i, tau, rg, 0);
 }
 
 static void bruno__felif_adj_ref(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
