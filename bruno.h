@@ -4227,16 +4227,21 @@ static size_t bruno__n_items(const bruno_net *net, size_t BN)
     return t ? t : 1;
 }
 
-/* Work items of a FeLIF layer: one with one thread; with more, up to 8 per
-   thread of at least 64 lanes (4 AVX-512 vectors) each, handed out
-   dynamically, so a core that runs slower (a busy host, a shared physical
-   core) takes fewer. A lane's bits do not depend on its item
-   (tests/test_kernel.c), so neither do the results. */
+/* Work items of a FeLIF layer: one with one thread; with more, up to 4 per
+   thread of at least 256 lanes (16 AVX-512 vectors) each, handed out
+   dynamically, so a core that runs slower (a busy host) takes fewer. An
+   item runs its fine steps one after the other, each depending on the
+   last: it needs enough independent vectors per step to hide the latency
+   of one Euler update (three exp2 and a log2). With 64-lane items (4
+   vectors) a 2-thread E1 step ran 1.67-1.80x the 1-thread one, with
+   256-lane items 1.88-1.93x (alternating runs, one process). A lane's bits
+   do not depend on its item (tests/test_kernel.c), so neither do the
+   results. */
 static size_t bruno__felif_items(const bruno_net *net, size_t BN)
 {
-    size_t t = bruno__n_items(net, BN), k = BN / 64;
+    size_t t = bruno__n_items(net, BN), k = BN / 256;
     if (t == 1) return 1;
-    if (k > 8 * t) k = 8 * t;
+    if (k > 4 * t) k = 4 * t;
     return k > t ? k : t;
 }
 

@@ -180,12 +180,12 @@ Test(kernel, parameters_outside_the_kernels_range_are_rejected)
 }
 
 /* A FeLIF layer wide enough that, with threads, it is cut into many work
-   items handed out dynamically (bruno__felif_items: up to 8 per thread of
-   64 lanes or more): outputs and gradients still do not depend on the
+   items handed out dynamically (bruno__felif_items: up to 4 per thread of
+   256 lanes or more; 6 items of B*H = 1600 lanes here): outputs and gradients still do not depend on the
    number of threads, for every trainer. */
 Test(kernel, many_work_items_give_the_same_bits_as_one)
 {
-    enum { T = 4, B = 4, NI = 5, H = 100 };
+    enum { T = 4, B = 4, NI = 5, H = 400 };
     const bruno_trainer trs[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT};
     static bruno_real x[T * B * NI], dy[T * B * H], ref_y[T * B * H];
     int t, th;
