@@ -737,7 +737,10 @@ BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_
 BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, size_t T, size_t batch,
                                          int train, const bruno_real **y);
 /* Backward from dL/dy [T][batch][n_out]; gradients ACCUMULATE into the
-   params' grad arrays (call bruno_net_zero_grad first). Returns
+   params' grad arrays (call bruno_net_zero_grad first). It consumes the
+   training forward pass (hidden outputs may be overwritten by gradients
+   to save memory; y stays valid): a second backward without a new forward
+   returns BRUNO_ERR_STATE. Returns
    BRUNO_ERR_DIVERGED when a gradient came out NaN or infinite (e.g. the
    rate derivative r'(E) through a 1 ms coarse step overflows float): the
    arrays hold what was computed, for inspection, and must not be applied. */
@@ -2662,16 +2665,55 @@ static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, si
     return k;
 }
 
-/* dL/d(activations) buffers the backward pass ping-pongs between: the top
-   layer writes the first, the next one down the second, and so on; layer 0
-   writes none. A two-layer network (E1) needs one. */
-static size_t bruno__grad_buffers(const bruno_net *net) { return net->n_layers >= 3 ? 2 : net->n_layers == 2 ? 1 : 0; }
+/* Whether layer l >= 1 writes dL/d(its input) over the output of the layer
+   below instead of into a buffer of its own. A FeLIF layer reads its input
+   u_k (as the current) when it starts reversing network step k and writes
+   du_k when it ends, lane by lane, and its recomputations (checkpointing,
+   the sequence schedule) read only steps before k; a dense or encoding
+   layer's backward never reads its own output. So the two can share the
+   array: E1's dense -> FeLIF net needs no gradient buffer at all (T*B*n
+   floats less, the same bits). The layer below's output is consumed: the
+   next backward needs a new forward. */
+static int bruno__grad_in_place(const bruno_net *net, size_t l)
+{
+    bruno_layer_kind below;
+    if (l == 0 || l >= net->n_layers || net->layers[l]->cfg.kind != BRUNO_LAYER_FELIF) return 0;
+    below = net->layers[l - 1]->cfg.kind;
+    return below == BRUNO_LAYER_DENSE || below == BRUNO_LAYER_ENCODE;
+}
 
+/* Where layer l writes dL/d(its input): -1 nowhere (layer 0) or in place,
+   else one of the two dL/d(activations) buffers the backward pass
+   ping-pongs between (never the one it reads its dL/dy from). One plan
+   for predicting the bytes, allocating and running. */
+static int bruno__grad_slot(const bruno_net *net, size_t l)
+{
+    size_t m;
+    int cur = -1; /* the slot holding dL/d(output of layer m); -1: the caller's dy or in place */
+    for (m = net->n_layers; m-- > l;) {
+        int s = (m == 0 || bruno__grad_in_place(net, m)) ? -1 : cur == 0 ? 1 : 0;
+        if (m == l) return s;
+        cur = s;
+    }
+    return -1;
+}
+
+static size_t bruno__grad_buffers(const bruno_net *net)
+{
+    size_t l, n = 0;
+    for (l = 1; l < net->n_layers; ++l) {
+        int s = bruno__grad_slot(net, l);
+        if (s >= 0 && (size_t)s + 1 > n) n = (size_t)s + 1;
+    }
+    return n;
+}
+
+/* The widest input among the layers that write into a buffer. */
 static size_t bruno__grad_width(const bruno_net *net)
 {
     size_t l, w = 0;
     for (l = 1; l < net->n_layers; ++l)
-        if (net->layers[l]->n_in > w) w = net->layers[l]->n_in;
+        if (bruno__grad_slot(net, l) >= 0 && net->layers[l]->n_in > w) w = net->layers[l]->n_in;
     return w;
 }
 
@@ -4525,10 +4567,13 @@ BRUNO_API bruno_result bruno_net_backward(bruno_net *net, const bruno_real *dy)
     g = dy;
     for (l = net->n_layers; l-- > 0;) {
         bruno_layer *L = net->layers[l];
-        bruno_real *dx = l ? (g == net->grad_a ? net->grad_b : net->grad_a) : NULL;
+        int slot = bruno__grad_slot(net, l);
+        bruno_real *dx = l == 0 ? NULL : slot < 0 ? net->layers[l - 1]->out : slot == 0 ? net->grad_a : net->grad_b;
         bruno__layer_backward(net, L, l ? net->layers[l - 1]->out : net->x, g, dx, T, B);
         g = dx;
     }
+    /* a layer's output may now hold a gradient (bruno__grad_in_place) */
+    net->has_forward = 0;
     for (l = 0; l < net->n_params; ++l)
         if (bruno__check_finite_array(net->params[l].grad, net->params[l].n) != BRUNO_OK) return BRUNO_ERR_DIVERGED;
     return BRUNO_OK;

@@ -356,7 +356,11 @@ Test(trainers, non_finite_gradient_is_reported_as_diverged)
     for (i = 0; i < T * B * 4; ++i) dy[i] = (bruno_real)(BRUNO_REAL_IS_DOUBLE ? DBL_MAX / 2 : FLT_MAX / 2);
     bruno_net_zero_grad(&net);
     cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_ERR_DIVERGED);
-    /* an ordinary dL/dy is fine again */
+    /* the backward consumed the forward pass (the FeLIF layer wrote its
+       dL/du over the dense layer's output) */
+    cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_ERR_STATE);
+    /* after a new forward, an ordinary dL/dy is fine again */
+    cr_assert_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK);
     for (i = 0; i < T * B * 4; ++i) dy[i] = (bruno_real)0.01;
     bruno_net_zero_grad(&net);
     cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_OK);
