@@ -606,6 +606,15 @@ $(RESULTS)/jsb_loss.png $(RESULTS)/jsb_loss.svg &: plots/jsb_loss.gp plots/commo
 	gnuplot -e "fmt='svg'; out='$(RESULTS)/jsb_loss.svg'; dir='$(TRAIN_DIR)'" plots/jsb_loss.gp
 train-tables: $(TRAIN_OUT)
 
+# The coarse-only trainer's neuron (one 1 ms Euler step per network step)
+# against the device (1000 steps of 1 us) at DC currents: why coarse-only
+# training learns a different neuron (REPORT.md, E2). A few seconds.
+$(RESULTS)/coarse_vs_fine.csv $(RESULTS)/coarse_vs_fine.md &: plots/coarse_vs_fine.py \
+		reference/hparams/braille-raw_felif_32.txt $(BUILD)/bruno-bench | $(RESULTS)
+	python3 plots/coarse_vs_fine.py --bench $(BUILD)/bruno-bench --hparams reference/hparams/braille-raw_felif_32.txt \
+	  --out $(RESULTS)/coarse_vs_fine.csv --md $(RESULTS)/coarse_vs_fine.md
+experiments: $(RESULTS)/coarse_vs_fine.md
+
 # results/REPORT.md (plots/report.py): every number of ours beside the
 # paper's, the machine and the build. `make report` writes it from whatever
 # results exist (a missing input reads "not run"); `reproduce` writes it
