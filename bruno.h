@@ -74,7 +74,9 @@
    BRUNO_ASSERT(x)       internal consistency checks (default assert()).
                          Bad input never reaches an assert: every public
                          function validates and returns a bruno_result.
-   BRUNO_MALLOC/BRUNO_FREE  what the default allocator calls (malloc/free).
+   BRUNO_MALLOC/BRUNO_FREE  what the default allocator calls (default: a
+                         64-byte aligned malloc where the C library has one,
+                         see below, and free).
    BRUNO_NO_AVX512       use the portable (auto-vectorised) FeLIF kernel even
                          where the target has AVX-512 (float build).
 
@@ -849,8 +851,32 @@ BRUNO_API int bruno_plateau_step(bruno_plateau *pl, double metric, bruno_optim *
 #include <assert.h>
 #define BRUNO_ASSERT(x) assert(x)
 #endif
+/* The default allocation is 64-byte aligned where the C library offers it
+   (POSIX posix_memalign, declared when the translation unit asks for POSIX
+   or, as gcc's default gnu dialects do, for the default source; else C11
+   aligned_alloc), plain malloc otherwise. The fast FeLIF kernel works on
+   64-byte rows; with glibc's malloc (16-byte aligned) every row straddles
+   two cache lines and the fine pass ran 1.35x slower (E1 step, hidden 128,
+   one thread: 0.069 s against 0.051 s). Either is freed with free(). */
 #ifndef BRUNO_MALLOC
+#if defined(_GNU_SOURCE) || defined(_DEFAULT_SOURCE) || (defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L) || \
+    (defined(_XOPEN_SOURCE) && _XOPEN_SOURCE >= 600)
+static void *bruno__malloc64(size_t sz)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 64, sz ? sz : 1) == 0 ? p : NULL;
+}
+#define BRUNO_MALLOC(sz) bruno__malloc64(sz)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(_WIN32)
+static void *bruno__malloc64(size_t sz)
+{
+    /* aligned_alloc wants a multiple of the alignment */
+    return sz > (size_t)-1 - 63 ? NULL : aligned_alloc(64, (sz + 63) & ~(size_t)63);
+}
+#define BRUNO_MALLOC(sz) bruno__malloc64(sz)
+#else
 #define BRUNO_MALLOC(sz) malloc(sz)
+#endif
 #endif
 #ifndef BRUNO_FREE
 #define BRUNO_FREE(p) free(p)

@@ -1,5 +1,7 @@
 /* main.c - bruno-bench: the command-line driver of the benchmark suite.
    One subcommand per experiment; each is in bench/cmd_*.c. */
+/* POSIX: the default allocator's 64-byte aligned posix_memalign (bruno.h) */
+#define _POSIX_C_SOURCE 200809L
 #define BRUNO_IMPLEMENTATION
 #include "bench.h"
 
