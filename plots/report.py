@@ -165,9 +165,9 @@ def section_e2_e3(a, out):
             "release (27 x 50 samples, 76-77 frames, so 152 network steps instead of 102), i.e. a quarter "
             "of the training data (1080 against 4320 samples) and a 270-sample test split, which by itself "
             "lowers accuracy and raises its spread.",
-            "SCALE=quick trains one seed for a few epochs (the paper: 50 seeds, 150 epochs); the accuracies "
-            "are far from converged and the s.d. over seeds is not defined for one seed. SCALE=paper runs "
-            "the paper's grid.",
+            "SCALE=quick trains two seeds for a few epochs (the paper: 50 seeds, 150 epochs); the accuracies "
+            "are far from converged and an s.d. over two seeds is a rough spread. SCALE=paper runs the "
+            "paper's grid.",
             "The hyper-parameters come from short sweeps of each model at 32 and at 3 bits (8 bits shares "
             "the 32-bit file, 4 bits the 3-bit one); `reference/hparams/` records every candidate and its "
             "accuracy. The 1350-sample file has no validation split, so the sweeps read the test split; "
