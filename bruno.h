@@ -2803,7 +2803,8 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
             return r;
         }
     }
-    gw = bruno__grad_width(net);
+    /* an inference forward never runs backward: no gradient buffers */
+    gw = train ? bruno__grad_width(net) : 0;
     if (gw) {
         net->grad_elems = T * B * gw;
         net->grad_a = (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real));

@@ -263,6 +263,41 @@ Test(trainers, predicted_memory_equals_counted_peak_for_every_trainer)
         }
 }
 
+/* An inference forward (train = 0) never runs backward, so its workspace
+   has no dL/d(activations) buffers: with BRUNO the layers' own workspace is
+   the same either way, so it must be strictly smaller than a training
+   forward's. A training step after it still works (the workspace grows). */
+Test(trainers, inference_forward_allocates_no_gradient_buffers)
+{
+    bruno_real x[T_STEPS * BATCH * N_IN], dy[T_STEPS * BATCH * 4];
+    size_t live_infer = 0, live_train = 0;
+    int pass;
+    fill_input(x, sizeof x / sizeof x[0], 23);
+    for (pass = 0; pass < 2; ++pass) {
+        bruno_counting_allocator ca;
+        bruno_allocator a;
+        bruno_net net;
+        const bruno_real *y;
+        bruno_counting_allocator_init(&ca, NULL);
+        a = bruno_counting_allocator_get(&ca);
+        cr_assert_eq(make_small_net(&net, BRUNO_TRAINER_BRUNO, BRUNO_SCHEDULE_BINOMIAL, 4, 30, BRUNO_SURROGATE_SUPERSPIKE, 0,
+                                    N_IN, &a), BRUNO_OK);
+        cr_assert_eq(bruno_net_forward(&net, x, T_STEPS, BATCH, pass, &y), BRUNO_OK);
+        if (pass == 0) {
+            live_infer = ca.live_bytes;
+            cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_ERR_STATE);
+            cr_assert_eq(bruno_net_forward(&net, x, T_STEPS, BATCH, 1, &y), BRUNO_OK);
+            linear_loss(y, T_STEPS * BATCH * 4, dy);
+            cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_OK);
+        } else {
+            live_train = ca.live_bytes;
+        }
+        bruno_net_free(&net);
+        cr_expect_eq(ca.live_bytes, 0);
+    }
+    cr_expect_lt(live_infer, live_train, "inference %zu B, training %zu B", live_infer, live_train);
+}
+
 /* An allocator that fails at the k-th call, for every k: each call returns
    BRUNO_ERR_NOMEM or succeeds, and nothing leaks. */
 Test(trainers, allocation_failure_at_every_call_is_reported_and_leaks_nothing)
