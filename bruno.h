@@ -4403,7 +4403,10 @@ static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bru
     }
 }
 
-static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
+/* A pass of the layer over its work items, in parallel: the forward pass,
+   or the backward one when dy is given. */
+static void bruno__felif_pass(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
+                              bruno_real *du, size_t T, size_t B, int train)
 {
     size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
     long it;
@@ -4414,24 +4417,20 @@ static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_rea
     for (it = 0; it < (long)items; ++it) {
         size_t q0, q1;
         bruno__item_range(BN, items, (size_t)it, &q0, &q1);
-        bruno__felif_forward_item(net, L, u, T, B, train, q0, q1);
+        if (dy) bruno__felif_backward_item(net, L, u, dy, du, T, B, q0, q1);
+        else bruno__felif_forward_item(net, L, u, T, B, train, q0, q1);
     }
+}
+
+static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
+{
+    bruno__felif_pass(net, L, u, NULL, NULL, T, B, train);
 }
 
 static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
                                   bruno_real *du, size_t T, size_t B)
 {
-    size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
-    long it;
-    (void)nt; /* used by the OpenMP pragma only */
-#ifdef _OPENMP
-#pragma omp parallel for num_threads((int)nt) schedule(dynamic, 1) if (nt > 1)
-#endif
-    for (it = 0; it < (long)items; ++it) {
-        size_t q0, q1;
-        bruno__item_range(BN, items, (size_t)it, &q0, &q1);
-        bruno__felif_backward_item(net, L, u, dy, du, T, B, q0, q1);
-    }
+    bruno__felif_pass(net, L, u, dy, du, T, B, 1);
 }
 
 /* ---- the network ------------------------------------------------------------ */
