@@ -9,21 +9,39 @@
    2 nA; most neurons do not spike in a given step, the 0.2 nA ones never)
    the reference computes 92 % of the counted updates and the fast kernel
    all of them (instrumented count), so the ratio if anything understates
-   the fast kernel. Every time is a best of several repetitions (the
-   reference kernel three, the fast one nine, the training steps --repeats,
-   at 1 and 2 threads
-   alternating, the kernels too: a reference pass, then three fast ones):
-   on a shared machine the minimum is the code's own speed. */
+   the fast kernel. Every time is a best of several repetitions, the two
+   things compared timed alternately (best_alternating): a reference pass
+   then three fast ones, three times; the training step at 1 then at 2
+   threads, --repeats times. On a shared machine the minimum is the code's
+   own speed. */
 #include "e1.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Time a and b in the same windows of a shared machine: each round runs a
+   na times, then b nb times; best of each. A busy spell of the host then
+   lands on both, not on one only. 0, or -1 when a run failed. */
+static int best_alternating(double (*run)(void *), void *a, unsigned na, void *b, unsigned nb, unsigned rounds,
+                            double *ta, double *tb)
+{
+    unsigned r, k;
+    *ta = *tb = 1e300;
+    for (r = 0; r < rounds; ++r)
+        for (k = 0; k < na + nb; ++k) {
+            double t = run(k < na ? a : b), *best = k < na ? ta : tb;
+            if (t < 0) return -1;
+            if (t < *best) *best = t;
+        }
+    return 0;
+}
+
 /* One FeLIF layer fed a constant input, with one kernel, one thread. */
 typedef struct kernel_run {
     bruno_net net;
     bruno_real *x;
-    size_t n; /* T*B*H inputs */
+    size_t B, T, n; /* n = T*B*H inputs */
+    double spikes;  /* the output's sum after the last run */
 } kernel_run;
 
 static int kernel_run_init(kernel_run *k, bruno_kernel kernel, size_t H, size_t B, size_t T, uint32_t N)
@@ -38,6 +56,8 @@ static int kernel_run_init(kernel_run *k, bruno_kernel kernel, size_t H, size_t 
     nc.threads = 1;
     fe.input_gain = 1e-9;
     if (bruno_net_init(&k->net, &nc) != BRUNO_OK || bruno_net_add(&k->net, &fe) != BRUNO_OK) return -1;
+    k->B = B;
+    k->T = T;
     k->n = T * B * H;
     k->x = (bruno_real *)malloc(k->n * sizeof *k->x);
     if (!k->x) return -1;
@@ -47,16 +67,17 @@ static int kernel_run_init(kernel_run *k, bruno_kernel kernel, size_t H, size_t 
     return bruno_net_forward(&k->net, k->x, T, B, 0, &y) == BRUNO_OK ? 0 : -1;
 }
 
-/* Seconds of one forward pass (-1 on failure); *spikes gets the output's sum. */
-static double kernel_run_time(kernel_run *k, size_t B, size_t T, double *spikes)
+/* Seconds of one forward pass, or -1. */
+static double kernel_run_time(void *ctx)
 {
+    kernel_run *k = (kernel_run *)ctx;
     const bruno_real *y;
     double t0 = bench_now(), t1, s = 0;
     size_t i;
-    if (bruno_net_forward(&k->net, k->x, T, B, 0, &y) != BRUNO_OK) return -1;
+    if (bruno_net_forward(&k->net, k->x, k->T, k->B, 0, &y) != BRUNO_OK) return -1;
     t1 = bench_now();
     for (i = 0; i < k->n; ++i) s += y[i];
-    *spikes = s;
+    k->spikes = s;
     return t1 - t0;
 }
 
@@ -66,31 +87,19 @@ static void kernel_run_free(kernel_run *k)
     bruno_net_free(&k->net);
 }
 
-/* The reference and the fast kernel timed in the same window of a shared
-   machine: each reference pass (the slow one) is followed by three fast
-   ones; best of each. A busy spell of the host then lands on both, not on
-   the short fast measurement only. */
+/* The reference (slow) and the fast kernel: a reference pass, then three
+   fast ones, three times. */
 static int kernel_times(size_t H, size_t B, size_t T, uint32_t N, double *t_ref, double *t_fast, double *s_ref,
                         double *s_fast)
 {
     kernel_run r, f;
-    int rep, k, rc = -1;
-    *t_ref = *t_fast = 1e300;
+    int rc = -1;
     memset(&f, 0, sizeof f); /* freed below even when r's set-up failed */
     if (kernel_run_init(&r, BRUNO_KERNEL_REFERENCE, H, B, T, N) == 0 &&
-        kernel_run_init(&f, BRUNO_KERNEL_FAST, H, B, T, N) == 0) {
-        rc = 0;
-        for (rep = 0; rep < 3 && rc == 0; ++rep) {
-            double t = kernel_run_time(&r, B, T, s_ref);
-            if (t < 0) rc = -1;
-            if (t < *t_ref) *t_ref = t;
-            for (k = 0; k < 3 && rc == 0; ++k) {
-                t = kernel_run_time(&f, B, T, s_fast);
-                if (t < 0) rc = -1;
-                if (t < *t_fast) *t_fast = t;
-            }
-        }
-    }
+        kernel_run_init(&f, BRUNO_KERNEL_FAST, H, B, T, N) == 0)
+        rc = best_alternating(kernel_run_time, &r, 1, &f, 3, 3, t_ref, t_fast);
+    *s_ref = r.spikes;
+    *s_fast = f.spikes;
     kernel_run_free(&r);
     kernel_run_free(&f);
     return rc;
@@ -100,7 +109,7 @@ static int kernel_times(size_t H, size_t B, size_t T, uint32_t N, double *t_ref,
 typedef struct train_step {
     bruno_net net;
     bruno_real *x, *dy;
-    size_t ny;
+    size_t B, T, ny;
 } train_step;
 
 static int train_step_init(train_step *s, unsigned threads, size_t H, size_t B, size_t T)
@@ -112,6 +121,8 @@ static int train_step_init(train_step *s, unsigned threads, size_t H, size_t B, 
     e1_setup_init(&e, "felif", 512, H, B, (double)T, 1e-3, 1e-9, 1000, 1);
     e.net.threads = threads;
     if (e1_build(&s->net, &e) != BRUNO_OK) return -1;
+    s->B = B;
+    s->T = T;
     s->ny = T * B * H;
     s->x = (bruno_real *)malloc(nx * sizeof *s->x);
     s->dy = (bruno_real *)malloc(s->ny * sizeof *s->dy);
@@ -121,11 +132,13 @@ static int train_step_init(train_step *s, unsigned threads, size_t H, size_t B, 
     return 0;
 }
 
-static double train_step_run(train_step *s, size_t B, size_t T)
+/* Seconds of one training step, or -1. */
+static double train_step_run(void *ctx)
 {
+    train_step *s = (train_step *)ctx;
     const bruno_real *y;
     double t0 = bench_now(), loss;
-    if (bruno_net_forward(&s->net, s->x, T, B, 1, &y) != BRUNO_OK) return -1;
+    if (bruno_net_forward(&s->net, s->x, s->T, s->B, 1, &y) != BRUNO_OK) return -1;
     bruno_loss_sum_sq(y, s->ny, s->dy, &loss);
     bruno_net_zero_grad(&s->net);
     if (bruno_net_backward(&s->net, s->dy) != BRUNO_OK) return -1;
@@ -139,25 +152,14 @@ static void train_step_free(train_step *s)
     bruno_net_free(&s->net);
 }
 
-/* The step at 1 and at 2 threads, alternating, best of `repeats` each: the
-   two are timed in the same windows of a shared machine, so a busy spell
-   of the host does not land on one of them only. */
+/* The step at 1 and at 2 threads, alternating, best of `repeats` each. */
 static int train_step_times(size_t H, size_t B, size_t T, unsigned repeats, double *t1, double *t2)
 {
     train_step a, b;
-    unsigned rep;
     int rc = -1;
-    *t1 = *t2 = 1e300;
     memset(&b, 0, sizeof b); /* freed below even when a's set-up failed */
-    if (train_step_init(&a, 1, H, B, T) == 0 && train_step_init(&b, 2, H, B, T) == 0) {
-        rc = 0;
-        for (rep = 0; rep < repeats && rc == 0; ++rep) {
-            double ta = train_step_run(&a, B, T), tb = train_step_run(&b, B, T);
-            if (ta < 0 || tb < 0) rc = -1;
-            if (ta < *t1) *t1 = ta;
-            if (tb < *t2) *t2 = tb;
-        }
-    }
+    if (train_step_init(&a, 1, H, B, T) == 0 && train_step_init(&b, 2, H, B, T) == 0)
+        rc = best_alternating(train_step_run, &a, 1, &b, 1, repeats, t1, t2);
     train_step_free(&a);
     train_step_free(&b);
     return rc;

@@ -68,13 +68,15 @@ def main():
         for c in (float(s) for s in a.currents.split(",")):
             for n in (1000, 1):
                 res.append(trace(a.bench, c, n, v_thr, a.duration, tmp))
-    cols = list(res[0].keys())
-    for path, write in ((a.out, lambda f: (csv.writer(f).writerow(cols),
-                                           [csv.writer(f).writerow([r[k] for k in cols]) for r in res])),
-                        (a.md, lambda f: f.write(markdown(res, v_thr, a.duration, a.hparams)))):
-        with open(path + ".tmp", "w", newline="") as f:
-            write(f)
-        os.replace(path + ".tmp", path)
+    with open(a.out + ".tmp", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(res[0].keys()), lineterminator="\n")
+        w.writeheader()
+        w.writerows(res)
+    with open(a.md + ".tmp", "w") as f:
+        f.write(markdown(res, v_thr, a.duration, a.hparams))
+    # both written, then both renamed: a failed run leaves the old pair
+    os.replace(a.out + ".tmp", a.out)
+    os.replace(a.md + ".tmp", a.md)
 
 
 def markdown(res, v_thr, duration, hp):

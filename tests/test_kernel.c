@@ -120,8 +120,6 @@ Test(kernel, fast_kernel_gives_a_lane_the_same_bits_wherever_it_sits)
     bruno_felif_pop_free(&pop1);
 }
 
-/* Whole-network outputs and gradients are bit-identical for any number of
-   threads, for every trainer. */
 /* One training step of net on x ([T][B][n_in]; ny outputs), then: with
    th == 1 keep its outputs and gradients as the reference, else compare
    them bit for bit with it. Frees net. */
@@ -150,6 +148,8 @@ static void step_against_reference(bruno_net *net, const bruno_real *x, size_t T
     bruno_net_free(net);
 }
 
+/* Whole-network outputs and gradients are bit-identical for any number of
+   threads, for every trainer. */
 Test(kernel, results_do_not_depend_on_the_number_of_threads)
 {
     enum { T = 6, B = 3, NI = 3 };
@@ -181,8 +181,9 @@ Test(kernel, parameters_outside_the_kernels_range_are_rejected)
 
 /* A FeLIF layer wide enough that, with threads, it is cut into many work
    items handed out dynamically (bruno__felif_items: up to 4 per thread of
-   256 lanes or more; 6 items of B*H = 1600 lanes here): outputs and gradients still do not depend on the
-   number of threads, for every trainer. */
+   256 lanes or more; 6 items of B*H = 1600 lanes here): outputs and
+   gradients still do not depend on the number of threads, for every
+   trainer. */
 Test(kernel, many_work_items_give_the_same_bits_as_one)
 {
     enum { T = 4, B = 4, NI = 5, H = 400 };
