@@ -4314,10 +4314,17 @@ static size_t bruno__felif_items(const bruno_net *net, size_t BN)
     return k > t ? k : t;
 }
 
+/* Lanes [q0, q1) of work item it: boundaries on whole 16-lane blocks (64
+   bytes of float), so two threads never write into the same cache line of
+   the per-step arrays and each item's vectors start aligned; an item may
+   be empty when there are fewer blocks than items. */
 static void bruno__item_range(size_t BN, size_t items, size_t it, size_t *q0, size_t *q1)
 {
-    *q0 = BN * it / items;
-    *q1 = BN * (it + 1) / items;
+    size_t blocks = (BN + 15) / 16;
+    *q0 = blocks * it / items * 16;
+    *q1 = it + 1 == items ? BN : blocks * (it + 1) / items * 16;
+    if (*q0 > BN) *q0 = BN;
+    if (*q1 > BN) *q1 = BN;
 }
 
 static void bruno__felif_forward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
