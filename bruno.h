@@ -79,6 +79,11 @@
                          see below, and free).
    BRUNO_NO_AVX512       use the portable (auto-vectorised) FeLIF kernel even
                          where the target has AVX-512 (float build).
+   BRUNO_FELIF_CHUNK_UPDATES  with threads, the forward FeLIF pass hands out
+                         its work items in chunks of network steps of about
+                         this many neuron updates (default 2^21). The
+                         results do not depend on it; the tests set it to 1
+                         so that every network step can change thread.
 
    CONVENTIONS
    -----------
@@ -4298,7 +4303,8 @@ static size_t bruno__n_items(const bruno_net *net, size_t BN)
 
 /* Work items of a FeLIF layer: one with one thread; with more, up to 4 per
    thread of at least 256 lanes (16 AVX-512 vectors) each, handed out
-   dynamically, so a core that runs slower (a busy host) takes fewer. An
+   dynamically (the forward pass a chunk of network steps at a time, see
+   bruno__felif_forward_chunks), so a core that runs slower takes less. An
    item runs its fine steps one after the other, each depending on the
    last: it needs enough independent vectors per step to hide the latency
    of one Euler update (three exp2 and a log2). With 64-lane items (4
@@ -4306,11 +4312,16 @@ static size_t bruno__n_items(const bruno_net *net, size_t BN)
    256-lane items 1.88-1.93x (alternating runs, one process). A lane's bits
    do not depend on its item (tests/test_kernel.c), so neither do the
    results. */
+#define BRUNO__MAX_ITEMS 256 /* with more threads than this, one item each */
+#ifndef BRUNO_FELIF_CHUNK_UPDATES
+#define BRUNO_FELIF_CHUNK_UPDATES 2097152
+#endif
 static size_t bruno__felif_items(const bruno_net *net, size_t BN)
 {
     size_t t = bruno__n_items(net, BN), k = BN / 256;
     if (t == 1) return 1;
     if (k > 4 * t) k = 4 * t;
+    if (k > BRUNO__MAX_ITEMS) k = BRUNO__MAX_ITEMS;
     return k > t ? k : t;
 }
 
@@ -4327,8 +4338,11 @@ static void bruno__item_range(size_t BN, size_t items, size_t it, size_t *q0, si
     if (*q1 > BN) *q1 = BN;
 }
 
+/* Network steps [k0, k1) of a work item's forward pass (k0 = 0 starts it).
+   Every state an item carries from one step to the next is in the layer's
+   arrays, so any thread can run the next steps of an item. */
 static void bruno__felif_forward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
-                                      int train, size_t q0, size_t q1)
+                                      int train, size_t q0, size_t q1, size_t k0, size_t k1)
 {
     bruno__felif_ctx X;
     size_t k, q, BN;
@@ -4340,16 +4354,16 @@ static void bruno__felif_forward_item(bruno_net *net, bruno_layer *L, const brun
     if (bruno__felif_seq(&net->cfg, train)) {
         /* keep nothing but the outputs; the backward pass recomputes */
         bruno_real *v = bruno__slot(&X, 0), *p = v + BN;
-        bruno__felif_init_state(&X, v, p);
-        for (k = 0; k < T; ++k) {
+        if (k0 == 0) bruno__felif_init_state(&X, v, p);
+        for (k = k0; k < k1; ++k) {
             bruno__cpy(&X, X.wv, v);
             bruno__felif_step_fwd(&X, k, v, p, X.wv, L->taken, NULL);
             for (q = q0; q < q1; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v[q] - X.V_thr);
         }
         return;
     }
-    bruno__felif_init_state(&X, L->st_a, L->st_b);
-    for (k = 0; k < T; ++k) {
+    if (k0 == 0) bruno__felif_init_state(&X, L->st_a, L->st_b);
+    for (k = k0; k < k1; ++k) {
         bruno_real *v0 = L->st_a + k * BN, *v1 = v0 + BN, *p1 = L->st_b + (k + 1) * BN;
         uint32_t *tk = keep_taken ? L->taken + k * BN : L->taken; /* one step's worth when not kept */
         bruno__cpy(&X, v1, v0);
@@ -4410,6 +4424,65 @@ static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bru
     }
 }
 
+/* The forward pass of the layer's work items on nt threads, a chunk of
+   network steps at a time, so an item moves to whichever thread is free
+   and the threads finish within one chunk of each other. Whole items
+   handed out once balance badly when one core runs slower than the other
+   (a neighbour on a shared host): E1's 4 items on 2 threads, with a
+   nice-5 busy loop sharing the second core, took 0.0507 s (first
+   quartile of 30 steps) as whole items and 0.0456 s in chunks of 5 steps;
+   on an idle core the chunks were no slower (0.0360 vs 0.0388 s).
+   Tickets, taken in order with one atomic add: ticket t is chunk t / items
+   of item t % items, and waits until the item's previous chunk is done
+   (ticket t - items, taken earlier; the lowest unfinished ticket never
+   waits, so the team always progresses). A lock per claim instead (a
+   critical section) made the step slower than whole items: the threads
+   met at the lock and slept in the kernel. A chunk is about
+   BRUNO_FELIF_CHUNK_UPDATES lane updates (2^21: 9 network steps of an E1
+   item): single steps cost 4 % at one thread and more at two, as the
+   item's data moves between cores. The
+   bits are those of one thread: each item's steps run in order, and a
+   lane's arithmetic does not depend on the thread. */
+static void bruno__felif_forward_chunks(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
+                                        int train, size_t items, size_t nt)
+{
+    long done[BRUNO__MAX_ITEMS], ticket = 0;
+    size_t BN = B * L->n_out, lanes = BN / items + 1, j;
+    size_t chunk = (size_t)BRUNO_FELIF_CHUNK_UPDATES / (lanes * net->cfg.n_fine) + 1, chunks = (T + chunk - 1) / chunk;
+    long total = (long)(items * chunks);
+    (void)nt;   /* used by the OpenMP pragma only */
+    (void)done; /* gcc 12 does not count an atomic read as a use */
+    for (j = 0; j < items; ++j) done[j] = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads((int)nt)
+#endif
+    for (;;) {
+        long t, c, seen;
+        size_t it, q0, q1, k0, k1;
+#ifdef _OPENMP
+#pragma omp atomic capture
+#endif
+        t = ticket++;
+        if (t >= total) break;
+        it = (size_t)t % items;
+        c = t / (long)items;
+        do {
+#ifdef _OPENMP
+#pragma omp atomic read seq_cst
+#endif
+            seen = done[it];
+        } while (seen < c);
+        k0 = (size_t)c * chunk;
+        k1 = T - k0 > chunk ? k0 + chunk : T;
+        bruno__item_range(BN, items, it, &q0, &q1);
+        bruno__felif_forward_item(net, L, u, T, B, train, q0, q1, k0, k1);
+#ifdef _OPENMP
+#pragma omp atomic write seq_cst
+#endif
+        done[it] = c + 1;
+    }
+}
+
 /* A pass of the layer over its work items, in parallel: the forward pass,
    or the backward one when dy is given. */
 static void bruno__felif_pass(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
@@ -4417,7 +4490,10 @@ static void bruno__felif_pass(bruno_net *net, bruno_layer *L, const bruno_real *
 {
     size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
     long it;
-    (void)nt; /* used by the OpenMP pragma only */
+    if (!dy && nt > 1 && items <= BRUNO__MAX_ITEMS) {
+        bruno__felif_forward_chunks(net, L, u, T, B, train, items, nt);
+        return;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)nt) schedule(dynamic, 1) if (nt > 1)
 #endif
@@ -4425,7 +4501,7 @@ static void bruno__felif_pass(bruno_net *net, bruno_layer *L, const bruno_real *
         size_t q0, q1;
         bruno__item_range(BN, items, (size_t)it, &q0, &q1);
         if (dy) bruno__felif_backward_item(net, L, u, dy, du, T, B, q0, q1);
-        else bruno__felif_forward_item(net, L, u, T, B, train, q0, q1);
+        else bruno__felif_forward_item(net, L, u, T, B, train, q0, q1, 0, T);
     }
 }
 

@@ -181,17 +181,20 @@ Test(kernel, parameters_outside_the_kernels_range_are_rejected)
 
 /* A FeLIF layer wide enough that, with threads, it is cut into many work
    items handed out dynamically (bruno__felif_items: up to 4 per thread of
-   256 lanes or more; 6 items of B*H = 1600 lanes here): outputs and
-   gradients still do not depend on the number of threads, for every
-   trainer. */
+   256 lanes or more; 6 items of B*H = 1600 lanes here), the forward pass
+   one network step at a time (tests/impl.c sets BRUNO_FELIF_CHUNK_UPDATES),
+   so items change thread between steps: outputs and gradients still do not
+   depend on the number of threads, for every trainer and the sequence
+   schedule. */
 Test(kernel, many_work_items_give_the_same_bits_as_one)
 {
     enum { T = 4, B = 4, NI = 5, H = 400 };
-    const bruno_trainer trs[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT};
+    const bruno_trainer trs[4] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT,
+                                  BRUNO_TRAINER_CHECKPOINT};
     static bruno_real x[T * B * NI], dy[T * B * H], ref_y[T * B * H];
     int t, th;
     fill_input(x, T * B * NI, 17);
-    for (t = 0; t < 3; ++t) {
+    for (t = 0; t < 4; ++t) {
         bruno_real *ref_g = NULL;
         for (th = 1; th <= 3; ++th) {
             bruno_net_config nc = bruno_net_config_default(NI);
@@ -201,6 +204,7 @@ Test(kernel, many_work_items_give_the_same_bits_as_one)
             nc.trainer = trs[t];
             nc.n_fine = 40;
             nc.checkpoints = 5;
+            if (t == 3) nc.schedule = BRUNO_SCHEDULE_SEQUENCE;
             nc.seed = 3;
             nc.threads = (unsigned)th;
             d.n_out = H;
