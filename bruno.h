@@ -1430,6 +1430,22 @@ static bruno_result bruno__check_finite_array(const bruno_real *x, size_t n)
     return BRUNO_OK;
 }
 
+/* The same check on `threads` threads, for a network's input (E1's
+   400 x 512 floats took 0.3 ms, 1 % of a 2-thread training step). */
+static bruno_result bruno__check_finite_threads(const bruno_real *x, size_t n, unsigned threads)
+{
+    long part, parts = threads > 1 && n >= 65536 ? (long)threads : 1;
+    int bad = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)parts) schedule(static) reduction(| : bad) if (parts > 1)
+#endif
+    for (part = 0; part < parts; ++part) {
+        size_t a = n * (size_t)part / (size_t)parts, b = n * ((size_t)part + 1) / (size_t)parts;
+        bad |= bruno__check_finite_array(x + a, b - a) != BRUNO_OK;
+    }
+    return bad ? BRUNO_ERR_NONFINITE : BRUNO_OK;
+}
+
 BRUNO_API bruno_result bruno_felif_network_step(const bruno_felif_pop *pop, size_t batch,
                                                 const bruno_real *I, bruno_real *v, bruno_real *p,
                                                 bruno_real *s, double dt, uint32_t n_fine)
@@ -4650,7 +4666,7 @@ BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, si
     if (!net || !x) return BRUNO_ERR_ARG;
     if (net->n_layers == 0 || T == 0 || batch == 0) return BRUNO_ERR_SIZE;
     if (T > ((size_t)1 << 32) / batch) return BRUNO_ERR_SIZE;
-    if ((r = bruno__check_finite_array(x, T * batch * net->cfg.n_in)) != BRUNO_OK) return r;
+    if ((r = bruno__check_finite_threads(x, T * batch * net->cfg.n_in, net->cfg.threads)) != BRUNO_OK) return r;
     net->has_forward = 0;
     if ((r = bruno__ensure_ws(net, T, batch, train)) != BRUNO_OK) return r;
     for (l = 0; l < net->n_layers; ++l) {
