@@ -709,6 +709,7 @@ typedef struct bruno_net {
     /* training workspace, sized for (T, batch) */
     size_t ws_T, ws_batch;
     int ws_train;             /* the workspace holds what backward needs */
+    bruno_net_config ws_cfg;  /* the configuration the workspace was sized for */
     int has_forward;          /* a training forward pass is stored */
     const bruno_real *x;      /* the input of that pass (must stay valid until backward) */
     bruno_real *grad_a, *grad_b;  /* ping-pong buffers for dL/d(activations) */
@@ -740,7 +741,11 @@ BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_
 /* Forward over a sequence x [T][batch][n_in]. With train = 1 everything
    the backward pass needs is kept (workspace allocated on first use or
    when T or batch change). *y receives the output [T][batch][n_out],
-   owned by the network and valid until the next forward. */
+   owned by the network and valid until the next forward. net->cfg's
+   trainer, schedule, checkpoints, n_fine, dt and threads may be changed
+   between passes: the next forward checks them as bruno_net_init does
+   and sizes its workspace anew; a backward after such a change without
+   a new forward returns BRUNO_ERR_STATE. */
 BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, size_t T, size_t batch,
                                          int train, const bruno_real **y);
 /* Backward from dL/dy [T][batch][n_out]; gradients ACCUMULATE into the
@@ -2551,17 +2556,26 @@ BRUNO_API bruno_net_config bruno_net_config_default(size_t n_in)
     return c;
 }
 
-BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cfg)
+/* The checks of a network configuration: at bruno_net_init, and again at
+   a forward pass when the caller changed net->cfg since the last one. */
+static bruno_result bruno__net_cfg_check(const bruno_net_config *cfg)
 {
     bruno_result r;
-    if (!net || !cfg) return BRUNO_ERR_ARG;
-    memset(net, 0, sizeof *net);
     if (cfg->n_in == 0 || cfg->n_in > ((size_t)1 << 30)) return BRUNO_ERR_SIZE;
     if ((r = bruno_check_time(cfg->dt, cfg->n_fine)) != BRUNO_OK) return r;
     if ((unsigned)cfg->trainer > BRUNO_TRAINER_COARSE || (unsigned)cfg->schedule > BRUNO_SCHEDULE_SEQUENCE ||
         (unsigned)cfg->kernel > BRUNO_KERNEL_REFERENCE || cfg->threads > 1024)
         return BRUNO_ERR_ARG;
     if (cfg->trainer == BRUNO_TRAINER_CHECKPOINT && cfg->checkpoints == 0) return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cfg)
+{
+    bruno_result r;
+    if (!net || !cfg) return BRUNO_ERR_ARG;
+    memset(net, 0, sizeof *net);
+    if ((r = bruno__net_cfg_check(cfg)) != BRUNO_OK) return r;
     net->cfg = *cfg;
     if (!net->cfg.allocator.alloc || !net->cfg.allocator.free) net->cfg.allocator = bruno_allocator_default();
     bruno_rng_seed(&net->rng, cfg->seed);
@@ -2798,7 +2812,7 @@ BRUNO_API void bruno_net_release_workspace(bruno_net *net)
     bruno__buf b[16];
     if (!net) return;
     for (l = 0; l < net->n_layers; ++l)
-        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->cfg, net->ws_T, net->ws_batch, net->ws_train, b));
+        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_T, net->ws_batch, net->ws_train, b));
     bruno_free(&net->cfg.allocator, net->grad_a, net->grad_elems, sizeof(bruno_real));
     bruno_free(&net->cfg.allocator, net->grad_b, net->grad_elems, sizeof(bruno_real));
     net->grad_a = net->grad_b = NULL;
@@ -2808,13 +2822,26 @@ BRUNO_API void bruno_net_release_workspace(bruno_net *net)
     net->has_forward = 0;
 }
 
+/* Whether the settings a workspace's sizes depend on changed since it was
+   allocated: a caller may change net->cfg between passes (the trainer, to
+   compare BRUNO with BPTT on one net), and the workspace is then sized
+   and freed anew. */
+static int bruno__ws_cfg_changed(const bruno_net *net)
+{
+    const bruno_net_config *a = &net->cfg, *w = &net->ws_cfg;
+    return a->trainer != w->trainer || a->schedule != w->schedule || a->checkpoints != w->checkpoints ||
+           a->n_fine != w->n_fine || a->threads != w->threads || a->dt != w->dt;
+}
+
 static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
 {
     size_t l, gw;
     bruno__buf b[16];
     bruno_result r;
-    if (net->ws_T == T && net->ws_batch == B && (net->ws_train || !train)) return BRUNO_OK;
+    if (net->ws_T == T && net->ws_batch == B && (net->ws_train || !train) && !bruno__ws_cfg_changed(net)) return BRUNO_OK;
+    if ((r = bruno__net_cfg_check(&net->cfg)) != BRUNO_OK) return r;
     bruno_net_release_workspace(net);
+    net->ws_cfg = net->cfg;
     for (l = 0; l < net->n_layers; ++l) {
         size_t k = bruno__layer_ws_plan(net->layers[l], &net->cfg, T, B, train, b);
         if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) {
@@ -4685,7 +4712,8 @@ BRUNO_API bruno_result bruno_net_backward(bruno_net *net, const bruno_real *dy)
     const bruno_real *g;
     bruno_result r;
     if (!net || !dy) return BRUNO_ERR_ARG;
-    if (!net->has_forward) return BRUNO_ERR_STATE;
+    /* the stored pass must be the one this configuration backpropagates */
+    if (!net->has_forward || bruno__ws_cfg_changed(net)) return BRUNO_ERR_STATE;
     T = net->ws_T;
     B = net->ws_batch;
     if ((r = bruno__check_finite_array(dy, T * B * bruno_net_n_out(net))) != BRUNO_OK) return r;

@@ -298,6 +298,52 @@ Test(trainers, inference_forward_allocates_no_gradient_buffers)
     cr_expect_lt(live_infer, live_train, "inference %zu B, training %zu B", live_infer, live_train);
 }
 
+/* A caller may change net->cfg between passes (threads, the trainer, the
+   fine steps): the workspace is sized anew and freed with the sizes it was
+   allocated with; a backward pass under a changed configuration is refused
+   (its forward pass kept other states); an invalid change is an error, not
+   a crash. Outputs stay those of a fresh net. */
+Test(trainers, changing_the_configuration_between_passes_is_safe)
+{
+    bruno_real x[T_STEPS * BATCH * N_IN], dy[T_STEPS * BATCH * 4], y0[T_STEPS * BATCH * 4];
+    const bruno_trainer trs[4] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT, BRUNO_TRAINER_BRUNO};
+    const unsigned ths[4] = {1, 2, 3, 1};
+    bruno_counting_allocator ca;
+    bruno_allocator a;
+    bruno_net net;
+    const bruno_real *y;
+    int i;
+    fill_input(x, sizeof x / sizeof x[0], 41);
+    bruno_counting_allocator_init(&ca, NULL);
+    a = bruno_counting_allocator_get(&ca);
+    cr_assert_eq(make_small_net(&net, BRUNO_TRAINER_BRUNO, BRUNO_SCHEDULE_BINOMIAL, 4, 30, BRUNO_SURROGATE_SUPERSPIKE, 0,
+                                N_IN, &a), BRUNO_OK);
+    for (i = 0; i < 4; ++i) {
+        net.cfg.trainer = trs[i];
+        net.cfg.threads = ths[i];
+        cr_assert_eq(bruno_net_forward(&net, x, T_STEPS, BATCH, 1, &y), BRUNO_OK, "pass %d", i);
+        if (i == 0) memcpy(y0, y, sizeof y0);
+        cr_expect(memcmp(y0, y, sizeof y0) == 0, "pass %d: outputs differ", i);
+        linear_loss(y, T_STEPS * BATCH * 4, dy);
+        bruno_net_zero_grad(&net);
+        if (i == 1) {
+            /* forward under BPTT, backward asked under BRUNO */
+            net.cfg.trainer = BRUNO_TRAINER_BRUNO;
+            cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_ERR_STATE);
+            net.cfg.trainer = trs[i];
+        }
+        cr_expect_eq(bruno_net_backward(&net, dy), BRUNO_OK, "pass %d", i);
+    }
+    net.cfg.n_fine = 0; /* impossible: reported, and the old workspace is still freed right */
+    cr_expect_neq(bruno_net_forward(&net, x, T_STEPS, BATCH, 1, &y), BRUNO_OK);
+    net.cfg.n_fine = 30;
+    net.cfg.trainer = BRUNO_TRAINER_CHECKPOINT;
+    net.cfg.checkpoints = 0;
+    cr_expect_eq(bruno_net_forward(&net, x, T_STEPS, BATCH, 1, &y), BRUNO_ERR_PARAM);
+    bruno_net_free(&net);
+    cr_expect_eq(ca.live_bytes, 0, "%zu bytes left", ca.live_bytes);
+}
+
 /* An allocator that fails at the k-th call, for every k: each call returns
    BRUNO_ERR_NOMEM or succeeds, and nothing leaks. */
 Test(trainers, allocation_failure_at_every_call_is_reported_and_leaks_nothing)
