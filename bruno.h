@@ -4483,9 +4483,9 @@ static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bru
    met at the lock and slept in the kernel. A chunk is about
    BRUNO_FELIF_CHUNK_UPDATES lane updates (2^21: 9 network steps of an E1
    item): single steps cost 4 % at one thread and more at two, as the
-   item's data moves between cores. The
-   bits are those of one thread: each item's steps run in order, and a
-   lane's arithmetic does not depend on the thread. */
+   item's data moves between cores. The bits are those of one thread: each
+   item's steps run in order, and a lane's arithmetic does not depend on
+   the thread. */
 static void bruno__felif_forward_chunks(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
                                         int train, size_t items, size_t nt)
 {
