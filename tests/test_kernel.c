@@ -218,3 +218,46 @@ Test(kernel, many_work_items_give_the_same_bits_as_one)
         free(ref_g);
     }
 }
+
+/* The fast forward runs a window's fine steps in one call
+   (bruno__v_steps) except where BPTT stores each step's input state (one
+   call per step). Both must give a lane the same bits: checkpointing
+   recomputes its segments the first way and BPTT the second, so their
+   gradients agree bit for bit only if they do. 300 lanes: full blocks of
+   64, two full vectors and a masked one in the tail; a nominal and a
+   varied population (which takes the per-step path). */
+Test(kernel, windows_in_one_call_give_the_bits_of_single_steps)
+{
+    enum { T = 4, B = 3, NI = 5, H = 100 };
+    static bruno_real x[T * B * NI], dy[T * B * H], ref_y[T * B * H];
+    int var, t;
+    fill_input(x, T * B * NI, 23);
+    for (var = 0; var < 2; ++var) {
+        bruno_real *ref_g = NULL;
+        for (t = 0; t < 3; ++t) {
+            bruno_net_config nc = bruno_net_config_default(NI);
+            bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+            bruno_layer_config fe = bruno_layer_config_default(BRUNO_LAYER_FELIF);
+            bruno_net net;
+            nc.trainer = t == 0 ? BRUNO_TRAINER_BPTT : BRUNO_TRAINER_CHECKPOINT;
+            nc.schedule = t == 2 ? BRUNO_SCHEDULE_SEQUENCE : BRUNO_SCHEDULE_BINOMIAL;
+            nc.n_fine = 40;
+            nc.checkpoints = 5;
+            nc.seed = 9;
+            d.n_out = H;
+            d.init_scale = 3.0;
+            fe.input_gain = 3e-9;
+            cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
+            cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
+            cr_assert_eq(bruno_net_add(&net, &fe), BRUNO_OK);
+            if (var) {
+                bruno_rng g;
+                bruno_rng_seed(&g, 4);
+                cr_assert_eq(bruno_net_redraw_devices(&net, 0.05, &g), BRUNO_OK);
+            }
+            /* the reference is BPTT (t = 0), compared as "1 thread" */
+            step_against_reference(&net, x, T, B, T * B * H, dy, ref_y, &ref_g, var * 10 + t, t == 0 ? 1 : 2);
+        }
+        free(ref_g);
+    }
+}
