@@ -461,24 +461,26 @@ Test(trainers, nan_input_is_rejected)
     bruno_net_free(&net);
 }
 
-/* A large input is checked on the threads (bruno__check_finite_threads):
-   a NaN or an infinity in any part of it is still found. */
-Test(trainers, nan_in_a_large_input_is_rejected_with_threads)
+/* A large input is checked in blocks of 4096 values (bruno__check_finite_
+   array): a NaN or an infinity anywhere, on either side of a block
+   boundary or in the last, short block, is still found at any thread
+   count. */
+Test(trainers, nan_anywhere_in_a_large_input_is_rejected)
 {
-    enum { T = 64, B = 32, NI = 40 }; /* 81920 values: checked in parts */
+    enum { T = 64, B = 32, NI = 40, NAT = 5 }; /* 81920 values: 20 blocks */
     static bruno_real x[T * B * NI];
-    const size_t at[3] = {0, T * B * NI / 2 + 1, T * B * NI - 1};
+    const size_t at[NAT] = {0, 4095, 4096, T * B * NI / 2 + 1, T * B * NI - 1};
     const bruno_real *y;
     bruno_net net;
     unsigned th;
     int k;
     fill_input(x, T * B * NI, 7);
     for (th = 1; th <= 3; ++th)
-        for (k = 0; k < 3; ++k) {
+        for (k = 0; k < NAT; ++k) {
             bruno_real keep = x[at[k]];
             cr_assert_eq(make_small_net(&net, BRUNO_TRAINER_BRUNO, BRUNO_SCHEDULE_BINOMIAL, 1, 10, BRUNO_SURROGATE_SUPERSPIKE, 0, NI, NULL), BRUNO_OK);
             net.cfg.threads = th;
-            x[at[k]] = k == 1 ? (bruno_real)INFINITY : (bruno_real)NAN;
+            x[at[k]] = k % 3 == 1 ? (bruno_real)INFINITY : k % 3 == 2 ? (bruno_real)-INFINITY : (bruno_real)NAN;
             cr_expect_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_ERR_NONFINITE, "%u threads, bad value at %zu", th, at[k]);
             x[at[k]] = keep;
             cr_expect_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK, "%u threads, clean input", th);
