@@ -179,6 +179,29 @@ Test(kernel, parameters_outside_the_kernels_range_are_rejected)
     cr_expect_eq(bruno_felif_params_validate(&fp), BRUNO_ERR_PARAM);
 }
 
+/* A dense layer of H outputs into a FeLIF layer of H neurons, N = 40
+   fine steps, checkpoints K = 5: wide enough to fill whole blocks of
+   vectors, short enough for a unit test. */
+static void make_wide_net(bruno_net *net, size_t ni, size_t H, bruno_trainer tr, bruno_schedule sc, uint64_t seed,
+                          unsigned threads)
+{
+    bruno_net_config nc = bruno_net_config_default(ni);
+    bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+    bruno_layer_config fe = bruno_layer_config_default(BRUNO_LAYER_FELIF);
+    nc.trainer = tr;
+    nc.schedule = sc;
+    nc.n_fine = 40;
+    nc.checkpoints = 5;
+    nc.seed = seed;
+    nc.threads = threads;
+    d.n_out = H;
+    d.init_scale = 3.0;
+    fe.input_gain = 3e-9;
+    cr_assert_eq(bruno_net_init(net, &nc), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(net, &d), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(net, &fe), BRUNO_OK);
+}
+
 /* A FeLIF layer wide enough that, with threads, it is cut into many work
    items handed out dynamically (bruno__felif_items: up to 4 per thread of
    256 lanes or more; 6 items of B*H = 1600 lanes here), the forward pass
@@ -197,22 +220,9 @@ Test(kernel, many_work_items_give_the_same_bits_as_one)
     for (t = 0; t < 4; ++t) {
         bruno_real *ref_g = NULL;
         for (th = 1; th <= 3; ++th) {
-            bruno_net_config nc = bruno_net_config_default(NI);
-            bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
-            bruno_layer_config fe = bruno_layer_config_default(BRUNO_LAYER_FELIF);
             bruno_net net;
-            nc.trainer = trs[t];
-            nc.n_fine = 40;
-            nc.checkpoints = 5;
-            if (t == 3) nc.schedule = BRUNO_SCHEDULE_SEQUENCE;
-            nc.seed = 3;
-            nc.threads = (unsigned)th;
-            d.n_out = H;
-            d.init_scale = 3.0;
-            fe.input_gain = 3e-9;
-            cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
-            cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
-            cr_assert_eq(bruno_net_add(&net, &fe), BRUNO_OK);
+            make_wide_net(&net, NI, H, trs[t], t == 3 ? BRUNO_SCHEDULE_SEQUENCE : BRUNO_SCHEDULE_BINOMIAL, 3,
+                          (unsigned)th);
             step_against_reference(&net, x, T, B, T * B * H, dy, ref_y, &ref_g, t, th);
         }
         free(ref_g);
@@ -235,21 +245,9 @@ Test(kernel, windows_in_one_call_give_the_bits_of_single_steps)
     for (var = 0; var < 2; ++var) {
         bruno_real *ref_g = NULL;
         for (t = 0; t < 3; ++t) {
-            bruno_net_config nc = bruno_net_config_default(NI);
-            bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
-            bruno_layer_config fe = bruno_layer_config_default(BRUNO_LAYER_FELIF);
             bruno_net net;
-            nc.trainer = t == 0 ? BRUNO_TRAINER_BPTT : BRUNO_TRAINER_CHECKPOINT;
-            nc.schedule = t == 2 ? BRUNO_SCHEDULE_SEQUENCE : BRUNO_SCHEDULE_BINOMIAL;
-            nc.n_fine = 40;
-            nc.checkpoints = 5;
-            nc.seed = 9;
-            d.n_out = H;
-            d.init_scale = 3.0;
-            fe.input_gain = 3e-9;
-            cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
-            cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
-            cr_assert_eq(bruno_net_add(&net, &fe), BRUNO_OK);
+            make_wide_net(&net, NI, H, t == 0 ? BRUNO_TRAINER_BPTT : BRUNO_TRAINER_CHECKPOINT,
+                          t == 2 ? BRUNO_SCHEDULE_SEQUENCE : BRUNO_SCHEDULE_BINOMIAL, 9, 1);
             if (var) {
                 bruno_rng g;
                 bruno_rng_seed(&g, 4);
