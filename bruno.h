@@ -3794,11 +3794,38 @@ static BRUNO__INLINE __mmask16 bruno__v_fwd(int nu, const bruno__vblk *b, bruno_
     return run;
 }
 
+/* The last 1 to 63 lanes [j, jb) of a row: as many vectors side by side
+   as they fill (4 to 1, each count a literal so its code is unrolled), not
+   one after the other, which is latency-bound (see above). */
+#if BRUNO__VU != 4
+#error "bruno__v_fwd_tail and bruno__v_adj_tail are written for BRUNO__VU = 4"
+#endif
+static BRUNO__INLINE __mmask16 bruno__v_fwd_tail(bruno__vblk *b, const bruno_real *S, size_t n, size_t j, size_t jb,
+                                                 int uniform, bruno_real tau, bruno_real *vr, bruno_real *pr,
+                                                 uint32_t *tr, const bruno_real *Ir, __m512i vi, __m512i vi1,
+                                                 __m512 vtau, __m512 vthr)
+{
+    if (jb - j > 48) {
+        bruno__vblk_at(4, b, S, n, j, jb, uniform, 0, tau);
+        return bruno__v_fwd(4, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+    }
+    if (jb - j > 32) {
+        bruno__vblk_at(3, b, S, n, j, jb, uniform, 0, tau);
+        return bruno__v_fwd(3, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+    }
+    if (jb - j > 16) {
+        bruno__vblk_at(2, b, S, n, j, jb, uniform, 0, tau);
+        return bruno__v_fwd(2, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+    }
+    bruno__vblk_at(1, b, S, n, j, jb, uniform, 0, tau);
+    return bruno__v_fwd(1, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+}
+
 /* The forward step i on [ja, jb) of a row (or of the whole item for a
    uniform population; uniform is a literal at each call, so the constants
    stay in registers); nonzero when a lane is still running after it.
-   BRUNO__VU vectors at a time, then the rest one vector at a time (a
-   short row computes no empty vectors). */
+   BRUNO__VU vectors at a time, then the rest side by side
+   (bruno__v_fwd_tail; a short row computes no empty vectors). */
 static BRUNO__INLINE size_t bruno__v_row_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
                                               const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
                                               bruno_real tau, bruno_real thr, int uniform)
@@ -3814,10 +3841,7 @@ static BRUNO__INLINE size_t bruno__v_row_impl(bruno_real *vr, bruno_real *pr, ui
         bruno__vblk_at(BRUNO__VU, &b, S, n, j, jb, uniform, 1, tau);
         any |= bruno__v_fwd(BRUNO__VU, &b, vr + j, pr + j, tr + j, Ir + j, 1, vi, vi1, vtau, vthr);
     }
-    for (; j < jb; j += 16) {
-        bruno__vblk_at(1, &b, S, n, j, jb, uniform, 0, tau);
-        any |= bruno__v_fwd(1, &b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
-    }
+    if (j < jb) any |= bruno__v_fwd_tail(&b, S, n, j, jb, uniform, tau, vr, pr, tr, Ir, vi, vi1, vtau, vthr);
     return any != 0;
 }
 
@@ -3845,16 +3869,13 @@ static void bruno__v_steps(bruno_real *vr, bruno_real *pr, uint32_t *tr, const b
     bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
     b.cu = 0;
     bruno__vblk_at(BRUNO__VU, &b, S, n, 0, len, 1, 1, tau);
-    bt = b;
+    bt = b; /* the tail's masks change, the full blocks' do not */
     for (i = i0; i < i1; ++i) {
         const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
         __mmask16 any = 0;
         for (j = 0; j < full; j += 16 * BRUNO__VU)
             any |= bruno__v_fwd(BRUNO__VU, &b, vr + j, pr + j, tr + j, Ir + j, 1, vi, vi1, vtau, vthr);
-        for (; j < len; j += 16) {
-            bruno__vblk_at(1, &bt, S, n, j, len, 1, 0, tau);
-            any |= bruno__v_fwd(1, &bt, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
-        }
+        if (j < len) any |= bruno__v_fwd_tail(&bt, S, n, j, len, 1, tau, vr, pr, tr, Ir, vi, vi1, vtau, vthr);
         if (!any) return;
     }
 }
@@ -3914,6 +3935,28 @@ static BRUNO__INLINE void bruno__v_adj(int nu, const bruno__vblk *b, const bruno
     BRUNO__EACH(_mm512_mask_storeu_ps(gIr + 16 * u_, tv[u_], _mm512_add_ps(gI[u_], _mm512_mul_ps(gv[u_], BRUNO__C(b, u_)->tC))));
 }
 
+/* The adjoint of the last 1 to 63 lanes of a row, as bruno__v_fwd_tail. */
+static BRUNO__INLINE void bruno__v_adj_tail(bruno__vblk *b, const bruno_real *S, size_t n, size_t j, size_t jb,
+                                            int uniform, bruno_real tau, const bruno_real *vr, const bruno_real *pr,
+                                            const bruno_real *Ir, const uint32_t *tr, bruno_real *gvr,
+                                            bruno_real *gpr, bruno_real *gIr, __m512i vi, __m512 vtau, __m512 vrg)
+{
+    const uint32_t *t = tr ? tr + j : NULL;
+    if (jb - j > 48) {
+        bruno__vblk_at(4, b, S, n, j, jb, uniform, 0, tau);
+        bruno__v_adj(4, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
+    } else if (jb - j > 32) {
+        bruno__vblk_at(3, b, S, n, j, jb, uniform, 0, tau);
+        bruno__v_adj(3, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
+    } else if (jb - j > 16) {
+        bruno__vblk_at(2, b, S, n, j, jb, uniform, 0, tau);
+        bruno__v_adj(2, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
+    } else {
+        bruno__vblk_at(1, b, S, n, j, jb, uniform, 0, tau);
+        bruno__v_adj(1, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
+    }
+}
+
 static BRUNO__INLINE void bruno__v_adj_row_impl(const bruno_real *vr, const bruno_real *pr, const bruno_real *Ir,
                                                const uint32_t *tr, bruno_real *gvr, bruno_real *gpr, bruno_real *gIr,
                                                const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
@@ -3930,10 +3973,7 @@ static BRUNO__INLINE void bruno__v_adj_row_impl(const bruno_real *vr, const brun
         bruno__v_adj(BRUNO__VU, &b, vr + j, pr + j, Ir + j, tr ? tr + j : NULL, gvr + j, gpr + j, gIr + j, 1, vi, vtau,
                      vrg);
     }
-    for (; j < jb; j += 16) {
-        bruno__vblk_at(1, &b, S, n, j, jb, uniform, 0, tau);
-        bruno__v_adj(1, &b, vr + j, pr + j, Ir + j, tr ? tr + j : NULL, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
-    }
+    if (j < jb) bruno__v_adj_tail(&b, S, n, j, jb, uniform, tau, vr, pr, Ir, tr, gvr, gpr, gIr, vi, vtau, vrg);
 }
 
 /* The adjoint step i on [ja, jb), as the forward row. */

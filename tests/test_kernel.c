@@ -76,23 +76,25 @@ Test(kernel, fast_kernel_agrees_with_the_reference_over_random_states)
 }
 
 /* A lane's bits do not depend on where it sits: in a full block of
-   vectors, in the masked tail of a row, or alone (what makes results
-   independent of how threads split a layer). */
+   vectors, in a tail of 1 to 4 vectors side by side (rows of 101, 17, 33,
+   49 and 63 lanes), or alone (what makes results independent of how
+   threads split a layer). */
 Test(kernel, fast_kernel_gives_a_lane_the_same_bits_wherever_it_sits)
 {
     enum { NN = 101 };
     bruno_felif_params fp = bruno_felif_params_default();
     bruno_felif_pop_config pc = bruno_felif_pop_config_default(&fp, NN), pc1 = bruno_felif_pop_config_default(&fp, 1);
     bruno_felif_pop pop, pop1;
-    bruno_real v[NN], p[NN], I[NN], s[NN], vb[NN], pb[NN], sb[NN];
+    bruno_real v[NN], p[NN], I[NN], s[NN], vb[NN], pb[NN], sb[NN], v0[NN], p0[NN];
+    const size_t lens[4] = {17, 33, 49, 63};
     bruno_rng g;
-    size_t q;
+    size_t q, m;
     cr_assert_eq(bruno_felif_pop_init(&pop, &pc), BRUNO_OK);
     cr_assert_eq(bruno_felif_pop_init(&pop1, &pc1), BRUNO_OK);
     bruno_rng_seed(&g, 7);
     for (q = 0; q < NN; ++q) {
-        v[q] = vb[q] = (bruno_real)(-1.5 + 4 * bruno_rng_uniform(&g));
-        p[q] = pb[q] = (bruno_real)(0.22 * (2 * bruno_rng_uniform(&g) - 1));
+        v[q] = vb[q] = v0[q] = (bruno_real)(-1.5 + 4 * bruno_rng_uniform(&g));
+        p[q] = pb[q] = p0[q] = (bruno_real)(0.22 * (2 * bruno_rng_uniform(&g) - 1));
         I[q] = (bruno_real)(3e-9 * bruno_rng_uniform(&g));
         s[q] = sb[q] = 0;
     }
@@ -100,6 +102,15 @@ Test(kernel, fast_kernel_gives_a_lane_the_same_bits_wherever_it_sits)
     cr_assert_eq(bruno_felif_network_step_kernel(&pop, 1, I, v, p, s, 1e-4, 100, BRUNO_KERNEL_FAST), BRUNO_OK);
     cr_assert_eq(bruno_felif_network_step_kernel(&pop1, NN, I, vb, pb, sb, 1e-4, 100, BRUNO_KERNEL_FAST), BRUNO_OK);
     cr_expect(memcmp(v, vb, sizeof v) == 0 && memcmp(p, pb, sizeof p) == 0, "row and batch layouts differ");
+    for (m = 0; m < 4; ++m) { /* the first lens[m] lanes as a short row: all of it a tail */
+        memcpy(vb, v0, sizeof vb);
+        memcpy(pb, p0, sizeof pb);
+        memset(sb, 0, sizeof sb);
+        cr_assert_eq(bruno_felif_network_step_kernel(&pop1, lens[m], I, vb, pb, sb, 1e-4, 100, BRUNO_KERNEL_FAST),
+                     BRUNO_OK);
+        cr_expect(memcmp(v, vb, lens[m] * sizeof *v) == 0 && memcmp(p, pb, lens[m] * sizeof *p) == 0,
+                  "a row of %zu lanes differs from the same lanes in the row of %d", lens[m], (int)NN);
+    }
     for (q = 0; q < NN; ++q) { /* each neuron alone */
         bruno_real v1 = 0, p1 = 0, s1 = 0;
         bruno_rng_seed(&g, 7);
