@@ -2676,6 +2676,19 @@ static size_t bruno__felif_fine_states(const bruno_net_config *c, size_t T)
     }
 }
 
+/* The threads a loop over n independent items runs on (c->threads, at
+   most n): the work items of a layer are contiguous ranges, one per
+   thread. Every item's arithmetic is the same whichever thread holds it,
+   so the results do not depend on the number of threads. The workspace
+   plan calls it too: the dense forward needs a transpose block per
+   thread. */
+static size_t bruno__n_items(const bruno_net_config *c, size_t n)
+{
+    size_t t = c->threads ? c->threads : 1;
+    if (t > n) t = n;
+    return t ? t : 1;
+}
+
 /* The workspace of a layer for (T, B). */
 static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
                                    bruno__buf *b)
@@ -2684,12 +2697,10 @@ static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, si
     int seq = train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
     b[k].ptr = (void **)&L->out; b[k].n = T * B * n; b[k++].size = sizeof(bruno_real);
     switch (L->cfg.kind) {
-    case BRUNO_LAYER_DENSE: { /* BRUNO__DENSE_BLOCK inputs of W, transposed, one block per thread */
-        size_t nt = c->threads ? c->threads : 1;
-        if (nt > T * B) nt = T * B;
-        b[k].ptr = (void **)&L->tmp; b[k].n = BRUNO__DENSE_BLOCK * n * nt; b[k++].size = sizeof(bruno_real);
+    case BRUNO_LAYER_DENSE: /* BRUNO__DENSE_BLOCK inputs of W, transposed, one block per thread */
+        b[k].ptr = (void **)&L->tmp; b[k].n = BRUNO__DENSE_BLOCK * n * bruno__n_items(c, T * B);
+        b[k++].size = sizeof(bruno_real);
         break;
-    }
     case BRUNO_LAYER_LIF:
     case BRUNO_LAYER_RLIF:
         b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
@@ -3770,27 +3781,29 @@ static BRUNO__INLINE __mmask16 bruno__v_fwd(int nu, const bruno__vblk *b, bruno_
 {
     __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], vn[BRUNO__VU], pn[BRUNO__VU];
     __m512i tk[BRUNO__VU];
-    __mmask16 act[BRUNO__VU], spk[BRUNO__VU], run = 0;
+    __mmask16 act[BRUNO__VU], spk[BRUNO__VU], km[BRUNO__VU], run = 0;
     bruno__vlane o;
-    BRUNO__EACH(v[u_] = BRUNO__VLOAD(full, b->km[u_], vr + 16 * u_));
-    BRUNO__EACH(p[u_] = BRUNO__VLOAD(full, b->km[u_], pr + 16 * u_));
-    BRUNO__EACH(I[u_] = BRUNO__VLOAD(full, b->km[u_], Ir + 16 * u_));
+    /* whole vectors: an all-ones literal, so b->km need not be set for them */
+    BRUNO__EACH(km[u_] = full ? (__mmask16)0xffff : b->km[u_]);
+    BRUNO__EACH(v[u_] = BRUNO__VLOAD(full, km[u_], vr + 16 * u_));
+    BRUNO__EACH(p[u_] = BRUNO__VLOAD(full, km[u_], pr + 16 * u_));
+    BRUNO__EACH(I[u_] = BRUNO__VLOAD(full, km[u_], Ir + 16 * u_));
     BRUNO__EACH(tk[u_] = full ? _mm512_loadu_si512((const void *)(tr + 16 * u_))
-                              : _mm512_maskz_loadu_epi32(b->km[u_], tr + 16 * u_));
+                              : _mm512_maskz_loadu_epi32(km[u_], tr + 16 * u_));
     bruno__v_lane(nu, b, v, p, I, tau, &o);
     /* clip to [-P_s, P_s] and [-v_clip, v_clip]: the smaller magnitude,
        with the sign of the first operand */
     BRUNO__EACH(pn[u_] = _mm512_range_ps(o.pn[u_], BRUNO__C(b, u_)->ps, 0x02));
     BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__C(b, u_)->vclip, 0x02));
-    BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(b->km[u_], tk[u_], vi));
+    BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
     BRUNO__EACH(_mm512_mask_storeu_ps(vr + 16 * u_, act[u_], vn[u_]));
     BRUNO__EACH(_mm512_mask_storeu_ps(pr + 16 * u_, act[u_], pn[u_]));
     /* freeze at the step after which v >= V_thr */
     BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(
-                    _mm512_mask_cmpeq_epu32_mask(b->km[u_], tk[u_], _mm512_set1_epi32((int)BRUNO__RUNNING)), vn[u_],
+                    _mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], _mm512_set1_epi32((int)BRUNO__RUNNING)), vn[u_],
                     thr, _CMP_GE_OQ));
     BRUNO__EACH(_mm512_mask_storeu_epi32(tr + 16 * u_, spk[u_], vi1));
-    BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(b->km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
+    BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
     return run;
 }
 
@@ -3823,61 +3836,62 @@ static BRUNO__INLINE __mmask16 bruno__v_fwd_tail(bruno__vblk *b, const bruno_rea
 
 /* The forward step i on [ja, jb) of a row (or of the whole item for a
    uniform population; uniform is a literal at each call, so the constants
-   stay in registers); nonzero when a lane is still running after it.
+   stay in registers) with the block b whose constants are loaded (c[0]
+   broadcast when uniform); nonzero when a lane is still running after it.
    BRUNO__VU vectors at a time, then the rest side by side
    (bruno__v_fwd_tail; a short row computes no empty vectors). */
-static BRUNO__INLINE size_t bruno__v_row_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
-                                              const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
-                                              bruno_real tau, bruno_real thr, int uniform)
+static BRUNO__INLINE __mmask16 bruno__v_sweep(bruno__vblk *b, bruno_real *vr, bruno_real *pr, uint32_t *tr,
+                                              const bruno_real *Ir, const bruno_real *S, size_t n, size_t ja,
+                                              size_t jb, uint32_t i, bruno_real tau, __m512 vtau, __m512 vthr,
+                                              int uniform)
 {
     const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
-    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
     __mmask16 any = 0;
-    bruno__vblk b;
-    size_t j = ja;
-    bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
-    b.cu = !uniform;
-    for (; j + 16 * BRUNO__VU <= jb; j += 16 * BRUNO__VU) {
-        bruno__vblk_at(BRUNO__VU, &b, S, n, j, jb, uniform, 1, tau);
-        any |= bruno__v_fwd(BRUNO__VU, &b, vr + j, pr + j, tr + j, Ir + j, 1, vi, vi1, vtau, vthr);
+    size_t j, full = jb - (jb - ja) % (16 * BRUNO__VU);
+    for (j = ja; j < full; j += 16 * BRUNO__VU) {
+        if (!uniform) bruno__vblk_at(BRUNO__VU, b, S, n, j, jb, 0, 1, tau); /* these neurons' constants */
+        any |= bruno__v_fwd(BRUNO__VU, b, vr + j, pr + j, tr + j, Ir + j, 1, vi, vi1, vtau, vthr);
     }
-    if (j < jb) any |= bruno__v_fwd_tail(&b, S, n, j, jb, uniform, tau, vr, pr, tr, Ir, vi, vi1, vtau, vthr);
-    return any != 0;
+    if (j < jb) any |= bruno__v_fwd_tail(b, S, n, j, jb, uniform, tau, vr, pr, tr, Ir, vi, vi1, vtau, vthr);
+    return any;
 }
 
+/* Forward steps [i0, i1) of [ja, jb), the constants loaded once for them
+   all; stops after the step that leaves no lane running and returns
+   nonzero when a lane still runs after the last. One call per window,
+   not per step, where no step's state is stored: the constants' load
+   costs about 50 cycles per call, which a 256-lane item paid 4 times as
+   often as a 1024-lane one (E1's FeLIF forward at one thread took 5 %
+   longer as 4 items than as 1; AMD Zen 5). */
+static BRUNO__INLINE size_t bruno__v_steps_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
+                                                const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0,
+                                                uint32_t i1, bruno_real tau, bruno_real thr, int uniform)
+{
+    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
+    bruno__vblk b;
+    uint32_t i;
+    bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
+    b.cu = !uniform;
+    for (i = i0; i < i1; ++i)
+        if (!bruno__v_sweep(&b, vr, pr, tr, Ir, S, n, ja, jb, i, tau, vtau, vthr, uniform)) return 0;
+    return 1;
+}
+
+/* One step of a row (bruno__felif_row_fast, where each step's state is
+   stored or the population varies), and a window of a uniform population
+   (bruno__felif_fine): separate functions, so each hot loop is compiled
+   on its own (one function for both measured 1-2 % slower). */
 static size_t bruno__v_row(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir, const bruno_real *S,
                            size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real thr, int uniform)
 {
-    if (uniform) return bruno__v_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 1);
-    return bruno__v_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 0);
+    if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i, i + 1, tau, thr, 1);
+    return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i, i + 1, tau, thr, 0);
 }
 
-/* Forward steps [i0, i1) of lanes [0, len) of a uniform population, as
-   bruno__v_row once per step, but in one call: the constants are
-   broadcast once, not once per step. Per call they cost about 50 cycles,
-   which a 256-lane item pays 4 times as often as a 1024-lane one: E1's
-   FeLIF forward at one thread took 5 % longer as 4 items than as 1
-   before this (AMD Zen 5). Stops after the step that leaves no lane
-   running. */
-static void bruno__v_steps(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir, const bruno_real *S,
-                           size_t n, size_t len, uint32_t i0, uint32_t i1, bruno_real tau, bruno_real thr)
+static void bruno__v_window(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir, const bruno_real *S,
+                            size_t n, size_t len, uint32_t i0, uint32_t i1, bruno_real tau, bruno_real thr)
 {
-    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
-    bruno__vblk b, bt;
-    size_t j, full = len - len % (16 * BRUNO__VU);
-    uint32_t i;
-    bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
-    b.cu = 0;
-    bruno__vblk_at(BRUNO__VU, &b, S, n, 0, len, 1, 1, tau);
-    bt = b; /* the tail's masks change, the full blocks' do not */
-    for (i = i0; i < i1; ++i) {
-        const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
-        __mmask16 any = 0;
-        for (j = 0; j < full; j += 16 * BRUNO__VU)
-            any |= bruno__v_fwd(BRUNO__VU, &b, vr + j, pr + j, tr + j, Ir + j, 1, vi, vi1, vtau, vthr);
-        if (j < len) any |= bruno__v_fwd_tail(&bt, S, n, j, len, 1, tau, vr, pr, tr, Ir, vi, vi1, vtau, vthr);
-        if (!any) return;
-    }
+    (void)bruno__v_steps_impl(vr, pr, tr, Ir, S, n, 0, len, i0, i1, tau, thr, 1);
 }
 
 /* The adjoint step on BRUNO__VU vectors, as bruno__felif_adj_lane: lanes
@@ -4055,8 +4069,8 @@ static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_re
     uint32_t i;
 #if BRUNO__AVX512
     if (!store && X->pop->uniform && X->nc->kernel != BRUNO_KERNEL_REFERENCE) {
-        bruno__v_steps(v + X->q0, p + X->q0, taken + X->q0, X->I + X->q0, X->pop->soa, X->n, X->q1 - X->q0, i0, i1,
-                       X->h, X->V_thr);
+        bruno__v_window(v + X->q0, p + X->q0, taken + X->q0, X->I + X->q0, X->pop->soa, X->n, X->q1 - X->q0, i0, i1,
+                        X->h, X->V_thr);
         return;
     }
 #endif
@@ -4407,16 +4421,6 @@ static int bruno__felif_seq(const bruno_net_config *c, int train)
     return train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
 }
 
-/* The work items of a layer: contiguous neuron ranges, one per thread.
-   Every neuron's arithmetic is the same whichever item holds it, so the
-   results do not depend on the number of threads. */
-static size_t bruno__n_items(const bruno_net *net, size_t BN)
-{
-    size_t t = net->cfg.threads ? net->cfg.threads : 1;
-    if (t > BN) t = BN;
-    return t ? t : 1;
-}
-
 /* Work items of a FeLIF layer: one with one thread; with more, up to 4 per
    thread of at least 256 lanes (16 AVX-512 vectors) each, handed out
    dynamically (the forward pass a chunk of network steps at a time, see
@@ -4426,7 +4430,7 @@ static size_t bruno__n_items(const bruno_net *net, size_t BN)
    of one Euler update (three exp2 and a log2). With 64-lane items (4
    vectors) a 2-thread E1 step ran 1.67-1.80x the 1-thread one, with
    256-lane items 1.88-1.93x (alternating runs, one process; Sapphire
-   Rapids). Since a window's fine steps run in one call (bruno__v_steps),
+   Rapids). Since a window's fine steps run in one call (bruno__v_window),
    E1's FeLIF forward at one thread takes as long as 1, 2, 4 or 8 items
    (31.1-31.2 ms) and 1.4x as long as 16 (64 lanes, latency-bound; AMD
    Zen 5). A lane's bits do not depend on its item (tests/test_kernel.c),
@@ -4437,7 +4441,7 @@ static size_t bruno__n_items(const bruno_net *net, size_t BN)
 #endif
 static size_t bruno__felif_items(const bruno_net *net, size_t BN)
 {
-    size_t t = bruno__n_items(net, BN), k = BN / 256;
+    size_t t = bruno__n_items(&net->cfg, BN), k = BN / 256;
     if (t == 1) return 1;
     if (k > 4 * t) k = 4 * t;
     if (k > BRUNO__MAX_ITEMS) k = BRUNO__MAX_ITEMS;
@@ -4607,7 +4611,7 @@ static void bruno__felif_forward_chunks(bruno_net *net, bruno_layer *L, const br
 static void bruno__felif_pass(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
                               bruno_real *du, size_t T, size_t B, int train)
 {
-    size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(net, BN);
+    size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(&net->cfg, BN);
     long it;
     if (!dy && nt > 1 && items <= BRUNO__MAX_ITEMS) {
         bruno__felif_forward_chunks(net, L, u, T, B, train, items, nt);
@@ -4649,7 +4653,7 @@ static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const b
         break;
     case BRUNO_LAYER_DENSE: {
         const bruno_real *W = bruno__weights(net, L, &res);
-        size_t no = L->n_out, ni = L->n_in, nt = bruno__n_items(net, R);
+        size_t no = L->n_out, ni = L->n_in, nt = bruno__n_items(&net->cfg, R);
         long part;
         if (res != BRUNO_OK) return res;
         /* y = W x (+ b) for every row, a block of inputs at a time: the block is
@@ -4660,9 +4664,10 @@ static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const b
            its own slice of the workspace: no barrier between blocks. A
            transpose shared by the threads needed two barriers per block,
            and E1's dense forward (512 inputs, 32 blocks) ran 1.67x at two
-           threads; the transpose repeated per thread is 1/64 of the
-           block's arithmetic with 400 rows. Any thread count gives the
-           same bits: a row's sums do not depend on who computes it. */
+           threads; the repeated transpose copies 16 n_out values per block
+           and thread, against 16 n_out multiply-adds per row (E1: 200
+           rows per thread). Any thread count gives the same bits: a row's
+           sums do not depend on who computes it. */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
 #endif
@@ -4714,7 +4719,7 @@ static void bruno__layer_backward(bruno_net *net, bruno_layer *L, const bruno_re
            serial order, so any thread count gives the same bits */
         if (dx) {
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(net, R)) schedule(static) if (net->cfg.threads > 1)
+#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, R)) schedule(static) if (net->cfg.threads > 1)
 #endif
             for (k = 0; k < (long)R; ++k) {
                 bruno_real *d = dx + (size_t)k * ni;
@@ -4730,7 +4735,7 @@ static void bruno__layer_backward(bruno_net *net, bruno_layer *L, const bruno_re
             }
         }
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(net, no)) schedule(static) if (net->cfg.threads > 1)
+#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, no)) schedule(static) if (net->cfg.threads > 1)
 #endif
         for (k = 0; k < (long)no; ++k) {
             bruno_real *gw = L->gW + (size_t)k * ni;
