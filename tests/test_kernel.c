@@ -241,7 +241,7 @@ Test(kernel, many_work_items_give_the_same_bits_as_one)
 }
 
 /* The fast forward runs a window's fine steps in one call
-   (bruno__v_steps) except where BPTT stores each step's input state (one
+   (bruno__v_window) except where BPTT stores each step's input state (one
    call per step). Both must give a lane the same bits: checkpointing
    recomputes its segments the first way and BPTT the second, so their
    gradients agree bit for bit only if they do. 300 lanes: full blocks of
