@@ -373,6 +373,177 @@ BRUNO_API bruno_felif_jacobian bruno_felif_coarse_jacobian(const bruno_felif_con
                                                            int rate_grad);
 
 /* ------------------------------------------------------------------------ */
+/* Device neurons: the interface every device model provides (issue 13)     */
+/* ------------------------------------------------------------------------ */
+/* A device neuron has the state (v, p, s) of MODELS §2 (membrane voltage
+   [V], polarization [C/m^2], spike) and is run by ONE engine: the fine
+   pass with freeze, windows of fine steps, work items and threads, the
+   BPTT store, every checkpoint schedule, BRUNO's straight-through coarse
+   step, coarse-only and the exact memory plan are written once over this
+   interface. A device provides only what is its own, as one constant
+   bruno_device (the implementation section "device: NAME") registered by
+   one line in the table of devices:
+
+   1. params, n_params: its parameter table, one bruno_device_param row per
+      parameter: name (the key of a device file, `--device FILE`), default,
+      SI unit, valid range [min, max], and whether device-to-device
+      variability multiplies it by (1 + sigma n). A parameter SET is a
+      double[n_params] in table order (defaults: bruno_device_defaults).
+      The variability draws one N(0,1) per varied parameter in table order,
+      then one for the input gain if asked.
+   2. check (may be NULL): relations between parameters the ranges cannot
+      express (FeLIF: |V_thr| < v_clip); names the offending key in msg.
+   3. derive: the per-neuron constants of one neuron from its (varied)
+      parameter set, written into column j of the structure of arrays
+      S[c*n + j], c < n_consts, in bruno_real; plus, when aos_bytes > 0,
+      the device's own per-neuron record (its reference kernel's form).
+      It refuses a set whose constants overflow or underflow in the build's
+      precision (bruno_device_check_const does the test and names the key).
+      Rows c_gain (the input gain multiplier, 1 unless varied), c_vclip and
+      c_pclip (the symmetric clip bounds of v and p) and c_pscale (the
+      scale of p_reset and p_init, e.g. this neuron's P_s) are rows of S.
+   4. state: threshold V_thr, v_reset, v_init [V] and p_reset, p_init as
+      fractions of row c_pscale, from a parameter set.
+   5. The lane function, ONE explicit Euler step of one lane before the
+      clip, branch free, written in the portable form: a static BRUNO__INLINE
+      function of plain C on the SoA constants,
+          void lane(const bruno_real *S, size_t n, size_t j, bruno_real v,
+                    bruno_real p, bruno_real I, bruno_real tau,
+                    bruno_real *vn, bruno_real *pn)
+      and its adjoint lane (the vector-Jacobian product of one clipped step:
+      act = 0 is a frozen lane (identity), a clipped output passes no
+      gradient, grad is the device's gradient option, 0 or 1, see
+      bruno_net_config.rate_grad):
+          void adj(const bruno_real *S, size_t n, size_t j, bruno_real v,
+                   bruno_real p, bruno_real I, bruno_real tau, bruno_real grad,
+                   bruno_real act, bruno_real *gv, bruno_real *gp,
+                   bruno_real *gI)
+      BRUNO_DEVICE_PORTABLE_ROWS(prefix, lane, adj, c_vclip, c_pclip) (in the
+      implementation) expands them into the engine's row functions
+      prefix_fwd_row and prefix_adj_row (the loop over a row with the clip,
+      the freeze and the uniform/varied split), so the compiler inlines and
+      vectorises the lane; the engine reaches a device only through the
+      function pointers below, once per ROW or per WINDOW, never per lane.
+   6. Optionally a hand-written fast kernel in the same slots (FeLIF's
+      AVX-512 rows, and its window of fine steps in one call), and a scalar
+      reference kernel (BRUNO_KERNEL_REFERENCE; NULL: the portable rows).
+
+   A layer names its device by bruno_layer_config.device (NULL: FeLIF from
+   the typed bruno_layer_config.felif, as before) and its parameter set by
+   device_params (NULL: the device's defaults); both are read by
+   bruno_net_add. bruno_device_find("felif") looks a device up by name (the
+   command line's --neuron). */
+
+/* 25: FeLIF has 20 parameters, Heracles 21; and with it a layer keeps the
+   size it had before the interface (the counted peaks of
+   reference/ci_baseline.csv are exact bytes). */
+#define BRUNO_DEVICE_MAX_PARAMS 25
+#define BRUNO_DEVICE_MAX_CONSTS 32
+#define BRUNO_RUNNING 0xffffffffu /* taken[] of a lane that has not frozen in this window */
+
+typedef struct bruno_device_param {
+    const char *name;  /* key in a device file, e.g. "t_fe" */
+    double def;        /* default value, SI */
+    const char *unit;  /* SI unit ("" for a pure number) */
+    double min, max;   /* valid closed range */
+    int varies;        /* device-to-device variability multiplies it by (1 + sigma n) */
+} bruno_device_param;
+
+/* Scalars of the state from a parameter set (item 4 above). */
+typedef struct bruno_device_state {
+    double V_thr, v_reset, v_init;  /* [V] */
+    double p_reset, p_init;         /* fractions of the constants' row c_pscale */
+} bruno_device_state;
+
+/* One row of lanes [ja, jb) as the engine hands it to a device: every
+   array is indexed by the lane j (the engine offsets the pointers). */
+typedef struct bruno_device_row {
+    bruno_real *v, *p;           /* state, updated in place (forward) or read (adjoint: the step's input) */
+    uint32_t *taken;             /* forward: RUNNING until v >= thr, then i + 1; adjoint: lanes with i < taken run (NULL: all) */
+    const bruno_real *I;         /* input current [A] */
+    bruno_real *gv, *gp, *gI;    /* adjoint: dL/dv, dL/dp in/out; dL/dI accumulated */
+    const bruno_real *S;         /* constants S[c*n + j] (uniform: every lane reads j = 0) */
+    const void *aos;             /* the device's own per-neuron records, lane j at j*aos_bytes */
+    size_t n, ja, jb;
+    int uniform;                 /* every lane has the same constants */
+    int grad;                    /* the device's gradient option (bruno_net_config.rate_grad) */
+    bruno_real thr;              /* V_thr */
+} bruno_device_row;
+
+typedef struct bruno_device {
+    const char *name;                    /* "felif": --neuron NAME */
+    const char *doc;                     /* one line: what it is, which MODELS section */
+    size_t n_params;
+    const bruno_device_param *params;    /* [n_params] */
+    size_t n_consts;                     /* rows of S (<= BRUNO_DEVICE_MAX_CONSTS) */
+    size_t aos_bytes;                    /* per-neuron bytes of the device's own records (0: none) */
+    int c_gain, c_vclip, c_pclip, c_pscale; /* rows of S the engine reads */
+    bruno_result (*check)(const double *prm, char *msg, size_t cap);
+    /* column j of S (and record j of aos) from one neuron's parameter set;
+       gain is that neuron's input gain multiplier, written to row c_gain */
+    bruno_result (*derive)(const double *prm, double gain, bruno_real *S, size_t n, size_t j, void *aos,
+                           char *msg, size_t cap);
+    bruno_device_state (*state)(const double *prm);
+    /* fine step i of length tau on one row, with the freeze: returns nonzero
+       while a lane of the row still runs after step i */
+    size_t (*fwd_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
+    /* reverse one step of length tau of one row (lanes i < taken) */
+    void (*adj_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
+    /* optional: fine steps [i0, i1) of a uniform population in one call (NULL: fwd_row per step) */
+    void (*window)(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau);
+    /* optional scalar reference kernel (NULL: fwd_row, adj_row) */
+    size_t (*ref_fwd_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
+    void (*ref_adj_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
+} bruno_device;
+
+/* The registered devices: by name (NULL if none), and the i-th (NULL past the end). */
+BRUNO_API const bruno_device *bruno_device_find(const char *name);
+BRUNO_API const bruno_device *bruno_device_at(size_t i);
+/* Index of a parameter by name, or -1. */
+BRUNO_API int bruno_device_param_index(const bruno_device *dev, const char *name);
+/* prm[n_params] = the table's defaults. */
+BRUNO_API void bruno_device_defaults(const bruno_device *dev, double *prm);
+/* A parameter set: every value finite and in range, the device's check,
+   and derive for the nominal neuron (no overflow/underflow). On error msg
+   (may be NULL) names the key. */
+BRUNO_API bruno_result bruno_device_validate(const bruno_device *dev, const double *prm, char *msg, size_t cap);
+/* For derive: BRUNO_ERR_PARAM (with "key: ..." in msg) if x, a constant
+   derived mainly from parameter key, is not finite in bruno_real, or is
+   nonzero in double and zero or subnormal in bruno_real. */
+BRUNO_API bruno_result bruno_device_check_const(double x, const char *key, const char *what, char *msg, size_t cap);
+/* key=value lines in SI units ('#' starts a comment, blank lines ignored)
+   over the table, on top of prm (start from bruno_device_defaults). An
+   unknown key, text that is not a number, a value out of range, a key
+   given twice, or a set that fails bruno_device_validate is an error whose
+   msg names the key (and the line). */
+BRUNO_API bruno_result bruno_device_parse(const bruno_device *dev, const char *text, double *prm, char *msg,
+                                          size_t cap);
+
+/* n neurons of one device with their derived constants (variability as
+   MODELS §2: sigma, seeded). */
+typedef struct bruno_device_pop {
+    const bruno_device *dev;
+    double prm[BRUNO_DEVICE_MAX_PARAMS];  /* the nominal parameter set */
+    size_t n;
+    bruno_real *soa;          /* [n_consts][n] */
+    void *aos;                /* [n] records of aos_bytes, or NULL */
+    int uniform;              /* every neuron has the same constants */
+    bruno_allocator allocator;
+} bruno_device_pop;
+
+BRUNO_API size_t bruno_device_pop_bytes(const bruno_device *dev, size_t n);
+BRUNO_API bruno_result bruno_device_pop_init(bruno_device_pop *pop, const bruno_device *dev, const double *prm,
+                                             size_t n, double sigma, int vary_gain, uint64_t seed,
+                                             const bruno_allocator *allocator);
+BRUNO_API bruno_result bruno_device_pop_redraw(bruno_device_pop *pop, double sigma, int vary_gain, bruno_rng *rng);
+BRUNO_API void bruno_device_pop_free(bruno_device_pop *pop);
+
+/* FeLIF as a device: its parameter set as a vector in table order and back. */
+BRUNO_API void bruno_felif_params_to_vector(const bruno_felif_params *p, double *prm);
+BRUNO_API void bruno_felif_params_from_vector(const double *prm, bruno_felif_params *p);
+
+
+/* ------------------------------------------------------------------------ */
 /* LIF neuron (MODELS §4), one network step                                  */
 /* ------------------------------------------------------------------------ */
 /* syn <- beta*syn + (1-beta)*x; mem <- alpha*mem + (1-alpha)*syn;
@@ -591,7 +762,7 @@ typedef enum bruno_layer_kind {
     BRUNO_LAYER_DENSE,      /* y = W x (+ b); W optionally quantised (MODELS §5.1) */
     BRUNO_LAYER_LIF,        /* current-based LIF (MODELS §4); alpha, beta trainable */
     BRUNO_LAYER_RLIF,       /* LIF with a recurrent matrix W_rec s_{t-1} added to the input */
-    BRUNO_LAYER_FELIF,      /* FeLIF neurons, current = gain * input (MODELS §2, §3) */
+    BRUNO_LAYER_FELIF,      /* device neurons (FeLIF unless cfg.device), current = gain * input (MODELS §2, §3) */
     BRUNO_LAYER_SNU         /* SNU-style cell: h = h(1-s)decay + x + W_rec s + b (MODELS §4) */
 } bruno_layer_kind;
 
@@ -669,6 +840,9 @@ typedef struct bruno_layer_config {
     double input_gain;       /* g [A]: current = g * input (MODELS §2) */
     double sigma;            /* device-to-device variability (0: off) */
     int vary_gain;           /* vary the input gain per neuron too */
+    const bruno_device *device;   /* the device of a FELIF layer (NULL: FeLIF, parameters from felif) */
+    const double *device_params;  /* its parameter set [n_params] (NULL: felif for FeLIF, else the
+                                     device's defaults); read by bruno_net_add */
     /* SNU */
     double decay;            /* h decay (0.4) */
     double threshold;        /* spike threshold of h (1) */
@@ -683,7 +857,8 @@ typedef struct bruno_net_config {
     bruno_trainer trainer;
     bruno_schedule schedule;  /* CHECKPOINT only */
     uint32_t checkpoints;     /* CHECKPOINT: K snapshots (31) */
-    int rate_grad;            /* use r'(E) (default 0: stopped, as the authors' code) */
+    int rate_grad;            /* the device's gradient option: 0 (default) the authors' rule (FeLIF:
+                                 r'(E) stopped), 1 the plain derivative (FeLIF: r'(E) used) */
     bruno_kernel kernel;      /* the FeLIF fine loop: FAST (default) or REFERENCE */
     unsigned threads;         /* worker threads (OpenMP builds); 0 or 1: one */
     uint64_t seed;            /* initialisation and stochastic rounding */
@@ -716,6 +891,7 @@ typedef struct bruno_net {
     size_t grad_elems;
     size_t n_params;
     bruno_param params[4 * BRUNO_MAX_LAYERS];
+    char param_names[4 * BRUNO_MAX_LAYERS][16]; /* params[i].name */
 } bruno_net;
 
 BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cfg);
@@ -853,7 +1029,11 @@ BRUNO_API int bruno_plateau_step(bruno_plateau *pl, double metric, bruno_optim *
 #ifndef BRUNO_IMPLEMENTATION_DONE
 #define BRUNO_IMPLEMENTATION_DONE
 
+#include <ctype.h>
+#include <float.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -918,6 +1098,12 @@ static void *bruno__malloc64(size_t sz)
 #define BRUNO__INLINE inline __attribute__((always_inline))
 #else
 #define BRUNO__INLINE inline
+#endif
+/* a device's portable rows stay unused where it has a hand-written kernel */
+#if defined(__GNUC__)
+#define BRUNO__UNUSED __attribute__((unused))
+#else
+#define BRUNO__UNUSED
 #endif
 
 /* Deliberately without <stdbool.h> and isfinite() of C99 in the public part
@@ -1318,7 +1504,316 @@ BRUNO_API bruno_felif_pop_config bruno_felif_pop_config_default(const bruno_feli
     return c;
 }
 
-/* Fields of the structure-of-arrays copy of the constants (pop->soa). */
+/* ---- device neurons: the parts of the interface every device shares -------- */
+/* The registered devices are listed after the engine (bruno__devices), as
+   their row functions are instantiated there. */
+#define BRUNO__DEVICE_MAX_AOS 512 /* bytes of one neuron's own record (bruno_device.aos_bytes) */
+
+static void bruno__msg(char *msg, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    if (!msg || cap == 0) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+}
+
+BRUNO_API int bruno_device_param_index(const bruno_device *dev, const char *name)
+{
+    size_t k;
+    if (!dev || !name) return -1;
+    for (k = 0; k < dev->n_params; ++k)
+        if (strcmp(dev->params[k].name, name) == 0) return (int)k;
+    return -1;
+}
+
+BRUNO_API void bruno_device_defaults(const bruno_device *dev, double *prm)
+{
+    size_t k;
+    if (!dev || !prm) return;
+    for (k = 0; k < dev->n_params; ++k) prm[k] = dev->params[k].def;
+}
+
+BRUNO_API bruno_result bruno_device_check_const(double x, const char *key, const char *what, char *msg, size_t cap)
+{
+    bruno_real r = (bruno_real)x;
+    const char *prec = BRUNO_REAL_IS_DOUBLE ? "double" : "float";
+    if (!bruno__finite(x) || !bruno__finite((double)r)) {
+        bruno__msg(msg, cap, "%s: the derived constant %s = %g overflows %s", key, what, x, prec);
+        return BRUNO_ERR_PARAM;
+    }
+    /* zero or subnormal in the build's precision: the step would lose it */
+    if (x != 0 && BRUNO__FABS(r) < (BRUNO_REAL_IS_DOUBLE ? (bruno_real)DBL_MIN : (bruno_real)FLT_MIN)) {
+        bruno__msg(msg, cap, "%s: the derived constant %s = %g underflows %s", key, what, x, prec);
+        return BRUNO_ERR_PARAM;
+    }
+    return BRUNO_OK;
+}
+
+/* Every value finite and inside its row's range. */
+static bruno_result bruno__device_ranges(const bruno_device *dev, const double *prm, char *msg, size_t cap)
+{
+    size_t k;
+    for (k = 0; k < dev->n_params; ++k) {
+        const bruno_device_param *d = &dev->params[k];
+        if (!bruno__finite(prm[k])) {
+            bruno__msg(msg, cap, "%s: value is not finite", d->name);
+            return BRUNO_ERR_NONFINITE;
+        }
+        if (prm[k] < d->min || prm[k] > d->max) {
+            bruno__msg(msg, cap, "%s = %g %s is outside its valid range [%g, %g]", d->name, prm[k], d->unit, d->min,
+                       d->max);
+            return BRUNO_ERR_PARAM;
+        }
+    }
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_device_validate(const bruno_device *dev, const double *prm, char *msg, size_t cap)
+{
+    bruno_real S[BRUNO_DEVICE_MAX_CONSTS];
+    double aos[BRUNO__DEVICE_MAX_AOS / sizeof(double)];
+    bruno_result r;
+    if (!dev || !prm) return BRUNO_ERR_ARG;
+    if (dev->n_params > BRUNO_DEVICE_MAX_PARAMS || dev->n_consts > BRUNO_DEVICE_MAX_CONSTS ||
+        dev->aos_bytes > sizeof aos)
+        return BRUNO_ERR_ARG;
+    if ((r = bruno__device_ranges(dev, prm, msg, cap)) != BRUNO_OK) return r;
+    if (dev->check && (r = dev->check(prm, msg, cap)) != BRUNO_OK) return r;
+    return dev->derive(prm, 1.0, S, 1, 0, dev->aos_bytes ? aos : NULL, msg, cap);
+}
+
+/* One key=value line (already stripped of its comment) into prm; seen[]
+   marks the keys given so far. */
+static bruno_result bruno__device_line(const bruno_device *dev, char *line, int lineno, double *prm, char *seen,
+                                       char *msg, size_t cap)
+{
+    char *eq = strchr(line, '='), *key = line, *val, *end, *e;
+    double x;
+    int k;
+    if (!eq) {
+        bruno__msg(msg, cap, "line %d: expected key=value, got '%s'", lineno, line);
+        return BRUNO_ERR_FORMAT;
+    }
+    *eq = 0;
+    val = eq + 1;
+    for (e = eq; e > key && isspace((unsigned char)e[-1]);) *--e = 0;
+    while (isspace((unsigned char)*val)) ++val;
+    if ((k = bruno_device_param_index(dev, key)) < 0) {
+        bruno__msg(msg, cap, "line %d: %s: unknown key for device %s", lineno, key, dev->name);
+        return BRUNO_ERR_PARAM;
+    }
+    if (seen[k]) {
+        bruno__msg(msg, cap, "line %d: %s: given twice", lineno, key);
+        return BRUNO_ERR_FORMAT;
+    }
+    x = strtod(val, &end);
+    while (isspace((unsigned char)*end)) ++end;
+    if (end == val || *end) {
+        bruno__msg(msg, cap, "line %d: %s: '%s' is not a number (SI units, e.g. 1.2e-8)", lineno, key, val);
+        return BRUNO_ERR_FORMAT;
+    }
+    seen[k] = 1;
+    prm[k] = x;
+    return bruno__device_ranges(dev, prm, msg, cap) == BRUNO_OK ? BRUNO_OK
+           : (bruno__msg(msg, cap, "line %d: %s = %g %s is outside its valid range [%g, %g]", lineno, key, x,
+                         dev->params[k].unit, dev->params[k].min, dev->params[k].max),
+              bruno__finite(x) ? BRUNO_ERR_PARAM : BRUNO_ERR_NONFINITE);
+}
+
+BRUNO_API bruno_result bruno_device_parse(const bruno_device *dev, const char *text, double *prm, char *msg,
+                                          size_t cap)
+{
+    char line[512], seen[BRUNO_DEVICE_MAX_PARAMS];
+    const char *s = text;
+    int lineno = 0;
+    if (!dev || !text || !prm || dev->n_params > BRUNO_DEVICE_MAX_PARAMS) return BRUNO_ERR_ARG;
+    memset(seen, 0, sizeof seen);
+    while (*s) {
+        size_t len = strcspn(s, "\n"), a = 0, b;
+        ++lineno;
+        if (len >= sizeof line) {
+            bruno__msg(msg, cap, "line %d: longer than %u characters", lineno, (unsigned)sizeof line - 1);
+            return BRUNO_ERR_FORMAT;
+        }
+        memcpy(line, s, len);
+        line[len] = 0;
+        s += len + (s[len] == '\n');
+        if (strchr(line, '#')) *strchr(line, '#') = 0;
+        b = strlen(line);
+        while (a < b && isspace((unsigned char)line[a])) ++a;
+        while (b > a && isspace((unsigned char)line[b - 1])) line[--b] = 0;
+        if (a == b) continue;
+        {
+            bruno_result r = bruno__device_line(dev, line + a, lineno, prm, seen, msg, cap);
+            if (r != BRUNO_OK) return r;
+        }
+    }
+    return bruno_device_validate(dev, prm, msg, cap);
+}
+
+BRUNO_API size_t bruno_device_pop_bytes(const bruno_device *dev, size_t n)
+{
+    return dev ? n * dev->aos_bytes + dev->n_consts * n * sizeof(bruno_real) : 0;
+}
+
+/* Whether every neuron's constants are neuron 0's (bit for bit). */
+static int bruno__device_uniform(const bruno_device_pop *pop)
+{
+    size_t c, j, n = pop->n;
+    for (c = 0; c < pop->dev->n_consts; ++c)
+        for (j = 1; j < n; ++j)
+            if (memcmp(&pop->soa[c * n + j], &pop->soa[c * n], sizeof(bruno_real)) != 0) return 0;
+    return 1;
+}
+
+/* (1 + sigma n) with n ~ N(0,1); a draw that would make a positive
+   quantity <= 0.05 of its value is redrawn. */
+static double bruno__vary_factor(double sigma, bruno_rng *rng)
+{
+    double f;
+    do f = 1.0 + sigma * bruno_rng_normal(rng); while (f <= 0.05);
+    return f;
+}
+
+BRUNO_API bruno_result bruno_device_pop_redraw(bruno_device_pop *pop, double sigma, int vary_gain, bruno_rng *rng)
+{
+    const bruno_device *dev;
+    size_t j, k;
+    if (!pop || !pop->soa || !pop->dev) return BRUNO_ERR_ARG;
+    if (!bruno__finite(sigma) || sigma < 0 || sigma >= 1) return BRUNO_ERR_PARAM;
+    if (sigma > 0 && !rng) return BRUNO_ERR_ARG;
+    dev = pop->dev;
+    for (j = 0; j < pop->n; ++j) {
+        double q[BRUNO_DEVICE_MAX_PARAMS], g = 1.0;
+        bruno_result r;
+        memcpy(q, pop->prm, dev->n_params * sizeof q[0]);
+        if (sigma > 0) { /* MODELS §2: one draw per varied parameter, in table order, then the gain */
+            for (k = 0; k < dev->n_params; ++k)
+                if (dev->params[k].varies) q[k] *= bruno__vary_factor(sigma, rng);
+            if (vary_gain) g = bruno__vary_factor(sigma, rng);
+        }
+        r = dev->derive(q, g, pop->soa, pop->n, j, dev->aos_bytes ? (char *)pop->aos + j * dev->aos_bytes : NULL,
+                        NULL, 0);
+        if (r != BRUNO_OK) return r;
+    }
+    pop->uniform = bruno__device_uniform(pop);
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_device_pop_init(bruno_device_pop *pop, const bruno_device *dev, const double *prm,
+                                             size_t n, double sigma, int vary_gain, uint64_t seed,
+                                             const bruno_allocator *allocator)
+{
+    bruno_result r;
+    bruno_rng rng;
+    if (!pop || !dev || !prm) return BRUNO_ERR_ARG;
+    memset(pop, 0, sizeof *pop);
+    if ((r = bruno_device_validate(dev, prm, NULL, 0)) != BRUNO_OK) return r;
+    if (n == 0 || n > ((size_t)1 << 32)) return BRUNO_ERR_SIZE;
+    if (!bruno__finite(sigma) || sigma < 0 || sigma >= 1) return BRUNO_ERR_PARAM;
+    pop->dev = dev;
+    memcpy(pop->prm, prm, dev->n_params * sizeof *prm);
+    pop->n = n;
+    pop->allocator = allocator ? *allocator : bruno_allocator_default();
+    if (dev->aos_bytes && !(pop->aos = bruno_alloc(&pop->allocator, n, dev->aos_bytes))) return BRUNO_ERR_NOMEM;
+    pop->soa = (bruno_real *)bruno_alloc(&pop->allocator, dev->n_consts * n, sizeof(bruno_real));
+    if (!pop->soa) {
+        bruno_device_pop_free(pop);
+        return BRUNO_ERR_NOMEM;
+    }
+    bruno_rng_seed(&rng, seed);
+    return bruno_device_pop_redraw(pop, sigma, vary_gain, &rng);
+}
+
+BRUNO_API void bruno_device_pop_free(bruno_device_pop *pop)
+{
+    if (!pop || !pop->dev) return;
+    bruno_free(&pop->allocator, pop->aos, pop->n, pop->dev->aos_bytes);
+    bruno_free(&pop->allocator, pop->soa, pop->dev->n_consts * pop->n, sizeof(bruno_real));
+    pop->aos = NULL;
+    pop->soa = NULL;
+    pop->n = 0;
+}
+
+/* ---- device: felif (MODELS §2), its table, derivation and state ----------- */
+/* Table order is also the variability's draw order (MODELS §2: A, E_a, P_s,
+   I_0, t_fe, t_i), so the varied rows come first. The ranges guard a
+   device file against typos (a thickness in nm, say); the relations
+   between parameters are bruno_felif_params_validate's. */
+static const bruno_device_param bruno__felif_table[] = {
+    {"A", 25e-12, "m^2", 1e-18, 1e-6, 1},     {"E_a", 1.27e9, "V/m", 1e6, 1e11, 1},
+    {"P_s", 0.22, "C/m^2", 1e-4, 2.0, 1},     {"I_0", 1e-4, "A/m^2", 0.0, 1e6, 1},
+    {"t_fe", 10e-9, "m", 1e-10, 1e-5, 1},     {"t_i", 1.375e-9, "m", 0.0, 1e-6, 1},
+    {"eps_fe", 25.2, "", 1.0, 1e4, 0},        {"eps_i", 33.0, "", 1.0, 1e4, 0},
+    {"tau_0", 1e-13, "s", 1e-18, 1.0, 0},     {"V_t", 0.32, "V", 1e-3, 10.0, 0},
+    {"C_par", 15e-15, "F", 0.0, 1e-9, 0},     {"alpha", 1.3, "", 0.01, 20.0, 0},
+    {"E_soft", 5e-6, "V/m", 1e-30, 1e6, 0},   {"I_dsc", 10e-12, "A", 0.0, 1e-6, 0},
+    {"V_thr", 2.5, "V", -100.0, 100.0, 0},    {"v_reset", -1.5, "V", -100.0, 100.0, 0},
+    {"p_reset", -0.22, "C/m^2", -2.0, 2.0, 0}, {"v_init", 0.0, "V", -100.0, 100.0, 0},
+    {"p_init", -0.22, "C/m^2", -2.0, 2.0, 0}, {"v_clip", 5.0, "V", 1e-3, 100.0, 0}};
+#define BRUNO__FELIF_NP (sizeof bruno__felif_table / sizeof bruno__felif_table[0])
+
+/* The typed parameters in table order (the one place that maps them). */
+static void bruno__felif_fields(bruno_felif_params *p, double **f)
+{
+    f[0] = &p->A; f[1] = &p->E_a; f[2] = &p->P_s; f[3] = &p->I_0; f[4] = &p->t_fe; f[5] = &p->t_i;
+    f[6] = &p->eps_fe; f[7] = &p->eps_i; f[8] = &p->tau_0; f[9] = &p->V_t; f[10] = &p->C_par;
+    f[11] = &p->alpha; f[12] = &p->E_soft; f[13] = &p->I_dsc; f[14] = &p->V_thr; f[15] = &p->v_reset;
+    f[16] = &p->p_reset; f[17] = &p->v_init; f[18] = &p->p_init; f[19] = &p->v_clip;
+}
+
+BRUNO_API void bruno_felif_params_to_vector(const bruno_felif_params *p, double *prm)
+{
+    bruno_felif_params q = *p;
+    double *f[BRUNO__FELIF_NP];
+    size_t k;
+    bruno__felif_fields(&q, f);
+    for (k = 0; k < BRUNO__FELIF_NP; ++k) prm[k] = *f[k];
+}
+
+BRUNO_API void bruno_felif_params_from_vector(const double *prm, bruno_felif_params *p)
+{
+    double *f[BRUNO__FELIF_NP];
+    size_t k;
+    bruno__felif_fields(p, f);
+    for (k = 0; k < BRUNO__FELIF_NP; ++k) *f[k] = prm[k];
+}
+
+static bruno_result bruno__felif_check(const double *prm, char *msg, size_t cap)
+{
+    bruno_felif_params p;
+    bruno_felif_params_from_vector(prm, &p);
+    if (bruno_felif_params_validate(&p) == BRUNO_OK) return BRUNO_OK;
+    if (fabs(p.V_thr) >= p.v_clip) bruno__msg(msg, cap, "V_thr: |V_thr| must be below v_clip");
+    else if (fabs(p.v_reset) > p.v_clip || fabs(p.v_init) > p.v_clip)
+        bruno__msg(msg, cap, "%s: |v| must not exceed v_clip", fabs(p.v_reset) > p.v_clip ? "v_reset" : "v_init");
+    else if (fabs(p.p_reset) > p.P_s || fabs(p.p_init) > p.P_s)
+        bruno__msg(msg, cap, "%s: |p| must not exceed P_s", fabs(p.p_reset) > p.P_s ? "p_reset" : "p_init");
+    else if (p.v_clip / p.V_t > 80.0) bruno__msg(msg, cap, "V_t: e^(v_clip/V_t) overflows (v_clip/V_t > 80)");
+    else bruno__msg(msg, cap, "alpha: (E_a/E_soft)^alpha overflows (alpha log2(E_a/E_soft) > 120)");
+    return BRUNO_ERR_PARAM;
+}
+
+/* Each constant in the build's precision, named by the parameter it comes from. */
+static bruno_result bruno__felif_check_consts(const bruno_felif_params *p, char *msg, size_t cap)
+{
+    double den = p->t_fe * p->eps_i + p->t_i * p->eps_fe;
+    const double x[] = {p->A, p->P_s, p->E_a, p->E_soft, 1.0 / p->tau_0, p->I_0 * p->A, 1.0 / p->V_t, p->I_dsc,
+                        1.0 / bruno_felif_c_tot(p), p->eps_i / den, p->t_i / (BRUNO_EPS0 * den)};
+    static const char *const key[] = {"A", "P_s", "E_a", "E_soft", "tau_0", "I_0", "V_t", "I_dsc", "t_fe",
+                                      "t_i", "t_i"};
+    static const char *const what[] = {"A", "P_s", "E_a", "E_soft", "1/tau_0", "I_0*A", "1/V_t", "I_dsc",
+                                       "1/C_tot", "k_v", "k_p"};
+    size_t i;
+    for (i = 0; i < sizeof x / sizeof x[0]; ++i) {
+        bruno_result r = bruno_device_check_const(x[i], key[i], what[i], msg, cap);
+        if (r != BRUNO_OK) return r;
+    }
+    return BRUNO_OK;
+}
+
+/* Rows of FeLIF's structure of arrays (bruno_device_pop.soa). */
 enum {
     BRUNO__S_KV, BRUNO__S_KP, BRUNO__S_L2EA, BRUNO__S_ALPHA, BRUNO__S_ESOFT, BRUNO__S_PS, BRUNO__S_A,
     BRUNO__S_INVC, BRUNO__S_I0A, BRUNO__S_INVVT, BRUNO__S_IDSC, BRUNO__S_L2ITAU, BRUNO__S_VCLIP, BRUNO__S_GAIN,
@@ -1326,102 +1821,109 @@ enum {
     BRUNO__S_COUNT
 };
 
+static bruno_result bruno__felif_derive_dev(const double *prm, double gain, bruno_real *S, size_t n, size_t j,
+                                            void *aos, char *msg, size_t cap)
+{
+    bruno_felif_params p;
+    bruno_felif_consts c;
+    bruno_result r;
+    bruno_felif_params_from_vector(prm, &p);
+    if ((r = bruno__felif_check_consts(&p, msg, cap)) != BRUNO_OK) return r;
+    c = bruno_felif_derive(&p);
+    c.gain = (bruno_real)gain;
+    if (aos) memcpy(aos, &c, sizeof c);
+    S[BRUNO__S_KV * n + j] = c.k_v;
+    S[BRUNO__S_KP * n + j] = c.k_p;
+    S[BRUNO__S_L2EA * n + j] = (bruno_real)(log((double)c.E_a) / log(2.0));
+    S[BRUNO__S_ALPHA * n + j] = c.alpha;
+    S[BRUNO__S_ESOFT * n + j] = c.E_soft;
+    S[BRUNO__S_PS * n + j] = c.P_s;
+    S[BRUNO__S_A * n + j] = c.A;
+    S[BRUNO__S_INVC * n + j] = c.inv_C_tot;
+    S[BRUNO__S_I0A * n + j] = c.I0A;
+    S[BRUNO__S_INVVT * n + j] = c.inv_V_t;
+    S[BRUNO__S_IDSC * n + j] = c.I_dsc;
+    S[BRUNO__S_L2ITAU * n + j] = (bruno_real)(log((double)c.inv_tau_0) / log(2.0));
+    S[BRUNO__S_IVTL2 * n + j] = (bruno_real)((double)c.inv_V_t / log(2.0));
+    S[BRUNO__S_VCLIP * n + j] = c.v_clip;
+    S[BRUNO__S_GAIN * n + j] = c.gain;
+    return BRUNO_OK;
+}
+
+static bruno_device_state bruno__felif_state(const double *prm)
+{
+    bruno_felif_params p;
+    bruno_device_state st;
+    bruno_felif_params_from_vector(prm, &p);
+    st.V_thr = p.V_thr;
+    st.v_reset = p.v_reset;
+    st.v_init = p.v_init;
+    st.p_reset = p.p_reset / p.P_s;
+    st.p_init = p.p_init / p.P_s;
+    return st;
+}
+
+static const bruno_device *bruno__felif_dev(void); /* defined after the engine, with its row functions */
+
+/* A FeLIF population is a typed view of a device population. */
+static bruno_device_pop bruno__felif_as_device(const bruno_felif_pop *pop)
+{
+    bruno_device_pop d;
+    memset(&d, 0, sizeof d);
+    d.dev = bruno__felif_dev();
+    bruno_felif_params_to_vector(&pop->params, d.prm);
+    d.n = pop->n;
+    d.soa = pop->soa;
+    d.aos = pop->c;
+    d.uniform = pop->uniform;
+    d.allocator = pop->allocator;
+    return d;
+}
+
 BRUNO_API size_t bruno_felif_pop_bytes(size_t n)
 {
     return n * sizeof(bruno_felif_consts) + (size_t)BRUNO__S_COUNT * n * sizeof(bruno_real);
 }
 
-static void bruno__felif_soa_fill(bruno_felif_pop *pop)
-{
-    size_t j, n = pop->n;
-    bruno_real *S = pop->soa;
-    pop->uniform = 1;
-    for (j = 1; j < n; ++j)
-        if (memcmp(&pop->c[j], &pop->c[0], sizeof pop->c[0]) != 0) pop->uniform = 0;
-    for (j = 0; j < n; ++j) {
-        const bruno_felif_consts *c = &pop->c[j];
-        S[BRUNO__S_KV * n + j] = c->k_v;
-        S[BRUNO__S_KP * n + j] = c->k_p;
-        S[BRUNO__S_L2EA * n + j] = (bruno_real)(log((double)c->E_a) / log(2.0));
-        S[BRUNO__S_ALPHA * n + j] = c->alpha;
-        S[BRUNO__S_ESOFT * n + j] = c->E_soft;
-        S[BRUNO__S_PS * n + j] = c->P_s;
-        S[BRUNO__S_A * n + j] = c->A;
-        S[BRUNO__S_INVC * n + j] = c->inv_C_tot;
-        S[BRUNO__S_I0A * n + j] = c->I0A;
-        S[BRUNO__S_INVVT * n + j] = c->inv_V_t;
-        S[BRUNO__S_IDSC * n + j] = c->I_dsc;
-        S[BRUNO__S_L2ITAU * n + j] = (bruno_real)(log((double)c->inv_tau_0) / log(2.0));
-        S[BRUNO__S_IVTL2 * n + j] = (bruno_real)((double)c->inv_V_t / log(2.0));
-        S[BRUNO__S_VCLIP * n + j] = c->v_clip;
-        S[BRUNO__S_GAIN * n + j] = c->gain;
-    }
-}
-
 BRUNO_API bruno_result bruno_felif_pop_redraw(bruno_felif_pop *pop, double sigma, int vary_gain, bruno_rng *rng)
 {
-    size_t j;
+    bruno_device_pop d;
+    bruno_result r;
     if (!pop || !pop->c) return BRUNO_ERR_ARG;
-    if (!bruno__finite(sigma) || sigma < 0 || sigma >= 1) return BRUNO_ERR_PARAM;
-    if (sigma > 0 && !rng) return BRUNO_ERR_ARG;
-    for (j = 0; j < pop->n; ++j) {
-        bruno_felif_params q = pop->params;
-        double g = 1.0;
-        if (sigma > 0) {
-            /* Multiplicative (1 + sigma*n) per parameter (MODELS §2); a draw
-               that would make a positive quantity <= 0 is redrawn. */
-            double *targets[6];
-            int k;
-            targets[0] = &q.A; targets[1] = &q.E_a; targets[2] = &q.P_s;
-            targets[3] = &q.I_0; targets[4] = &q.t_fe; targets[5] = &q.t_i;
-            for (k = 0; k < 6; ++k) {
-                double f;
-                do f = 1.0 + sigma * bruno_rng_normal(rng); while (f <= 0.05);
-                *targets[k] *= f;
-            }
-            if (vary_gain) {
-                do g = 1.0 + sigma * bruno_rng_normal(rng); while (g <= 0.05);
-            }
-        }
-        /* reset and initial polarization scale with this neuron's P_s */
-        q.p_reset = pop->params.p_reset / pop->params.P_s * q.P_s;
-        q.p_init = pop->params.p_init / pop->params.P_s * q.P_s;
-        pop->c[j] = bruno_felif_derive(&q);
-        pop->c[j].gain = (bruno_real)g;
-    }
-    bruno__felif_soa_fill(pop);
-    return BRUNO_OK;
+    d = bruno__felif_as_device(pop);
+    r = bruno_device_pop_redraw(&d, sigma, vary_gain, rng);
+    pop->uniform = d.uniform;
+    return r;
 }
 
 BRUNO_API bruno_result bruno_felif_pop_init(bruno_felif_pop *pop, const bruno_felif_pop_config *cfg)
 {
+    bruno_device_pop d;
+    double prm[BRUNO_DEVICE_MAX_PARAMS];
     bruno_result r;
-    bruno_rng rng;
     if (!pop || !cfg) return BRUNO_ERR_ARG;
     memset(pop, 0, sizeof *pop);
     if ((r = bruno_felif_params_validate(&cfg->params)) != BRUNO_OK) return r;
-    if (cfg->n == 0 || cfg->n > ((size_t)1 << 32)) return BRUNO_ERR_SIZE;
-    if (!bruno__finite(cfg->sigma) || cfg->sigma < 0 || cfg->sigma >= 1) return BRUNO_ERR_PARAM;
+    bruno_felif_params_to_vector(&cfg->params, prm);
+    r = bruno_device_pop_init(&d, bruno__felif_dev(), prm, cfg->n, cfg->sigma, cfg->vary_gain, cfg->seed,
+                              &cfg->allocator);
+    if (r == BRUNO_ERR_NOMEM || !d.soa) return r;
     pop->params = cfg->params;
-    pop->n = cfg->n;
-    pop->allocator = cfg->allocator;
-    pop->c = (bruno_felif_consts *)bruno_alloc(&pop->allocator, cfg->n, sizeof(bruno_felif_consts));
-    if (!pop->c) return BRUNO_ERR_NOMEM;
-    pop->soa = (bruno_real *)bruno_alloc(&pop->allocator, (size_t)BRUNO__S_COUNT * cfg->n, sizeof(bruno_real));
-    if (!pop->soa) {
-        bruno_free(&pop->allocator, pop->c, cfg->n, sizeof(bruno_felif_consts));
-        pop->c = NULL;
-        return BRUNO_ERR_NOMEM;
-    }
-    bruno_rng_seed(&rng, cfg->seed);
-    return bruno_felif_pop_redraw(pop, cfg->sigma, cfg->vary_gain, &rng);
+    pop->n = d.n;
+    pop->c = (bruno_felif_consts *)d.aos;
+    pop->soa = d.soa;
+    pop->uniform = d.uniform;
+    pop->allocator = d.allocator;
+    if (r != BRUNO_OK) bruno_felif_pop_free(pop);
+    return r;
 }
 
 BRUNO_API void bruno_felif_pop_free(bruno_felif_pop *pop)
 {
-    if (!pop) return;
-    bruno_free(&pop->allocator, pop->c, pop->n, sizeof(bruno_felif_consts));
-    bruno_free(&pop->allocator, pop->soa, (size_t)BRUNO__S_COUNT * pop->n, sizeof(bruno_real));
+    bruno_device_pop d;
+    if (!pop || !pop->soa) return;
+    d = bruno__felif_as_device(pop);
+    bruno_device_pop_free(&d);
     pop->c = NULL;
     pop->soa = NULL;
     pop->n = 0;
@@ -2476,14 +2978,13 @@ struct bruno_layer {
     bruno_real *Wq;           /* the quantised W of the last forward (NULL at 32 bits) */
     bruno_real *Wt;           /* the W of the last forward, transposed [n_in][n_out] */
     size_t nW;                /* elements of W */
-    bruno_felif_pop pop;      /* FELIF devices */
+    bruno_device_pop pop;     /* FELIF: the device neurons */
     /* RRAM synapses (cfg.synapse == BRUNO_SYNAPSE_RRAM) */
     bruno_rram_array rram;    /* the device array of W */
     bruno_rng rram_rng;       /* programming and read noise */
     int8_t *levels;           /* [nW] the levels W rounds to (programmed by the last forward) */
     size_t rram_last;
     uint64_t rram_total, rram_programs;
-    char names[4][16];
     /* workspace */
     bruno_real *out;          /* [T][B][n_out] */
     bruno_real *st_a, *st_b;  /* LIF: syn, m~ [T][B][n]; SNU: h; FELIF: v, p [T+1][B][n] */
@@ -2499,7 +3000,6 @@ typedef struct bruno__buf {
     size_t n, size;
 } bruno__buf;
 
-#define BRUNO__RUNNING 0xffffffffu
 #define BRUNO__DENSE_BLOCK 16 /* inputs a dense layer transposes at a time */
 
 static bruno_real bruno__rsqrt_in(size_t n) { return (bruno_real)(1.0 / sqrt((double)n)); }
@@ -2792,7 +3292,7 @@ BRUNO_API size_t bruno_net_bytes(const bruno_net *net)
     for (l = 0; l < net->n_layers; ++l) {
         bruno_layer *L = net->layers[l];
         s += sizeof(bruno_layer) + bruno__bytes_of(b, bruno__layer_params_plan(L, b));
-        if (L->cfg.kind == BRUNO_LAYER_FELIF) s += bruno_felif_pop_bytes(L->n_out);
+        if (L->cfg.kind == BRUNO_LAYER_FELIF) s += bruno_device_pop_bytes(L->pop.dev, L->n_out);
         if (bruno__has_rram(&L->cfg)) s += bruno_rram_array_bytes(&L->rram.cfg);
     }
     return s;
@@ -2882,7 +3382,7 @@ static void bruno__layer_free(bruno_net *net, bruno_layer *L)
 {
     bruno__buf b[16];
     bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_params_plan(L, b));
-    if (L->cfg.kind == BRUNO_LAYER_FELIF) bruno_felif_pop_free(&L->pop);
+    if (L->cfg.kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
     if (bruno__has_rram(&L->cfg)) bruno_rram_array_free(&L->rram);
     bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
 }
@@ -2897,23 +3397,43 @@ BRUNO_API void bruno_net_free(bruno_net *net)
     net->n_params = 0;
 }
 
-static void bruno__add_param(bruno_net *net, bruno_layer *L, int slot, const char *what, bruno_real *d,
+static void bruno__add_param(bruno_net *net, const char *what, bruno_real *d,
                              bruno_real *g, size_t n)
 {
     bruno_param *p = &net->params[net->n_params++];
-    char *nm = L->names[slot];
+    char *nm = net->param_names[net->n_params - 1];
     size_t i = 0, l = net->n_layers;
     /* "l<index>.<what>" without snprintf, which C89-ish C++ builds may warn about */
     nm[i++] = 'l';
     if (l >= 10) nm[i++] = (char)('0' + l / 10);
     nm[i++] = (char)('0' + l % 10);
     nm[i++] = '.';
-    while (*what && i < sizeof L->names[0] - 1) nm[i++] = *what++;
+    while (*what && i < sizeof net->param_names[0] - 1) nm[i++] = *what++;
     nm[i] = 0;
     p->name = nm;
     p->data = d;
     p->grad = g;
     p->n = n;
+}
+
+/* The device neurons of a FELIF layer: lc->device (FeLIF if NULL) with
+   lc->device_params (NULL: the typed felif parameters for FeLIF, else the
+   device's defaults), seeded from the network's RNG. */
+static bruno_result bruno__device_layer_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    const bruno_device *dev = lc->device ? lc->device : bruno__felif_dev();
+    double prm[BRUNO_DEVICE_MAX_PARAMS];
+    bruno_result r;
+    uint64_t seed;
+    if (!(lc->input_gain > 0)) return BRUNO_ERR_PARAM;
+    seed = bruno_rng_u64(&net->rng);
+    if (lc->device_params) memcpy(prm, lc->device_params, dev->n_params * sizeof prm[0]);
+    else if (dev == bruno__felif_dev()) {
+        /* the typed parameters keep their own checks (and error codes) */
+        if ((r = bruno_felif_params_validate(&lc->felif)) != BRUNO_OK) return r;
+        bruno_felif_params_to_vector(&lc->felif, prm);
+    } else bruno_device_defaults(dev, prm);
+    return bruno_device_pop_init(&L->pop, dev, prm, L->n_out, lc->sigma, lc->vary_gain, seed, &net->cfg.allocator);
 }
 
 BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc)
@@ -2959,18 +3479,10 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
     if (bruno__is_spiking(lc->kind) && !(lc->surrogate_beta > 0)) { r = BRUNO_ERR_PARAM; goto fail; }
     if ((lc->kind == BRUNO_LAYER_LIF || lc->kind == BRUNO_LAYER_RLIF) &&
         !(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1)) { r = BRUNO_ERR_PARAM; goto fail; }
-    if (lc->kind == BRUNO_LAYER_FELIF) {
-        bruno_felif_pop_config pc = bruno_felif_pop_config_default(&lc->felif, L->n_out);
-        if (!(lc->input_gain > 0)) { r = BRUNO_ERR_PARAM; goto fail; }
-        pc.sigma = lc->sigma;
-        pc.vary_gain = lc->vary_gain;
-        pc.seed = bruno_rng_u64(&net->rng);
-        pc.allocator = net->cfg.allocator;
-        if ((r = bruno_felif_pop_init(&L->pop, &pc)) != BRUNO_OK) goto fail;
-    }
+    if (lc->kind == BRUNO_LAYER_FELIF && (r = bruno__device_layer_init(net, L, lc)) != BRUNO_OK) goto fail;
     k = bruno__layer_params_plan(L, b);
     if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) {
-        if (lc->kind == BRUNO_LAYER_FELIF) bruno_felif_pop_free(&L->pop);
+        if (lc->kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
         goto fail;
     }
     /* initialisation, drawn from the network's RNG in a fixed order */
@@ -2982,21 +3494,21 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
             double s = lc->init_scale * (double)bruno__rsqrt_in(n_in);
             for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
         }
-        bruno__add_param(net, L, 0, lc->kind == BRUNO_LAYER_DENSE ? "W" : "W_rec", L->W, L->gW, L->nW);
+        bruno__add_param(net, lc->kind == BRUNO_LAYER_DENSE ? "W" : "W_rec", L->W, L->gW, L->nW);
     }
     if (lc->kind == BRUNO_LAYER_ENCODE) {
         for (i = 0; i < L->n_out; ++i)
             L->gain[i] = (bruno_real)(lc->gain_init_mean + lc->gain_init_std * bruno_rng_normal(&net->rng));
         for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->bias_init_std * bruno_rng_normal(&net->rng));
-        bruno__add_param(net, L, 0, "gain", L->gain, L->ggain, L->n_out);
-        bruno__add_param(net, L, 1, "bias", L->b, L->gb, L->n_out);
+        bruno__add_param(net, "gain", L->gain, L->ggain, L->n_out);
+        bruno__add_param(net, "bias", L->b, L->gb, L->n_out);
     } else if (L->b) {
-        bruno__add_param(net, L, 1, "b", L->b, L->gb, L->n_out);
+        bruno__add_param(net, "b", L->b, L->gb, L->n_out);
     }
     if (L->dec) {
         L->dec[0] = (bruno_real)lc->alpha;
         L->dec[1] = (bruno_real)lc->beta;
-        if (lc->train_decay) bruno__add_param(net, L, 2, "decay", L->dec, L->gdec, 2);
+        if (lc->train_decay) bruno__add_param(net, "decay", L->dec, L->gdec, 2);
     }
     if (bruno__has_rram(lc)) {
         /* seeds from the network's RNG state without advancing it: the
@@ -3064,7 +3576,7 @@ BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, br
     if (!net) return BRUNO_ERR_ARG;
     for (l = 0; l < net->n_layers; ++l)
         if (net->layers[l]->cfg.kind == BRUNO_LAYER_FELIF)
-            if ((r = bruno_felif_pop_redraw(&net->layers[l]->pop, sigma, net->layers[l]->cfg.vary_gain, rng)) != BRUNO_OK)
+            if ((r = bruno_device_pop_redraw(&net->layers[l]->pop, sigma, net->layers[l]->cfg.vary_gain, rng)) != BRUNO_OK)
                 return r;
     return BRUNO_OK;
 }
@@ -3469,14 +3981,80 @@ static BRUNO__INLINE float bruno__flog2(float x)
 }
 #endif
 
+/* ---- the portable row functions of a device --------------------------------
+   BRUNO_DEVICE_PORTABLE_ROWS(pre, LANE, ADJ, C_VCLIP, C_PCLIP) defines a
+   device's two engine slots from its lane functions (bruno_device, item
+   5): pre##_fwd_row, one fine step of a row with the clip and the freeze,
+   and pre##_adj_row, its reverse. Each row loop is its own function with
+   restrict pointers, written twice by a literal uniform = 1 / 0: uniform
+   reads every constant at index 0, so the loads leave the loop and the
+   constants stay in registers; the lane is inlined and the loop
+   vectorises. LANE(S, n, j, v, p, I, tau, &vn, &pn) is one Euler step
+   before the clip; ADJ(S, n, j, v, p, I, tau, grad, act, &gv, &gp, &gI)
+   reverses one clipped step (grad 0 or 1 as a bruno_real, act 0 for a
+   frozen lane). */
+#define BRUNO_DEVICE_PORTABLE_ROWS(pre, LANE, ADJ, C_VCLIP, C_PCLIP)                                                  \
+    static BRUNO__INLINE uint32_t pre##_fwd_impl(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,       \
+                                                 uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,   \
+                                                 const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,      \
+                                                 bruno_real tau, bruno_real thr, int uniform)                         \
+    {                                                                                                                  \
+        uint32_t running = 0;                                                                                          \
+        size_t j;                                                                                                      \
+        for (j = ja; j < jb; ++j) {                                                                                    \
+            size_t jc = uniform ? 0 : j;                                                                               \
+            bruno_real vq = vr[j], pq = pr[j], pc = S[(C_PCLIP) * n + jc], vc = S[(C_VCLIP) * n + jc], pn, vn;         \
+            uint32_t tk = tr[j], ntk;                                                                                  \
+            LANE(S, n, jc, vq, pq, Ir[j], tau, &vn, &pn);                                                              \
+            pn = pn > pc ? pc : (pn < -pc ? -pc : pn);                                                                 \
+            vn = vn > vc ? vc : (vn < -vc ? -vc : vn);                                                                 \
+            vr[j] = i < tk ? vn : vq;                                                                                  \
+            pr[j] = i < tk ? pn : pq;                                                                                  \
+            ntk = (tk == BRUNO_RUNNING && vn >= thr) ? i + 1 : tk;                                                     \
+            tr[j] = ntk;                                                                                               \
+            running += i + 1 < ntk;                                                                                    \
+        }                                                                                                              \
+        return running;                                                                                                \
+    }                                                                                                                  \
+    static BRUNO__UNUSED size_t pre##_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)                   \
+    {                                                                                                                  \
+        if (r->uniform) return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 1); \
+        return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 0);                \
+    }                                                                                                                  \
+    static BRUNO__INLINE void pre##_adj_impl(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr, \
+                                             const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr, \
+                                             bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,         \
+                                             bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n,           \
+                                             size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real rg,          \
+                                             int uniform)                                                              \
+    {                                                                                                                  \
+        size_t j;                                                                                                      \
+        if (tr) {                                                                                                      \
+            for (j = ja; j < jb; ++j)                                                                                  \
+                ADJ(S, n, uniform ? 0 : j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)(i < tr[j]), &gvr[j], &gpr[j],    \
+                    &gIr[j]);                                                                                          \
+        } else {                                                                                                       \
+            for (j = ja; j < jb; ++j)                                                                                  \
+                ADJ(S, n, uniform ? 0 : j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)1, &gvr[j], &gpr[j], &gIr[j]);    \
+        }                                                                                                              \
+    }                                                                                                                  \
+    static BRUNO__UNUSED void pre##_adj_row(const bruno_device_row *r, uint32_t i, bruno_real tau)                     \
+    {                                                                                                                  \
+        bruno_real rg = r->grad ? (bruno_real)1 : (bruno_real)0;                                                       \
+        if (r->uniform)                                                                                                \
+            pre##_adj_impl(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 1);  \
+        else pre##_adj_impl(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 0); \
+    }
+
 /* One fine-grid work item: neurons q in [q0, q1) of the [B][n] layout. */
 typedef struct bruno__felif_ctx {
     bruno_layer *L;          /* NULL for the population-level API */
-    const bruno_felif_pop *pop;
+    const bruno_device_pop *pop;
+    const bruno_device *dev;
     const bruno_net_config *nc;
     size_t B, n, BN, T, q0, q1;
     uint32_t N;
-    bruno_real h, V_thr, v_reset, p_reset_rel, g;
+    bruno_real h, V_thr, v_reset, p_reset_rel, v_init, p_init_rel, g;
     const bruno_real *u;     /* input [T][B][n] */
     const bruno_real *dy;    /* dL/dy [T][B][n] */
     bruno_real *du;          /* dL/du [T][B][n] or NULL */
@@ -3485,24 +4063,34 @@ typedef struct bruno__felif_ctx {
     bruno_real *fine;        /* stored fine states of the current step (BPTT, SEQUENCE) */
 } bruno__felif_ctx;
 
+/* The part of a work item that only depends on the population. */
+static void bruno__ctx_pop(bruno__felif_ctx *X, const bruno_device_pop *pop, const bruno_net_config *nc, size_t B)
+{
+    bruno_device_state st = pop->dev->state(pop->prm);
+    X->pop = pop;
+    X->dev = pop->dev;
+    X->nc = nc;
+    X->B = B;
+    X->n = pop->n;
+    X->BN = B * pop->n;
+    X->N = nc->n_fine;
+    X->h = (bruno_real)(nc->dt / (double)nc->n_fine);
+    X->V_thr = (bruno_real)st.V_thr;
+    X->v_reset = (bruno_real)st.v_reset;
+    X->p_reset_rel = (bruno_real)st.p_reset;
+    X->v_init = (bruno_real)st.v_init;
+    X->p_init_rel = (bruno_real)st.p_init;
+}
+
 static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_layer *L, size_t T, size_t B,
                                   size_t q0, size_t q1)
 {
     memset(X, 0, sizeof *X);
+    bruno__ctx_pop(X, &L->pop, &net->cfg, B);
     X->L = L;
-    X->pop = &L->pop;
-    X->nc = &net->cfg;
-    X->B = B;
-    X->n = L->n_out;
-    X->BN = B * L->n_out;
     X->T = T;
     X->q0 = q0;
     X->q1 = q1;
-    X->N = net->cfg.n_fine;
-    X->h = (bruno_real)(net->cfg.dt / (double)net->cfg.n_fine);
-    X->V_thr = (bruno_real)L->cfg.felif.V_thr;
-    X->v_reset = (bruno_real)L->cfg.felif.v_reset;
-    X->p_reset_rel = (bruno_real)(L->cfg.felif.p_reset / L->cfg.felif.P_s);
     X->g = (bruno_real)L->cfg.input_gain;
     X->gv = L->tmp;
     X->gp = L->tmp + X->BN;
@@ -3526,7 +4114,7 @@ static void bruno__cpy(const bruno__felif_ctx *X, bruno_real *d, const bruno_rea
 
 static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
 {
-    const bruno_real *u = X->u + k * X->BN, *gain = X->pop->soa + BRUNO__S_GAIN * X->n;
+    const bruno_real *u = X->u + k * X->BN, *gain = X->pop->soa + (size_t)X->dev->c_gain * X->n;
     size_t rs, ja, jb, j;
     BRUNO__FOR_ROWS(X, rs, ja, jb)
     for (j = ja; j < jb; ++j) X->I[rs + j] = X->g * gain[j] * u[rs + j];
@@ -3567,33 +4155,6 @@ static BRUNO__INLINE void bruno__felif_lane(const bruno_real *S, size_t n, size_
     o->pn = pq + tau * (o->a * o->r);
     o->vn = vq + tau * (Iq - o->sv * (S[BRUNO__S_I0A * n + j] * (o->ev - 1) + S[BRUNO__S_IDSC * n + j]) -
                         S[BRUNO__S_A * n + j] * o->a * o->r) * S[BRUNO__S_INVC * n + j];
-}
-
-/* One row [ja, jb) of the item. uniform = 1 (a literal at each call, so
-   the function is compiled twice) reads every constant at index 0: the
-   loads leave the loop and the constants stay in registers. */
-static BRUNO__INLINE uint32_t bruno__felif_row_impl(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
-                                                   uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
-                                                   const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
-                                                   bruno_real tau, bruno_real thr, int uniform)
-{
-    uint32_t running = 0;
-    size_t j;
-    for (j = ja; j < jb; ++j) {
-        size_t jc = uniform ? 0 : j;
-        bruno_real vq = vr[j], pq = pr[j], Ps = S[BRUNO__S_PS * n + jc], vc = S[BRUNO__S_VCLIP * n + jc], pn, vn;
-        uint32_t tk = tr[j], ntk;
-        bruno__lane o;
-        bruno__felif_lane(S, n, jc, vq, pq, Ir[j], tau, &o);
-        pn = o.pn > Ps ? Ps : (o.pn < -Ps ? -Ps : o.pn);
-        vn = o.vn > vc ? vc : (o.vn < -vc ? -vc : o.vn);
-        vr[j] = i < tk ? vn : vq;
-        pr[j] = i < tk ? pn : pq;
-        ntk = (tk == BRUNO__RUNNING && vn >= thr) ? i + 1 : tk;
-        tr[j] = ntk;
-        running += i + 1 < ntk;
-    }
-    return running;
 }
 
 /* ---- AVX-512 fast kernel ------------------------------------------------------
@@ -3800,7 +4361,7 @@ static BRUNO__INLINE __mmask16 bruno__v_fwd(int nu, const bruno__vblk *b, bruno_
     BRUNO__EACH(_mm512_mask_storeu_ps(pr + 16 * u_, act[u_], pn[u_]));
     /* freeze at the step after which v >= V_thr */
     BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(
-                    _mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], _mm512_set1_epi32((int)BRUNO__RUNNING)), vn[u_],
+                    _mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], _mm512_set1_epi32((int)BRUNO_RUNNING)), vn[u_],
                     thr, _CMP_GE_OQ));
     BRUNO__EACH(_mm512_mask_storeu_epi32(tr + 16 * u_, spk[u_], vi1));
     BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
@@ -4002,92 +4563,7 @@ static void bruno__v_adj_row(const bruno_real *vr, const bruno_real *pr, const b
 #define BRUNO__AVX512 0
 #endif
 
-/* Its own function, with restrict pointers, so gcc sees simple loops it
-   can vectorise. */
-static uint32_t bruno__felif_row_fast(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,
-                                      uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,
-                                      const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau,
-                                      bruno_real thr, int uniform)
-{
-#if BRUNO__AVX512
-    return (uint32_t)bruno__v_row(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, uniform);
-#else
-    if (uniform) return bruno__felif_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 1);
-    return bruno__felif_row_impl(vr, pr, tr, Ir, S, n, ja, jb, i, tau, thr, 0);
-#endif
-}
-
-/* The fast fine step i of length tau (MODELS §2) on the item, branch
-   free: every lane computes the Euler update, frozen lanes keep their
-   state. Returns nonzero while a lane is still running after step i (the
-   count with the portable loop, 0 or 1 per row with AVX-512). */
-static size_t bruno__felif_fine_fast(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
-                                     uint32_t i, bruno_real tau)
-{
-    size_t rs, ja, jb, running = 0;
-    /* a uniform population's constants do not depend on the neuron: one
-       flat loop over the item, so a small layer (27 outputs) still fills
-       whole vectors instead of running a scalar remainder per row */
-    if (X->pop->uniform)
-        return bruno__felif_row_fast(v + X->q0, p + X->q0, taken + X->q0, X->I + X->q0, X->pop->soa, X->n, 0,
-                                     X->q1 - X->q0, i, tau, X->V_thr, 1);
-    BRUNO__FOR_ROWS(X, rs, ja, jb)
-    running += bruno__felif_row_fast(v + rs, p + rs, taken + rs, X->I + rs, X->pop->soa, X->n, ja, jb, i, tau,
-                                     X->V_thr, 0);
-    return running;
-}
-
-/* The same step as bruno_felif_euler (libm, one neuron at a time). */
-static size_t bruno__felif_fine_ref(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
-                                    uint32_t i, bruno_real tau)
-{
-    const bruno_felif_consts *c = X->pop->c;
-    size_t q, running = 0;
-    for (q = X->q0; q < X->q1; ++q) {
-        if (i >= taken[q]) continue;
-        bruno_felif_euler(&c[q % X->n], v[q], p[q], X->I[q], tau, &v[q], &p[q]);
-        if (taken[q] == BRUNO__RUNNING && v[q] >= X->V_thr) taken[q] = i + 1;
-        running += i + 1 < taken[q];
-    }
-    return running;
-}
-
-static size_t bruno__felif_step(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken, uint32_t i,
-                                bruno_real tau)
-{
-    return X->nc->kernel == BRUNO_KERNEL_REFERENCE ? bruno__felif_fine_ref(X, v, p, taken, i, tau)
-                                                   : bruno__felif_fine_fast(X, v, p, taken, i, tau);
-}
-
-/* Fine Euler steps [i0, i1) of the current window for every neuron that
-   has not frozen (i < taken). During the forward pass taken is RUNNING
-   and becomes i + 1 at the step after which v >= V_thr (MODELS §2). With
-   store, the input state of each step is saved as [i - i0][v|p][BN]. */
-static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
-                              uint32_t i0, uint32_t i1, bruno_real *store)
-{
-    uint32_t i;
-#if BRUNO__AVX512
-    if (!store && X->pop->uniform && X->nc->kernel != BRUNO_KERNEL_REFERENCE) {
-        bruno__v_window(v + X->q0, p + X->q0, taken + X->q0, X->I + X->q0, X->pop->soa, X->n, X->q1 - X->q0, i0, i1,
-                        X->h, X->V_thr);
-        return;
-    }
-#endif
-    for (i = i0; i < i1; ++i) {
-        if (store) {
-            bruno__cpy(X, store + (size_t)(i - i0) * 2 * X->BN, v);
-            bruno__cpy(X, store + (size_t)(i - i0) * 2 * X->BN + X->BN, p);
-        }
-        /* every neuron frozen: the rest of the window is the identity and
-           the backward pass never reads the states past the last freeze */
-        if (!bruno__felif_step(X, v, p, taken, i, X->h)) break;
-    }
-}
-
-/* Reverse one Euler step of length tau from its input state (vi, pi) for
-   the lanes with i < taken (all lanes when taken is NULL): gv, gp become
-   the adjoints of the input state and gI accumulates dL/dI (MODELS §3). */
+/* ---- device: felif, its rows ------------------------------------------------ */
 /* One lane of the adjoint of an Euler step (MODELS §3), branch free. */
 static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, size_t j, bruno_real vq, bruno_real pq,
                                                bruno_real Iq, bruno_real tau, bruno_real rg, bruno_real act,
@@ -4125,87 +4601,195 @@ static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, s
     *gpp = keepp + (tv ? gv * dv_dp : (bruno_real)0) + (tp ? gp * dp_dp : (bruno_real)0);
     *gIp = *gIp + (tv ? gv * dv_dI : (bruno_real)0);
 }
-
-/* Reverse one Euler step of length tau for a row [ja, jb): lanes with
-   i < taken (every lane when taken is NULL). Its own function with
-   restrict pointers so gcc vectorises it. */
-static BRUNO__INLINE void bruno__felif_adj_row_impl(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr,
-                                                    const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr,
-                                                    bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,
-                                                    bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n,
-                                                    size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real rg,
-                                                    int uniform)
+/* The lane in the form of the interface: the new state before the clip. */
+static BRUNO__INLINE void bruno__felif_lane_vp(const bruno_real *S, size_t n, size_t j, bruno_real vq, bruno_real pq,
+                                              bruno_real Iq, bruno_real tau, bruno_real *vn, bruno_real *pn)
 {
+    bruno__lane o;
+    bruno__felif_lane(S, n, j, vq, pq, Iq, tau, &o);
+    *vn = o.vn;
+    *pn = o.pn;
+}
+
+BRUNO_DEVICE_PORTABLE_ROWS(bruno__felif_port, bruno__felif_lane_vp, bruno__felif_adj_lane, BRUNO__S_VCLIP, BRUNO__S_PS)
+
+#if BRUNO__AVX512
+/* The AVX-512 kernel in the same slots (its rows, and a uniform window in one call). */
+static size_t bruno__felif_v_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)
+{
+    return bruno__v_row(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, r->uniform);
+}
+
+static void bruno__felif_v_adj_row(const bruno_device_row *r, uint32_t i, bruno_real tau)
+{
+    bruno__v_adj_row(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau,
+                     r->grad ? (bruno_real)1 : (bruno_real)0, r->uniform);
+}
+
+static void bruno__felif_v_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau)
+{
+    bruno__v_window(r->v, r->p, r->taken, r->I, r->S, r->n, r->jb - r->ja, i0, i1, tau, r->thr);
+}
+#endif
+
+/* The scalar reference kernel: bruno_felif_euler and its Jacobian with libm,
+   on the device's own records (bruno_felif_consts). */
+static size_t bruno__felif_ref_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)
+{
+    const bruno_felif_consts *c = (const bruno_felif_consts *)r->aos;
+    size_t j, running = 0;
+    for (j = r->ja; j < r->jb; ++j) {
+        if (i >= r->taken[j]) continue;
+        bruno_felif_euler(&c[j], r->v[j], r->p[j], r->I[j], tau, &r->v[j], &r->p[j]);
+        if (r->taken[j] == BRUNO_RUNNING && r->v[j] >= r->thr) r->taken[j] = i + 1;
+        running += i + 1 < r->taken[j];
+    }
+    return running;
+}
+
+static void bruno__felif_ref_adj_row(const bruno_device_row *r, uint32_t i, bruno_real tau)
+{
+    const bruno_felif_consts *c = (const bruno_felif_consts *)r->aos;
     size_t j;
-    if (tr) {
-        for (j = ja; j < jb; ++j)
-            bruno__felif_adj_lane(S, n, uniform ? 0 : j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)(i < tr[j]), &gvr[j],
-                                  &gpr[j], &gIr[j]);
-    } else {
-        for (j = ja; j < jb; ++j)
-            bruno__felif_adj_lane(S, n, uniform ? 0 : j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)1, &gvr[j], &gpr[j],
-                                  &gIr[j]);
+    for (j = r->ja; j < r->jb; ++j) {
+        bruno_felif_jacobian J;
+        bruno_real gv, gp;
+        if (r->taken && i >= r->taken[j]) continue;
+        J = bruno_felif_euler_jacobian(&c[j], r->v[j], r->p[j], r->I[j], tau, r->grad);
+        gv = r->gv[j];
+        gp = r->gp[j];
+        r->gI[j] += gv * J.dv_dI;
+        r->gv[j] = gv * J.dv_dv + gp * J.dp_dv;
+        r->gp[j] = gv * J.dv_dp + gp * J.dp_dp;
     }
 }
 
-/* Reverse one Euler step of length tau for a row [ja, jb): lanes with
-   i < taken (every lane when taken is NULL); compiled for uniform and
-   varied populations as the forward row. */
-static void bruno__felif_adj_row_fast(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr,
-                                      const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr,
-                                      bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,
-                                      bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n, size_t ja,
-                                      size_t jb, uint32_t i, bruno_real tau, bruno_real rg, int uniform)
-{
+static const bruno_device bruno__felif_device = {
+    "felif", "FeLIF: ferroelectric leaky integrate-and-fire neuron (MODELS §2)", BRUNO__FELIF_NP,
+    bruno__felif_table, BRUNO__S_COUNT, sizeof(bruno_felif_consts), BRUNO__S_GAIN, BRUNO__S_VCLIP, BRUNO__S_PS,
+    BRUNO__S_PS, bruno__felif_check, bruno__felif_derive_dev, bruno__felif_state,
 #if BRUNO__AVX512
-    bruno__v_adj_row(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, uniform);
+    bruno__felif_v_fwd_row, bruno__felif_v_adj_row, bruno__felif_v_window,
 #else
-    if (uniform) bruno__felif_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 1);
-    else bruno__felif_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 0);
+    bruno__felif_port_fwd_row, bruno__felif_port_adj_row, NULL,
 #endif
+    bruno__felif_ref_fwd_row, bruno__felif_ref_adj_row};
+
+static const bruno_device *bruno__felif_dev(void) { return &bruno__felif_device; }
+
+/* ---- the table of devices: one line per device ------------------------------ */
+static const bruno_device *const bruno__devices[] = {
+    &bruno__felif_device,
+};
+
+BRUNO_API const bruno_device *bruno_device_at(size_t i)
+{
+    return i < sizeof bruno__devices / sizeof bruno__devices[0] ? bruno__devices[i] : NULL;
+}
+
+BRUNO_API const bruno_device *bruno_device_find(const char *name)
+{
+    size_t i;
+    for (i = 0; name && bruno_device_at(i); ++i)
+        if (strcmp(bruno_device_at(i)->name, name) == 0) return bruno_device_at(i);
+    return NULL;
+}
+
+/* ---- the fine-step engine over the interface ------------------------------- */
+/* A row of the item as the device sees it: lanes [ja, jb) of the row that
+   starts at lane rs of the [B][n] arrays. */
+static bruno_device_row bruno__row(const bruno__felif_ctx *X, const bruno_real *v, const bruno_real *p,
+                                   const uint32_t *taken, size_t rs, size_t ja, size_t jb, int uniform)
+{
+    bruno_device_row r;
+    r.v = (bruno_real *)(uintptr_t)(v + rs); /* the adjoint only reads the state */
+    r.p = (bruno_real *)(uintptr_t)(p + rs);
+    r.taken = taken ? (uint32_t *)(uintptr_t)(taken + rs) : NULL;
+    r.I = X->I + rs;
+    r.gv = X->gv ? X->gv + rs : NULL;
+    r.gp = X->gp ? X->gp + rs : NULL;
+    r.gI = X->gI ? X->gI + rs : NULL;
+    r.S = X->pop->soa;
+    r.aos = X->pop->aos;
+    r.n = X->n;
+    r.ja = ja;
+    r.jb = jb;
+    r.uniform = uniform;
+    r.grad = X->nc->rate_grad;
+    r.thr = X->V_thr;
+    return r;
+}
+
+/* Fine step i of length tau (MODELS §2) on the item with the freeze: every
+   lane computes the Euler update, frozen lanes keep their state. Returns
+   nonzero while a lane is still running after step i. A uniform
+   population's constants do not depend on the neuron: one flat row over
+   the item, so a small layer (27 outputs) still fills whole vectors
+   instead of running a remainder per row. The reference kernel goes row
+   by row (its records are per neuron). */
+static size_t bruno__felif_step(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken, uint32_t i,
+                                bruno_real tau)
+{
+    size_t rs, ja, jb, running = 0;
+    int ref = X->nc->kernel == BRUNO_KERNEL_REFERENCE;
+    size_t (*row)(const bruno_device_row *, uint32_t, bruno_real) =
+        ref && X->dev->ref_fwd_row ? X->dev->ref_fwd_row : X->dev->fwd_row;
+    bruno_device_row r;
+    if (X->pop->uniform && !ref) {
+        r = bruno__row(X, v, p, taken, X->q0, 0, X->q1 - X->q0, 1);
+        return row(&r, i, tau);
+    }
+    BRUNO__FOR_ROWS(X, rs, ja, jb) {
+        r = bruno__row(X, v, p, taken, rs, ja, jb, 0);
+        running += row(&r, i, tau);
+    }
+    return running;
+}
+
+/* Fine Euler steps [i0, i1) of the current window for every neuron that
+   has not frozen (i < taken). During the forward pass taken is RUNNING
+   and becomes i + 1 at the step after which v >= V_thr (MODELS §2). With
+   store, the input state of each step is saved as [i - i0][v|p][BN]. */
+static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
+                              uint32_t i0, uint32_t i1, bruno_real *store)
+{
+    uint32_t i;
+    if (!store && X->dev->window && X->pop->uniform && X->nc->kernel != BRUNO_KERNEL_REFERENCE) {
+        bruno_device_row r = bruno__row(X, v, p, taken, X->q0, 0, X->q1 - X->q0, 1);
+        X->dev->window(&r, i0, i1, X->h);
+        return;
+    }
+    for (i = i0; i < i1; ++i) {
+        if (store) {
+            bruno__cpy(X, store + (size_t)(i - i0) * 2 * X->BN, v);
+            bruno__cpy(X, store + (size_t)(i - i0) * 2 * X->BN + X->BN, p);
+        }
+        /* every neuron frozen: the rest of the window is the identity and
+           the backward pass never reads the states past the last freeze */
+        if (!bruno__felif_step(X, v, p, taken, i, X->h)) break;
+    }
 }
 
 /* Reverse one Euler step of length tau from its input state (vi, pi) for
    the lanes with i < taken (all lanes when taken is NULL): gv, gp become
    the adjoints of the input state and gI accumulates dL/dI (MODELS §3). */
-static void bruno__felif_adj_fast(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
-                                  const uint32_t *taken, uint32_t i, bruno_real tau)
-{
-    size_t rs, ja, jb;
-    const bruno_real rg = X->nc->rate_grad ? (bruno_real)1 : (bruno_real)0;
-    if (X->pop->uniform) { /* one flat loop, as the forward step */
-        bruno__felif_adj_row_fast(vi + X->q0, pi + X->q0, X->I + X->q0, taken ? taken + X->q0 : NULL, X->gv + X->q0,
-                                  X->gp + X->q0, X->gI + X->q0, X->pop->soa, X->n, 0, X->q1 - X->q0, i, tau, rg, 1);
-        return;
-    }
-    BRUNO__FOR_ROWS(X, rs, ja, jb)
-    bruno__felif_adj_row_fast(vi + rs, pi + rs, X->I + rs, taken ? taken + rs : NULL, X->gv + rs, X->gp + rs,
-                              X->gI + rs, X->pop->soa, X->n, ja, jb, i, tau, rg, 0);
-}
-
-static void bruno__felif_adj_ref(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
-                                 const uint32_t *taken, uint32_t i, bruno_real tau)
-{
-    const bruno_felif_consts *c = X->pop->c;
-    size_t q;
-    for (q = X->q0; q < X->q1; ++q) {
-        bruno_felif_jacobian J;
-        bruno_real gv, gp;
-        if (taken && i >= taken[q]) continue;
-        J = bruno_felif_euler_jacobian(&c[q % X->n], vi[q], pi[q], X->I[q], tau, X->nc->rate_grad);
-        gv = X->gv[q];
-        gp = X->gp[q];
-        X->gI[q] += gv * J.dv_dI;
-        X->gv[q] = gv * J.dv_dv + gp * J.dp_dv;
-        X->gp[q] = gv * J.dv_dp + gp * J.dp_dp;
-    }
-}
-
 static void bruno__felif_adj_step(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
                                   const uint32_t *taken, uint32_t i, bruno_real tau)
 {
-    if (X->nc->kernel == BRUNO_KERNEL_REFERENCE) bruno__felif_adj_ref(X, vi, pi, taken, i, tau);
-    else bruno__felif_adj_fast(X, vi, pi, taken, i, tau);
+    size_t rs, ja, jb;
+    int ref = X->nc->kernel == BRUNO_KERNEL_REFERENCE;
+    void (*row)(const bruno_device_row *, uint32_t, bruno_real) =
+        ref && X->dev->ref_adj_row ? X->dev->ref_adj_row : X->dev->adj_row;
+    bruno_device_row r;
+    if (X->pop->uniform && !ref) { /* one flat row, as the forward step */
+        r = bruno__row(X, vi, pi, taken, X->q0, 0, X->q1 - X->q0, 1);
+        row(&r, i, tau);
+        return;
+    }
+    BRUNO__FOR_ROWS(X, rs, ja, jb) {
+        r = bruno__row(X, vi, pi, taken, rs, ja, jb, 0);
+        row(&r, i, tau);
+    }
 }
 
 static void bruno__felif_adj_fine(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi, uint32_t i)
@@ -4227,10 +4811,10 @@ static uint32_t bruno__max_taken(const bruno__felif_ctx *X)
 static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, bruno_real *p,
                                   const bruno_real *v_start, uint32_t *taken, bruno_real *store)
 {
-    const bruno_felif_consts *c = X->pop->c;
+    const bruno_real *ps = X->pop->soa + (size_t)X->dev->c_pscale * X->n;
     size_t q;
     bruno__felif_current(X, k);
-    for (q = X->q0; q < X->q1; ++q) taken[q] = BRUNO__RUNNING;
+    for (q = X->q0; q < X->q1; ++q) taken[q] = BRUNO_RUNNING;
     if (X->nc->trainer == BRUNO_TRAINER_COARSE) {
         /* one Euler step of length dt; a single step is never frozen early */
         bruno__felif_step(X, v, p, taken, 0, (bruno_real)X->nc->dt);
@@ -4238,10 +4822,10 @@ static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, 
         bruno__felif_fine(X, v, p, taken, 0, X->N, store);
     }
     for (q = X->q0; q < X->q1; ++q) {
-        if (taken[q] == BRUNO__RUNNING) taken[q] = X->N;
+        if (taken[q] == BRUNO_RUNNING) taken[q] = X->N;
         if (v_start[q] >= X->V_thr) {
             v[q] = X->v_reset;
-            p[q] = X->p_reset_rel * c[q % X->n].P_s;
+            p[q] = X->p_reset_rel * ps[q % X->n];
         }
     }
 }
@@ -4251,6 +4835,7 @@ BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *po
                                                        bruno_real *s, double dt, uint32_t n_fine, int kernel)
 {
     bruno__felif_ctx X;
+    bruno_device_pop dp;
     bruno_net_config nc;
     bruno_result r;
     uint32_t *taken;
@@ -4265,19 +4850,13 @@ BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *po
     nc = bruno_net_config_default(pop->n);
     nc.dt = dt;
     nc.n_fine = n_fine;
+    dp = bruno__felif_as_device(pop);
     memset(&X, 0, sizeof X);
-    X.pop = pop;
-    X.nc = &nc;
-    X.B = batch;
-    X.n = pop->n;
-    X.BN = batch * pop->n;
+    bruno__ctx_pop(&X, &dp, &nc, batch);
     X.q0 = 0;
     X.q1 = X.BN;
-    X.N = n_fine;
-    X.h = (bruno_real)(dt / (double)n_fine);
-    X.V_thr = (bruno_real)pop->params.V_thr;
     X.I = (bruno_real *)(void *)(uintptr_t)I; /* read only by the kernel */
-    for (q = 0; q < X.BN; ++q) taken[q] = BRUNO__RUNNING;
+    for (q = 0; q < X.BN; ++q) taken[q] = BRUNO_RUNNING;
     bruno__felif_fine(&X, v, p, taken, 0, n_fine, NULL);
     for (q = 0; q < X.BN; ++q) {
         if (s[q] > 0) { /* reset overrides the fine pass (MODELS §2, step 2) */
@@ -4306,7 +4885,7 @@ static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_re
 
 static void bruno__felif_adj_end(bruno__felif_ctx *X, size_t k)
 {
-    const bruno_real *gain = X->pop->soa + BRUNO__S_GAIN * X->n;
+    const bruno_real *gain = X->pop->soa + (size_t)X->dev->c_gain * X->n;
     size_t q;
     if (!X->du) return;
     for (q = X->q0; q < X->q1; ++q) X->du[k * X->BN + q] = X->gI[q] * X->g * gain[q % X->n];
@@ -4408,11 +4987,11 @@ static void bruno__seq_adjoint(void *ctx, int slot, size_t k)
 
 static void bruno__felif_init_state(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p)
 {
-    const bruno_real *Ps = X->pop->soa + BRUNO__S_PS * X->n;
+    const bruno_real *Ps = X->pop->soa + (size_t)X->dev->c_pscale * X->n;
     size_t q;
     for (q = X->q0; q < X->q1; ++q) {
-        v[q] = (bruno_real)X->L->cfg.felif.v_init;
-        p[q] = (bruno_real)(X->L->cfg.felif.p_init / X->L->cfg.felif.P_s) * Ps[q % X->n];
+        v[q] = X->v_init;
+        p[q] = X->p_init_rel * Ps[q % X->n];
     }
 }
 
