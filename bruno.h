@@ -537,6 +537,16 @@ BRUNO_API bruno_result bruno_device_pop_init(bruno_device_pop *pop, const bruno_
                                              const bruno_allocator *allocator);
 BRUNO_API bruno_result bruno_device_pop_redraw(bruno_device_pop *pop, double sigma, int vary_gain, bruno_rng *rng);
 BRUNO_API void bruno_device_pop_free(bruno_device_pop *pop);
+/* The initial state (v_init, p_init) of batch x n neurons, arrays [batch][n]. */
+BRUNO_API void bruno_device_init_state(const bruno_device_pop *pop, size_t batch, bruno_real *v, bruno_real *p);
+/* One network step k -> k+1 for batch x n neurons (arrays [batch][n]) with
+   the engine of the trainers: fine pass with freeze, reset where s_k = 1,
+   then s_{k+1} = H(v - V_thr) (MODELS §2); kernel BRUNO_KERNEL_FAST (the
+   device's rows) or BRUNO_KERNEL_REFERENCE (its reference rows). I is the
+   input current [A] (already times the gain, row c_gain of pop->soa). */
+BRUNO_API bruno_result bruno_device_network_step(const bruno_device_pop *pop, size_t batch, const bruno_real *I,
+                                                 bruno_real *v, bruno_real *p, bruno_real *s, double dt,
+                                                 uint32_t n_fine, int kernel);
 
 /* FeLIF as a device: its parameter set as a vector in table order and back. */
 BRUNO_API void bruno_felif_params_to_vector(const bruno_felif_params *p, double *prm);
@@ -4054,7 +4064,7 @@ typedef struct bruno__felif_ctx {
     const bruno_net_config *nc;
     size_t B, n, BN, T, q0, q1;
     uint32_t N;
-    bruno_real h, V_thr, v_reset, p_reset_rel, v_init, p_init_rel, g;
+    bruno_real h, V_thr, v_reset, p_reset_rel, g;
     const bruno_real *u;     /* input [T][B][n] */
     const bruno_real *dy;    /* dL/dy [T][B][n] */
     bruno_real *du;          /* dL/du [T][B][n] or NULL */
@@ -4078,8 +4088,6 @@ static void bruno__ctx_pop(bruno__felif_ctx *X, const bruno_device_pop *pop, con
     X->V_thr = (bruno_real)st.V_thr;
     X->v_reset = (bruno_real)st.v_reset;
     X->p_reset_rel = (bruno_real)st.p_reset;
-    X->v_init = (bruno_real)st.v_init;
-    X->p_init_rel = (bruno_real)st.p_init;
 }
 
 static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_layer *L, size_t T, size_t B,
@@ -4830,18 +4838,17 @@ static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, 
     }
 }
 
-BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *pop, size_t batch,
-                                                       const bruno_real *I, bruno_real *v, bruno_real *p,
-                                                       bruno_real *s, double dt, uint32_t n_fine, int kernel)
+BRUNO_API bruno_result bruno_device_network_step(const bruno_device_pop *pop, size_t batch, const bruno_real *I,
+                                                 bruno_real *v, bruno_real *p, bruno_real *s, double dt,
+                                                 uint32_t n_fine, int kernel)
 {
     bruno__felif_ctx X;
-    bruno_device_pop dp;
     bruno_net_config nc;
     bruno_result r;
     uint32_t *taken;
     size_t q;
-    if (kernel == BRUNO_KERNEL_REFERENCE) return bruno_felif_network_step(pop, batch, I, v, p, s, dt, n_fine);
-    if (kernel != BRUNO_KERNEL_FAST || !pop || !pop->c || !I || !v || !p || !s) return BRUNO_ERR_ARG;
+    if ((kernel != BRUNO_KERNEL_FAST && kernel != BRUNO_KERNEL_REFERENCE) || !pop || !pop->soa || !I || !v || !p || !s)
+        return BRUNO_ERR_ARG;
     if ((r = bruno_check_time(dt, n_fine)) != BRUNO_OK) return r;
     if (batch == 0) return BRUNO_ERR_SIZE;
     if ((r = bruno__check_finite_array(I, batch * pop->n)) != BRUNO_OK) return r;
@@ -4850,9 +4857,9 @@ BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *po
     nc = bruno_net_config_default(pop->n);
     nc.dt = dt;
     nc.n_fine = n_fine;
-    dp = bruno__felif_as_device(pop);
+    nc.kernel = (bruno_kernel)kernel;
     memset(&X, 0, sizeof X);
-    bruno__ctx_pop(&X, &dp, &nc, batch);
+    bruno__ctx_pop(&X, pop, &nc, batch);
     X.q0 = 0;
     X.q1 = X.BN;
     X.I = (bruno_real *)(void *)(uintptr_t)I; /* read only by the kernel */
@@ -4860,13 +4867,24 @@ BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *po
     bruno__felif_fine(&X, v, p, taken, 0, n_fine, NULL);
     for (q = 0; q < X.BN; ++q) {
         if (s[q] > 0) { /* reset overrides the fine pass (MODELS §2, step 2) */
-            v[q] = (bruno_real)pop->params.v_reset;
-            p[q] = (bruno_real)(pop->params.p_reset / pop->params.P_s) * pop->c[q % pop->n].P_s;
+            v[q] = X.v_reset;
+            p[q] = X.p_reset_rel * pop->soa[(size_t)pop->dev->c_pscale * pop->n + q % pop->n];
         }
         s[q] = v[q] >= X.V_thr ? (bruno_real)1 : (bruno_real)0;
     }
     bruno_free(&pop->allocator, taken, batch * pop->n, sizeof *taken);
     return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *pop, size_t batch,
+                                                       const bruno_real *I, bruno_real *v, bruno_real *p,
+                                                       bruno_real *s, double dt, uint32_t n_fine, int kernel)
+{
+    bruno_device_pop d;
+    if (kernel == BRUNO_KERNEL_REFERENCE) return bruno_felif_network_step(pop, batch, I, v, p, s, dt, n_fine);
+    if (kernel != BRUNO_KERNEL_FAST || !pop || !pop->c) return BRUNO_ERR_ARG;
+    d = bruno__felif_as_device(pop);
+    return bruno_device_network_step(&d, batch, I, v, p, s, dt, n_fine, kernel);
 }
 
 /* Before reversing step k: add the spike's gradient at v_{k+1}, and cut
@@ -4985,14 +5003,26 @@ static void bruno__seq_adjoint(void *ctx, int slot, size_t k)
     bruno__felif_adj_end(X, k);
 }
 
+/* Lanes [q0, q1) of [batch][n] arrays at the initial state. */
+static void bruno__init_lanes(const bruno_device_pop *pop, size_t q0, size_t q1, bruno_real *v, bruno_real *p)
+{
+    bruno_device_state st = pop->dev->state(pop->prm);
+    const bruno_real *ps = pop->soa + (size_t)pop->dev->c_pscale * pop->n;
+    size_t q;
+    for (q = q0; q < q1; ++q) {
+        v[q] = (bruno_real)st.v_init;
+        p[q] = (bruno_real)st.p_init * ps[q % pop->n];
+    }
+}
+
+BRUNO_API void bruno_device_init_state(const bruno_device_pop *pop, size_t batch, bruno_real *v, bruno_real *p)
+{
+    if (pop && pop->soa && v && p) bruno__init_lanes(pop, 0, batch * pop->n, v, p);
+}
+
 static void bruno__felif_init_state(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p)
 {
-    const bruno_real *Ps = X->pop->soa + (size_t)X->dev->c_pscale * X->n;
-    size_t q;
-    for (q = X->q0; q < X->q1; ++q) {
-        v[q] = X->v_init;
-        p[q] = X->p_init_rel * Ps[q % X->n];
-    }
+    bruno__init_lanes(X->pop, X->q0, X->q1, v, p);
 }
 
 static int bruno__felif_seq(const bruno_net_config *c, int train)
