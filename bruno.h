@@ -4685,9 +4685,299 @@ static const bruno_device bruno__felif_device = {
 
 static const bruno_device *bruno__felif_dev(void) { return &bruno__felif_device; }
 
+/* ---- device: heracles (MODELS §7) ------------------------------------------
+   The authors' second device neuron: an HZO capacitor with a depletion layer
+   at one electrode (thermally activated switching over a barrier, a field-
+   and polarization-dependent capacitance). State (v, p, s), the fine pass
+   with freeze, reset and spike as FeLIF (MODELS §2), with three differences
+   the spec makes: the freeze and the spike test v > V_thr (FeLIF: v >= V_thr),
+   the constants are §7's own (eps0 to more digits than §2's), and the
+   authors' gradient rule (grad = 0, the default) holds C_tot, the two
+   dividers and I_leak constant and scales the gradient through dp/dt by
+   1e-3; grad = 1 is the plain derivative of the step.
+
+   One step differs from a literal reading of MODELS §2 in one place, the
+   charge-conserving clip: when the clip stops p at +-P_s, the polarization
+   current that reaches the capacitor is the one of the switching the clip
+   let happen, I_p = A (p' - p)/tau, not A dp/dt. Why: at
+   v_u = q_fix t_fe/(eps0 eps_fe) (1.494 V) the factor w_u vanishes; if p
+   has not reached +P_s exactly by then, the depletion width w collapses,
+   the rate jumps to ~1e12/s and the literal step moves v by
+   A (P_s - p) k_down tau/C_tot, hundreds of volts for a p only 4e-5 C/m^2
+   short of P_s (MODELS §7, Numerics). Whether p gets there first is a race
+   that rounding decides, in double too. Measured on §7's check (5
+   currents times 1 + 3e-5 j, j < 10, at N = 1000, 1010, ..., 1100: 550
+   runs of 40 steps), the literal step gave the converged spike trains in
+   545 runs in double and 466 in float (the authors' float kernel: 7, 16,
+   25, 34 at 2 nA); this step in 550 of 550 in both, and §7's check values
+   at N = 1000 and 10^4 (tests/test_heracles.c). Computing the lane in
+   double from a float state was no cure: 15, 32 at 1 nA. Where the clip
+   does not act the step is §7's verbatim, and the switching of the
+   continuous model moves exactly the charge A (P_s - p), so this is also
+   the limit of small h.
+
+   w is written w = 2 P_s g (v + v_u)|v - v_u| / ((P_s + p)|v - v_u| +
+   (P_s - p)(v + v_u)), the spec's w_d w_u/(prob w_u + (1 - prob) w_d) with
+   w_d = g (v + v_u), w_u = g |v - v_u|, prob = (P_s + p)/(2 P_s), and kept
+   in [0, g (|v| + v_u)]: the weighted harmonic mean of w_d and w_u lies
+   there wherever the spec's formula is physical (v >= -v_u); below -v_u
+   (strong negative input) w_d < 0 and the formula has a pole, which the
+   bound keeps finite (at p = -P_s the bound is the formula's own value).
+   At the two corners 0/0 (v = +-v_u with p = +-P_s) w = 0. */
+
+static const bruno_device_param bruno__heracles_table[] = {
+    {"A", 25e-12, "m^2", 1e-18, 1e-6, 1},      {"t_fe", 9.8e-9, "m", 1e-10, 1e-5, 1},
+    {"P_s", 0.27, "C/m^2", 1e-4, 2.0, 1},      {"I_0", 1e-4, "A/m^2", 0.0, 1e6, 1},
+    {"w_b", 1.05, "eV", 0.0, 20.0, 1},         {"n_depl", 1.4e28, "1/m^3", 1e20, 1e32, 1},
+    {"eps_fe", 70.0, "", 1.0, 1e4, 0},         {"eps_depl", 3.6, "", 1.0, 1e4, 0},
+    {"q_fix", 945e-4, "C/m^2", 0.0, 10.0, 0},  {"e_off", 2e7, "V/m", -1e10, 1e10, 0},
+    {"T", 294.0, "K", 1.0, 1e4, 0},            {"d_e", 7.5e-9, "m", 0.0, 1e-6, 0},
+    {"V_t", 0.32, "V", 1e-3, 10.0, 0},         {"C_par", 15e-15, "F", 0.0, 1e-9, 0},
+    {"I_dsc", 10e-12, "A", 0.0, 1e-6, 0},      {"V_thr", 3.5, "V", -100.0, 100.0, 0},
+    {"v_reset", 0.0, "V", -100.0, 100.0, 0},   {"p_reset", -0.27, "C/m^2", -2.0, 2.0, 0},
+    {"v_init", 0.0, "V", -100.0, 100.0, 0},    {"p_init", -0.27, "C/m^2", -2.0, 2.0, 0},
+    {"v_clip", 5.0, "V", 1e-3, 100.0, 0}};
+enum { /* the table's rows */
+    BRUNO__HP_A, BRUNO__HP_TFE, BRUNO__HP_PS, BRUNO__HP_I0, BRUNO__HP_WB, BRUNO__HP_N, BRUNO__HP_EFE, BRUNO__HP_EDE,
+    BRUNO__HP_QF, BRUNO__HP_EOFF, BRUNO__HP_T, BRUNO__HP_DE, BRUNO__HP_VT, BRUNO__HP_CPAR, BRUNO__HP_IDSC,
+    BRUNO__HP_VTHR, BRUNO__HP_VRESET, BRUNO__HP_PRESET, BRUNO__HP_VINIT, BRUNO__HP_PINIT, BRUNO__HP_VCLIP
+};
+/* Rows of the structure of arrays: P_s, v_u, g = eps0 eps_fe/(t_fe q n_depl),
+   2 P_s g, 1/(C_fe + C_par), 1/(eps0 eps_depl A), 1/(eps0 eps_depl), t_fe,
+   eps_fe/eps_depl; the rates' exponents in log2 units: beta (w_b + d_e e_off),
+   beta (w_b - d_e e_off), beta d_e (beta = q/(k_B T) log2 e), log2(k_B T/h);
+   A, I_0 A, log2(e)/V_t, 1/V_t, I_dsc, v_clip, gain. */
+enum {
+    BRUNO__H_PS, BRUNO__H_VU, BRUNO__H_GW, BRUNO__H_G2, BRUNO__H_IC0, BRUNO__H_KCW, BRUNO__H_KPW, BRUNO__H_TFE,
+    BRUNO__H_RFD, BRUNO__H_XD, BRUNO__H_XU, BRUNO__H_BE, BRUNO__H_L2NU, BRUNO__H_A, BRUNO__H_I0A, BRUNO__H_IVTL2,
+    BRUNO__H_IVT, BRUNO__H_IDSC, BRUNO__H_VCLIP, BRUNO__H_GAIN, BRUNO__H_COUNT
+};
+#define BRUNO__H_EPS0 8.85418792394420013968e-12 /* MODELS §7 constants (SI) */
+#define BRUNO__H_Q 1.60217663e-19
+#define BRUNO__H_KB 1.380649e-23
+#define BRUNO__H_HP 6.62607015e-34
+
+static bruno_result bruno__heracles_check(const double *q, char *msg, size_t cap)
+{
+    const double vc = q[BRUNO__HP_VCLIP], Ps = q[BRUNO__HP_PS];
+    const char *key = NULL, *why = "|v| must not exceed v_clip";
+    if (fabs(q[BRUNO__HP_VTHR]) >= vc) key = "V_thr", why = "|V_thr| must be below v_clip";
+    else if (fabs(q[BRUNO__HP_VRESET]) > vc) key = "v_reset";
+    else if (fabs(q[BRUNO__HP_VINIT]) > vc) key = "v_init";
+    else if (fabs(q[BRUNO__HP_PRESET]) > Ps) key = "p_reset", why = "|p| must not exceed P_s";
+    else if (fabs(q[BRUNO__HP_PINIT]) > Ps) key = "p_init", why = "|p| must not exceed P_s";
+    else if (vc / q[BRUNO__HP_VT] > 80.0) key = "V_t", why = "e^(v_clip/V_t) overflows (v_clip/V_t > 80)";
+    if (!key) return BRUNO_OK;
+    bruno__msg(msg, cap, "%s: %s", key, why);
+    return BRUNO_ERR_PARAM;
+}
+
+static bruno_result bruno__heracles_derive(const double *q, double gain, bruno_real *S, size_t n, size_t j, void *aos,
+                                           char *msg, size_t cap)
+{
+    const double l2e = 1.44269504088896340736, beta = l2e * BRUNO__H_Q / (BRUNO__H_KB * q[BRUNO__HP_T]);
+    const double efe = BRUNO__H_EPS0 * q[BRUNO__HP_EFE], g = efe / (q[BRUNO__HP_TFE] * BRUNO__H_Q * q[BRUNO__HP_N]);
+    const double vu = q[BRUNO__HP_QF] * q[BRUNO__HP_TFE] / efe, A = q[BRUNO__HP_A];
+    const double kcw = 1 / (BRUNO__H_EPS0 * q[BRUNO__HP_EDE] * A), whi = g * (q[BRUNO__HP_VCLIP] + vu);
+    double x[BRUNO__H_COUNT];
+    /* the key each constant comes from, and the largest intermediate of
+       the step (1/C_tot and w/(eps0 eps_depl) at the widest w) */
+    static const char *const key[BRUNO__H_COUNT + 2] = {
+        "P_s", "q_fix", "n_depl", "n_depl", "t_fe", "eps_depl", "eps_depl", "t_fe", "eps_fe", "w_b", "w_b", "d_e",
+        "T", "A", "I_0", "V_t", "V_t", "I_dsc", "v_clip", "gain", "n_depl", "n_depl"};
+    static const char *const what[BRUNO__H_COUNT + 2] = {
+        "P_s", "v_u", "g", "2 P_s g", "1/(C_fe + C_par)", "1/(eps0 eps_depl A)", "1/(eps0 eps_depl)", "t_fe",
+        "eps_fe/eps_depl", "beta (w_b + d_e e_off)", "beta (w_b - d_e e_off)", "beta d_e", "log2(k_B T/h)", "A",
+        "I_0 A", "log2(e)/V_t", "1/V_t", "I_dsc", "v_clip", "gain", "1/C_tot at the widest w", "w/(eps0 eps_depl)"};
+    size_t c;
+    (void)aos;
+    x[BRUNO__H_PS] = q[BRUNO__HP_PS];
+    x[BRUNO__H_VU] = vu;
+    x[BRUNO__H_GW] = g;
+    x[BRUNO__H_G2] = 2 * q[BRUNO__HP_PS] * g;
+    x[BRUNO__H_IC0] = 1 / (efe * A / q[BRUNO__HP_TFE] + q[BRUNO__HP_CPAR]);
+    x[BRUNO__H_KCW] = kcw;
+    x[BRUNO__H_KPW] = 1 / (BRUNO__H_EPS0 * q[BRUNO__HP_EDE]);
+    x[BRUNO__H_TFE] = q[BRUNO__HP_TFE];
+    x[BRUNO__H_RFD] = q[BRUNO__HP_EFE] / q[BRUNO__HP_EDE];
+    x[BRUNO__H_XD] = beta * (q[BRUNO__HP_WB] + q[BRUNO__HP_DE] * q[BRUNO__HP_EOFF]);
+    x[BRUNO__H_XU] = beta * (q[BRUNO__HP_WB] - q[BRUNO__HP_DE] * q[BRUNO__HP_EOFF]);
+    x[BRUNO__H_BE] = beta * q[BRUNO__HP_DE];
+    x[BRUNO__H_L2NU] = log2(BRUNO__H_KB * q[BRUNO__HP_T] / BRUNO__H_HP);
+    x[BRUNO__H_A] = A;
+    x[BRUNO__H_I0A] = q[BRUNO__HP_I0] * A;
+    x[BRUNO__H_IVTL2] = l2e / q[BRUNO__HP_VT];
+    x[BRUNO__H_IVT] = 1 / q[BRUNO__HP_VT];
+    x[BRUNO__H_IDSC] = q[BRUNO__HP_IDSC];
+    x[BRUNO__H_VCLIP] = q[BRUNO__HP_VCLIP];
+    x[BRUNO__H_GAIN] = gain;
+    for (c = 0; c < BRUNO__H_COUNT + 2; ++c) {
+        double y;
+        bruno_result r;
+        if (c == BRUNO__H_GAIN) continue; /* (1 + sigma n) of the input gain, not a device constant */
+        y = c < BRUNO__H_COUNT ? x[c] : (c == BRUNO__H_COUNT ? x[BRUNO__H_IC0] + whi * kcw : whi * x[BRUNO__H_KPW]);
+        r = bruno_device_check_const(y, key[c], what[c], msg, cap);
+        if (r != BRUNO_OK) return r;
+    }
+    for (c = 0; c < BRUNO__H_COUNT; ++c) S[c * n + j] = (bruno_real)x[c];
+    return BRUNO_OK;
+}
+
+/* The engine freezes and spikes at v >= thr; MODELS §7 says v > V_thr. The
+   threshold handed over is therefore the next value above V_thr in the
+   build's precision: v >= that is v > V_thr for every v (the surrogate's
+   x = v - thr moves by one ulp of V_thr). */
+static bruno_device_state bruno__heracles_state(const double *q)
+{
+    bruno_device_state st;
+    bruno_real thr = (bruno_real)q[BRUNO__HP_VTHR];
+#if BRUNO_REAL_IS_DOUBLE
+    st.V_thr = nextafter(thr, HUGE_VAL);
+#else
+    st.V_thr = (double)nextafterf(thr, HUGE_VALF);
+#endif
+    st.v_reset = q[BRUNO__HP_VRESET];
+    st.v_init = q[BRUNO__HP_VINIT];
+    st.p_reset = q[BRUNO__HP_PRESET] / q[BRUNO__HP_PS];
+    st.p_init = q[BRUNO__HP_PINIT] / q[BRUNO__HP_PS];
+    return st;
+}
+
+/* One lane's Euler step with the pieces its adjoint needs. */
+typedef struct bruno__hlane {
+    bruno_real vn, pn;            /* the new state: p clipped, v before the clip */
+    bruno_real pc;                /* 1 where p was clipped (or landed on a bound) */
+    bruno_real a, sa, b, Pp, Pm, Ds, w0, w, whi, iC, den, E, kd, ku, md, mu, f, fe, sv, ev, Il;
+} bruno__hlane;
+
+#define BRUNO__HS(f) S[(f) * n + j]
+
+static BRUNO__INLINE void bruno__heracles_eval(const bruno_real *S, size_t n, size_t j, bruno_real v, bruno_real p,
+                                              bruno_real I, bruno_real tau, bruno__hlane *o)
+{
+    const bruno_real Ps = BRUNO__HS(BRUNO__H_PS), vu = BRUNO__HS(BRUNO__H_VU);
+    bruno_real D, xd, xu, ed, eu, pr;
+    o->a = BRUNO__FABS(v - vu);
+    o->sa = BRUNO__COPYSIGN((bruno_real)1, v - vu);
+    o->b = v + vu;
+    o->Pp = Ps + p;
+    o->Pm = Ps - p;
+    D = o->Pp * o->a + o->Pm * o->b;
+    o->Ds = D == 0 ? (bruno_real)1 : D;
+    o->w0 = BRUNO__HS(BRUNO__H_G2) * o->b * o->a / o->Ds;
+    o->whi = BRUNO__HS(BRUNO__H_GW) * (BRUNO__FABS(v) + vu);
+    o->w = o->w0 < 0 ? (bruno_real)0 : (o->w0 > o->whi ? o->whi : o->w0);
+    o->iC = BRUNO__HS(BRUNO__H_IC0) + o->w * BRUNO__HS(BRUNO__H_KCW); /* 1/C_tot */
+    o->den = BRUNO__HS(BRUNO__H_TFE) + o->w * BRUNO__HS(BRUNO__H_RFD);
+    o->E = (v - p * o->w * BRUNO__HS(BRUNO__H_KPW)) / o->den; /* v eps_depl/den - p w/(eps0 den) */
+    /* k_down, k_up = (k_B T/h) e^(-max(w_b -+ w_e, 0) q/(k_B T)), w_e = (E - e_off) d_e;
+       floored at 2^-126/s (the float exp2's range; 0 for any purpose) */
+    xd = BRUNO__HS(BRUNO__H_XD) - BRUNO__HS(BRUNO__H_BE) * o->E;
+    xu = BRUNO__HS(BRUNO__H_XU) + BRUNO__HS(BRUNO__H_BE) * o->E;
+    ed = BRUNO__HS(BRUNO__H_L2NU) - (xd > 0 ? xd : (bruno_real)0);
+    eu = BRUNO__HS(BRUNO__H_L2NU) - (xu > 0 ? xu : (bruno_real)0);
+    o->md = (bruno_real)((xd > 0) & (ed > -126));
+    o->mu = (bruno_real)((xu > 0) & (eu > -126));
+    o->kd = bruno__fexp2(ed < -126 ? (bruno_real)-126 : ed);
+    o->ku = bruno__fexp2(eu < -126 ? (bruno_real)-126 : eu);
+    o->f = o->kd * o->Pm - o->ku * o->Pp; /* dp/dt = 2 P_s (k_down (1 - prob) - k_up prob) */
+    pr = p + tau * o->f;
+    o->pc = (bruno_real)((pr >= Ps) | (pr <= -Ps));
+    o->pn = pr >= Ps ? Ps : (pr <= -Ps ? -Ps : pr);
+    o->fe = o->pc != 0 ? (o->pn - p) / tau : o->f; /* the charge-conserving clip (above) */
+    o->sv = (bruno_real)(v > 0) - (bruno_real)(v < 0);
+    o->ev = bruno__fexp2(v * BRUNO__HS(BRUNO__H_IVTL2)); /* |v| <= v_clip, v_clip/V_t <= 80 */
+    o->Il = o->sv * (BRUNO__HS(BRUNO__H_I0A) * (o->ev - 1) + BRUNO__HS(BRUNO__H_IDSC));
+    o->vn = v + tau * (I - o->Il - BRUNO__HS(BRUNO__H_A) * o->fe) * o->iC;
+}
+
+static BRUNO__INLINE void bruno__heracles_lane(const bruno_real *S, size_t n, size_t j, bruno_real v, bruno_real p,
+                                              bruno_real I, bruno_real tau, bruno_real *vn, bruno_real *pn)
+{
+    bruno__hlane o;
+    bruno__heracles_eval(S, n, j, v, p, I, tau, &o);
+    *vn = o.vn;
+    *pn = o.pn;
+}
+
+/* The Jacobian of one clipped step. grad = 1: the plain derivative (the
+   clips pass nothing, the charge-conserving clip's I_p = A (p' - p)/tau
+   included); grad = 0: the authors' rule on their step (I_p = A dp/dt):
+   w (so C_tot and both dividers) and I_leak constant, dp/dt's gradient
+   times 1e-3. Selected, not multiplied by 0/1, so an infinite term of the
+   rule not chosen cannot make a NaN. */
+typedef struct bruno__hjac {
+    bruno_real dv_dv, dv_dp, dv_dI, dp_dv, dp_dp, tv, tp;
+} bruno__hjac;
+
+static BRUNO__INLINE void bruno__heracles_jac(const bruno_real *S, size_t n, size_t j, bruno_real v, bruno_real p,
+                                             bruno_real I, bruno_real tau, bruno_real grad, bruno__hjac *J)
+{
+    const bruno_real KPW = BRUNO__HS(BRUNO__H_KPW), RFD = BRUNO__HS(BRUNO__H_RFD), A = BRUNO__HS(BRUNO__H_A);
+    const bruno_real vc = BRUNO__HS(BRUNO__H_VCLIP), ln2 = (bruno_real)0.693147180559945309;
+    const int plain = grad != 0;
+    bruno__hlane o;
+    bruno_real num_v, D_v, D_p, w_v, w_p, E_v, E_p, kE, f_v, f_p, fe_v, fe_p, Il_v, sc, q;
+    int wi;
+    bruno__heracles_eval(S, n, j, v, p, I, tau, &o);
+    /* w = num/D with num = 2 P_s g b a, D = (P_s + p) a + (P_s - p) b */
+    num_v = BRUNO__HS(BRUNO__H_G2) * (o.a + o.b * o.sa);
+    D_v = o.Pp * o.sa + o.Pm;
+    D_p = o.a - o.b;
+    wi = (o.w0 >= 0) & (o.w0 <= o.whi);
+    w_v = !plain ? (bruno_real)0
+                 : (wi ? (num_v - o.w0 * D_v) / o.Ds : (o.w0 > o.whi ? BRUNO__HS(BRUNO__H_GW) * o.sv : (bruno_real)0));
+    w_p = plain && wi ? -o.w0 * D_p / o.Ds : (bruno_real)0;
+    Il_v = plain ? o.sv * BRUNO__HS(BRUNO__H_I0A) * o.ev * BRUNO__HS(BRUNO__H_IVT) : (bruno_real)0;
+    sc = plain ? (bruno_real)1 : (bruno_real)1e-3;
+    E_v = (1 - p * KPW * w_v - o.E * RFD * w_v) / o.den;
+    E_p = (-KPW * (o.w + p * w_p) - o.E * RFD * w_p) / o.den;
+    /* dk_down/dE = ln2 beta d_e k_down, dk_up/dE = -ln2 beta d_e k_up, 0 at
+       max(., 0) and at the floor */
+    kE = ln2 * BRUNO__HS(BRUNO__H_BE) * (o.md * o.kd * o.Pm + o.mu * o.ku * o.Pp);
+    f_v = sc * kE * E_v;
+    f_p = sc * (kE * E_p - o.kd - o.ku);
+    fe_v = plain && o.pc != 0 ? (bruno_real)0 : f_v;
+    fe_p = plain && o.pc != 0 ? -1 / tau : f_p;
+    q = tau * (I - o.Il - A * o.fe);
+    J->dv_dv = 1 + tau * (-Il_v - A * fe_v) * o.iC + q * BRUNO__HS(BRUNO__H_KCW) * w_v;
+    J->dv_dp = -tau * A * fe_p * o.iC + q * BRUNO__HS(BRUNO__H_KCW) * w_p;
+    J->dv_dI = tau * o.iC;
+    J->dp_dv = tau * f_v;
+    J->dp_dp = 1 + tau * f_p;
+    /* a clipped output (a state on a bound counts as clipped) passes nothing */
+    J->tv = (bruno_real)((o.vn < vc) & (o.vn > -vc));
+    J->tp = 1 - o.pc;
+}
+
+static BRUNO__INLINE void bruno__heracles_adj(const bruno_real *S, size_t n, size_t j, bruno_real v, bruno_real p,
+                                             bruno_real I, bruno_real tau, bruno_real grad, bruno_real act,
+                                             bruno_real *gvp, bruno_real *gpp, bruno_real *gIp)
+{
+    bruno__hjac J;
+    bruno_real gv = *gvp, gp = *gpp;
+    int tv, tp;
+    bruno__heracles_jac(S, n, j, v, p, I, tau, grad, &J);
+    tv = (act != 0) & (J.tv != 0);
+    tp = (act != 0) & (J.tp != 0);
+    /* frozen lanes (act = 0) are the identity */
+    *gvp = (act != 0 ? (bruno_real)0 : gv) + (tv ? gv * J.dv_dv : (bruno_real)0) + (tp ? gp * J.dp_dv : (bruno_real)0);
+    *gpp = (act != 0 ? (bruno_real)0 : gp) + (tv ? gv * J.dv_dp : (bruno_real)0) + (tp ? gp * J.dp_dp : (bruno_real)0);
+    *gIp = *gIp + (tv ? gv * J.dv_dI : (bruno_real)0);
+}
+
+BRUNO_DEVICE_PORTABLE_ROWS(bruno__heracles, bruno__heracles_lane, bruno__heracles_adj, BRUNO__H_VCLIP, BRUNO__H_PS)
+
+static const bruno_device bruno__heracles_device = {
+    "heracles", "Heracles: HZO capacitor with a depletion layer (MODELS §7)",
+    sizeof bruno__heracles_table / sizeof bruno__heracles_table[0], bruno__heracles_table, BRUNO__H_COUNT, 0,
+    BRUNO__H_GAIN, BRUNO__H_VCLIP, BRUNO__H_PS, BRUNO__H_PS, bruno__heracles_check, bruno__heracles_derive,
+    bruno__heracles_state, bruno__heracles_fwd_row, bruno__heracles_adj_row, NULL, NULL, NULL};
+
 /* ---- the table of devices: one line per device ------------------------------ */
 static const bruno_device *const bruno__devices[] = {
     &bruno__felif_device,
+    &bruno__heracles_device,
 };
 
 BRUNO_API const bruno_device *bruno_device_at(size_t i)
