@@ -51,6 +51,25 @@ void bench_out_abort(bench_out *o);                   /* removes the temporary f
 /* ---- time ------------------------------------------------------------------ */
 double bench_now(void); /* monotonic seconds */
 
+/* ---- device neurons from a file (`--device FILE`, bench/device.c) ----------
+   The device a command runs (found by name in the library's table of
+   devices) and its parameter set: the table's defaults, then the file's
+   key=value lines (SI units). The file's text is kept for summaries. */
+typedef struct bench_device {
+    const bruno_device *dev;
+    double prm[BRUNO_DEVICE_MAX_PARAMS];
+    int from_file;        /* a --device file was read */
+} bench_device;
+
+/* dev = the device named neuron (NULL if it is not a device); path may be
+   NULL (the defaults). 0 ok, else BENCH_EXIT_USAGE after one line
+   "bruno-bench CMD: FILE: line L: KEY: ..." on stderr. */
+int bench_device_load(bench_device *d, const char *cmd, const char *neuron, const char *path);
+/* The file's key=value lines on top of d->prm (d->dev set); as above. */
+int bench_device_apply(bench_device *d, const char *cmd, const char *path);
+/* Set parameter key to x if the device has it (command-line overrides). */
+void bench_device_set(bench_device *d, const char *key, double x);
+
 /* ---- subcommands ------------------------------------------------------------ */
 typedef struct bench_command {
     const char *name;

@@ -25,7 +25,7 @@ static unsigned long long jemalloc_peak(void)
 
 int bench_cmd_memtime(int argc, char **argv)
 {
-    const char *method = "bruno", *schedule = "binomial", *neuron = "felif", *out_path = NULL;
+    const char *method = "bruno", *schedule = "binomial", *neuron = "felif", *out_path = NULL, *device_path = NULL;
     uint64_t checkpoints = 31, hidden = 128, inputs = 512, batch = 1, n_fine = 1000, repeats = 1, seed = 1, warmup = 0, threads = 1;
     double seq_ms = 100, dt = 1e-3, gain = 1e-9;
     int help = 0, rc, header = 1, no_header = 0;
@@ -33,7 +33,8 @@ int bench_cmd_memtime(int argc, char **argv)
         {"method", BENCH_OPT_STRING, &method, "bruno (default), bptt, checkpoint or coarse", 0},
         {"schedule", BENCH_OPT_STRING, &schedule, "checkpointing schedule: binomial (default), uniform, sequence", 0},
         {"checkpoints", BENCH_OPT_U64, &checkpoints, "checkpoints K (default 31)", 0},
-        {"neuron", BENCH_OPT_STRING, &neuron, "felif (default), lif or rlif (baselines at dt, exact BPTT)", 0},
+        {"neuron", BENCH_OPT_STRING, &neuron, "felif (default) or another device neuron, lif or rlif (baselines at dt, exact BPTT)", 0},
+        {"device", BENCH_OPT_STRING, &device_path, "key=value file of the device's parameters in SI units", 0},
         {"hidden", BENCH_OPT_U64, &hidden, "hidden neurons (default 128)", 0},
         {"inputs", BENCH_OPT_U64, &inputs, "input features (default 512)", 0},
         {"seq-ms", BENCH_OPT_DOUBLE, &seq_ms, "sequence length in ms of network time (default 100)", 0},
@@ -50,6 +51,7 @@ int bench_cmd_memtime(int argc, char **argv)
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     e1_setup s;
+    bench_device dv;
     bruno_counting_allocator ca;
     bruno_allocator a;
     bruno_net net;
@@ -72,8 +74,9 @@ int bench_cmd_memtime(int argc, char **argv)
         fprintf(stderr, "bruno-bench memtime: unknown --method '%s' or --schedule '%s'\n", method, schedule);
         return BENCH_EXIT_USAGE;
     }
-    if (strcmp(neuron, "felif") && strcmp(neuron, "lif") && strcmp(neuron, "rlif")) {
-        fprintf(stderr, "bruno-bench memtime: --neuron must be felif, lif or rlif\n");
+    if ((rc = bench_device_load(&dv, "memtime", neuron, device_path)) != 0) return rc;
+    if (!dv.dev && strcmp(neuron, "lif") && strcmp(neuron, "rlif")) {
+        fprintf(stderr, "bruno-bench memtime: --neuron must be a device neuron (felif, ...), lif or rlif\n");
         return BENCH_EXIT_USAGE;
     }
     if (hidden == 0 || inputs == 0 || batch == 0 || repeats == 0 || !(seq_ms > 0) || !(dt > 0) || n_fine == 0 ||
@@ -86,7 +89,8 @@ int bench_cmd_memtime(int argc, char **argv)
     s.net.schedule = (bruno_schedule)sc;
     s.net.checkpoints = (uint32_t)checkpoints;
     s.net.threads = threads > 1024 ? 1024u : (unsigned)threads;
-    if (strcmp(neuron, "felif") != 0) s.net.trainer = BRUNO_TRAINER_BPTT; /* LIF layers are BPTT at dt */
+    if (!dv.dev) s.net.trainer = BRUNO_TRAINER_BPTT; /* LIF layers are BPTT at dt */
+    if (dv.from_file) s.device_params = dv.prm;
 
     jemalloc_peak_reset();
     bruno_counting_allocator_init(&ca, NULL);
@@ -141,7 +145,7 @@ int bench_cmd_memtime(int argc, char **argv)
        (bruno_checkpoint_recompute_steps), so the tables can say what the
        time pays for; 0 for the other trainers */
     fprintf(out.f, "%s,%s,%llu,%s,%llu,%llu,%g,%llu,%llu,%llu,%zu,%zu,%llu,%.6f,%.6f,%.6f,%.9g,%zu\n",
-            strcmp(neuron, "felif") ? "bptt" : method, tr == BRUNO_TRAINER_CHECKPOINT ? schedule : "",
+            dv.dev ? method : "bptt", tr == BRUNO_TRAINER_CHECKPOINT ? schedule : "",
             tr == BRUNO_TRAINER_CHECKPOINT ? (unsigned long long)checkpoints : 0ULL, neuron,
             (unsigned long long)hidden, (unsigned long long)inputs, (double)s.T * dt * 1e3, (unsigned long long)batch,
             (unsigned long long)n_fine, (unsigned long long)repeats, ca.peak_bytes, predicted, je_peak,

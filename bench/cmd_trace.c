@@ -1,8 +1,9 @@
-/* cmd_trace.c - `bruno-bench trace`: simulate FeLIF or LIF neurons under a
-   constant current or +-pulses and write one CSV row per neuron and network
-   step: neuron,step,t,v,p,s,I (p empty for LIF; I is the neuron's input
-   during that step: the current in A times its gain for FeLIF, the
-   dimensionless input x for LIF). */
+/* cmd_trace.c - `bruno-bench trace`: simulate device neurons (FeLIF, or
+   any registered device, with --device FILE for its parameters) or LIF
+   neurons under a constant current or +-pulses and write one CSV row per
+   neuron and network step: neuron,step,t,v,p,s,I (p empty for LIF; I is
+   the neuron's input during that step: the current in A times its gain
+   for a device, the dimensionless input x for LIF). */
 #include "bench.h"
 
 #include <math.h>
@@ -20,14 +21,16 @@ static double pulse_current(double t, double amp, double width)
 
 int bench_cmd_trace(int argc, char **argv)
 {
-    const char *neuron = "felif", *out_path = NULL;
+    const char *neuron = "felif", *out_path = NULL, *device_path = NULL, *kernel = "reference";
     double current = 308e-12, duration = 0.1, dt = 1e-3, sigma = 0.0;
     double pulse_amp = 1e-9, pulse_width = 20e-3, v_thr = -1, lif_scale = 1e9;
     double alpha = 0.95, beta = 0.8;
     uint64_t n_fine = 1000, neurons = 1, seed = 0;
     int pulses = 0, help = 0, rc;
     bench_opt opts[] = {
-        {"neuron", BENCH_OPT_STRING, &neuron, "felif (default) or lif", 0},
+        {"neuron", BENCH_OPT_STRING, &neuron, "felif (default), another device neuron, or lif", 0},
+        {"device", BENCH_OPT_STRING, &device_path, "key=value file of the device's parameters in SI units", 0},
+        {"kernel", BENCH_OPT_STRING, &kernel, "reference (default: scalar, libm) or fast (the trainers' rows)", 0},
         {"current", BENCH_OPT_DOUBLE, &current, "constant input current in A (default 308e-12)", 0},
         {"pulses", BENCH_OPT_FLAG, &pulses, "+-pulses instead: +amp, 0, -amp, 0, each --pulse-width long", 0},
         {"pulse-amp", BENCH_OPT_DOUBLE, &pulse_amp, "pulse amplitude in A (default 1e-9)", 0},
@@ -38,15 +41,15 @@ int bench_cmd_trace(int argc, char **argv)
         {"neurons", BENCH_OPT_U64, &neurons, "number of neurons (default 1)", 0},
         {"sigma", BENCH_OPT_DOUBLE, &sigma, "device-to-device variability, relative (default 0)", 0},
         {"seed", BENCH_OPT_U64, &seed, "seed of the variability draw (default 0)", 0},
-        {"v-thr", BENCH_OPT_DOUBLE, &v_thr, "FeLIF threshold in V (default: the model's 2.5)", 0},
+        {"v-thr", BENCH_OPT_DOUBLE, &v_thr, "device threshold V_thr in V (default: the model's; overrides --device)", 0},
         {"alpha", BENCH_OPT_DOUBLE, &alpha, "LIF membrane decay per step (default 0.95)", 0},
         {"beta", BENCH_OPT_DOUBLE, &beta, "LIF synaptic decay per step (default 0.8)", 0},
         {"lif-scale", BENCH_OPT_DOUBLE, &lif_scale, "LIF input = current * scale (default 1e9, i.e. nA)", 0},
         {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout); written atomically", 0},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
-    bruno_felif_params fp = bruno_felif_params_default();
-    bruno_felif_pop pop;
+    bench_device dv;
+    bruno_device_pop pop;
     bruno_real *I = NULL, *v = NULL, *p = NULL, *s = NULL, *syn = NULL;
     uint64_t n_steps, k;
     size_t j, n;
@@ -56,11 +59,16 @@ int bench_cmd_trace(int argc, char **argv)
 
     rc = bench_opts_parse("trace", "Simulate neurons and write neuron,step,t,v,p,s,I as CSV.", opts, n_opts, argc, argv, &help);
     if (rc || help) return rc;
-    if (strcmp(neuron, "felif") != 0 && strcmp(neuron, "lif") != 0) {
-        fprintf(stderr, "bruno-bench trace: --neuron must be felif or lif, got '%s'\n", neuron);
+    is_lif = strcmp(neuron, "lif") == 0;
+    if ((rc = bench_device_load(&dv, "trace", neuron, device_path)) != 0) return rc;
+    if (!is_lif && !dv.dev) {
+        fprintf(stderr, "bruno-bench trace: --neuron must be lif or a device neuron (felif, ...), got '%s'\n", neuron);
         return BENCH_EXIT_USAGE;
     }
-    is_lif = strcmp(neuron, "lif") == 0;
+    if (strcmp(kernel, "reference") != 0 && strcmp(kernel, "fast") != 0) {
+        fprintf(stderr, "bruno-bench trace: --kernel must be reference or fast, got '%s'\n", kernel);
+        return BENCH_EXIT_USAGE;
+    }
     if (n_fine > UINT32_MAX) {
         fprintf(stderr, "bruno-bench trace: --n-fine too large\n");
         return BENCH_EXIT_USAGE;
@@ -91,13 +99,15 @@ int bench_cmd_trace(int argc, char **argv)
             return BENCH_EXIT_USAGE;
         }
     }
-    if (v_thr > 0) fp.V_thr = v_thr;
+    if (v_thr > 0) bench_device_set(&dv, "V_thr", v_thr);
     n = (size_t)neurons;
     if (!is_lif) {
-        bruno_felif_pop_config pc = bruno_felif_pop_config_default(&fp, n);
-        pc.sigma = sigma;
-        pc.seed = seed;
-        if ((r = bruno_felif_pop_init(&pop, &pc)) != BRUNO_OK) {
+        char msg[512] = "";
+        if ((r = bruno_device_validate(dv.dev, dv.prm, msg, sizeof msg)) != BRUNO_OK) {
+            fprintf(stderr, "bruno-bench trace: %s (%s)\n", msg, bruno_result_string(r));
+            return BENCH_EXIT_USAGE;
+        }
+        if ((r = bruno_device_pop_init(&pop, dv.dev, dv.prm, n, sigma, 0, seed, NULL)) != BRUNO_OK) {
             fprintf(stderr, "bruno-bench trace: %s\n", bruno_result_string(r));
             return BENCH_EXIT_USAGE;
         }
@@ -112,10 +122,7 @@ int bench_cmd_trace(int argc, char **argv)
         rc = BENCH_EXIT_FAIL;
         goto done;
     }
-    for (j = 0; j < n; ++j) {
-        v[j] = is_lif ? 0 : (bruno_real)fp.v_init;
-        p[j] = is_lif ? 0 : (bruno_real)(fp.p_init / fp.P_s) * pop.c[j].P_s;
-    }
+    if (!is_lif) bruno_device_init_state(&pop, 1, v, p);
     if (bench_out_open(&out, out_path) != 0) {
         rc = BENCH_EXIT_FAIL;
         goto done;
@@ -124,9 +131,12 @@ int bench_cmd_trace(int argc, char **argv)
     for (k = 0; k < n_steps; ++k) {
         double t = (double)k * dt;
         double cur = pulses ? pulse_current(t, pulse_amp, pulse_width) : current;
-        for (j = 0; j < n; ++j) I[j] = (bruno_real)(is_lif ? cur * lif_scale : cur * (is_lif ? 1.0 : pop.c[j].gain));
+        for (j = 0; j < n; ++j)
+            I[j] = (bruno_real)(is_lif ? cur * lif_scale : cur * pop.soa[(size_t)pop.dev->c_gain * n + j]);
         if (is_lif) r = bruno_lif_step(n, 1, (bruno_real)alpha, (bruno_real)beta, I, syn, v, s);
-        else r = bruno_felif_network_step(&pop, 1, I, v, p, s, dt, (uint32_t)n_fine);
+        else
+            r = bruno_device_network_step(&pop, 1, I, v, p, s, dt, (uint32_t)n_fine,
+                                          strcmp(kernel, "fast") == 0 ? BRUNO_KERNEL_FAST : BRUNO_KERNEL_REFERENCE);
         if (r != BRUNO_OK) break;
         /* row k: the state after network step k, at time (k+1)*dt */
         for (j = 0; j < n; ++j) {
@@ -147,6 +157,6 @@ int bench_cmd_trace(int argc, char **argv)
     rc = bench_out_commit(&out) == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
 done:
     free(I); free(v); free(p); free(s); free(syn);
-    if (!is_lif) bruno_felif_pop_free(&pop);
+    if (!is_lif) bruno_device_pop_free(&pop);
     return rc;
 }

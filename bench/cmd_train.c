@@ -56,6 +56,8 @@ typedef struct opts {
         split_seed, checkpoints, stop_after;
     double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
     double rram_sigma, rram_read_noise, rram_prog_noise;
+    const char *device;   /* --device FILE: the model's device neurons from key=value text */
+    double device_sigma;  /* device-to-device variability of the device layers (MODELS §2) */
 } opts;
 
 /* Options an --hparams file may set (the rest identify the run). */
@@ -152,6 +154,7 @@ typedef struct run {
     uint64_t div_epoch;
     size_t div_batch;
     const char *div_phase, *div_what;
+    bench_device dv;   /* the device of --device / --device-sigma (dv.dev NULL otherwise) */
 } run;
 
 static const char *task_names[] = {"braille-raw", "braille-events", "jsb"};
@@ -263,6 +266,17 @@ static void make_config(run *R)
     cfg_add(R, "real", "%s", BRUNO_REAL_IS_DOUBLE ? "double" : "float");
     /* synapse options only when not the defaults: state.bin of earlier runs stays valid */
     if (strcmp(o->rounding, "stochastic") != 0) cfg_add(R, "rounding", "%s", o->rounding);
+    if (R->dv.dev) { /* --device FILE, --device-sigma: only when given, as the synapse options */
+        size_t k;
+        cfg_add(R, "device", "%s", R->dv.dev->name);
+        if (R->dv.from_file)
+            for (k = 0; k < R->dv.dev->n_params; ++k) {
+                char key[64];
+                snprintf(key, sizeof key, "device.%s", R->dv.dev->params[k].name);
+                cfg_add(R, key, "%.17g", R->dv.prm[k]);
+            }
+        cfg_add(R, "device_sigma", "%.17g", o->device_sigma);
+    }
     if (strcmp(o->synapse, "rram") == 0) {
         cfg_add(R, "synapse", "rram");
         cfg_add(R, "rram_sigma", "%.17g", o->rram_sigma);
@@ -354,6 +368,27 @@ static int load_data(run *R)
     return 0;
 }
 
+/* --device FILE and --device-sigma: the model's device with its defaults,
+   --v-thr and --i-dsc, then the file on top. */
+static int device_options(run *R)
+{
+    const opts *o = &R->o;
+    int rc;
+    if (!(o->device_sigma >= 0 && o->device_sigma < 1)) {
+        fprintf(stderr, "bruno-bench train: --device-sigma must be in [0, 1)\n");
+        return BENCH_EXIT_USAGE;
+    }
+    if ((rc = bench_device_load(&R->dv, "train", model_names[R->model], NULL)) != 0) return rc;
+    if (!R->dv.dev) {
+        fprintf(stderr, "bruno-bench train: --device and --device-sigma need a device-neuron model (felif, ...), "
+                        "not --model %s\n", o->model);
+        return BENCH_EXIT_USAGE;
+    }
+    bench_device_set(&R->dv, "V_thr", o->v_thr);
+    bench_device_set(&R->dv, "I_dsc", o->i_dsc);
+    return o->device ? bench_device_apply(&R->dv, "train", o->device) : 0;
+}
+
 /* ---- the network ------------------------------------------------------------------------- */
 static bruno_result build_net(run *R)
 {
@@ -415,6 +450,11 @@ static bruno_result build_net(run *R)
         L[i].beta = o->beta;
         L[i].felif.V_thr = o->v_thr;
         L[i].felif.I_dsc = o->i_dsc;
+        L[i].sigma = o->device_sigma;
+        if (R->dv.from_file && L[i].kind == BRUNO_LAYER_FELIF) {
+            L[i].device = R->dv.dev;
+            L[i].device_params = R->dv.prm;
+        }
         L[i].input_gain = o->gain;
         L[i].decay = 0.4;
     }
@@ -887,6 +927,10 @@ int bench_cmd_train(int argc, char **argv)
          "ideal (default) or rram: the quantised matrices read from 3-bit RRAM arrays (MODELS §5.2; needs --bits 2..5)", 0},
         {"rounding", BENCH_OPT_STRING, &o->rounding,
          "ideal quantiser: stochastic (default, the paper) or deterministic; RRAM always rounds deterministically", 0},
+        {"device", BENCH_OPT_STRING, &o->device, "key=value file of the device neurons' parameters in SI units "
+         "(over the defaults and --v-thr, --i-dsc; in the configuration and summary.json)", 0},
+        {"device-sigma", BENCH_OPT_DOUBLE, &o->device_sigma, "device-to-device variability of the device neurons, "
+         "relative, drawn from --seed (MODELS §2; default 0: off)", 0},
         {"rram-sigma", BENCH_OPT_DOUBLE, &o->rram_sigma, "RRAM: device-to-device d_r, d_l uniform in +-this (default 0.1; 0: off)", 0},
         {"rram-read-noise", BENCH_OPT_DOUBLE, &o->rram_read_noise, "RRAM: read noise sigma / G_max per forward pass (default 0.01)", 0},
         {"rram-prog-noise", BENCH_OPT_DOUBLE, &o->rram_prog_noise, "RRAM: programming noise sigma / G per write (default 0.02)", 0},
@@ -995,6 +1039,7 @@ int bench_cmd_train(int argc, char **argv)
         return BENCH_EXIT_USAGE;
     }
     if (R->model != MODEL_FELIF) R->trainer = BRUNO_TRAINER_BPTT;
+    if ((o->device || o->device_sigma != 0) && (rc = device_options(R)) != 0) return rc;
 
     /* output directory and its files */
     if (mkdir(o->out, 0777) != 0 && errno != EEXIST) {

@@ -46,8 +46,10 @@ bruno_result e1_build(bruno_net *net, const e1_setup *s)
 {
     bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE), h;
     bruno_result r;
-    if (strcmp(s->neuron, "felif") == 0) {
+    if (bruno_device_find(s->neuron)) {
         h = bruno_layer_config_default(BRUNO_LAYER_FELIF);
+        h.device = bruno_device_find(s->neuron);
+        h.device_params = s->device_params;
         h.input_gain = s->gain;
     } else if (strcmp(s->neuron, "lif") == 0) {
         h = bruno_layer_config_default(BRUNO_LAYER_LIF);

@@ -7,7 +7,8 @@
 #include "bench.h"
 
 typedef struct e1_setup {
-    const char *neuron;       /* felif, lif, rlif */
+    const char *neuron;       /* felif (or another device neuron), lif, rlif */
+    const double *device_params; /* the device's parameter set (NULL: its defaults) */
     size_t inputs, hidden, batch, T;
     double dt, gain;
     bruno_net_config net;     /* trainer, schedule, checkpoints, n_fine, seed, allocator */
