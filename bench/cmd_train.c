@@ -48,7 +48,7 @@
 #define UNSET_U UINT64_MAX
 
 enum { TASK_RAW = 0, TASK_EVENTS, TASK_JSB };
-enum { MODEL_LIF = 0, MODEL_RLIF, MODEL_FELIF, MODEL_SNU };
+enum { MODEL_LIF = 0, MODEL_RLIF, MODEL_FELIF, MODEL_SNU, MODEL_HERACLES };
 
 typedef struct opts {
     const char *task, *model, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding;
@@ -158,7 +158,10 @@ typedef struct run {
 } run;
 
 static const char *task_names[] = {"braille-raw", "braille-events", "jsb"};
-static const char *model_names[] = {"lif", "rlif", "felif", "snu"};
+static const char *model_names[] = {"lif", "rlif", "felif", "snu", "heracles"};
+
+/* a model whose spiking layer is a device neuron (trained by --trainer) */
+static int device_model(int model) { return model == MODEL_FELIF || model == MODEL_HERACLES; }
 
 static int lookup(const char *s, const char **names, int n)
 {
@@ -230,7 +233,7 @@ static void make_config(run *R)
     R->config[0] = 0;
     cfg_add(R, "task", "%s", task_names[R->task]);
     cfg_add(R, "model", "%s", model_names[R->model]);
-    cfg_add(R, "trainer", "%s", R->model == MODEL_FELIF ? e1_trainer_name(R->trainer) : "bptt");
+    cfg_add(R, "trainer", "%s", device_model(R->model) ? e1_trainer_name(R->trainer) : "bptt");
     cfg_add(R, "bits", "%llu", (unsigned long long)o->bits);
     cfg_add(R, "seed", "%llu", (unsigned long long)o->seed);
     cfg_add(R, "lr", "%.17g", o->lr);
@@ -243,7 +246,7 @@ static void make_config(run *R)
         cfg_add(R, "alpha", "%.17g", o->alpha);
         cfg_add(R, "beta", "%.17g", o->beta);
     }
-    if (R->model == MODEL_FELIF) {
+    if (device_model(R->model)) {
         cfg_add(R, "v_thr", "%.17g", o->v_thr);
         cfg_add(R, "gain", "%.17g", o->gain);
         cfg_add(R, "i_dsc", "%.17g", o->i_dsc);
@@ -419,7 +422,7 @@ static bruno_result build_net(run *R)
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = BRUNO_DATA_BRAILLE_CLASSES;
         ++n;
-        L[n] = bruno_layer_config_default(R->model == MODEL_FELIF ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
+        L[n] = bruno_layer_config_default(device_model(R->model) ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
         ++n;
     } else {
         /* E3: dense (non-negative init) -> FeLIF/SNU -> dense with bias (logits) */
@@ -451,7 +454,7 @@ static bruno_result build_net(run *R)
         L[i].felif.V_thr = o->v_thr;
         L[i].felif.I_dsc = o->i_dsc;
         L[i].sigma = o->device_sigma;
-        if (R->dv.from_file && L[i].kind == BRUNO_LAYER_FELIF) {
+        if ((R->dv.from_file || R->model == MODEL_HERACLES) && L[i].kind == BRUNO_LAYER_FELIF) {
             L[i].device = R->dv.dev;
             L[i].device_params = R->dv.prm;
         }
@@ -887,7 +890,7 @@ int bench_cmd_train(int argc, char **argv)
     uint64_t ep, done_now = 0;
     bench_opt table[] = {
         {"task", BENCH_OPT_STRING, &o->task, "braille-raw, braille-events or jsb (required)", 0},
-        {"model", BENCH_OPT_STRING, &o->model, "Braille: lif, rlif or felif (FeLIF output layer); JSB: felif or snu", 0},
+        {"model", BENCH_OPT_STRING, &o->model, "Braille: lif, rlif, felif or heracles (device output layer); JSB: felif or snu", 0},
         {"trainer", BENCH_OPT_STRING, &o->trainer,
          "how FeLIF layers are differentiated: bruno (default), bptt, checkpoint or coarse (MODELS §3; coarse-only "
          "Braille runs are tested with the fine model, the device: test_loss/test_acc; the coarse model's own test "
@@ -901,7 +904,7 @@ int bench_cmd_train(int argc, char **argv)
         {"batch", BENCH_OPT_U64, &o->batch, "batch size (default 128 Braille, remainder dropped; JSB: 1 only)", 0},
         {"alpha", BENCH_OPT_DOUBLE, &o->alpha, "initial LIF membrane decay alpha in [0.5, 1] (default 0.95)", 0},
         {"beta", BENCH_OPT_DOUBLE, &o->beta, "initial LIF synaptic decay beta in [0.5, 1] (default 0.9)", 0},
-        {"v-thr", BENCH_OPT_DOUBLE, &o->v_thr, "FeLIF threshold in V (default 2.5 Braille, 2.0 JSB)", 0},
+        {"v-thr", BENCH_OPT_DOUBLE, &o->v_thr, "device threshold in V (default FeLIF 2.5 Braille, 2.0 JSB; Heracles 3.5)", 0},
         {"gain", BENCH_OPT_DOUBLE, &o->gain, "FeLIF input gain in A (default 2e-9 Braille, 1e-8 JSB)", 0},
         {"i-dsc", BENCH_OPT_DOUBLE, &o->i_dsc, "FeLIF discharge current in A (default 10e-12)", 0},
         {"n-fine", BENCH_OPT_U64, &o->n_fine, "fine FeLIF steps per 1 ms network step (default 1000)", 0},
@@ -962,7 +965,7 @@ int bench_cmd_train(int argc, char **argv)
         fprintf(stderr, "bruno-bench train: --task, --model and --out are required (see --help)\n");
         return BENCH_EXIT_USAGE;
     }
-    if ((R->task = lookup(o->task, task_names, 3)) < 0 || (R->model = lookup(o->model, model_names, 4)) < 0 ||
+    if ((R->task = lookup(o->task, task_names, 3)) < 0 || (R->model = lookup(o->model, model_names, 5)) < 0 ||
         e1_trainer(o->trainer) < 0) {
         fprintf(stderr, "bruno-bench train: unknown --task '%s', --model '%s' or --trainer '%s'\n", o->task, o->model,
                 o->trainer);
@@ -970,7 +973,7 @@ int bench_cmd_train(int argc, char **argv)
     }
     R->trainer = (bruno_trainer)e1_trainer(o->trainer);
     if (R->task == TASK_JSB ? (R->model != MODEL_FELIF && R->model != MODEL_SNU) : R->model == MODEL_SNU) {
-        fprintf(stderr, "bruno-bench train: --model %s is not offered for --task %s (Braille: lif, rlif, felif; "
+        fprintf(stderr, "bruno-bench train: --model %s is not offered for --task %s (Braille: lif, rlif, felif, heracles; "
                         "JSB: felif, snu)\n", o->model, o->task);
         return BENCH_EXIT_USAGE;
     }
@@ -1009,7 +1012,7 @@ int bench_cmd_train(int argc, char **argv)
         if (isnan(o->lr)) o->lr = jsb ? 5e-3 : 2e-3;
         if (isnan(o->alpha)) o->alpha = 0.95;
         if (isnan(o->beta)) o->beta = 0.9;
-        if (isnan(o->v_thr)) o->v_thr = jsb ? 2.0 : 2.5;
+        if (isnan(o->v_thr)) o->v_thr = R->model == MODEL_HERACLES ? 3.5 : (jsb ? 2.0 : 2.5); /* MODELS §7, §2 */
         if (isnan(o->gain)) o->gain = jsb ? 1e-8 : 2e-9;
         if (isnan(o->i_dsc)) o->i_dsc = 10e-12;
         if (isnan(o->gain_std)) o->gain_std = 0.18436;
@@ -1038,8 +1041,9 @@ int bench_cmd_train(int argc, char **argv)
                         "--rounding stochastic or deterministic\n");
         return BENCH_EXIT_USAGE;
     }
-    if (R->model != MODEL_FELIF) R->trainer = BRUNO_TRAINER_BPTT;
-    if ((o->device || o->device_sigma != 0) && (rc = device_options(R)) != 0) return rc;
+    if (!device_model(R->model)) R->trainer = BRUNO_TRAINER_BPTT;
+    /* Heracles is a device of the table only: its parameter set always comes from there */
+    if ((o->device || o->device_sigma != 0 || R->model == MODEL_HERACLES) && (rc = device_options(R)) != 0) return rc;
 
     /* output directory and its files */
     if (mkdir(o->out, 0777) != 0 && errno != EEXIST) {
