@@ -4705,16 +4705,16 @@ static const bruno_device *bruno__felif_dev(void) { return &bruno__felif_device;
    the rate jumps to ~1e12/s and the literal step moves v by
    A (P_s - p) k_down tau/C_tot, hundreds of volts for a p only 4e-5 C/m^2
    short of P_s (MODELS §7, Numerics). Whether p gets there first is a race
-   that rounding decides, in double too. Measured on §7's check (5
-   currents times 1 + 3e-5 j, j < 10, at N = 1000, 1010, ..., 1100: 550
-   runs of 40 steps), the literal step gave the converged spike trains in
-   545 runs in double and 466 in float (the authors' float kernel: 7, 16,
-   25, 34 at 2 nA); this step in 550 of 550 in both, and §7's check values
-   at N = 1000 and 10^4 (tests/test_heracles.c). Computing the lane in
-   double from a float state was no cure: 15, 32 at 1 nA. Where the clip
-   does not act the step is §7's verbatim, and the switching of the
-   continuous model moves exactly the charge A (P_s - p), so this is also
-   the limit of small h.
+   that rounding decides, in double too: on a grid around §7's check (5
+   currents times 1 + 3e-5 j, j < 6, at N = 1000, 1050, 1100: 90 runs of
+   40 steps; tests/test_heracles.c, converged_spike_trains_...) the literal
+   step leaves the converged spike trains in 24 runs in float and 1 in
+   double (the authors' float kernel: 7, 16, 25, 34 at 2 nA), this step in
+   none, in both. A lane computed in double on a state kept in float was
+   tried first and is no cure (at 1 nA it spiked at 15, 32). Where the clip
+   does not act the step is §7's verbatim, and in the continuous model the
+   switching moves exactly the charge A (P_s - p), so this is also the limit
+   of small h.
 
    w is written w = 2 P_s g (v + v_u)|v - v_u| / ((P_s + p)|v - v_u| +
    (P_s - p)(v + v_u)), the spec's w_d w_u/(prob w_u + (1 - prob) w_d) with
@@ -4723,7 +4723,12 @@ static const bruno_device *bruno__felif_dev(void) { return &bruno__felif_device;
    there wherever the spec's formula is physical (v >= -v_u); below -v_u
    (strong negative input) w_d < 0 and the formula has a pole, which the
    bound keeps finite (at p = -P_s the bound is the formula's own value).
-   At the two corners 0/0 (v = +-v_u with p = +-P_s) w = 0. */
+   At the two corners 0/0 (v = +-v_u with p = +-P_s) w = 0.
+
+   Variability (MODELS §2 names FeLIF's parameters only) varies A, t_fe,
+   P_s and I_0 as FeLIF, and for E_a and t_i their analogues here: the
+   switching barrier w_b and n_depl, which sets the depletion layer's
+   width. */
 
 static const bruno_device_param bruno__heracles_table[] = {
     {"A", 25e-12, "m^2", 1e-18, 1e-6, 1},      {"t_fe", 9.8e-9, "m", 1e-10, 1e-5, 1},
