@@ -72,20 +72,27 @@ static void lane1_init(lane1 *L)
     L->thr = (bruno_real)d->state(L->prm).V_thr;
 }
 
-/* One clipped Euler step of length tau (no freeze: the threshold is out of reach). */
-static void step1(const lane1 *L, bruno_real *v, bruno_real *p, bruno_real I, bruno_real tau)
+/* A row of the one lane L at (v, p) with current I. */
+static bruno_device_row row1(const lane1 *L, bruno_real *v, bruno_real *p, const bruno_real *I)
 {
-    uint32_t taken = BRUNO_RUNNING;
     bruno_device_row r;
     memset(&r, 0, sizeof r);
     r.v = v;
     r.p = p;
-    r.taken = &taken;
-    r.I = &I;
+    r.I = I;
     r.S = L->S;
     r.n = 1;
     r.jb = 1;
     r.uniform = 1;
+    return r;
+}
+
+/* One clipped Euler step of length tau (no freeze: the threshold is out of reach). */
+static void step1(const lane1 *L, bruno_real *v, bruno_real *p, bruno_real I, bruno_real tau)
+{
+    uint32_t taken = BRUNO_RUNNING;
+    bruno_device_row r = row1(L, v, p, &I);
+    r.taken = &taken;
     r.thr = (bruno_real)1e30;
     heracles()->fwd_row(&r, 0, tau);
 }
@@ -98,18 +105,10 @@ static void jac1(const lane1 *L, bruno_real v, bruno_real p, bruno_real I, bruno
     int o;
     for (o = 0; o < 2; ++o) {
         bruno_real gv = (bruno_real)(o == 0), gp = (bruno_real)(o == 1), gI = 0;
-        bruno_device_row r;
-        memset(&r, 0, sizeof r);
-        r.v = &v;
-        r.p = &p;
-        r.I = &I;
+        bruno_device_row r = row1(L, &v, &p, &I);
         r.gv = &gv;
         r.gp = &gp;
         r.gI = &gI;
-        r.S = L->S;
-        r.n = 1;
-        r.jb = 1;
-        r.uniform = 1;
         r.grad = grad;
         heracles()->adj_row(&r, 0, tau);
         J[o][0] = gv;
