@@ -59,13 +59,14 @@ static bruno_real *e1_grad(e1_setup *s, bruno_trainer tr, const bruno_real *x, s
 
 int bench_cmd_gradcheck(int argc, char **argv)
 {
-    const char *nfine_list = "1000", *dt_list = "1e-3", *out_path = NULL;
+    const char *nfine_list = "1000", *dt_list = "1e-3", *out_path = NULL, *neuron = "felif";
     uint64_t hidden = 32, inputs = 512, batch = 1, seed = 1, checkpoints = 31;
     double seq_ms = 50, gain = 1e-9;
     int rate_grad = 0, help = 0, rc, nn, nd, i, j, m;
     double Ns[64], dts[64];
     bench_opt opts[] = {
-        {"hidden", BENCH_OPT_U64, &hidden, "FeLIF neurons (default 32)", 0},
+        {"neuron", BENCH_OPT_STRING, &neuron, "felif (default) or another device neuron", 0},
+        {"hidden", BENCH_OPT_U64, &hidden, "device neurons (default 32)", 0},
         {"inputs", BENCH_OPT_U64, &inputs, "input features (default 512)", 0},
         {"seq-ms", BENCH_OPT_DOUBLE, &seq_ms, "sequence length in ms (default 50)", 0},
         {"n-fine", BENCH_OPT_STRING, &nfine_list, "fine steps per network step, comma list (default 1000)", 0},
@@ -73,7 +74,7 @@ int bench_cmd_gradcheck(int argc, char **argv)
         {"batch", BENCH_OPT_U64, &batch, "batch size (default 1)", 0},
         {"gain", BENCH_OPT_DOUBLE, &gain, "FeLIF input gain in A (default 1e-9)", 0},
         {"checkpoints", BENCH_OPT_U64, &checkpoints, "checkpoints of the binomial schedule (default 31)", 0},
-        {"rate-grad", BENCH_OPT_FLAG, &rate_grad, "use the rate derivative r'(E) in every trainer", 0},
+        {"rate-grad", BENCH_OPT_FLAG, &rate_grad, "the plain derivative in every trainer (FeLIF: r'(E) used; default: the authors' rule)", 0},
         {"seed", BENCH_OPT_U64, &seed, "seed (default 1)", 0},
         {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
     };
@@ -83,6 +84,11 @@ int bench_cmd_gradcheck(int argc, char **argv)
     if (rc || help) return rc;
     nn = parse_list(nfine_list, Ns, 64);
     nd = parse_list(dt_list, dts, 64);
+    if (!bruno_device_find(neuron)) {
+        fprintf(stderr, "bruno-bench gradcheck: --neuron must be a device neuron (felif, heracles, ...), got '%s'\n",
+                neuron);
+        return BENCH_EXIT_USAGE;
+    }
     if (nn <= 0 || nd <= 0 || hidden == 0 || inputs == 0 || batch == 0 || !(seq_ms > 0) || checkpoints == 0) {
         fprintf(stderr, "bruno-bench gradcheck: --n-fine and --dt need positive comma lists; sizes must be > 0\n");
         return BENCH_EXIT_USAGE;
@@ -101,7 +107,7 @@ int bench_cmd_gradcheck(int argc, char **argv)
             size_t nref = 0, k;
             double loss_ref = 0;
             const bruno_trainer others[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_CHECKPOINT, BRUNO_TRAINER_COARSE};
-            e1_setup_init(&s, "felif", inputs, hidden, batch, seq_ms, dts[j], gain, (uint32_t)Ns[i], seed);
+            e1_setup_init(&s, neuron, inputs, hidden, batch, seq_ms, dts[j], gain, (uint32_t)Ns[i], seed);
             s.net.rate_grad = rate_grad;
             s.net.checkpoints = (uint32_t)checkpoints;
             x = (bruno_real *)malloc(s.T * batch * inputs * sizeof *x);
