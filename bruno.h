@@ -17,10 +17,14 @@
    FeLIF neuron (MODELS §2): parameters, one Euler step and its Jacobian,
      the fine pass with freeze, populations with device variability, one
      network step (scalar reference, or the vectorised kernel);
+   device neurons: the interface a device model provides (bruno_device:
+     parameter table, derived constants, lane step and adjoint), parameter
+     sets from key=value text, the table of devices (FeLIF first);
    LIF neuron (MODELS §4); the quantiser (MODELS §5.1);
    RRAM device (RRAM.md): read solve, closed-form fit, switching, SET
      programming under compliance, 3-bit device arrays;
-   networks: layers (encode, dense, LIF, RLIF, FeLIF, SNU), the trainers
+   networks: layers (encode, dense, LIF, RLIF, device neurons, SNU), the
+     fine-step engine written once over the device interface, the trainers
      BRUNO / BPTT / checkpointing (binomial, uniform, sequence) / coarse,
      exact memory prediction (bruno_net_train_bytes), losses, Adamax, Adam,
      SGD and reduce-on-plateau.
@@ -118,7 +122,7 @@
    0.1.0  FeLIF and LIF neurons, quantised synapse, RNG, allocator;
           RRAM device model and arrays; networks and the four trainers
           with exact memory prediction; the vectorised FeLIF kernel and
-          threads.
+          threads; the device-neuron interface, FeLIF its first device.
 */
 #ifndef BRUNO_H
 #define BRUNO_H
@@ -949,7 +953,7 @@ BRUNO_API void bruno_net_zero_grad(bruno_net *net);
 BRUNO_API void bruno_net_constrain(bruno_net *net);
 /* Release the training workspace (it is made again by the next training forward). */
 BRUNO_API void bruno_net_release_workspace(bruno_net *net);
-/* Redraw the FeLIF device variability of every FeLIF layer. */
+/* Redraw the device-to-device variability of every device-neuron layer. */
 BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, bruno_rng *rng);
 /* 1 if every parameter and gradient is finite. */
 BRUNO_API int bruno_net_finite(const bruno_net *net);
@@ -2771,31 +2775,16 @@ static bruno_result bruno__rram_find_programs(bruno_rram_array *a, double N_top)
     return BRUNO_OK;
 }
 
-BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rram_array_config *cfg)
+/* §6 targets: the state conductances from the nominal HRS to the nominal
+   device SET at icc_top, and the programs that reach them. */
+static bruno_result bruno__rram_targets(bruno_rram_array *a)
 {
-    bruno__rram_layout L;
-    bruno_result r;
-    bruno_rng rng;
-    const bruno_rram_params *p;
-    bruno_rram_geometry g0;
+    const bruno_rram_array_config *cfg = &a->cfg;
+    const bruno_rram_params *p = &a->cfg.dev;
+    bruno_rram_geometry g0 = bruno_rram_geometry_make(p, 0, 0);
     double G_lo, G_hi, N_top;
-    int k, i, j, S, P;
-    size_t dev;
-    if (!a || !cfg) return BRUNO_ERR_ARG;
-    memset(a, 0, sizeof *a);
-    if ((r = bruno__rram_array_check(cfg, &L)) != BRUNO_OK) return r;
-    a->cfg = *cfg;
-    p = &a->cfg.dev;
-    S = a->n_states = L.n_states;
-    P = a->table_points = L.P;
-    a->n_devices = L.n_dev;
-    a->m = (1 << (cfg->bits - 1)) - 1;
-    a->ref_state = a->m;
-    a->stride = (S - 1) / a->m;
-    a->bound = cfg->variability == BRUNO_RRAM_VAR_UNIFORM ? cfg->var_sigma : cfg->var_clip;
-
-    /* §6 targets: from the nominal HRS to the nominal device SET at icc_top */
-    g0 = bruno_rram_geometry_make(p, 0, 0);
+    bruno_result r;
+    int k, S = a->n_states;
     if (cfg->use_fit) {
         if ((r = bruno_rram_fit_read_g(p, g0, p->N_min, &G_lo)) != BRUNO_OK) return r;
     } else if ((r = bruno_rram_read_g(p, g0, p->N_min, &G_lo)) != BRUNO_OK) {
@@ -2809,7 +2798,52 @@ BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rr
         a->g_target[k] = cfg->placement == BRUNO_RRAM_LEVELS_LINEAR ? G_lo + f * (G_hi - G_lo)
                                                                      : G_lo * pow(G_hi / G_lo, f);
     }
-    if ((r = bruno__rram_find_programs(a, N_top)) != BRUNO_OK) return r;
+    return bruno__rram_find_programs(a, N_top);
+}
+
+/* The state conductances over the (d_r, d_l) box, by the model, and the
+   calibration: the nominal device as the table gives it, so that it
+   reads exactly its integer level. */
+static bruno_result bruno__rram_table_fill(bruno_rram_array *a)
+{
+    bruno_result r;
+    int k, i, j, S = a->n_states, P = a->table_points;
+    for (k = 0; k < S; ++k)
+        for (i = 0; i < P; ++i)
+            for (j = 0; j < P; ++j) {
+                double d_r = P == 1 ? 0.0 : -a->bound + 2.0 * a->bound * i / (P - 1);
+                double d_l = P == 1 ? 0.0 : -a->bound + 2.0 * a->bound * j / (P - 1);
+                double *t = &a->table[((size_t)k * (size_t)P + (size_t)i) * (size_t)P + (size_t)j];
+                if ((r = bruno__rram_state_g_model(a, k, d_r, d_l, t)) != BRUNO_OK) return r;
+            }
+    for (k = 0; k < S; ++k) {
+        /* rounded as g_state stores it, so that a nominal device without
+           noise reads exactly x = k (and a layer exactly its levels) */
+        a->g_nominal[k] = (double)(float)bruno__rram_table_g(a, k, 0.0, 0.0);
+        if (k > 0 && !(a->g_nominal[k] > a->g_nominal[k - 1])) return BRUNO_ERR_NO_CONVERGENCE; /* not ordered */
+    }
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rram_array_config *cfg)
+{
+    bruno__rram_layout L;
+    bruno_result r;
+    bruno_rng rng;
+    int S, P;
+    size_t dev;
+    if (!a || !cfg) return BRUNO_ERR_ARG;
+    memset(a, 0, sizeof *a);
+    if ((r = bruno__rram_array_check(cfg, &L)) != BRUNO_OK) return r;
+    a->cfg = *cfg;
+    S = a->n_states = L.n_states;
+    P = a->table_points = L.P;
+    a->n_devices = L.n_dev;
+    a->m = (1 << (cfg->bits - 1)) - 1;
+    a->ref_state = a->m;
+    a->stride = (S - 1) / a->m;
+    a->bound = cfg->variability == BRUNO_RRAM_VAR_UNIFORM ? cfg->var_sigma : cfg->var_clip;
+    if ((r = bruno__rram_targets(a)) != BRUNO_OK) return r;
 
     a->table = (double *)bruno_alloc(&a->cfg.allocator, (size_t)S * (size_t)P * (size_t)P, sizeof(double));
     a->delta = (float *)bruno_alloc(&a->cfg.allocator, L.n_dev * 2, sizeof(float));
@@ -2821,28 +2855,9 @@ BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rr
         bruno_rram_array_free(a);
         return BRUNO_ERR_NOMEM;
     }
-    /* the state conductances over the (d_r, d_l) box, by the model */
-    for (k = 0; k < S; ++k)
-        for (i = 0; i < P; ++i)
-            for (j = 0; j < P; ++j) {
-                double d_r = P == 1 ? 0.0 : -a->bound + 2.0 * a->bound * i / (P - 1);
-                double d_l = P == 1 ? 0.0 : -a->bound + 2.0 * a->bound * j / (P - 1);
-                double *t = &a->table[((size_t)k * (size_t)P + (size_t)i) * (size_t)P + (size_t)j];
-                if ((r = bruno__rram_state_g_model(a, k, d_r, d_l, t)) != BRUNO_OK) {
-                    bruno_rram_array_free(a);
-                    return r;
-                }
-            }
-    /* calibration: the nominal device as the table gives it, so that it
-       reads exactly its integer level */
-    for (k = 0; k < S; ++k) {
-        /* rounded as g_state stores it, so that a nominal device without
-           noise reads exactly x = k (and a layer exactly its levels) */
-        a->g_nominal[k] = (double)(float)bruno__rram_table_g(a, k, 0.0, 0.0);
-        if (k > 0 && !(a->g_nominal[k] > a->g_nominal[k - 1])) {
-            bruno_rram_array_free(a);
-            return BRUNO_ERR_NO_CONVERGENCE; /* states not strictly ordered */
-        }
+    if ((r = bruno__rram_table_fill(a)) != BRUNO_OK) {
+        bruno_rram_array_free(a);
+        return r;
     }
     bruno_rng_seed(&rng, cfg->seed);
     for (dev = 0; dev < L.n_dev; ++dev) {
@@ -3169,7 +3184,7 @@ static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, s
 
 /* Fine-state buffer sizes of a FeLIF layer, in units of one state array
    [2][B][n] (v and p). */
-static size_t bruno__felif_fine_states(const bruno_net_config *c, size_t T)
+static size_t bruno__eng_fine_states(const bruno_net_config *c, size_t T)
 {
     size_t N = c->n_fine, K = c->checkpoints;
     switch (c->trainer) {
@@ -3231,7 +3246,7 @@ static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, si
                     c->trainer == BRUNO_TRAINER_CHECKPOINT) ? T : 1) * BN;
         b[k++].size = sizeof(uint32_t);
         if (train && (c->trainer == BRUNO_TRAINER_BPTT || c->trainer == BRUNO_TRAINER_CHECKPOINT)) {
-            b[k].ptr = (void **)&L->fine; b[k].n = bruno__felif_fine_states(c, T) * 2 * BN;
+            b[k].ptr = (void **)&L->fine; b[k].n = bruno__eng_fine_states(c, T) * 2 * BN;
             b[k++].size = sizeof(bruno_real);
         }
         /* gv, gp, gI, I, and a work state (v, p) */
@@ -3446,62 +3461,53 @@ static bruno_result bruno__device_layer_init(bruno_net *net, bruno_layer *L, con
     return bruno_device_pop_init(&L->pop, dev, prm, L->n_out, lc->sigma, lc->vary_gain, seed, &net->cfg.allocator);
 }
 
-BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc)
+/* The layer's sizes from its kind and input, and the checks of its
+   configuration (before anything is allocated or drawn). */
+static bruno_result bruno__layer_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
 {
-    bruno_layer *L;
-    bruno__buf b[16];
-    size_t k, i, n_in, n_params0;
-    bruno_result r;
-    if (!net || !lc) return BRUNO_ERR_ARG;
-    n_params0 = net->n_params;
-    if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
-    if ((unsigned)lc->kind > BRUNO_LAYER_SNU || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
-    if (net->ws_T) bruno_net_release_workspace(net);
-    n_in = bruno_net_n_out(net);
-    L = (bruno_layer *)bruno_alloc(&net->cfg.allocator, 1, sizeof *L);
-    if (!L) return BRUNO_ERR_NOMEM;
-    L->cfg = *lc;
-    L->n_in = n_in;
     switch (lc->kind) {
     case BRUNO_LAYER_ENCODE:
-        if (lc->tile == 0) { r = BRUNO_ERR_SIZE; goto fail; }
+        if (lc->tile == 0) return BRUNO_ERR_SIZE;
         L->n_out = n_in * lc->tile;
-        if (lc->n_out && lc->n_out != L->n_out) { r = BRUNO_ERR_SHAPE; goto fail; }
+        if (lc->n_out && lc->n_out != L->n_out) return BRUNO_ERR_SHAPE;
         break;
     case BRUNO_LAYER_DENSE:
-        if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) { r = BRUNO_ERR_SIZE; goto fail; }
+        if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) return BRUNO_ERR_SIZE;
         L->n_out = lc->n_out;
         L->nW = L->n_out * n_in;
         break;
     default:
-        if (lc->n_out && lc->n_out != n_in) { r = BRUNO_ERR_SHAPE; goto fail; }
+        if (lc->n_out && lc->n_out != n_in) return BRUNO_ERR_SHAPE;
         L->n_out = n_in;
         if (lc->kind == BRUNO_LAYER_RLIF || lc->kind == BRUNO_LAYER_SNU) L->nW = n_in * n_in;
         break;
     }
-    if (bruno__has_W(lc->kind) && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) { r = BRUNO_ERR_BITS; goto fail; }
-    if ((unsigned)lc->synapse > BRUNO_SYNAPSE_RRAM) { r = BRUNO_ERR_ARG; goto fail; }
+    if (bruno__has_W(lc->kind) && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) return BRUNO_ERR_BITS;
+    if ((unsigned)lc->synapse > BRUNO_SYNAPSE_RRAM) return BRUNO_ERR_ARG;
     /* the array holds 2^bits states per device: 2..5 bits */
-    if (bruno__has_rram(lc) && (lc->bits < 2 || lc->bits > 5)) { r = BRUNO_ERR_BITS; goto fail; }
+    if (bruno__has_rram(lc) && (lc->bits < 2 || lc->bits > 5)) return BRUNO_ERR_BITS;
     if (!bruno__finite(lc->init_scale) || !bruno__finite(lc->gain_init_std) || !bruno__finite(lc->bias_init_std) ||
         !bruno__finite(lc->gain_init_mean) || !bruno__finite(lc->surrogate_beta) || !bruno__finite(lc->input_gain) ||
-        !bruno__finite(lc->decay) || !bruno__finite(lc->threshold)) { r = BRUNO_ERR_NONFINITE; goto fail; }
-    if (bruno__is_spiking(lc->kind) && !(lc->surrogate_beta > 0)) { r = BRUNO_ERR_PARAM; goto fail; }
+        !bruno__finite(lc->decay) || !bruno__finite(lc->threshold))
+        return BRUNO_ERR_NONFINITE;
+    if (bruno__is_spiking(lc->kind) && !(lc->surrogate_beta > 0)) return BRUNO_ERR_PARAM;
     if ((lc->kind == BRUNO_LAYER_LIF || lc->kind == BRUNO_LAYER_RLIF) &&
-        !(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1)) { r = BRUNO_ERR_PARAM; goto fail; }
-    if (lc->kind == BRUNO_LAYER_FELIF && (r = bruno__device_layer_init(net, L, lc)) != BRUNO_OK) goto fail;
-    k = bruno__layer_params_plan(L, b);
-    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) {
-        if (lc->kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
-        goto fail;
-    }
-    /* initialisation, drawn from the network's RNG in a fixed order */
+        !(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1))
+        return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
+/* Initial values, drawn from the network's RNG in a fixed order, and the
+   layer's trainable tensors. */
+static void bruno__layer_init_values(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    size_t i;
     if (L->W) {
         if (lc->init_nonneg) {
             double hi = lc->init_scale * sqrt(1.0 / (double)L->n_out);
             for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(hi * bruno_rng_uniform(&net->rng));
         } else {
-            double s = lc->init_scale * (double)bruno__rsqrt_in(n_in);
+            double s = lc->init_scale * (double)bruno__rsqrt_in(L->n_in);
             for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
         }
         bruno__add_param(net, lc->kind == BRUNO_LAYER_DENSE ? "W" : "W_rec", L->W, L->gW, L->nW);
@@ -3520,25 +3526,53 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
         L->dec[1] = (bruno_real)lc->beta;
         if (lc->train_decay) bruno__add_param(net, "decay", L->dec, L->gdec, 2);
     }
-    if (bruno__has_rram(lc)) {
-        /* seeds from the network's RNG state without advancing it: the
-           layers that follow draw the same initial values as with ideal
-           synapses */
-        bruno_rng peek = net->rng;
-        uint64_t v = bruno_rng_u64(&peek);
-        bruno_rram_array_config ac = lc->rram;
-        ac.n_weights = L->nW;
-        ac.bits = lc->bits;
-        ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
-        ac.allocator = net->cfg.allocator;
-        bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
-        L->rram_last = 0;
-        L->rram_total = L->rram_programs = 0;
-        if ((r = bruno_rram_array_init(&L->rram, &ac)) != BRUNO_OK) {
-            net->n_params = n_params0;
-            bruno__free_bufs(&net->cfg.allocator, b, k);
-            goto fail;
-        }
+}
+
+/* The RRAM array of W. Seeds from the network's RNG state without
+   advancing it: the layers that follow draw the same initial values as
+   with ideal synapses. */
+static bruno_result bruno__layer_rram_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    bruno_rng peek = net->rng;
+    uint64_t v = bruno_rng_u64(&peek);
+    bruno_rram_array_config ac = lc->rram;
+    ac.n_weights = L->nW;
+    ac.bits = lc->bits;
+    ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
+    ac.allocator = net->cfg.allocator;
+    bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
+    L->rram_last = 0;
+    L->rram_total = L->rram_programs = 0;
+    return bruno_rram_array_init(&L->rram, &ac);
+}
+
+BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc)
+{
+    bruno_layer *L;
+    bruno__buf b[16];
+    size_t k, n_params0;
+    bruno_result r;
+    if (!net || !lc) return BRUNO_ERR_ARG;
+    n_params0 = net->n_params;
+    if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
+    if ((unsigned)lc->kind > BRUNO_LAYER_SNU || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
+    if (net->ws_T) bruno_net_release_workspace(net);
+    L = (bruno_layer *)bruno_alloc(&net->cfg.allocator, 1, sizeof *L);
+    if (!L) return BRUNO_ERR_NOMEM;
+    L->cfg = *lc;
+    L->n_in = bruno_net_n_out(net);
+    if ((r = bruno__layer_check(L, lc, L->n_in)) != BRUNO_OK) goto fail;
+    if (lc->kind == BRUNO_LAYER_FELIF && (r = bruno__device_layer_init(net, L, lc)) != BRUNO_OK) goto fail;
+    k = bruno__layer_params_plan(L, b);
+    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) {
+        if (lc->kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
+        goto fail;
+    }
+    bruno__layer_init_values(net, L, lc);
+    if (bruno__has_rram(lc) && (r = bruno__layer_rram_init(net, L, lc)) != BRUNO_OK) {
+        net->n_params = n_params0;
+        bruno__free_bufs(&net->cfg.allocator, b, k);
+        goto fail;
     }
     net->layers[net->n_layers++] = L;
     return BRUNO_OK;
@@ -3909,14 +3943,14 @@ BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_
         bruno__revolve(&R, 0, n_fine, 0, 1, s);
         return count;
     }
-    if (schedule == BRUNO_SCHEDULE_UNIFORM) { /* as bruno__felif_adj_checkpoint: the sweep, then each segment */
+    if (schedule == BRUNO_SCHEDULE_UNIFORM) { /* as bruno__eng_adj_checkpoint: the sweep, then each segment */
         size_t Lseg = (n_fine + K - 1) / K, nck = (n_fine + Lseg - 1) / Lseg;
         return (nck - 1) * Lseg + n_fine;
     }
     return 0;
 }
 
-/* ---- FeLIF layer ------------------------------------------------------------ */
+/* ---- fast math of the device lanes ----------------------------------------- */
 /* gcc if-converts (and so vectorises) the branch-free kernels below only
    with -fno-trapping-math (clang's default); nothing here relies on FP
    exceptions and no result changes with it. See the manual at the top. */
@@ -4056,78 +4090,7 @@ static BRUNO__INLINE float bruno__flog2(float x)
         else pre##_adj_impl(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 0); \
     }
 
-/* One fine-grid work item: neurons q in [q0, q1) of the [B][n] layout. */
-typedef struct bruno__felif_ctx {
-    bruno_layer *L;          /* NULL for the population-level API */
-    const bruno_device_pop *pop;
-    const bruno_device *dev;
-    const bruno_net_config *nc;
-    size_t B, n, BN, T, q0, q1;
-    uint32_t N;
-    bruno_real h, V_thr, v_reset, p_reset_rel, g;
-    const bruno_real *u;     /* input [T][B][n] */
-    const bruno_real *dy;    /* dL/dy [T][B][n] */
-    bruno_real *du;          /* dL/du [T][B][n] or NULL */
-    bruno_real *gv, *gp, *gI, *I, *wv, *wp; /* [BN] each; this item uses [q0, q1) */
-    uint32_t *taken;         /* of the current step, [BN] */
-    bruno_real *fine;        /* stored fine states of the current step (BPTT, SEQUENCE) */
-} bruno__felif_ctx;
-
-/* The part of a work item that only depends on the population. */
-static void bruno__ctx_pop(bruno__felif_ctx *X, const bruno_device_pop *pop, const bruno_net_config *nc, size_t B)
-{
-    bruno_device_state st = pop->dev->state(pop->prm);
-    X->pop = pop;
-    X->dev = pop->dev;
-    X->nc = nc;
-    X->B = B;
-    X->n = pop->n;
-    X->BN = B * pop->n;
-    X->N = nc->n_fine;
-    X->h = (bruno_real)(nc->dt / (double)nc->n_fine);
-    X->V_thr = (bruno_real)st.V_thr;
-    X->v_reset = (bruno_real)st.v_reset;
-    X->p_reset_rel = (bruno_real)st.p_reset;
-}
-
-static void bruno__felif_ctx_init(bruno__felif_ctx *X, bruno_net *net, bruno_layer *L, size_t T, size_t B,
-                                  size_t q0, size_t q1)
-{
-    memset(X, 0, sizeof *X);
-    bruno__ctx_pop(X, &L->pop, &net->cfg, B);
-    X->L = L;
-    X->T = T;
-    X->q0 = q0;
-    X->q1 = q1;
-    X->g = (bruno_real)L->cfg.input_gain;
-    X->gv = L->tmp;
-    X->gp = L->tmp + X->BN;
-    X->gI = L->tmp + 2 * X->BN;
-    X->I = L->tmp + 3 * X->BN;
-    X->wv = L->tmp + 4 * X->BN;
-    X->wp = L->tmp + 5 * X->BN;
-}
-
-/* Copy the item's part of an array [BN] (every FeLIF array is laid out so). */
-static void bruno__cpy(const bruno__felif_ctx *X, bruno_real *d, const bruno_real *s)
-{
-    memcpy(d + X->q0, s + X->q0, (X->q1 - X->q0) * sizeof *d);
-}
-
-/* Iterate the item's neurons row by row, so the inner loop over j is
-   contiguous (it vectorises) and per-neuron constants are S[field][j]. */
-#define BRUNO__FOR_ROWS(X, rs, ja, jb)                                                       \
-    for (rs = (X)->q0 - (X)->q0 % (X)->n; rs < (X)->q1; rs += (X)->n)                          \
-        if ((ja = ((X)->q0 > rs ? (X)->q0 - rs : 0)), (jb = ((X)->q1 < rs + (X)->n ? (X)->q1 - rs : (X)->n)), 1)
-
-static void bruno__felif_current(bruno__felif_ctx *X, size_t k)
-{
-    const bruno_real *u = X->u + k * X->BN, *gain = X->pop->soa + (size_t)X->dev->c_gain * X->n;
-    size_t rs, ja, jb, j;
-    BRUNO__FOR_ROWS(X, rs, ja, jb)
-    for (j = ja; j < jb; ++j) X->I[rs + j] = X->g * gain[j] * u[rs + j];
-}
-
+/* ---- device: felif (MODELS §2), its lane and the AVX-512 kernel ------------ */
 /* One lane of the fast Euler step (MODELS §2) before the clip, with the
    pieces its adjoint needs: the portable kernel (double, or a target
    without AVX-512; the AVX-512 kernel below mirrors it in bruno__v_lane).
@@ -4446,9 +4409,9 @@ static BRUNO__INLINE size_t bruno__v_steps_impl(bruno_real *vr, bruno_real *pr, 
     return 1;
 }
 
-/* One step of a row (bruno__felif_row_fast, where each step's state is
+/* One step of a row (the device slot fwd_row, where each step's state is
    stored or the population varies), and a window of a uniform population
-   (bruno__felif_fine): separate functions, so each hot loop is compiled
+   (bruno__eng_fine): separate functions, so each hot loop is compiled
    on its own (one function for both measured 1-2 % slower). */
 static size_t bruno__v_row(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir, const bruno_real *S,
                            size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real thr, int uniform)
@@ -4571,7 +4534,7 @@ static void bruno__v_adj_row(const bruno_real *vr, const bruno_real *pr, const b
 #define BRUNO__AVX512 0
 #endif
 
-/* ---- device: felif, its rows ------------------------------------------------ */
+/* ---- device: felif, its rows and its entry in the table ---------------------- */
 /* One lane of the adjoint of an Euler step (MODELS §3), branch free. */
 static BRUNO__INLINE void bruno__felif_adj_lane(const bruno_real *S, size_t n, size_t j, bruno_real vq, bruno_real pq,
                                                bruno_real Iq, bruno_real tau, bruno_real rg, bruno_real act,
@@ -4999,9 +4962,81 @@ BRUNO_API const bruno_device *bruno_device_find(const char *name)
 }
 
 /* ---- the fine-step engine over the interface ------------------------------- */
+/* One fine-grid work item: neurons q in [q0, q1) of the [B][n] layout. */
+typedef struct bruno__eng_ctx {
+    bruno_layer *L;          /* NULL for the population-level API */
+    const bruno_device_pop *pop;
+    const bruno_device *dev;
+    const bruno_net_config *nc;
+    size_t B, n, BN, T, q0, q1;
+    uint32_t N;
+    bruno_real h, V_thr, v_reset, p_reset_rel, g;
+    const bruno_real *u;     /* input [T][B][n] */
+    const bruno_real *dy;    /* dL/dy [T][B][n] */
+    bruno_real *du;          /* dL/du [T][B][n] or NULL */
+    bruno_real *gv, *gp, *gI, *I, *wv, *wp; /* [BN] each; this item uses [q0, q1) */
+    uint32_t *taken;         /* of the current step, [BN] */
+    bruno_real *fine;        /* stored fine states of the current step (BPTT, SEQUENCE) */
+} bruno__eng_ctx;
+
+/* The part of a work item that only depends on the population. */
+static void bruno__ctx_pop(bruno__eng_ctx *X, const bruno_device_pop *pop, const bruno_net_config *nc, size_t B)
+{
+    bruno_device_state st = pop->dev->state(pop->prm);
+    X->pop = pop;
+    X->dev = pop->dev;
+    X->nc = nc;
+    X->B = B;
+    X->n = pop->n;
+    X->BN = B * pop->n;
+    X->N = nc->n_fine;
+    X->h = (bruno_real)(nc->dt / (double)nc->n_fine);
+    X->V_thr = (bruno_real)st.V_thr;
+    X->v_reset = (bruno_real)st.v_reset;
+    X->p_reset_rel = (bruno_real)st.p_reset;
+}
+
+static void bruno__eng_ctx_init(bruno__eng_ctx *X, bruno_net *net, bruno_layer *L, size_t T, size_t B,
+                                  size_t q0, size_t q1)
+{
+    memset(X, 0, sizeof *X);
+    bruno__ctx_pop(X, &L->pop, &net->cfg, B);
+    X->L = L;
+    X->T = T;
+    X->q0 = q0;
+    X->q1 = q1;
+    X->g = (bruno_real)L->cfg.input_gain;
+    X->gv = L->tmp;
+    X->gp = L->tmp + X->BN;
+    X->gI = L->tmp + 2 * X->BN;
+    X->I = L->tmp + 3 * X->BN;
+    X->wv = L->tmp + 4 * X->BN;
+    X->wp = L->tmp + 5 * X->BN;
+}
+
+/* Copy the item's part of an array [BN] (every FeLIF array is laid out so). */
+static void bruno__cpy(const bruno__eng_ctx *X, bruno_real *d, const bruno_real *s)
+{
+    memcpy(d + X->q0, s + X->q0, (X->q1 - X->q0) * sizeof *d);
+}
+
+/* Iterate the item's neurons row by row, so the inner loop over j is
+   contiguous (it vectorises) and per-neuron constants are S[field][j]. */
+#define BRUNO__FOR_ROWS(X, rs, ja, jb)                                                       \
+    for (rs = (X)->q0 - (X)->q0 % (X)->n; rs < (X)->q1; rs += (X)->n)                          \
+        if ((ja = ((X)->q0 > rs ? (X)->q0 - rs : 0)), (jb = ((X)->q1 < rs + (X)->n ? (X)->q1 - rs : (X)->n)), 1)
+
+static void bruno__eng_current(bruno__eng_ctx *X, size_t k)
+{
+    const bruno_real *u = X->u + k * X->BN, *gain = X->pop->soa + (size_t)X->dev->c_gain * X->n;
+    size_t rs, ja, jb, j;
+    BRUNO__FOR_ROWS(X, rs, ja, jb)
+    for (j = ja; j < jb; ++j) X->I[rs + j] = X->g * gain[j] * u[rs + j];
+}
+
 /* A row of the item as the device sees it: lanes [ja, jb) of the row that
    starts at lane rs of the [B][n] arrays. */
-static bruno_device_row bruno__row(const bruno__felif_ctx *X, const bruno_real *v, const bruno_real *p,
+static bruno_device_row bruno__row(const bruno__eng_ctx *X, const bruno_real *v, const bruno_real *p,
                                    const uint32_t *taken, size_t rs, size_t ja, size_t jb, int uniform)
 {
     bruno_device_row r;
@@ -5030,7 +5065,7 @@ static bruno_device_row bruno__row(const bruno__felif_ctx *X, const bruno_real *
    the item, so a small layer (27 outputs) still fills whole vectors
    instead of running a remainder per row. The reference kernel goes row
    by row (its records are per neuron). */
-static size_t bruno__felif_step(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken, uint32_t i,
+static size_t bruno__eng_step(const bruno__eng_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken, uint32_t i,
                                 bruno_real tau)
 {
     size_t rs, ja, jb, running = 0;
@@ -5053,7 +5088,7 @@ static size_t bruno__felif_step(const bruno__felif_ctx *X, bruno_real *v, bruno_
    has not frozen (i < taken). During the forward pass taken is RUNNING
    and becomes i + 1 at the step after which v >= V_thr (MODELS §2). With
    store, the input state of each step is saved as [i - i0][v|p][BN]. */
-static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
+static void bruno__eng_fine(const bruno__eng_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
                               uint32_t i0, uint32_t i1, bruno_real *store)
 {
     uint32_t i;
@@ -5069,14 +5104,14 @@ static void bruno__felif_fine(const bruno__felif_ctx *X, bruno_real *v, bruno_re
         }
         /* every neuron frozen: the rest of the window is the identity and
            the backward pass never reads the states past the last freeze */
-        if (!bruno__felif_step(X, v, p, taken, i, X->h)) break;
+        if (!bruno__eng_step(X, v, p, taken, i, X->h)) break;
     }
 }
 
 /* Reverse one Euler step of length tau from its input state (vi, pi) for
    the lanes with i < taken (all lanes when taken is NULL): gv, gp become
    the adjoints of the input state and gI accumulates dL/dI (MODELS §3). */
-static void bruno__felif_adj_step(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi,
+static void bruno__eng_adj_step(const bruno__eng_ctx *X, const bruno_real *vi, const bruno_real *pi,
                                   const uint32_t *taken, uint32_t i, bruno_real tau)
 {
     size_t rs, ja, jb;
@@ -5095,12 +5130,12 @@ static void bruno__felif_adj_step(const bruno__felif_ctx *X, const bruno_real *v
     }
 }
 
-static void bruno__felif_adj_fine(const bruno__felif_ctx *X, const bruno_real *vi, const bruno_real *pi, uint32_t i)
+static void bruno__eng_adj_fine(const bruno__eng_ctx *X, const bruno_real *vi, const bruno_real *pi, uint32_t i)
 {
-    bruno__felif_adj_step(X, vi, pi, X->taken, i, X->h);
+    bruno__eng_adj_step(X, vi, pi, X->taken, i, X->h);
 }
 
-static uint32_t bruno__max_taken(const bruno__felif_ctx *X)
+static uint32_t bruno__max_taken(const bruno__eng_ctx *X)
 {
     uint32_t m = 0;
     size_t q;
@@ -5111,18 +5146,18 @@ static uint32_t bruno__max_taken(const bruno__felif_ctx *X)
 
 /* One network step k -> k+1 in place on (v, p): fine pass (or the coarse
    step), reset where v_start >= V_thr (s_k = 1), MODELS §2. */
-static void bruno__felif_step_fwd(bruno__felif_ctx *X, size_t k, bruno_real *v, bruno_real *p,
+static void bruno__eng_step_fwd(bruno__eng_ctx *X, size_t k, bruno_real *v, bruno_real *p,
                                   const bruno_real *v_start, uint32_t *taken, bruno_real *store)
 {
     const bruno_real *ps = X->pop->soa + (size_t)X->dev->c_pscale * X->n;
     size_t q;
-    bruno__felif_current(X, k);
+    bruno__eng_current(X, k);
     for (q = X->q0; q < X->q1; ++q) taken[q] = BRUNO_RUNNING;
     if (X->nc->trainer == BRUNO_TRAINER_COARSE) {
         /* one Euler step of length dt; a single step is never frozen early */
-        bruno__felif_step(X, v, p, taken, 0, (bruno_real)X->nc->dt);
+        bruno__eng_step(X, v, p, taken, 0, (bruno_real)X->nc->dt);
     } else {
-        bruno__felif_fine(X, v, p, taken, 0, X->N, store);
+        bruno__eng_fine(X, v, p, taken, 0, X->N, store);
     }
     for (q = X->q0; q < X->q1; ++q) {
         if (taken[q] == BRUNO_RUNNING) taken[q] = X->N;
@@ -5137,7 +5172,7 @@ BRUNO_API bruno_result bruno_device_network_step(const bruno_device_pop *pop, si
                                                  bruno_real *v, bruno_real *p, bruno_real *s, double dt,
                                                  uint32_t n_fine, int kernel)
 {
-    bruno__felif_ctx X;
+    bruno__eng_ctx X;
     bruno_net_config nc;
     bruno_result r;
     uint32_t *taken;
@@ -5159,7 +5194,7 @@ BRUNO_API bruno_result bruno_device_network_step(const bruno_device_pop *pop, si
     X.q1 = X.BN;
     X.I = (bruno_real *)(void *)(uintptr_t)I; /* read only by the kernel */
     for (q = 0; q < X.BN; ++q) taken[q] = BRUNO_RUNNING;
-    bruno__felif_fine(&X, v, p, taken, 0, n_fine, NULL);
+    bruno__eng_fine(&X, v, p, taken, 0, n_fine, NULL);
     for (q = 0; q < X.BN; ++q) {
         if (s[q] > 0) { /* reset overrides the fine pass (MODELS §2, step 2) */
             v[q] = X.v_reset;
@@ -5184,11 +5219,11 @@ BRUNO_API bruno_result bruno_felif_network_step_kernel(const bruno_felif_pop *po
 
 /* Before reversing step k: add the spike's gradient at v_{k+1}, and cut
    the path through a reset (no gradient to the pre-reset values). */
-static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_real *v_k, const bruno_real *v_k1)
+static void bruno__eng_adj_begin(bruno__eng_ctx *X, size_t k, const bruno_real *v_k, const bruno_real *v_k1)
 {
     const bruno_real *dy = X->dy + k * X->BN;
     size_t q;
-    bruno__felif_current(X, k);
+    bruno__eng_current(X, k);
     for (q = X->q0; q < X->q1; ++q) {
         X->gv[q] += dy[q] * bruno__surrogate(&X->L->cfg, v_k1[q] - X->V_thr);
         if (v_k[q] >= X->V_thr) X->gv[q] = X->gp[q] = 0;
@@ -5196,7 +5231,7 @@ static void bruno__felif_adj_begin(bruno__felif_ctx *X, size_t k, const bruno_re
     }
 }
 
-static void bruno__felif_adj_end(bruno__felif_ctx *X, size_t k)
+static void bruno__eng_adj_end(bruno__eng_ctx *X, size_t k)
 {
     const bruno_real *gain = X->pop->soa + (size_t)X->dev->c_gain * X->n;
     size_t q;
@@ -5205,16 +5240,16 @@ static void bruno__felif_adj_end(bruno__felif_ctx *X, size_t k)
 }
 
 /* Exact reverse of a window whose fine states are stored in F. */
-static void bruno__felif_adj_stored(bruno__felif_ctx *X, const bruno_real *F)
+static void bruno__eng_adj_stored(bruno__eng_ctx *X, const bruno_real *F)
 {
     uint32_t i = bruno__max_taken(X);
-    while (i-- > 0) bruno__felif_adj_fine(X, F + (size_t)i * 2 * X->BN, F + (size_t)i * 2 * X->BN + X->BN, i);
+    while (i-- > 0) bruno__eng_adj_fine(X, F + (size_t)i * 2 * X->BN, F + (size_t)i * 2 * X->BN + X->BN, i);
 }
 
 /* revolve callbacks inside one window: slots are [v|p] arrays in L->fine */
-static bruno_real *bruno__slot(const bruno__felif_ctx *X, int s) { return X->L->fine + (size_t)s * 2 * X->BN; }
+static bruno_real *bruno__slot(const bruno__eng_ctx *X, int s) { return X->L->fine + (size_t)s * 2 * X->BN; }
 
-static void bruno__slot_copy(const bruno__felif_ctx *X, bruno_real *d, const bruno_real *s)
+static void bruno__slot_copy(const bruno__eng_ctx *X, bruno_real *d, const bruno_real *s)
 {
     bruno__cpy(X, d, s);
     bruno__cpy(X, d + X->BN, s + X->BN);
@@ -5222,21 +5257,21 @@ static void bruno__slot_copy(const bruno__felif_ctx *X, bruno_real *d, const bru
 
 static void bruno__fine_advance(void *ctx, int from, int to, size_t i0, size_t i1)
 {
-    bruno__felif_ctx *X = (bruno__felif_ctx *)ctx;
+    bruno__eng_ctx *X = (bruno__eng_ctx *)ctx;
     bruno_real *d = bruno__slot(X, to);
     if (from != to) bruno__slot_copy(X, d, bruno__slot(X, from));
-    bruno__felif_fine(X, d, d + X->BN, X->taken, (uint32_t)i0, (uint32_t)i1, NULL);
+    bruno__eng_fine(X, d, d + X->BN, X->taken, (uint32_t)i0, (uint32_t)i1, NULL);
 }
 
 static void bruno__fine_adjoint(void *ctx, int slot, size_t i)
 {
-    bruno__felif_ctx *X = (bruno__felif_ctx *)ctx;
+    bruno__eng_ctx *X = (bruno__eng_ctx *)ctx;
     bruno_real *s = bruno__slot(X, slot);
-    bruno__felif_adj_fine(X, s, s + X->BN, (uint32_t)i);
+    bruno__eng_adj_fine(X, s, s + X->BN, (uint32_t)i);
 }
 
 /* Exact reverse of window k by recomputation from its start state. */
-static void bruno__felif_adj_checkpoint(bruno__felif_ctx *X, const bruno_real *v_k, const bruno_real *p_k)
+static void bruno__eng_adj_checkpoint(bruno__eng_ctx *X, const bruno_real *v_k, const bruno_real *p_k)
 {
     size_t BN = X->BN, K = X->nc->checkpoints;
     uint32_t N = bruno__max_taken(X); /* steps past the last freeze are the identity */
@@ -5259,8 +5294,8 @@ static void bruno__felif_adj_checkpoint(bruno__felif_ctx *X, const bruno_real *v
             uint32_t i0 = (uint32_t)(ck * Lseg), i1 = (uint32_t)((ck + 1) * Lseg < N ? (ck + 1) * Lseg : N), i;
             bruno__cpy(X, X->wv, bruno__slot(X, (int)ck));
             bruno__cpy(X, X->wp, bruno__slot(X, (int)ck) + BN);
-            bruno__felif_fine(X, X->wv, X->wp, X->taken, i0, i1, seg);
-            for (i = i1; i-- > i0;) bruno__felif_adj_fine(X, seg + (size_t)(i - i0) * 2 * BN, seg + (size_t)(i - i0) * 2 * BN + BN, i);
+            bruno__eng_fine(X, X->wv, X->wp, X->taken, i0, i1, seg);
+            for (i = i1; i-- > i0;) bruno__eng_adj_fine(X, seg + (size_t)(i - i0) * 2 * BN, seg + (size_t)(i - i0) * 2 * BN + BN, i);
         }
     }
 }
@@ -5269,33 +5304,33 @@ static void bruno__felif_adj_checkpoint(bruno__felif_ctx *X, const bruno_real *v
    step's start; then revolve's work slot, the adjoint's own work slot (the
    state the window is recomputed in) and one window's fine states. */
 typedef struct bruno__seq_ctx {
-    bruno__felif_ctx *X;
+    bruno__eng_ctx *X;
     size_t n_slots;
 } bruno__seq_ctx;
 
 static void bruno__seq_advance(void *ctx, int from, int to, size_t k0, size_t k1)
 {
     bruno__seq_ctx *S = (bruno__seq_ctx *)ctx;
-    bruno__felif_ctx *X = S->X;
+    bruno__eng_ctx *X = S->X;
     bruno_real *d = bruno__slot(X, to);
     size_t k;
     if (from != to) bruno__slot_copy(X, d, bruno__slot(X, from));
     for (k = k0; k < k1; ++k) {
         bruno__cpy(X, X->wv, d);
-        bruno__felif_step_fwd(X, k, d, d + X->BN, X->wv, X->taken, NULL);
+        bruno__eng_step_fwd(X, k, d, d + X->BN, X->wv, X->taken, NULL);
     }
 }
 
 static void bruno__seq_adjoint(void *ctx, int slot, size_t k)
 {
     bruno__seq_ctx *S = (bruno__seq_ctx *)ctx;
-    bruno__felif_ctx *X = S->X;
+    bruno__eng_ctx *X = S->X;
     bruno_real *st = bruno__slot(X, slot), *w = bruno__slot(X, (int)S->n_slots + 1);
     bruno__slot_copy(X, w, st);
-    bruno__felif_step_fwd(X, k, w, w + X->BN, st, X->taken, X->fine);
-    bruno__felif_adj_begin(X, k, st, w);
-    bruno__felif_adj_stored(X, X->fine);
-    bruno__felif_adj_end(X, k);
+    bruno__eng_step_fwd(X, k, w, w + X->BN, st, X->taken, X->fine);
+    bruno__eng_adj_begin(X, k, st, w);
+    bruno__eng_adj_stored(X, X->fine);
+    bruno__eng_adj_end(X, k);
 }
 
 /* Lanes [q0, q1) of [batch][n] arrays at the initial state. */
@@ -5315,12 +5350,12 @@ BRUNO_API void bruno_device_init_state(const bruno_device_pop *pop, size_t batch
     if (pop && pop->soa && v && p) bruno__init_lanes(pop, 0, batch * pop->n, v, p);
 }
 
-static void bruno__felif_init_state(const bruno__felif_ctx *X, bruno_real *v, bruno_real *p)
+static void bruno__eng_init_state(const bruno__eng_ctx *X, bruno_real *v, bruno_real *p)
 {
     bruno__init_lanes(X->pop, X->q0, X->q1, v, p);
 }
 
-static int bruno__felif_seq(const bruno_net_config *c, int train)
+static int bruno__eng_seq(const bruno_net_config *c, int train)
 {
     return train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
 }
@@ -5328,7 +5363,7 @@ static int bruno__felif_seq(const bruno_net_config *c, int train)
 /* Work items of a FeLIF layer: one with one thread; with more, up to 4 per
    thread of at least 256 lanes (16 AVX-512 vectors) each, handed out
    dynamically (the forward pass a chunk of network steps at a time, see
-   bruno__felif_forward_chunks), so a core that runs slower takes less. An
+   bruno__eng_forward_chunks), so a core that runs slower takes less. An
    item runs its fine steps one after the other, each depending on the
    last: it needs enough independent vectors per step to hide the latency
    of one Euler update (three exp2 and a log2). With 64-lane items (4
@@ -5343,7 +5378,7 @@ static int bruno__felif_seq(const bruno_net_config *c, int train)
 #ifndef BRUNO_FELIF_CHUNK_UPDATES
 #define BRUNO_FELIF_CHUNK_UPDATES 2097152
 #endif
-static size_t bruno__felif_items(const bruno_net *net, size_t BN)
+static size_t bruno__eng_items(const bruno_net *net, size_t BN)
 {
     size_t t = bruno__n_items(&net->cfg, BN), k = BN / 256;
     if (t == 1) return 1;
@@ -5368,50 +5403,50 @@ static void bruno__item_range(size_t BN, size_t items, size_t it, size_t *q0, si
 /* Network steps [k0, k1) of a work item's forward pass (k0 = 0 starts it).
    Every state an item carries from one step to the next is in the layer's
    arrays, so any thread can run the next steps of an item. */
-static void bruno__felif_forward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
+static void bruno__eng_forward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
                                       int train, size_t q0, size_t q1, size_t k0, size_t k1)
 {
-    bruno__felif_ctx X;
+    bruno__eng_ctx X;
     size_t k, q, BN;
     int bptt = train && net->cfg.trainer == BRUNO_TRAINER_BPTT;
     int keep_taken = train && (bptt || net->cfg.trainer == BRUNO_TRAINER_CHECKPOINT);
-    bruno__felif_ctx_init(&X, net, L, T, B, q0, q1);
+    bruno__eng_ctx_init(&X, net, L, T, B, q0, q1);
     X.u = u;
     BN = X.BN;
-    if (bruno__felif_seq(&net->cfg, train)) {
+    if (bruno__eng_seq(&net->cfg, train)) {
         /* keep nothing but the outputs; the backward pass recomputes */
         bruno_real *v = bruno__slot(&X, 0), *p = v + BN;
-        if (k0 == 0) bruno__felif_init_state(&X, v, p);
+        if (k0 == 0) bruno__eng_init_state(&X, v, p);
         for (k = k0; k < k1; ++k) {
             bruno__cpy(&X, X.wv, v);
-            bruno__felif_step_fwd(&X, k, v, p, X.wv, L->taken, NULL);
+            bruno__eng_step_fwd(&X, k, v, p, X.wv, L->taken, NULL);
             for (q = q0; q < q1; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v[q] - X.V_thr);
         }
         return;
     }
-    if (k0 == 0) bruno__felif_init_state(&X, L->st_a, L->st_b);
+    if (k0 == 0) bruno__eng_init_state(&X, L->st_a, L->st_b);
     for (k = k0; k < k1; ++k) {
         bruno_real *v0 = L->st_a + k * BN, *v1 = v0 + BN, *p1 = L->st_b + (k + 1) * BN;
         uint32_t *tk = keep_taken ? L->taken + k * BN : L->taken; /* one step's worth when not kept */
         bruno__cpy(&X, v1, v0);
         bruno__cpy(&X, p1, L->st_b + k * BN);
-        bruno__felif_step_fwd(&X, k, v1, p1, v0, tk, bptt ? L->fine + k * (size_t)X.N * 2 * BN : NULL);
+        bruno__eng_step_fwd(&X, k, v1, p1, v0, tk, bptt ? L->fine + k * (size_t)X.N * 2 * BN : NULL);
         for (q = q0; q < q1; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v1[q] - X.V_thr);
     }
 }
 
-static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
+static void bruno__eng_backward_item(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
                                        bruno_real *du, size_t T, size_t B, size_t q0, size_t q1)
 {
-    bruno__felif_ctx X;
+    bruno__eng_ctx X;
     size_t k, q, BN;
-    bruno__felif_ctx_init(&X, net, L, T, B, q0, q1);
+    bruno__eng_ctx_init(&X, net, L, T, B, q0, q1);
     X.u = u;
     X.dy = dy;
     X.du = du;
     BN = X.BN;
     for (q = q0; q < q1; ++q) X.gv[q] = X.gp[q] = 0;
-    if (bruno__felif_seq(&net->cfg, 1)) {
+    if (bruno__eng_seq(&net->cfg, 1)) {
         bruno__seq_ctx S;
         bruno__rev R;
         size_t s = net->cfg.checkpoints < T ? net->cfg.checkpoints : T;
@@ -5419,7 +5454,7 @@ static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bru
         S.n_slots = s;
         X.taken = L->taken;
         X.fine = L->fine + (s + 2) * 2 * BN;
-        bruno__felif_init_state(&X, bruno__slot(&X, 0), bruno__slot(&X, 0) + BN);
+        bruno__eng_init_state(&X, bruno__slot(&X, 0), bruno__slot(&X, 0) + BN);
         R.ctx = &S;
         R.work = (int)s;
         R.advance = bruno__seq_advance;
@@ -5429,25 +5464,25 @@ static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bru
     }
     for (k = T; k-- > 0;) {
         const bruno_real *v0 = L->st_a + k * BN, *p0 = L->st_b + k * BN;
-        bruno__felif_adj_begin(&X, k, v0, v0 + BN);
+        bruno__eng_adj_begin(&X, k, v0, v0 + BN);
         switch (net->cfg.trainer) {
         case BRUNO_TRAINER_BPTT:
             X.taken = L->taken + k * BN;
-            bruno__felif_adj_stored(&X, L->fine + k * (size_t)X.N * 2 * BN);
+            bruno__eng_adj_stored(&X, L->fine + k * (size_t)X.N * 2 * BN);
             break;
         case BRUNO_TRAINER_CHECKPOINT:
             X.taken = L->taken + k * BN;
-            bruno__felif_adj_checkpoint(&X, v0, p0);
+            bruno__eng_adj_checkpoint(&X, v0, p0);
             break;
         default:
             /* BRUNO and coarse-only: the gradient of ONE coarse Euler step of
                length dt from the window's start (MODELS §3); with N = 1 this
                is exactly the BPTT step */
             for (q = q0; q < q1; ++q) X.gI[q] = 0;
-            bruno__felif_adj_step(&X, v0, p0, NULL, 0, (bruno_real)net->cfg.dt);
+            bruno__eng_adj_step(&X, v0, p0, NULL, 0, (bruno_real)net->cfg.dt);
             break;
         }
-        bruno__felif_adj_end(&X, k);
+        bruno__eng_adj_end(&X, k);
     }
 }
 
@@ -5470,7 +5505,7 @@ static void bruno__felif_backward_item(bruno_net *net, bruno_layer *L, const bru
    item's data moves between cores. The bits are those of one thread: each
    item's steps run in order, and a lane's arithmetic does not depend on
    the thread. */
-static void bruno__felif_forward_chunks(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
+static void bruno__eng_forward_chunks(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B,
                                         int train, size_t items, size_t nt)
 {
     long done[BRUNO__MAX_ITEMS], ticket = 0;
@@ -5502,7 +5537,7 @@ static void bruno__felif_forward_chunks(bruno_net *net, bruno_layer *L, const br
         k0 = (size_t)c * chunk;
         k1 = T - k0 > chunk ? k0 + chunk : T;
         bruno__item_range(BN, items, it, &q0, &q1);
-        bruno__felif_forward_item(net, L, u, T, B, train, q0, q1, k0, k1);
+        bruno__eng_forward_item(net, L, u, T, B, train, q0, q1, k0, k1);
 #ifdef _OPENMP
 #pragma omp atomic write seq_cst
 #endif
@@ -5512,13 +5547,13 @@ static void bruno__felif_forward_chunks(bruno_net *net, bruno_layer *L, const br
 
 /* A pass of the layer over its work items, in parallel: the forward pass,
    or the backward one when dy is given. */
-static void bruno__felif_pass(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
+static void bruno__eng_pass(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
                               bruno_real *du, size_t T, size_t B, int train)
 {
-    size_t BN = B * L->n_out, items = bruno__felif_items(net, BN), nt = bruno__n_items(&net->cfg, BN);
+    size_t BN = B * L->n_out, items = bruno__eng_items(net, BN), nt = bruno__n_items(&net->cfg, BN);
     long it;
     if (!dy && nt > 1 && items <= BRUNO__MAX_ITEMS) {
-        bruno__felif_forward_chunks(net, L, u, T, B, train, items, nt);
+        bruno__eng_forward_chunks(net, L, u, T, B, train, items, nt);
         return;
     }
 #ifdef _OPENMP
@@ -5527,20 +5562,20 @@ static void bruno__felif_pass(bruno_net *net, bruno_layer *L, const bruno_real *
     for (it = 0; it < (long)items; ++it) {
         size_t q0, q1;
         bruno__item_range(BN, items, (size_t)it, &q0, &q1);
-        if (dy) bruno__felif_backward_item(net, L, u, dy, du, T, B, q0, q1);
-        else bruno__felif_forward_item(net, L, u, T, B, train, q0, q1, 0, T);
+        if (dy) bruno__eng_backward_item(net, L, u, dy, du, T, B, q0, q1);
+        else bruno__eng_forward_item(net, L, u, T, B, train, q0, q1, 0, T);
     }
 }
 
-static void bruno__felif_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
+static void bruno__eng_forward(bruno_net *net, bruno_layer *L, const bruno_real *u, size_t T, size_t B, int train)
 {
-    bruno__felif_pass(net, L, u, NULL, NULL, T, B, train);
+    bruno__eng_pass(net, L, u, NULL, NULL, T, B, train);
 }
 
-static void bruno__felif_backward(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
+static void bruno__eng_backward(bruno_net *net, bruno_layer *L, const bruno_real *u, const bruno_real *dy,
                                   bruno_real *du, size_t T, size_t B)
 {
-    bruno__felif_pass(net, L, u, dy, du, T, B, 1);
+    bruno__eng_pass(net, L, u, dy, du, T, B, 1);
 }
 
 /* ---- the network ------------------------------------------------------------ */
@@ -5595,9 +5630,52 @@ static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const b
     case BRUNO_LAYER_LIF:
     case BRUNO_LAYER_RLIF: res = bruno__lif_forward(net, L, x, T, B); break;
     case BRUNO_LAYER_SNU: res = bruno__snu_forward(net, L, x, T, B); break;
-    case BRUNO_LAYER_FELIF: bruno__felif_forward(net, L, x, T, B, train); break;
+    case BRUNO_LAYER_FELIF: bruno__eng_forward(net, L, x, T, B, train); break;
     }
     return res;
+}
+
+/* dx rows and gW rows are each owned by one thread and summed in the
+   serial order, so any thread count gives the same bits. */
+static void bruno__dense_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
+                                  bruno_real *dx, size_t R)
+{
+    const bruno_real *W = L->Wq ? L->Wq : L->W;
+    size_t ni = L->n_in, no = L->n_out;
+    long k;
+    (void)net; /* the thread count, with OpenMP */
+    if (dx) {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, R)) schedule(static) if (net->cfg.threads > 1)
+#endif
+        for (k = 0; k < (long)R; ++k) {
+            bruno_real *d = dx + (size_t)k * ni;
+            const bruno_real *g = dy + (size_t)k * no;
+            size_t o, i;
+            memset(d, 0, ni * sizeof *d);
+            for (o = 0; o < no; ++o) {
+                const bruno_real *w = W + o * ni;
+                bruno_real go = g[o];
+                if (go == 0) continue;
+                for (i = 0; i < ni; ++i) d[i] += go * w[i];
+            }
+        }
+    }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, no)) schedule(static) if (net->cfg.threads > 1)
+#endif
+    for (k = 0; k < (long)no; ++k) {
+        bruno_real *gw = L->gW + (size_t)k * ni;
+        size_t rr, i;
+        for (rr = 0; rr < R; ++rr) {
+            bruno_real go = dy[rr * no + (size_t)k];
+            const bruno_real *xr = x + rr * ni;
+            if (go == 0) continue;
+            for (i = 0; i < ni; ++i) gw[i] += go * xr[i];
+        }
+        if (L->b)
+            for (rr = 0; rr < R; ++rr) L->gb[k] += dy[rr * no + (size_t)k];
+    }
 }
 
 static void bruno__layer_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
@@ -5615,52 +5693,11 @@ static void bruno__layer_backward(bruno_net *net, bruno_layer *L, const bruno_re
                 if (dx) dx[r * L->n_in + c % L->n_in] += d * L->gain[c];
             }
         break;
-    case BRUNO_LAYER_DENSE: {
-        const bruno_real *W = L->Wq ? L->Wq : L->W;
-        size_t ni = L->n_in, no = L->n_out;
-        long k;
-        /* dx rows and gW rows are each owned by one thread and summed in the
-           serial order, so any thread count gives the same bits */
-        if (dx) {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, R)) schedule(static) if (net->cfg.threads > 1)
-#endif
-            for (k = 0; k < (long)R; ++k) {
-                bruno_real *d = dx + (size_t)k * ni;
-                const bruno_real *g = dy + (size_t)k * no;
-                size_t o, i;
-                memset(d, 0, ni * sizeof *d);
-                for (o = 0; o < no; ++o) {
-                    const bruno_real *w = W + o * ni;
-                    bruno_real go = g[o];
-                    if (go == 0) continue;
-                    for (i = 0; i < ni; ++i) d[i] += go * w[i];
-                }
-            }
-        }
-#ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, no)) schedule(static) if (net->cfg.threads > 1)
-#endif
-        for (k = 0; k < (long)no; ++k) {
-            bruno_real *gw = L->gW + (size_t)k * ni;
-            size_t rr, i;
-            for (rr = 0; rr < R; ++rr) {
-                bruno_real go = dy[rr * no + (size_t)k];
-                const bruno_real *xr = x + rr * ni;
-                if (go == 0) continue;
-                for (i = 0; i < ni; ++i) gw[i] += go * xr[i];
-            }
-            if (L->b)
-                for (rr = 0; rr < R; ++rr) L->gb[k] += dy[rr * no + (size_t)k];
-        }
-        (void)c;
-        (void)r;
-        break;
-    }
+    case BRUNO_LAYER_DENSE: bruno__dense_backward(net, L, x, dy, dx, R); break;
     case BRUNO_LAYER_LIF:
     case BRUNO_LAYER_RLIF: bruno__lif_backward(L, x, dy, dx, T, B); break;
     case BRUNO_LAYER_SNU: bruno__snu_backward(L, dy, dx, T, B); break;
-    case BRUNO_LAYER_FELIF: bruno__felif_backward(net, L, x, dy, dx, T, B); break;
+    case BRUNO_LAYER_FELIF: bruno__eng_backward(net, L, x, dy, dx, T, B); break;
     }
 }
 

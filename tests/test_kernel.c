@@ -214,7 +214,7 @@ static void make_wide_net(bruno_net *net, size_t ni, size_t H, bruno_trainer tr,
 }
 
 /* A FeLIF layer wide enough that, with threads, it is cut into many work
-   items handed out dynamically (bruno__felif_items: up to 4 per thread of
+   items handed out dynamically (bruno__eng_items: up to 4 per thread of
    256 lanes or more; 6 items of B*H = 1600 lanes here), the forward pass
    one network step at a time (tests/impl.c sets BRUNO_FELIF_CHUNK_UPDATES),
    so items change thread between steps: outputs and gradients still do not
