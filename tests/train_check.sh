@@ -109,4 +109,25 @@ head -n 1 "$D/coarse-n1/epochs.csv" | grep -q '^epoch,train_loss,train_acc,test_
 [ "$(tail -n +2 "$D/coarse-n1/epochs.csv" | cut -d, -f4)" != "$(tail -n +2 "$D/coarse-straight/epochs.csv" | cut -d, -f4)" ] ||
     fail "coarse: test_loss does not depend on --n-fine (not the fine model)"
 pass "coarse-only run tested with the fine model (n_fine 1: = coarse columns; n_fine 20: same training, other test_loss)"
+# --device FILE: refused with the key named (exit 2, nothing written); the
+# resolved parameters and the sigma are in summary.json and the
+# configuration, so a resume with another device is refused
+printf 't_fe = 12e-9\n' > "$D/thick.txt"
+for bad in 'thickness = 1:thickness' 't_fe = 12nm:t_fe' 't_fe = 12:t_fe' 'I_0 = 1e-300\nA = 1e-18:I_0'; do
+    printf "${bad%%:*}\n" > "$D/bad.txt"
+    rc=0; err=$($B train $FELIF --epochs 1 --device "$D/bad.txt" --out "$D/dev-bad" 2>&1) || rc=$?
+    [ $rc -eq 2 ] && echo "$err" | grep -q "${bad##*:}" || fail "--device '${bad%%:*}': exit $rc, '$err'"
+    [ ! -e "$D/dev-bad/state.bin" ] || fail "--device '${bad%%:*}' wrote a state"
+done
+rc=0; $B train $FELIF --device "$D/none.txt" --out "$D/dev-bad" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--device with a missing file: exit $rc"
+$B train $FELIF --epochs 1 --device "$D/thick.txt" --device-sigma 0.1 --out "$D/dev" > /dev/null
+grep -q '"device.t_fe": 1.2e-08' "$D/dev/summary.json" && grep -q '"device_sigma": 0.1' "$D/dev/summary.json" ||
+    fail "--device: summary.json lacks the device"
+printf 't_fe = 13e-9\n' > "$D/thick2.txt"
+cp "$D/dev/state.bin" "$D/state.before"
+rc=0; err=$($B train $FELIF --device "$D/thick2.txt" --device-sigma 0.1 --out "$D/dev" 2>&1) || rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "device.t_fe" || fail "--device: resume with another file: exit $rc, '$err'"
+cmp -s "$D/dev/state.bin" "$D/state.before" || fail "--device: a refused resume changed state.bin"
+pass "--device: bad files refused naming the key; the device in summary.json; another device cannot resume"
 echo "train-check: all passed"
