@@ -109,7 +109,14 @@ static int kv_set(const char *key, const char *value, void *user, char *why, siz
                 snprintf(why, wn, "'%s' is set twice", key);
                 return -1;
             }
-            if (c->opts[j].seen) return 0; /* the command line wins */
+            if (c->opts[j].seen) {
+                /* the command line wins, but a malformed value is still an error */
+                bench_opt scratch = c->opts[j];
+                union { double d; uint64_t u; const char *s; int i; } t;
+                scratch.target = &t;
+                if (scratch.kind == BENCH_OPT_STRING) return 0;
+                return set_opt(&scratch, value, why, wn);
+            }
             if (set_opt(&c->opts[j], value, why, wn) != 0) return -1;
             c->from_file[j] = 1;
             return 0;
@@ -1036,11 +1043,11 @@ int bench_cmd_train(int argc, char **argv)
     if ((o->bits != 32 && (o->bits < 2 || o->bits > 16)) || o->epochs == 0 || o->epochs > TRAIN_MAX_EPOCHS ||
         o->batch == 0 || o->batch > 4096 || o->n_fine == 0 || o->n_fine > 1000000 || o->hidden == 0 ||
         o->hidden > 65536 || o->tile == 0 || o->tile > 4096 || o->threads == 0 || o->threads > 1024 ||
-        o->checkpoints == 0 || o->checkpoints > UINT32_MAX || o->stop_after > TRAIN_MAX_EPOCHS ||
+        o->checkpoints == 0 || o->checkpoints > UINT32_MAX || o->stop_after > TRAIN_MAX_EPOCHS || o->plateau > 1 ||
         !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) || (R->task == TASK_JSB && o->batch != 1)) {
         fprintf(stderr, "bruno-bench train: --bits must be 32 or 2..16; --epochs, --batch (<= 4096; JSB: 1), "
                         "--n-fine (<= 1e6), --hidden (<= 65536), --tile (<= 4096), --threads (<= 1024), "
-                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6\n");
+                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1\n");
         return BENCH_EXIT_USAGE;
     }
     if ((strcmp(o->synapse, "ideal") && strcmp(o->synapse, "rram")) ||
