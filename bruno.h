@@ -113,6 +113,44 @@
      every neuron's arithmetic is the same whichever worker holds it, so
      results are bit-identical for any thread count.
 
+   WHAT EVERY PUBLIC FUNCTION VALIDATES (tests/test_hostile.c tests each line)
+   ------------------------------------
+   - Functions that return a bruno_result: any NULL object or config
+     argument that is not documented as optional -> BRUNO_ERR_ARG, before
+     anything is touched. Sizes whose product would wrap size_t ->
+     BRUNO_ERR_SIZE (bruno_alloc returns NULL). Non-finite reals ->
+     BRUNO_ERR_NONFINITE; out-of-range ones -> BRUNO_ERR_PARAM.
+   - Functions that return a value: NULL gives a neutral value and writes
+     nothing: bruno_rng_u64/uniform/normal 0, bruno_felif_rate 0 (and *dr
+     = 0), bruno_felif_euler -1, the Jacobians all zero, bruno_felif_fine_pass
+     0 steps, bruno_felif_derive all-zero constants, bruno_felif_c_tot 0,
+     bruno_rram_geometry_make a zero geometry (which fails
+     bruno_rram_geometry_validate), bruno_net_n_out 0, bruno_net_finite 0,
+     *_bytes 0. void functions (seed, jump, *_free, zero_grad, constrain,
+     release_workspace, counting_allocator_init/reset_peak) do nothing.
+   - *_init (net, felif_pop, rram_array, optim) zero the object first; a
+     failed init leaves it zeroed (or, after a partial allocation, freed
+     and zeroed), so the matching *_free is always safe, also on a zeroed
+     object and twice.
+   - An allocator is both callbacks or neither (NULL/NULL = the default):
+     alloc without free, or free without alloc, is BRUNO_ERR_ARG at every
+     *_init, NULL from bruno_alloc, and allocates nothing through a
+     counting allocator wrapped around it.
+   - bruno_felif_params_validate (and so every population and FeLIF layer)
+     refuses parameters the build cannot compute in bruno_real: derived
+     constants (1/tau_0, I_0 A, 1/C_tot, the field gains) and the largest
+     right-hand-side terms (currents at |v| = v_clip, rate 1/tau_0, its
+     derivative) must stay 1e6 below the largest bruno_real, and A, E_soft,
+     V_t, P_s must be normal numbers; so the reference and the fast kernel
+     refuse the same inputs (a double build accepts e.g. tau_0 = 1e-40,
+     which a float build refuses).
+   - bruno_net_add: layer sizes up to 2^24 neurons (an encoding layer's
+     n_in * tile too), bits 2..16 or 32 (RRAM 2..5), finite initial values.
+   - bruno_optim_init and every bruno_optim_step: lr finite and > 0,
+     beta1, beta2 in [0, 1), eps finite and > 0 (opt->cfg may be changed
+     between steps); a step whose gradient or result is not finite returns
+     BRUNO_ERR_DIVERGED.
+
    VERSION HISTORY
    ---------------
    0.1.0  FeLIF and LIF neurons, quantised synapse, RNG, allocator;

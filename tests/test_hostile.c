@@ -60,6 +60,18 @@ Test(hostile, null_arguments_return_an_error_or_a_neutral_value)
     cr_expect_eq(bruno_optim_step(NULL, NULL), BRUNO_ERR_ARG);
     cr_expect_eq(bruno_rram_array_init(NULL, NULL), BRUNO_ERR_ARG);
     cr_expect_eq(bruno_rram_params_validate(NULL), BRUNO_ERR_ARG);
+    cr_expect_eq(bruno_net_bytes(NULL), 0);
+    cr_expect_eq(bruno_net_train_bytes(NULL, 1, 1), 0);
+    cr_expect_eq(bruno_optim_bytes(NULL, BRUNO_OPTIM_ADAM), 0);
+    cr_expect_eq(bruno_rram_array_bytes(NULL), 0);
+    cr_expect_eq(bruno_felif_network_step(NULL, 1, &v, &v, &p, &v, 1e-3, 10), BRUNO_ERR_ARG);
+    cr_expect_eq(bruno_lif_step(1, 1, 0.9f, 0.9f, NULL, NULL, NULL, NULL), BRUNO_ERR_ARG);
+    cr_expect_eq(bruno_quantize(NULL, NULL, 1, 3, 0, NULL, NULL), BRUNO_ERR_ARG);
+    cr_expect_eq(bruno_loss_count_ce(NULL, 1, 1, 1, NULL, NULL, NULL, NULL), BRUNO_ERR_ARG);
+    cr_expect_eq(bruno_loss_bce_logits(NULL, NULL, 1, 1, 1, 0, NULL, NULL), BRUNO_ERR_ARG);
+    cr_expect_eq(bruno_loss_sum_sq(NULL, 1, NULL, NULL), BRUNO_ERR_ARG);
+    cr_expect_eq(bruno_net_rram_stats(NULL, 0, NULL), BRUNO_ERR_ARG);
+    cr_expect_null(bruno_net_rram_array(NULL, 0));
     /* free of NULL is a no-op */
     bruno_net_free(NULL);
     bruno_optim_free(NULL);
@@ -95,7 +107,10 @@ Test(hostile, objects_whose_init_failed_are_zeroed_and_free_is_safe)
     cr_expect_neq(bruno_optim_init(&opt, &oc, &net), BRUNO_OK);
     cr_expect(opt.m == NULL && opt.u == NULL);
     bruno_optim_free(&opt);
+    bruno_optim_free(&opt); /* twice */
     bruno_net_free(&net);
+    bruno_net_free(&net);
+    bruno_felif_pop_free(&pop);
 }
 
 /* ---- class 7: an allocator is both functions or neither ----------------------- */
