@@ -658,3 +658,4 @@ fuzz-state fuzz-kv: fuzz-%: $(BUILD)/fuzz_%
 fuzz-short:
 	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_SHORT)
 	$(MAKE) --no-print-directory fuzz-state fuzz-kv FUZZ_TIME=$(FUZZ_SHORT)
+test: hostile-cli

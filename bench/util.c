@@ -202,7 +202,10 @@ int bench_out_commit(bench_out *o)
 {
     int rc = 0;
     if (!o->path) {
-        if (fflush(stdout) != 0) rc = -1;
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "bruno-bench: cannot write to standard output: %s\n", strerror(errno));
+            rc = -1;
+        }
         return rc;
     }
     if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0) rc = -1;

@@ -119,6 +119,10 @@ mkdir -p "$D/sub"
 expect 2 "4: the same file by two spellings" $B converge $CONV --out "$D/sub/../c2.csv" --spikes-out "$D/c2.csv"
 expect 2 "4: --traj-out - next to the default stdout" $B converge $CONV --traj-out -
 check "4: nothing written by a refused converge" test ! -e "$D/c.csv"
+if [ -w /dev/full ]; then
+    expect 1 "4: a full disk under stdout (trace > /dev/full)" sh -c "exec $B trace --duration 0.01 > /dev/full"
+    says "4: /dev/full" "cannot write"
+fi
 
 # ---- class 5: valid in form, hostile in content -----------------------------------------
 python3 - "$D/late.bin" << 'EOF'

@@ -240,7 +240,7 @@ Test(hostile, extreme_device_parameters_are_refused_or_computed_alike_by_both_ke
     kernels_agree(fp, "I_dsc = 1e300", 1);
     fp = bruno_felif_params_default();
     fp.A = 1e-300; /* the kernels divide by A: zero in float */
-    kernels_agree(fp, "A = 1e-300", 1);
+    kernels_agree(fp, "A = 1e-300", !BRUNO_REAL_IS_DOUBLE);
     fp = bruno_felif_params_default();
     fp.E_soft = 1e-45;
     kernels_agree(fp, "E_soft = 1e-45", 1);
