@@ -37,6 +37,9 @@ int bench_opts_parse(const char *cmd, const char *summary, bench_opt *opts, int 
    refused (*out unchanged). */
 int bench_parse_u64(const char *s, uint64_t max, uint64_t *out);
 int bench_parse_double(const char *s, double *out);
+/* The next item of a comma list "a,b,c" into item[n], advancing *s: 1
+   an item, 0 the end, -1 an empty or over-long item or a trailing comma. */
+int bench_list_next(const char **s, char *item, size_t n);
 /* *out = a*b*c; -1 (and *out unchanged) if it does not fit in size_t. */
 int bench_mul_size(size_t *out, size_t a, size_t b, size_t c);
 /* "dir/file" into buf[n]; -1 with a message if it does not fit (no silent truncation). */

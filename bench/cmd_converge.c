@@ -195,20 +195,14 @@ static int check_equations(const felif_d *cd, const bruno_felif_consts *cl)
 
 static int parse_list(const char *s, uint64_t *out, int max)
 {
-    int n = 0;
-    while (*s) {
-        char item[32];
-        size_t len = strcspn(s, ",");
-        uint64_t u;
-        if (n == max || len == 0 || len >= sizeof item) return -1;
-        memcpy(item, s, len);
-        item[len] = 0;
-        if (bench_parse_u64(item, UINT32_MAX, &u) != 0 || u == 0 || u % 10 != 0) return -1;
+    char item[32];
+    int n = 0, k;
+    uint64_t u;
+    while ((k = bench_list_next(&s, item, sizeof item)) > 0) {
+        if (n == max || bench_parse_u64(item, UINT32_MAX, &u) != 0 || u == 0 || u % 10 != 0) return -1;
         out[n++] = u;
-        s += len;
-        if (*s == ',' && *++s == 0) return -1; /* a trailing comma */
     }
-    return n;
+    return k < 0 ? -1 : n;
 }
 
 #define MAX_N 32

@@ -13,20 +13,14 @@
    number syntax of every option); returns the count or -1. */
 static int parse_list(const char *s, double *v, int max)
 {
-    int n = 0;
-    while (*s) {
-        char item[64];
-        size_t len = strcspn(s, ",");
-        double d;
-        if (n == max || len == 0 || len >= sizeof item) return -1;
-        memcpy(item, s, len);
-        item[len] = 0;
-        if (bench_parse_double(item, &d) != 0 || !(d > 0)) return -1;
+    char item[64];
+    int n = 0, k;
+    double d;
+    while ((k = bench_list_next(&s, item, sizeof item)) > 0) {
+        if (n == max || bench_parse_double(item, &d) != 0 || !(d > 0)) return -1;
         v[n++] = d;
-        s += len;
-        if (*s == ',' && *++s == 0) return -1; /* a trailing comma */
     }
-    return n;
+    return k < 0 ? -1 : n;
 }
 
 /* Gradient of the E1 set-up (loss sum s^2) for one trainer; NULL on error.

@@ -943,6 +943,7 @@ int bench_cmd_train(int argc, char **argv)
     n_opts = (int)(sizeof table / sizeof table[0]);
     memset(R, 0, sizeof *R);
     memset(from_file, 0, sizeof from_file);
+    if (n_opts > (int)(sizeof from_file / sizeof from_file[0])) return BENCH_EXIT_FAIL; /* grow from_file */
     o->bits = 32;
     o->seed = 0;
     o->threads = 1;

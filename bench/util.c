@@ -53,6 +53,19 @@ int bench_parse_double(const char *s, double *out)
     return 0;
 }
 
+int bench_list_next(const char **s, char *item, size_t n)
+{
+    size_t len;
+    if (!**s) return 0;
+    len = strcspn(*s, ",");
+    if (len == 0 || len >= n) return -1;
+    memcpy(item, *s, len);
+    item[len] = 0;
+    *s += len;
+    if (**s == ',' && *++*s == 0) return -1; /* a trailing comma */
+    return 1;
+}
+
 int bench_mul_size(size_t *out, size_t a, size_t b, size_t c)
 {
     if ((b && a > (size_t)-1 / b) || (c && a * b > (size_t)-1 / c)) return -1;
