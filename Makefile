@@ -633,3 +633,29 @@ reproduce-report: | e4-figures e1-figures rram-figures experiments
 reproduce: reproduce-report
 
 experiments: train-tables
+# ---------------------------------------------------------------- hostile input (issue 16)
+# tests/hostile_cli.sh: bruno-bench and datasets/convert.py used as a
+# hostile user would (every size option, number syntax, empty splits,
+# output failures, hostile data, parameters that cannot be computed, odd
+# files, the converter): the promised exit code and no crash, hang or
+# temporary file. About 10 s. The library's side is tests/test_hostile.c.
+# fuzz-state and fuzz-kv: libFuzzer on the state file (state.bin) and the
+# key=value reader with the strict number parser, FUZZ_TIME seconds each;
+# fuzz-short runs all three targets for FUZZ_SHORT seconds each (for CI).
+.PHONY: hostile-cli fuzz-state fuzz-kv fuzz-short
+FUZZ_SHORT ?= 20
+FUZZ_FLAGS = -std=c99 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+hostile-cli: $(BUILD)/bruno-bench
+	sh tests/hostile_cli.sh $(BUILD)/bruno-bench
+$(BUILD)/fuzz_state: datasets/fuzz_state.c bench/train_util.c bench/train.h bruno.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ datasets/fuzz_state.c bench/train_util.c -lm
+$(BUILD)/fuzz_kv: datasets/fuzz_kv.c bench/train_util.c bench/util.c bench/train.h bench/bench.h bruno.h | $(BUILD)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ datasets/fuzz_kv.c bench/train_util.c bench/util.c -lm
+fuzz-state fuzz-kv: fuzz-%: $(BUILD)/fuzz_%
+	@mkdir -p $(BUILD)/fuzz-corpus-$* $(BUILD)/fuzz-crashes
+	$(BUILD)/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
+	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz-crashes/ $(BUILD)/fuzz-corpus-$*
+fuzz-short:
+	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_SHORT)
+	$(MAKE) --no-print-directory fuzz-state fuzz-kv FUZZ_TIME=$(FUZZ_SHORT)
+test: hostile-cli

@@ -117,6 +117,44 @@
      every neuron's arithmetic is the same whichever worker holds it, so
      results are bit-identical for any thread count.
 
+   WHAT EVERY PUBLIC FUNCTION VALIDATES (tests/test_hostile.c tests each line)
+   ------------------------------------
+   - Functions that return a bruno_result: any NULL object or config
+     argument that is not documented as optional -> BRUNO_ERR_ARG, before
+     anything is touched. Sizes whose product would wrap size_t ->
+     BRUNO_ERR_SIZE (bruno_alloc returns NULL). Non-finite reals ->
+     BRUNO_ERR_NONFINITE; out-of-range ones -> BRUNO_ERR_PARAM.
+   - Functions that return a value: NULL gives a neutral value and writes
+     nothing: bruno_rng_u64/uniform/normal 0, bruno_felif_rate 0 (and *dr
+     = 0), bruno_felif_euler -1, the Jacobians all zero, bruno_felif_fine_pass
+     0 steps, bruno_felif_derive all-zero constants, bruno_felif_c_tot 0,
+     bruno_rram_geometry_make a zero geometry (which fails
+     bruno_rram_geometry_validate), bruno_net_n_out 0, bruno_net_finite 0,
+     *_bytes 0. void functions (seed, jump, *_free, zero_grad, constrain,
+     release_workspace, counting_allocator_init/reset_peak) do nothing.
+   - *_init (net, felif_pop, rram_array, optim) zero the object first; a
+     failed init leaves it zeroed (or, after a partial allocation, freed
+     and zeroed), so the matching *_free is always safe, also on a zeroed
+     object and twice.
+   - An allocator is both callbacks or neither (NULL/NULL = the default):
+     alloc without free, or free without alloc, is BRUNO_ERR_ARG at every
+     *_init, NULL from bruno_alloc, and allocates nothing through a
+     counting allocator wrapped around it.
+   - bruno_felif_params_validate (and so every population and FeLIF layer)
+     refuses parameters the build cannot compute in bruno_real: derived
+     constants (1/tau_0, I_0 A, 1/C_tot, the field gains) and the largest
+     right-hand-side terms (currents at |v| = v_clip, rate 1/tau_0, its
+     derivative) must stay 1e6 below the largest bruno_real, and A, E_soft,
+     V_t, P_s must be normal numbers; so the reference and the fast kernel
+     refuse the same inputs (a double build accepts e.g. tau_0 = 1e-40,
+     which a float build refuses).
+   - bruno_net_add: layer sizes up to 2^24 neurons (an encoding layer's
+     n_in * tile too), bits 2..16 or 32 (RRAM 2..5), finite initial values.
+   - bruno_optim_init and every bruno_optim_step: lr finite and > 0,
+     beta1, beta2 in [0, 1), eps finite and > 0 (opt->cfg may be changed
+     between steps); a step whose gradient or result is not finite returns
+     BRUNO_ERR_DIVERGED.
+
    VERSION HISTORY
    ---------------
    0.1.0  FeLIF and LIF neurons, quantised synapse, RNG, allocator;
@@ -1159,11 +1197,16 @@ BRUNO_API bruno_allocator bruno_allocator_default(void)
     return a;
 }
 
+/* An allocator is both functions or neither (the default): memory from a
+   pool's alloc must never reach BRUNO_FREE, nor BRUNO_MALLOC's a pool's free. */
+static int bruno__allocator_ok(const bruno_allocator *a) { return !a || !a->alloc == !a->free; }
+
 BRUNO_API void *bruno_alloc(const bruno_allocator *a, size_t n, size_t size)
 {
     void *p;
     size_t bytes;
     if (size != 0 && n > (size_t)-1 / size) return NULL;
+    if (!bruno__allocator_ok(a)) return NULL;
     bytes = n * size;
     if (bytes == 0) bytes = 1; /* a valid, distinct pointer; freed with size 1 */
     if (a && a->alloc) p = a->alloc(bytes, a->user);
@@ -1187,6 +1230,7 @@ static void *bruno__count_alloc(size_t size, void *user)
     void *p;
     c->n_allocs++;
     if (c->fail_at && c->n_allocs == c->fail_at) return NULL;
+    if (!bruno__allocator_ok(&c->inner)) return NULL;
     p = c->inner.alloc ? c->inner.alloc(size, c->inner.user) : BRUNO_MALLOC(size);
     if (!p) return NULL;
     c->live_bytes += size;
@@ -1206,6 +1250,7 @@ static void bruno__count_free(void *ptr, size_t size, void *user)
 
 BRUNO_API void bruno_counting_allocator_init(bruno_counting_allocator *c, const bruno_allocator *inner)
 {
+    if (!c) return;
     memset(c, 0, sizeof *c);
     c->inner = inner ? *inner : bruno_allocator_default();
 }
@@ -1219,7 +1264,10 @@ BRUNO_API bruno_allocator bruno_counting_allocator_get(bruno_counting_allocator 
     return a;
 }
 
-BRUNO_API void bruno_counting_allocator_reset_peak(bruno_counting_allocator *c) { c->peak_bytes = c->live_bytes; }
+BRUNO_API void bruno_counting_allocator_reset_peak(bruno_counting_allocator *c)
+{
+    if (c) c->peak_bytes = c->live_bytes;
+}
 
 /* ---- RNG ----------------------------------------------------------------- */
 static uint64_t bruno__splitmix64(uint64_t *x)
@@ -1236,6 +1284,7 @@ BRUNO_API void bruno_rng_seed(bruno_rng *rng, uint64_t seed)
 {
     uint64_t x = seed;
     int i;
+    if (!rng) return;
     for (i = 0; i < 4; ++i) rng->s[i] = bruno__splitmix64(&x);
     rng->cached_normal = 0.0;
     rng->has_cached = 0;
@@ -1243,9 +1292,11 @@ BRUNO_API void bruno_rng_seed(bruno_rng *rng, uint64_t seed)
 
 BRUNO_API uint64_t bruno_rng_u64(bruno_rng *rng)
 {
-    uint64_t *s = rng->s;
-    uint64_t result = bruno__rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
+    uint64_t *s, result, t;
+    if (!rng) return 0;
+    s = rng->s;
+    result = bruno__rotl(s[1] * 5, 7) * 9;
+    t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
     s[1] ^= s[2];
@@ -1263,6 +1314,7 @@ BRUNO_API double bruno_rng_uniform(bruno_rng *rng)
 BRUNO_API double bruno_rng_normal(bruno_rng *rng)
 {
     double u1, u2, r, th;
+    if (!rng) return 0.0;
     if (rng->has_cached) {
         rng->has_cached = 0;
         return rng->cached_normal;
@@ -1282,6 +1334,7 @@ BRUNO_API void bruno_rng_jump(bruno_rng *rng)
                                   0x39abdc4529b1661cULL};
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int i, b;
+    if (!rng) return;
     for (i = 0; i < 4; ++i)
         for (b = 0; b < 64; ++b) {
             if (J[i] & ((uint64_t)1 << b)) {
@@ -1336,8 +1389,49 @@ BRUNO_API bruno_felif_params bruno_felif_params_default(void)
 
 BRUNO_API void bruno_felif_params_use_legacy_reset(bruno_felif_params *p)
 {
+    if (!p) return;
     p->p_reset = -0.1478602;
     p->p_init = 0.1478602;
+}
+
+/* What the computation needs, in the precision of the build (bruno_real):
+   every derived constant finite, nonzero where the kernels divide by it
+   (A, E_soft, V_t), and the largest term of the right-hand side (the
+   polarization and leakage currents at |v| = v_clip, |p| = P_s, the
+   largest rate 1/tau_0, the field, the rate's derivative) at least 1e6
+   below the largest bruno_real, so that the reference and the fast kernel
+   see finite numbers (and a +-sigma device variation stays finite). A
+   double build accepts what a float build must refuse (tau_0 = 1e-40). */
+static bruno_result bruno__felif_derived_ok(const bruno_felif_params *p)
+{
+#if BRUNO_REAL_IS_DOUBLE
+    const double big = 1.7976931348623157e308 * 1e-6, tiny = 2.2250738585072014e-308;
+#else
+    const double big = 3.4028234663852886e38 * 1e-6, tiny = 1.1754943508222875e-38;
+#endif
+    double den = p->t_fe * p->eps_i + p->t_i * p->eps_fe, inv_c = 1.0 / bruno_felif_c_tot(p);
+    double r_max = 1.0 / p->tau_0, i_p = 2.0 * p->P_s * p->A * r_max;
+    double i_leak = p->I_0 * p->A * exp(p->v_clip / p->V_t) + p->I_dsc;
+    double k_v = p->eps_i / den, k_p = p->t_i / (BRUNO_EPS0 * den);
+    double q[12];
+    size_t i;
+    if (!(den > 0) || !(p->A >= tiny) || !(p->E_soft >= tiny) || !(p->V_t >= tiny) || !(p->P_s >= tiny))
+        return BRUNO_ERR_PARAM;
+    q[0] = r_max;
+    q[1] = i_p;
+    q[2] = i_leak;
+    q[3] = (i_p + i_leak) * inv_c;
+    q[4] = 2.0 * p->P_s * r_max;
+    q[5] = k_v * p->v_clip + k_p * p->P_s;
+    q[6] = p->alpha * r_max / p->E_soft * (k_v + k_p) * (2.0 * p->P_s * p->A * inv_c + 2.0 * p->P_s);
+    q[7] = p->I_0 * p->A / p->V_t * exp(p->v_clip / p->V_t) * inv_c;
+    q[8] = inv_c;
+    q[9] = 1.0 / p->V_t;
+    q[10] = p->E_a / p->E_soft;
+    q[11] = k_p;
+    for (i = 0; i < sizeof q / sizeof q[0]; ++i)
+        if (!(q[i] <= big)) return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
 }
 
 BRUNO_API bruno_result bruno_felif_params_validate(const bruno_felif_params *p)
@@ -1359,18 +1453,22 @@ BRUNO_API bruno_result bruno_felif_params_validate(const bruno_felif_params *p)
        evaluates them without a clamp): e^(v/V_t) for |v| <= v_clip, and
        (E_a/E_soft)^alpha, the largest switching exponent. */
     if (p->v_clip / p->V_t > 80.0 || p->alpha * log2(p->E_a / p->E_soft) > 120.0) return BRUNO_ERR_PARAM;
-    return BRUNO_OK;
+    return bruno__felif_derived_ok(p);
 }
 
 BRUNO_API double bruno_felif_c_tot(const bruno_felif_params *p)
 {
+    if (!p) return 0.0;
     return BRUNO_EPS0 * p->eps_fe * p->A / p->t_fe + p->C_par;
 }
 
 BRUNO_API bruno_felif_consts bruno_felif_derive(const bruno_felif_params *p)
 {
     bruno_felif_consts c;
-    double den = p->t_fe * p->eps_i + p->t_i * p->eps_fe;
+    double den;
+    memset(&c, 0, sizeof c); /* NULL p: all zero (validate p first; this does not) */
+    if (!p) return c;
+    den = p->t_fe * p->eps_i + p->t_i * p->eps_fe;
     c.A = (bruno_real)p->A;
     c.P_s = (bruno_real)p->P_s;
     c.E_a = (bruno_real)p->E_a;
@@ -1398,9 +1496,13 @@ BRUNO_API bruno_felif_consts bruno_felif_derive(const bruno_felif_params *p)
 
 BRUNO_API bruno_real bruno_felif_rate(const bruno_felif_consts *c, bruno_real E, bruno_real *dr)
 {
-    bruno_real aE = BRUNO__FABS(E) + c->E_soft;
-    bruno_real X = BRUNO__POW(c->E_a / aE, c->alpha);
-    bruno_real r;
+    bruno_real aE, X, r;
+    if (!c) {
+        if (dr) *dr = 0;
+        return 0;
+    }
+    aE = BRUNO__FABS(E) + c->E_soft;
+    X = BRUNO__POW(c->E_a / aE, c->alpha);
     if (X > BRUNO__X_MAX) {
         if (dr) *dr = 0;
         return 0;
@@ -1439,6 +1541,7 @@ BRUNO_API int bruno_felif_euler(const bruno_felif_consts *c, bruno_real v, bruno
     bruno__felif_rhs o;
     bruno_real vn, pn;
     int flags = 0;
+    if (!c || !v_out || !p_out) return -1;
     bruno__felif_eval(c, v, p, 0, &o);
     pn = p + tau * o.I_p / c->A;
     vn = v + tau * (I - o.I_leak - o.I_p) * c->inv_C_tot;
@@ -1463,6 +1566,10 @@ BRUNO_API bruno_felif_jacobian bruno_felif_euler_jacobian(const bruno_felif_cons
     bruno_felif_jacobian J;
     bruno_real dIp_dp, dIp_dv, dIl_dv, vn, pn;
     int flags;
+    if (!c) {
+        memset(&J, 0, sizeof J);
+        return J;
+    }
     bruno__felif_eval(c, v, p, rate_grad, &o);
     /* MODELS §3: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
     dIp_dp = -c->A * o.r - o.I_pa * o.dr * c->k_p;
@@ -1494,8 +1601,11 @@ BRUNO_API bruno_felif_jacobian bruno_felif_coarse_jacobian(const bruno_felif_con
 BRUNO_API uint32_t bruno_felif_fine_pass(const bruno_felif_consts *c, bruno_real V_thr, bruno_real *v,
                                          bruno_real *p, bruno_real I, bruno_real h, uint32_t n_fine)
 {
-    bruno_real vv = *v, pp = *p;
+    bruno_real vv, pp;
     uint32_t i;
+    if (!c || !v || !p) return 0;
+    vv = *v;
+    pp = *p;
     for (i = 0; i < n_fine; ++i) {
         bruno_felif_euler(c, vv, pp, I, h, &vv, &pp);
         if (vv >= V_thr) { ++i; break; }
@@ -1917,6 +2027,7 @@ BRUNO_API bruno_result bruno_felif_pop_init(bruno_felif_pop *pop, const bruno_fe
     bruno_result r;
     if (!pop || !cfg) return BRUNO_ERR_ARG;
     memset(pop, 0, sizeof *pop);
+    if (!bruno__allocator_ok(&cfg->allocator)) return BRUNO_ERR_ARG;
     if ((r = bruno_felif_params_validate(&cfg->params)) != BRUNO_OK) return r;
     bruno_felif_params_to_vector(&cfg->params, prm);
     r = bruno_device_pop_init(&d, bruno__felif_dev(), prm, cfg->n, cfg->sigma, cfg->vary_gain, cfg->seed,
@@ -1928,7 +2039,10 @@ BRUNO_API bruno_result bruno_felif_pop_init(bruno_felif_pop *pop, const bruno_fe
     pop->soa = d.soa;
     pop->uniform = d.uniform;
     pop->allocator = d.allocator;
-    if (r != BRUNO_OK) bruno_felif_pop_free(pop);
+    if (r != BRUNO_OK) {
+        bruno_felif_pop_free(pop); /* a failed init leaves the object zeroed */
+        memset(pop, 0, sizeof *pop);
+    }
     return r;
 }
 
@@ -2127,6 +2241,10 @@ BRUNO_API bruno_result bruno_rram_params_validate(const bruno_rram_params *p)
 BRUNO_API bruno_rram_geometry bruno_rram_geometry_make(const bruno_rram_params *p, double d_r, double d_l)
 {
     bruno_rram_geometry g;
+    if (!p) {
+        g.r = g.l = 0.0; /* fails bruno_rram_geometry_validate */
+        return g;
+    }
     g.r = p->r_det * (1.0 + d_r);
     g.l = p->l_det * (1.0 + d_l);
     return g;
@@ -2834,6 +2952,7 @@ BRUNO_API bruno_result bruno_rram_array_init(bruno_rram_array *a, const bruno_rr
     size_t dev;
     if (!a || !cfg) return BRUNO_ERR_ARG;
     memset(a, 0, sizeof *a);
+    if (!bruno__allocator_ok(&cfg->allocator)) return BRUNO_ERR_ARG;
     if ((r = bruno__rram_array_check(cfg, &L)) != BRUNO_OK) return r;
     a->cfg = *cfg;
     S = a->n_states = L.n_states;
@@ -3092,9 +3211,10 @@ BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cf
     bruno_result r;
     if (!net || !cfg) return BRUNO_ERR_ARG;
     memset(net, 0, sizeof *net);
+    if (!bruno__allocator_ok(&cfg->allocator)) return BRUNO_ERR_ARG;
     if ((r = bruno__net_cfg_check(cfg)) != BRUNO_OK) return r;
     net->cfg = *cfg;
-    if (!net->cfg.allocator.alloc || !net->cfg.allocator.free) net->cfg.allocator = bruno_allocator_default();
+    if (!net->cfg.allocator.alloc) net->cfg.allocator = bruno_allocator_default();
     bruno_rng_seed(&net->rng, cfg->seed);
     return BRUNO_OK;
 }
@@ -3467,7 +3587,8 @@ static bruno_result bruno__layer_check(bruno_layer *L, const bruno_layer_config 
 {
     switch (lc->kind) {
     case BRUNO_LAYER_ENCODE:
-        if (lc->tile == 0) return BRUNO_ERR_SIZE;
+        /* n_in * tile must not wrap: the same bound as a dense layer's width */
+        if (lc->tile == 0 || lc->tile > ((size_t)1 << 24) / n_in) return BRUNO_ERR_SIZE;
         L->n_out = n_in * lc->tile;
         if (lc->n_out && lc->n_out != L->n_out) return BRUNO_ERR_SHAPE;
         break;
@@ -3606,6 +3727,7 @@ BRUNO_API void bruno_net_constrain(bruno_net *net)
 BRUNO_API int bruno_net_finite(const bruno_net *net)
 {
     size_t i, j;
+    if (!net) return 0;
     for (i = 0; i < net->n_params; ++i)
         for (j = 0; j < net->params[i].n; ++j)
             if (!bruno__finite((double)net->params[i].data[j]) || !bruno__finite((double)net->params[i].grad[j]))
@@ -5861,16 +5983,26 @@ BRUNO_API size_t bruno_optim_bytes(const bruno_net *net, bruno_optim_kind kind)
     return 2 * n * sizeof(bruno_real);
 }
 
+/* lr finite and > 0, beta1 and beta2 in [0, 1), eps finite and > 0 (Adam
+   divides by sqrt(v) + eps, Adamax by max(beta2 u, |g| + eps): with eps = 0
+   a zero gradient makes 0/0). Checked at init and at every step, since
+   opt->cfg may be changed in between (the plateau schedule, a resumed run). */
+static bruno_result bruno__optim_cfg_check(const bruno_optim_config *c)
+{
+    if (!bruno__finite(c->lr) || !(c->lr > 0) || !(c->beta1 >= 0 && c->beta1 < 1) ||
+        !(c->beta2 >= 0 && c->beta2 < 1) || !bruno__finite(c->eps) || !(c->eps > 0))
+        return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
 BRUNO_API bruno_result bruno_optim_init(bruno_optim *opt, const bruno_optim_config *cfg, const bruno_net *net)
 {
     if (!opt || !cfg || !net) return BRUNO_ERR_ARG;
     memset(opt, 0, sizeof *opt);
-    if ((unsigned)cfg->kind > BRUNO_OPTIM_ADAMAX) return BRUNO_ERR_ARG;
-    if (!bruno__finite(cfg->lr) || cfg->lr <= 0 || !(cfg->beta1 >= 0 && cfg->beta1 < 1) ||
-        !(cfg->beta2 >= 0 && cfg->beta2 < 1) || !(cfg->eps >= 0) || !bruno__finite(cfg->eps))
-        return BRUNO_ERR_PARAM;
+    if ((unsigned)cfg->kind > BRUNO_OPTIM_ADAMAX || !bruno__allocator_ok(&cfg->allocator)) return BRUNO_ERR_ARG;
+    if (bruno__optim_cfg_check(cfg) != BRUNO_OK) return BRUNO_ERR_PARAM;
     opt->cfg = *cfg;
-    if (!opt->cfg.allocator.alloc || !opt->cfg.allocator.free) opt->cfg.allocator = bruno_allocator_default();
+    if (!opt->cfg.allocator.alloc) opt->cfg.allocator = bruno_allocator_default();
     opt->n_params = net->n_params;
     opt->n_total = bruno__n_total(net);
     if (cfg->kind != BRUNO_OPTIM_SGD && opt->n_total) {
@@ -5890,6 +6022,9 @@ BRUNO_API bruno_result bruno_optim_step(bruno_optim *opt, bruno_net *net)
     double lr, b1, b2, eps, bc1, bc2;
     if (!opt || !net) return BRUNO_ERR_ARG;
     if (net->n_params != opt->n_params || bruno__n_total(net) != opt->n_total) return BRUNO_ERR_SHAPE;
+    if ((unsigned)opt->cfg.kind > BRUNO_OPTIM_ADAMAX || bruno__optim_cfg_check(&opt->cfg) != BRUNO_OK)
+        return BRUNO_ERR_PARAM;
+    if (opt->cfg.kind != BRUNO_OPTIM_SGD && opt->n_total && (!opt->m || !opt->u)) return BRUNO_ERR_STATE;
     for (i = 0; i < net->n_params; ++i)
         if (bruno__check_finite_array(net->params[i].grad, net->params[i].n) != BRUNO_OK) return BRUNO_ERR_DIVERGED;
     opt->t++;
@@ -5922,6 +6057,9 @@ BRUNO_API bruno_result bruno_optim_step(bruno_optim *opt, bruno_net *net)
         }
     }
     bruno_net_constrain(net);
+    /* finite gradients and settings can still step past the largest real */
+    for (i = 0; i < net->n_params; ++i)
+        if (bruno__check_finite_array(net->params[i].data, net->params[i].n) != BRUNO_OK) return BRUNO_ERR_DIVERGED;
     return BRUNO_OK;
 }
 

@@ -32,6 +32,21 @@ typedef struct bench_opt {
    printing usage), or BENCH_EXIT_USAGE. */
 int bench_opts_parse(const char *cmd, const char *summary, bench_opt *opts, int n_opts, int argc,
                      char **argv, int *help_shown);
+/* Strict numbers: digits only for integers (no sign, '+', space, hex or
+   trailing junk; at most max), a plain finite decimal for reals. 0 ok, -1
+   refused (*out unchanged). */
+int bench_parse_u64(const char *s, uint64_t max, uint64_t *out);
+int bench_parse_double(const char *s, double *out);
+/* The next item of a comma list "a,b,c" into item[n], advancing *s: 1
+   an item, 0 the end, -1 an empty or over-long item or a trailing comma. */
+int bench_list_next(const char **s, char *item, size_t n);
+/* *out = a*b*c; -1 (and *out unchanged) if it does not fit in size_t. */
+int bench_mul_size(size_t *out, size_t a, size_t b, size_t c);
+/* "dir/file" into buf[n]; -1 with a message if it does not fit (no silent truncation). */
+int bench_path_join(char *buf, size_t n, const char *dir, const char *file);
+/* -1 with a message if two of the outputs paths[0..n) (NULL: not written,
+   "-": stdout) are the same file; names[] are the option names. */
+int bench_outputs_distinct(const char *cmd, const char *const *paths, const char *const *names, int n);
 void bench_opts_usage(FILE *f, const char *cmd, const char *summary, const bench_opt *opts, int n_opts);
 
 /* ---- output ---------------------------------------------------------------

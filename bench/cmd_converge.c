@@ -195,19 +195,14 @@ static int check_equations(const felif_d *cd, const bruno_felif_consts *cl)
 
 static int parse_list(const char *s, uint64_t *out, int max)
 {
-    int n = 0;
-    while (*s) {
-        char *end;
-        unsigned long long u;
-        if (n == max || *s == '-') return -1;
-        u = strtoull(s, &end, 10);
-        if (end == s || u == 0 || u > UINT32_MAX || u % 10 != 0) return -1;
-        out[n++] = (uint64_t)u;
-        s = end;
-        if (*s == ',') ++s;
-        else if (*s) return -1;
+    char item[32];
+    int n = 0, k;
+    uint64_t u;
+    while ((k = bench_list_next(&s, item, sizeof item)) > 0) {
+        if (n == max || bench_parse_u64(item, UINT32_MAX, &u) != 0 || u == 0 || u % 10 != 0) return -1;
+        out[n++] = u;
     }
-    return n;
+    return k < 0 ? -1 : n;
 }
 
 #define MAX_N 32
@@ -277,6 +272,13 @@ int bench_cmd_converge(int argc, char **argv)
     if (fabs(current) > 1e-3 || fabs(spike_current) > 1e-3) {
         fprintf(stderr, "bruno-bench converge: currents must be at most 1 mA in magnitude\n");
         return BENCH_EXIT_USAGE;
+    }
+    {
+        const char *paths[3], *names[3] = {"out", "traj-out", "spikes-out"};
+        paths[0] = out_path ? out_path : "-";
+        paths[1] = traj_path;
+        paths[2] = spk_path;
+        if (bench_outputs_distinct("converge", paths, names, 3) != 0) return BENCH_EXIT_USAGE;
     }
     cl = bruno_felif_derive(&fp);
     cd = felif_d_make(&fp);

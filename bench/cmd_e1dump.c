@@ -114,9 +114,13 @@ int bench_cmd_e1dump(int argc, char **argv)
                           (int)(sizeof opts / sizeof opts[0]), argc, argv, &help);
     if (rc || help) return rc;
     rc = BENCH_EXIT_FAIL;
-    if (!dir || hidden == 0 || inputs == 0 || batch == 0 || !(seq_ms > 0) || !(dt > 0) || n_fine == 0 ||
-        n_fine > UINT32_MAX || hidden > (1u << 20) || inputs > (1u << 20)) {
-        fprintf(stderr, "bruno-bench e1dump: --dir is required; sizes, --seq-ms, --dt and --n-fine must be > 0\n");
+    if (!dir || n_fine == 0 || n_fine > UINT32_MAX) {
+        fprintf(stderr, "bruno-bench e1dump: --dir is required; --n-fine must be 1..2^32-1\n");
+        return BENCH_EXIT_USAGE;
+    }
+    if (e1_check_sizes("e1dump", inputs, hidden, batch, seq_ms, dt) != 0) return BENCH_EXIT_USAGE;
+    if (strlen(dir) + 16 >= sizeof path) {
+        fprintf(stderr, "bruno-bench e1dump: --dir is longer than %zu characters\n", sizeof path - 16);
         return BENCH_EXIT_USAGE;
     }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {

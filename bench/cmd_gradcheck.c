@@ -9,20 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parse "a,b,c" into at most max doubles; returns the count or -1. */
+/* Parse "a,b,c" into at most max positive finite doubles (the strict
+   number syntax of every option); returns the count or -1. */
 static int parse_list(const char *s, double *v, int max)
 {
-    int n = 0;
-    while (*s) {
-        char *end;
-        double d = strtod(s, &end);
-        if (end == s || n == max || !(d > 0) || !isfinite(d)) return -1;
+    char item[64];
+    int n = 0, k;
+    double d;
+    while ((k = bench_list_next(&s, item, sizeof item)) > 0) {
+        if (n == max || bench_parse_double(item, &d) != 0 || !(d > 0)) return -1;
         v[n++] = d;
-        s = end;
-        if (*s == ',') ++s;
-        else if (*s) return -1;
     }
-    return n;
+    return k < 0 ? -1 : n;
 }
 
 /* Gradient of the E1 set-up (loss sum s^2) for one trainer; NULL on error.
@@ -89,10 +87,12 @@ int bench_cmd_gradcheck(int argc, char **argv)
                 neuron);
         return BENCH_EXIT_USAGE;
     }
-    if (nn <= 0 || nd <= 0 || hidden == 0 || inputs == 0 || batch == 0 || !(seq_ms > 0) || checkpoints == 0) {
-        fprintf(stderr, "bruno-bench gradcheck: --n-fine and --dt need positive comma lists; sizes must be > 0\n");
+    if (nn <= 0 || nd <= 0 || checkpoints == 0 || checkpoints > UINT32_MAX) {
+        fprintf(stderr, "bruno-bench gradcheck: --n-fine and --dt need positive comma lists; --checkpoints 1..2^32-1\n");
         return BENCH_EXIT_USAGE;
     }
+    for (j = 0; j < nd; ++j)
+        if (e1_check_sizes("gradcheck", inputs, hidden, batch, seq_ms, dts[j]) != 0) return BENCH_EXIT_USAGE;
     for (i = 0; i < nn; ++i)
         if (Ns[i] != floor(Ns[i]) || Ns[i] > 1e6) {
             fprintf(stderr, "bruno-bench gradcheck: --n-fine values must be whole numbers up to 1e6\n");

@@ -79,16 +79,18 @@ int bench_cmd_memtime(int argc, char **argv)
         fprintf(stderr, "bruno-bench memtime: --neuron must be a device neuron (felif, ...), lif or rlif\n");
         return BENCH_EXIT_USAGE;
     }
-    if (hidden == 0 || inputs == 0 || batch == 0 || repeats == 0 || !(seq_ms > 0) || !(dt > 0) || n_fine == 0 ||
-        n_fine > UINT32_MAX || checkpoints == 0 || checkpoints > UINT32_MAX || hidden > (1u << 20) || inputs > (1u << 20)) {
-        fprintf(stderr, "bruno-bench memtime: sizes, --seq-ms, --dt, --n-fine, --checkpoints and --repeats must be > 0\n");
+    if (repeats == 0 || repeats > 1000000 || warmup > 1000000 || n_fine == 0 || n_fine > UINT32_MAX ||
+        checkpoints == 0 || checkpoints > UINT32_MAX || threads > 1024) {
+        fprintf(stderr, "bruno-bench memtime: --repeats must be 1..1e6, --warmup <= 1e6, --n-fine and --checkpoints "
+                        "1..2^32-1, --threads <= 1024\n");
         return BENCH_EXIT_USAGE;
     }
+    if (e1_check_sizes("memtime", inputs, hidden, batch, seq_ms, dt) != 0) return BENCH_EXIT_USAGE;
     e1_setup_init(&s, neuron, inputs, hidden, batch, seq_ms, dt, gain, (uint32_t)n_fine, seed);
     s.net.trainer = (bruno_trainer)tr;
     s.net.schedule = (bruno_schedule)sc;
     s.net.checkpoints = (uint32_t)checkpoints;
-    s.net.threads = threads > 1024 ? 1024u : (unsigned)threads;
+    s.net.threads = (unsigned)threads;
     if (!dv.dev) s.net.trainer = BRUNO_TRAINER_BPTT; /* LIF layers are BPTT at dt */
     if (dv.from_file) s.device_params = dv.prm;
 

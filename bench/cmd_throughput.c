@@ -352,8 +352,12 @@ int bench_cmd_throughput(int argc, char **argv)
                           opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, &help);
     if (rc || help) return rc;
     if (!hidden || !batch || !steps || !n_fine || n_fine > UINT32_MAX || !train_hidden || !train_batch || !train_ms ||
-        !repeats || repeats > 1000) {
-        fprintf(stderr, "bruno-bench throughput: every size must be > 0 (repeats at most 1000)\n");
+        !repeats || repeats > 1000 || hidden > E1_MAX_WIDTH || batch > E1_MAX_BATCH || steps > 1000000 ||
+        (double)hidden * (double)batch > 1e8 || train_hidden > E1_MAX_WIDTH || train_batch > E1_MAX_BATCH ||
+        train_ms > 1000000) {
+        fprintf(stderr, "bruno-bench throughput: every size must be > 0 (repeats at most 1000; --hidden, "
+                        "--train-hidden <= 2^20, --batch, --train-batch <= 4096, hidden x batch <= 1e8, --steps, "
+                        "--train-ms <= 1e6)\n");
         return BENCH_EXIT_USAGE;
     }
     upd = (double)hidden * (double)batch * (double)steps * (double)n_fine;

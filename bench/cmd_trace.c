@@ -69,7 +69,8 @@ int bench_cmd_trace(int argc, char **argv)
         fprintf(stderr, "bruno-bench trace: --kernel must be reference or fast, got '%s'\n", kernel);
         return BENCH_EXIT_USAGE;
     }
-    if (n_fine > UINT32_MAX) {
+    is_lif = strcmp(neuron, "lif") == 0;
+    if (n_fine > 10000000) {
         fprintf(stderr, "bruno-bench trace: --n-fine too large\n");
         return BENCH_EXIT_USAGE;
     }
@@ -82,6 +83,10 @@ int bench_cmd_trace(int argc, char **argv)
         return BENCH_EXIT_USAGE;
     }
     n_steps = (uint64_t)(duration / dt + 0.5);
+    if ((double)n_steps * (double)neurons > 1e9) {
+        fprintf(stderr, "bruno-bench trace: --duration/--dt x --neurons is more than 1e9 CSV rows\n");
+        return BENCH_EXIT_USAGE;
+    }
     if (n_steps == 0) {
         fprintf(stderr, "bruno-bench trace: --duration must be at least one --dt\n");
         return BENCH_EXIT_USAGE;

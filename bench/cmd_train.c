@@ -36,16 +36,17 @@
 #define BRUNO_DATA_IMPLEMENTATION
 #include "datasets/bruno_data.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
-#define UNSET_D NAN
-#define UNSET_U UINT64_MAX
 
 enum { TASK_RAW = 0, TASK_EVENTS, TASK_JSB };
 enum { MODEL_LIF = 0, MODEL_RLIF, MODEL_FELIF, MODEL_SNU, MODEL_HERACLES };
@@ -68,30 +69,25 @@ static const char *hparam_keys[] = {"lr", "batch", "alpha", "beta", "v-thr", "ga
 typedef struct kv_ctx {
     bench_opt *opts;
     int n;
+    int *from_file;   /* [n]: set by the --hparams file */
 } kv_ctx;
 
 static int set_opt(bench_opt *o, const char *val, char *why, size_t wn)
 {
-    char *end = NULL;
-    errno = 0;
     if (o->kind == BENCH_OPT_STRING) {
         char *s = strdup(val);   /* freed at exit with the process; a few bytes */
         if (!s) return -1;
         *(const char **)o->target = s;
     } else if (o->kind == BENCH_OPT_DOUBLE) {
-        double d = strtod(val, &end);
-        if (end == val || *end || errno || !isfinite(d)) {
+        if (bench_parse_double(val, (double *)o->target) != 0) {
             snprintf(why, wn, "'%s' needs a finite number, got '%s'", o->name, val);
             return -1;
         }
-        *(double *)o->target = d;
     } else if (o->kind == BENCH_OPT_U64) {
-        unsigned long long u = strtoull(val, &end, 10);
-        if (val[0] == '-' || end == val || *end || errno) {
+        if (bench_parse_u64(val, UINT64_MAX, (uint64_t *)o->target) != 0) {
             snprintf(why, wn, "'%s' needs a non-negative integer, got '%s'", o->name, val);
             return -1;
         }
-        *(uint64_t *)o->target = (uint64_t)u;
     } else {
         *(int *)o->target = strcmp(val, "0") != 0;
     }
@@ -111,8 +107,21 @@ static int kv_set(const char *key, const char *value, void *user, char *why, siz
     }
     for (j = 0; j < c->n; ++j)
         if (strcmp(c->opts[j].name, key) == 0) {
-            if (c->opts[j].seen) return 0; /* the command line wins */
-            return set_opt(&c->opts[j], value, why, wn);
+            if (c->from_file[j]) {
+                snprintf(why, wn, "'%s' is set twice", key);
+                return -1;
+            }
+            if (c->opts[j].seen) {
+                /* the command line wins, but a malformed value is still an error */
+                bench_opt scratch = c->opts[j];
+                union { double d; uint64_t u; const char *s; int i; } t;
+                scratch.target = &t;
+                if (scratch.kind == BENCH_OPT_STRING) return 0;
+                return set_opt(&scratch, value, why, wn);
+            }
+            if (set_opt(&c->opts[j], value, why, wn) != 0) return -1;
+            c->from_file[j] = 1;
+            return 0;
         }
     snprintf(why, wn, "unknown key '%s'", key);
     return -1;
@@ -170,6 +179,18 @@ static int lookup(const char *s, const char **names, int n)
         if (strcmp(s, names[i]) == 0) return i;
     return -1;
 }
+
+/* Options of a run are "set" when the command line or the --hparams file
+   gave them a value. */
+static int opt_set(const bench_opt *t, const int *from_file, int n, const char *name)
+{
+    int i;
+    for (i = 0; i < n; ++i)
+        if (strcmp(t[i].name, name) == 0) return t[i].seen || from_file[i];
+    return 0;
+}
+
+#define TRAIN_MAX_EPOCHS 1000000u
 
 static int file_exists(const char *p)
 {
@@ -861,6 +882,33 @@ fail:
 }
 
 /* ---- command ------------------------------------------------------------------------------------ */
+/* Temporary files of a run that was killed between writing and renaming
+   ("<file>.tmp.<pid>", bench_out and train_state_save) are removed on the
+   next run: only our own four names with a numeric pid suffix, only in
+   the run's own directory, and only when that process no longer exists. */
+static void clean_stale_temps(const char *dir)
+{
+    static const char *names[] = {"epochs.csv", "wall.csv", "state.bin", "summary.json"};
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        size_t i;
+        for (i = 0; i < sizeof names / sizeof names[0]; ++i) {
+            size_t nl = strlen(names[i]);
+            const char *suf = e->d_name + nl + 5;
+            uint64_t pid;
+            char path[1200];
+            if (strncmp(e->d_name, names[i], nl) != 0 || strncmp(e->d_name + nl, ".tmp.", 5) != 0) continue;
+            if (bench_parse_u64(suf, INT32_MAX, &pid) != 0 || pid == 0) continue;
+            if ((pid_t)pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+            if (bench_path_join(path, sizeof path, dir, e->d_name) == 0 && remove(path) == 0)
+                fprintf(stderr, "bruno-bench train: removed %s, left by a run that was stopped\n", path);
+        }
+    }
+    closedir(d);
+}
+
 static void free_run(run *R)
 {
     bruno_free(&R->a, R->xb, R->xb_n, sizeof(bruno_real));
@@ -885,7 +933,7 @@ int bench_cmd_train(int argc, char **argv)
     static run Rs;  /* large; zeroed */
     run *R = &Rs;
     opts *o = &R->o;
-    int help = 0, rc, i, n_opts, ld;
+    int help = 0, rc, i, n_opts, ld, from_file[64];
     char msg[600];
     uint64_t ep, done_now = 0;
     bench_opt table[] = {
@@ -941,12 +989,11 @@ int bench_cmd_train(int argc, char **argv)
     };
     n_opts = (int)(sizeof table / sizeof table[0]);
     memset(R, 0, sizeof *R);
+    memset(from_file, 0, sizeof from_file);
+    if (n_opts > (int)(sizeof from_file / sizeof from_file[0])) return BENCH_EXIT_FAIL; /* grow from_file */
     o->bits = 32;
     o->seed = 0;
-    o->epochs = o->batch = o->n_fine = o->hidden = o->tile = o->plateau = o->checkpoints = UNSET_U;
     o->threads = 1;
-    o->lr = o->alpha = o->beta = o->v_thr = o->gain = o->i_dsc = o->gain_std = o->init_scale = o->surrogate_beta =
-        o->bin_s = UNSET_D;
     o->trainer = "bruno";
     o->synapse = "ideal";
     o->rounding = "stochastic";
@@ -979,19 +1026,31 @@ int bench_cmd_train(int argc, char **argv)
     }
     if (o->hparams) {
         char path[512], *text;
+        size_t tsize = 0;
         kv_ctx c;
+        int k;
         if (strcmp(o->hparams, "auto") == 0)
-            snprintf(path, sizeof path, "reference/hparams/%s_%s_%llu.txt", o->task, o->model,
-                     (unsigned long long)o->bits);
+            k = snprintf(path, sizeof path, "reference/hparams/%s_%s_%llu.txt", o->task, o->model,
+                         (unsigned long long)o->bits);
         else
-            snprintf(path, sizeof path, "%s", o->hparams);
-        text = train_read_file(path, NULL);
+            k = snprintf(path, sizeof path, "%s", o->hparams);
+        if (k < 0 || (size_t)k >= sizeof path) {
+            fprintf(stderr, "bruno-bench train: --hparams path longer than %zu characters\n", sizeof path - 1);
+            return BENCH_EXIT_USAGE;
+        }
+        text = train_read_file(path, &tsize);
         if (!text) {
-            fprintf(stderr, "bruno-bench train: cannot read --hparams file %s\n", path);
+            fprintf(stderr, "bruno-bench train: cannot read --hparams file %s (a regular file)\n", path);
+            return BENCH_EXIT_USAGE;
+        }
+        if (strlen(text) != tsize) { /* the parser would stop at the NUL and skip the rest */
+            fprintf(stderr, "bruno-bench train: --hparams file %s contains a NUL byte\n", path);
+            free(text);
             return BENCH_EXIT_USAGE;
         }
         c.opts = table;
         c.n = n_opts;
+        c.from_file = from_file;
         rc = train_kv_parse(text, path, kv_set, &c, msg, sizeof msg);
         free(text);
         if (rc != 0) {
@@ -999,39 +1058,44 @@ int bench_cmd_train(int argc, char **argv)
             return BENCH_EXIT_USAGE;
         }
     }
-    /* task defaults for whatever neither the command line nor the file set */
+    /* task defaults for whatever neither the command line nor the file set
+       (a "set" flag per option, not a sentinel value: every value a user
+       can type means what it says) */
     {
         int jsb = R->task == TASK_JSB;
-        if (o->epochs == UNSET_U) o->epochs = jsb ? 100 : 150;
-        if (o->batch == UNSET_U) o->batch = jsb ? 1 : 128;
-        if (o->n_fine == UNSET_U) o->n_fine = 1000;
-        if (o->hidden == UNSET_U) o->hidden = jsb ? 150 : 256;
-        if (o->tile == UNSET_U) o->tile = R->task == TASK_EVENTS ? 5 : 32;
-        if (o->plateau == UNSET_U) o->plateau = jsb ? 1 : 0;
-        if (o->checkpoints == UNSET_U) o->checkpoints = 31;
-        if (isnan(o->lr)) o->lr = jsb ? 5e-3 : 2e-3;
-        if (isnan(o->alpha)) o->alpha = 0.95;
-        if (isnan(o->beta)) o->beta = 0.9;
-        if (isnan(o->v_thr)) o->v_thr = R->model == MODEL_HERACLES ? 3.5 : (jsb ? 2.0 : 2.5); /* MODELS §7, §2 */
-        if (isnan(o->gain)) o->gain = jsb ? 1e-8 : 2e-9;
-        if (isnan(o->i_dsc)) o->i_dsc = 10e-12;
-        if (isnan(o->gain_std)) o->gain_std = 0.18436;
-        if (isnan(o->init_scale)) o->init_scale = 1.0;
-        if (isnan(o->surrogate_beta)) o->surrogate_beta = 10.0;
-        if (isnan(o->bin_s)) o->bin_s = 5e-3;
+#define UNSET(name) (!opt_set(table, from_file, n_opts, name))
+        if (UNSET("epochs")) o->epochs = jsb ? 100 : 150;
+        if (UNSET("batch")) o->batch = jsb ? 1 : 128;
+        if (UNSET("n-fine")) o->n_fine = 1000;
+        if (UNSET("hidden")) o->hidden = jsb ? 150 : 256;
+        if (UNSET("tile")) o->tile = R->task == TASK_EVENTS ? 5 : 32;
+        if (UNSET("plateau")) o->plateau = jsb ? 1 : 0;
+        if (UNSET("checkpoints")) o->checkpoints = 31;
+        if (UNSET("lr")) o->lr = jsb ? 5e-3 : 2e-3;
+        if (UNSET("alpha")) o->alpha = 0.95;
+        if (UNSET("beta")) o->beta = 0.9;
+        if (UNSET("v-thr")) o->v_thr = R->model == MODEL_HERACLES ? 3.5 : (jsb ? 2.0 : 2.5); /* MODELS §7, §2 */
+        if (UNSET("gain")) o->gain = jsb ? 1e-8 : 2e-9;
+        if (UNSET("i-dsc")) o->i_dsc = 10e-12;
+        if (UNSET("gain-std")) o->gain_std = 0.18436;
+        if (UNSET("init-scale")) o->init_scale = 1.0;
+        if (UNSET("surrogate-beta")) o->surrogate_beta = 10.0;
+        if (UNSET("bin-s")) o->bin_s = 5e-3;
+#undef UNSET
         if (!o->surrogate) o->surrogate = jsb ? "tanh" : "superspike";
     }
     if (strcmp(o->surrogate, "superspike") && strcmp(o->surrogate, "tanh")) {
         fprintf(stderr, "bruno-bench train: --surrogate must be superspike or tanh\n");
         return BENCH_EXIT_USAGE;
     }
-    if ((o->bits != 32 && (o->bits < 2 || o->bits > 16)) || o->epochs == 0 || o->batch == 0 || o->batch > 4096 ||
-        o->n_fine == 0 || o->n_fine > UINT32_MAX || o->hidden == 0 || o->hidden > 65536 || o->tile == 0 ||
-        o->tile > 4096 || o->threads == 0 || o->threads > 1024 || o->checkpoints == 0 ||
-        o->checkpoints > UINT32_MAX || !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) ||
-        (R->task == TASK_JSB && o->batch != 1)) {
+    if ((o->bits != 32 && (o->bits < 2 || o->bits > 16)) || o->epochs == 0 || o->epochs > TRAIN_MAX_EPOCHS ||
+        o->batch == 0 || o->batch > 4096 || o->n_fine == 0 || o->n_fine > 1000000 || o->hidden == 0 ||
+        o->hidden > 65536 || o->tile == 0 || o->tile > 4096 || o->threads == 0 || o->threads > 1024 ||
+        o->checkpoints == 0 || o->checkpoints > UINT32_MAX || o->stop_after > TRAIN_MAX_EPOCHS || o->plateau > 1 ||
+        !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) || (R->task == TASK_JSB && o->batch != 1)) {
         fprintf(stderr, "bruno-bench train: --bits must be 32 or 2..16; --epochs, --batch (<= 4096; JSB: 1), "
-                        "--n-fine, --hidden, --tile, --threads, --checkpoints, --lr, --gain, --bin-s must be > 0\n");
+                        "--n-fine (<= 1e6), --hidden (<= 65536), --tile (<= 4096), --threads (<= 1024), "
+                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1\n");
         return BENCH_EXIT_USAGE;
     }
     if ((strcmp(o->synapse, "ideal") && strcmp(o->synapse, "rram")) ||
@@ -1045,15 +1109,25 @@ int bench_cmd_train(int argc, char **argv)
     /* Heracles is a device of the table only: its parameter set always comes from there */
     if ((o->device || o->device_sigma != 0 || R->model == MODEL_HERACLES) && (rc = device_options(R)) != 0) return rc;
 
-    /* output directory and its files */
+    /* output directory and its files: names that do not fit are refused,
+       never cut (two cut names could be the same file) */
+    if (bench_path_join(R->dir_csv, sizeof R->dir_csv, o->out, "epochs.csv") ||
+        bench_path_join(R->dir_wall, sizeof R->dir_wall, o->out, "wall.csv") ||
+        bench_path_join(R->dir_state, sizeof R->dir_state, o->out, "state.bin") ||
+        bench_path_join(R->dir_summary, sizeof R->dir_summary, o->out, "summary.json"))
+        return BENCH_EXIT_USAGE;
+    if (o->data_dir) {
+        struct stat sb;
+        if (stat(o->data_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "bruno-bench train: --data-dir %s is not a directory\n", o->data_dir);
+            return BENCH_EXIT_USAGE;
+        }
+    }
     if (mkdir(o->out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "bruno-bench train: cannot create %s: %s\n", o->out, strerror(errno));
         return BENCH_EXIT_FAIL;
     }
-    snprintf(R->dir_csv, sizeof R->dir_csv, "%s/epochs.csv", o->out);
-    snprintf(R->dir_wall, sizeof R->dir_wall, "%s/wall.csv", o->out);
-    snprintf(R->dir_state, sizeof R->dir_state, "%s/state.bin", o->out);
-    snprintf(R->dir_summary, sizeof R->dir_summary, "%s/summary.json", o->out);
+    clean_stale_temps(o->out);
 
     /* everything the run allocates through the library and the loaders is counted */
     bruno_counting_allocator_init(&R->ca, NULL);
@@ -1061,6 +1135,12 @@ int bench_cmd_train(int argc, char **argv)
     rc = BENCH_EXIT_FAIL;
     if (load_data(R) != 0) goto done;
     make_config(R);
+    if (R->n_train == 0 || R->n_test == 0) {
+        fprintf(stderr, "bruno-bench train: the data set has %zu training and %zu test samples/pieces; "
+                        "both splits must be non-empty\n", R->n_train, R->n_test);
+        rc = BENCH_EXIT_USAGE;
+        goto done;
+    }
     if (R->task != TASK_JSB && R->n_train < o->batch) {
         fprintf(stderr, "bruno-bench train: %zu training samples, fewer than one batch of %llu\n", R->n_train,
                 (unsigned long long)o->batch);
@@ -1150,11 +1230,21 @@ int bench_cmd_train(int argc, char **argv)
         er = R->task == TASK_JSB ? jsb_epoch(R, ep, m) : braille_epoch(R, ep, m);
         train_progress_clear(&R->prog);
         if (er < 0) goto done;
+        if (er == 0) {
+            /* every number of the row must be finite: a NaN loss or accuracy is a diverged run, never a result */
+            int q, nm = R->task == TASK_JSB ? 5 : coarse_eval(R) ? 8 : 4;
+            for (q = 0; q < nm; ++q)
+                if (q != 5 && !isfinite(m[q])) {
+                    mark_diverged(R, ep, 0, q < 2 ? "train" : "test", "metric");
+                    er = 1;
+                    break;
+                }
+        }
         if (er > 0) {
             fprintf(stderr, "bruno-bench train: diverged in epoch %llu, %s batch %zu (non-finite %s); stopping. "
                             "The files keep the %llu finished epochs.\n", (unsigned long long)ep, R->div_phase,
                     R->div_batch, R->div_what, (unsigned long long)R->st.epochs_done);
-            write_summary(R, "diverged");
+            if (write_summary(R, "diverged") != 0) fprintf(stderr, "bruno-bench train: cannot write %s\n", R->dir_summary);
             goto done;
         }
         t2 = bench_now();
@@ -1181,7 +1271,10 @@ int bench_cmd_train(int argc, char **argv)
             fprintf(stderr, "bruno-bench train: cannot write into %s\n", o->out);
             goto done;
         }
-        write_summary(R, ep == o->epochs ? "complete" : "running");
+        if (write_summary(R, ep == o->epochs ? "complete" : "running") != 0) {
+            fprintf(stderr, "bruno-bench train: cannot write %s\n", R->dir_summary);
+            goto done;
+        }
         if (R->task == TASK_JSB)
             printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f nll/frame %.3f frame acc %.4f | lr %.3g | %.1f s\n",
                    (unsigned long long)ep, m[0], m[1], m[2], m[4], m[3], lr, t2 - t0);
@@ -1208,7 +1301,10 @@ int bench_cmd_train(int argc, char **argv)
             prev = tot;
         }
         if (o->stop_after && ++done_now >= o->stop_after && ep < o->epochs) {
-            write_summary(R, "stopped");
+            if (write_summary(R, "stopped") != 0) {
+                fprintf(stderr, "bruno-bench train: cannot write %s\n", R->dir_summary);
+                goto done;
+            }
             fprintf(stderr, "bruno-bench train: stopped after epoch %llu (--stop-after); rerun to resume\n",
                     (unsigned long long)ep);
             break;

@@ -1,5 +1,6 @@
 /* e1.c - the E1 network (see e1.h). */
 #include "e1.h"
+#include <math.h>
 #include <string.h>
 
 static const char *trainer_names[] = {"bruno", "bptt", "checkpoint", "coarse"};
@@ -73,4 +74,20 @@ void e1_input(bruno_real *x, size_t n, uint64_t seed)
     size_t i;
     bruno_rng_seed(&g, seed ^ 0x5eedULL);
     for (i = 0; i < n; ++i) x[i] = (bruno_real)bruno_rng_uniform(&g);
+}
+
+int e1_check_sizes(const char *cmd, uint64_t inputs, uint64_t hidden, uint64_t batch, double seq_ms, double dt)
+{
+    double T = floor(seq_ms * 1e-3 / dt + 0.5);
+    size_t nx, ny;
+    if (inputs == 0 || hidden == 0 || batch == 0 || inputs > E1_MAX_WIDTH || hidden > E1_MAX_WIDTH ||
+        batch > E1_MAX_BATCH || !(seq_ms > 0) || !(dt > 0) || !(T <= E1_MAX_STEPS) ||
+        bench_mul_size(&nx, (size_t)T + 1, (size_t)batch, (size_t)inputs * sizeof(bruno_real)) ||
+        bench_mul_size(&ny, (size_t)T + 1, (size_t)batch, (size_t)hidden * sizeof(bruno_real))) {
+        fprintf(stderr, "bruno-bench %s: --inputs and --hidden must be 1..%u, --batch 1..%u, --seq-ms and --dt > 0 "
+                        "with at most %.0f steps, and steps x batch x inputs (hidden) must fit a memory size\n",
+                cmd, (unsigned)E1_MAX_WIDTH, (unsigned)E1_MAX_BATCH, E1_MAX_STEPS);
+        return -1;
+    }
+    return 0;
 }

@@ -26,6 +26,14 @@ const char *e1_schedule_name(bruno_schedule s);
 void e1_setup_init(e1_setup *s, const char *neuron, size_t inputs, size_t hidden, size_t batch, double seq_ms,
                    double dt, double gain, uint32_t n_fine, uint64_t seed);
 
+/* Upper bounds of the E1 commands' size options (far above any experiment,
+   far below what overflows a size), checked with every product that sizes
+   an array; -1 with one line on stderr. */
+#define E1_MAX_WIDTH (1u << 20)
+#define E1_MAX_BATCH 4096u
+#define E1_MAX_STEPS 1e6
+int e1_check_sizes(const char *cmd, uint64_t inputs, uint64_t hidden, uint64_t batch, double seq_ms, double dt);
+
 /* Build the network; BRUNO_OK or the library's error. */
 bruno_result e1_build(bruno_net *net, const e1_setup *s);
 /* Fill x [T][batch][inputs] with uniform [0, 1) draws from seed. */

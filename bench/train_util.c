@@ -4,10 +4,12 @@
 #include "train.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -457,6 +459,42 @@ int train_state_decode(const unsigned char *data, size_t n, const char *config, 
         train__msg(msg, msg_size, "malformed payload (%s)", r.bad ? "too short" : "trailing bytes");
         return -1;
     }
+    /* a checksum proves the bytes are the ones written, not that they are
+       usable: values a run cannot continue from are refused like corruption */
+    if (!(isfinite(lr) && lr > 0) || !(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1) || !(isfinite(eps) && eps > 0) ||
+        ppat > 1000000u || pbad > 1000000u || !(pf > 0 && pf < 1) || !(isfinite(prt) && prt >= 0) || isnan(pbest) ||
+        isnan(s.best_metric) || s.best_epoch > s.epochs_done || s.epochs_done > 1000000u) {
+        train__msg(msg, msg_size, "optimiser, schedule or epoch values out of range");
+        return -1;
+    }
+    {
+        /* every stored number finite (Adamax's u >= 0) before anything is copied */
+        size_t off = r.off;
+        r.off = param_off;
+        for (i = 0; i < np && !r.bad; ++i) {
+            uint64_t j;
+            free(train_rd_str(&r));
+            (void)train_rd_u64(&r);
+            for (j = 0; j < net->params[i].n; ++j) {
+                bruno_real v;
+                train_rd_get(&r, &v, sizeof v);
+                if (!isfinite((double)v)) r.bad = 1;
+            }
+        }
+        if (has_m) {
+            r.off = m_off;
+            for (i = 0; i < 2 * ntot && !r.bad; ++i) {
+                bruno_real v;
+                train_rd_get(&r, &v, sizeof v);
+                if (!isfinite((double)v) || (i >= ntot && v < 0)) r.bad = 1;
+            }
+        }
+        if (r.bad) {
+            train__msg(msg, msg_size, "a stored parameter or optimiser moment is not finite");
+            return -1;
+        }
+        r.off = off;
+    }
     /* all checked: apply */
     r.off = param_off;
     for (i = 0; i < np; ++i) {
@@ -519,10 +557,24 @@ int train_state_save(const char *path, const char *config, const train_state *st
 
 char *train_read_file(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: a FIFO (or a device) in place of the file must not block
+       the open; only regular files are read */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    struct stat sb;
+    FILE *f;
     char *p = NULL;
     size_t cap = 0, n = 0, k;
-    if (!f) return NULL;
+    if (fd < 0) return NULL;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return NULL;
+    }
     for (;;) {
         if (n + 65536 + 1 > cap) {
             char *q;
@@ -557,16 +609,19 @@ int train_state_load(const char *path, const char *config, train_state *st, brun
     char *d;
     int rc;
     char inner[384];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
         if (errno == ENOENT) return 1;
         train__msg(msg, msg_size, "%s: %s", path, strerror(errno));
         return -1;
     }
-    fclose(f);
+    if (!S_ISREG(sb.st_mode)) {
+        train__msg(msg, msg_size, "%s: not a regular file", path);
+        return -1;
+    }
     d = train_read_file(path, &n);
     if (!d) {
-        train__msg(msg, msg_size, "%s: cannot read", path);
+        train__msg(msg, msg_size, "%s: cannot read (not a regular file, or %s)", path, strerror(errno));
         return -1;
     }
     rc = train_state_decode((const unsigned char *)d, n, config, st, net, opt, pl, inner, sizeof inner);

@@ -1,13 +1,127 @@
 /* util.c - option parsing, atomic output and timing for bruno-bench. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "bench.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The one number syntax of every option, list and hyper-parameter file:
+   what strtoull/strtod accept, minus what they quietly skip or allow
+   (leading white space, a sign on an unsigned value, '+', trailing junk,
+   hexadecimal, inf/nan). */
+static int bench__plain_number(const char *s, int is_int)
+{
+    const char *p = s;
+    if (!s || !*s) return 0;
+    if (!is_int && *p == '-') ++p;
+    if (!(*p >= '0' && *p <= '9') && !(!is_int && *p == '.' && p[1] >= '0' && p[1] <= '9')) return 0;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) return 0;
+    for (; *p; ++p)
+        if (!((*p >= '0' && *p <= '9') || (!is_int && (*p == '.' || *p == 'e' || *p == 'E' || *p == '-' || *p == '+'))))
+            return 0;
+    return 1;
+}
+
+int bench_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long u;
+    if (!bench__plain_number(s, 1)) return -1;
+    errno = 0;
+    u = strtoull(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || (uint64_t)u > max) return -1;
+    *out = (uint64_t)u;
+    return 0;
+}
+
+int bench_parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    double d;
+    if (!bench__plain_number(s, 0)) return -1;
+    errno = 0;
+    d = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(d)) return -1;
+    *out = d;
+    return 0;
+}
+
+int bench_list_next(const char **s, char *item, size_t n)
+{
+    size_t len;
+    if (!**s) return 0;
+    len = strcspn(*s, ",");
+    if (len == 0 || len >= n) return -1;
+    memcpy(item, *s, len);
+    item[len] = 0;
+    *s += len;
+    if (**s == ',' && *++*s == 0) return -1; /* a trailing comma */
+    return 1;
+}
+
+int bench_mul_size(size_t *out, size_t a, size_t b, size_t c)
+{
+    if ((b && a > (size_t)-1 / b) || (c && a * b > (size_t)-1 / c)) return -1;
+    *out = a * b * c;
+    return 0;
+}
+
+int bench_path_join(char *buf, size_t n, const char *dir, const char *file)
+{
+    int k = snprintf(buf, n, "%s/%s", dir, file);
+    if (k < 0 || (size_t)k >= n) {
+        fprintf(stderr, "bruno-bench: path '%s/%s' is longer than %zu characters\n", dir, file, n - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Same file: same st_dev and st_ino when both exist; otherwise the same
+   text after resolving the directory (an output not yet written). Two
+   stdout outputs ("-") are the same too. */
+static int bench__same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int da = !a || strcmp(a, "-") == 0, db = !b || strcmp(b, "-") == 0;
+    if (da || db) return da && db;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    {
+        char ra[PATH_MAX], rb[PATH_MAX], *ca = strdup(a), *cb = strdup(b);
+        int same = 0;
+        if (ca && cb) {
+            char *sla = strrchr(ca, '/'), *slb = strrchr(cb, '/');
+            const char *fa = sla ? sla + 1 : ca, *fb = slb ? slb + 1 : cb;
+            if (sla) *sla = 0;
+            if (slb) *slb = 0;
+            if (strcmp(fa, fb) == 0 && realpath(sla ? (*ca ? ca : "/") : ".", ra) &&
+                realpath(slb ? (*cb ? cb : "/") : ".", rb))
+                same = strcmp(ra, rb) == 0;
+        }
+        free(ca);
+        free(cb);
+        return same;
+    }
+}
+
+int bench_outputs_distinct(const char *cmd, const char *const *paths, const char *const *names, int n)
+{
+    int i, j;
+    for (i = 0; i < n; ++i)
+        for (j = i + 1; j < n; ++j)
+            if (paths[i] && paths[j] && bench__same_file(paths[i], paths[j])) {
+                fprintf(stderr, "bruno-bench %s: --%s and --%s name the same file '%s'\n", cmd, names[i], names[j],
+                        paths[j]);
+                return -1;
+            }
+    return 0;
+}
 
 void bench_opts_usage(FILE *f, const char *cmd, const char *summary, const bench_opt *opts, int n_opts)
 {
@@ -54,29 +168,16 @@ int bench_opts_parse(const char *cmd, const char *summary, bench_opt *opts, int 
         }
         {
             const char *val = argv[++a];
-            char *end = NULL;
-            errno = 0;
             if (o->kind == BENCH_OPT_STRING) {
                 *(const char **)o->target = val;
             } else if (o->kind == BENCH_OPT_DOUBLE) {
-                double d = strtod(val, &end);
-                if (end == val || *end || errno || !isfinite(d)) {
+                if (bench_parse_double(val, (double *)o->target) != 0) {
                     fprintf(stderr, "bruno-bench %s: option '%s' needs a finite number, got '%s'\n", cmd, name, val);
                     return BENCH_EXIT_USAGE;
                 }
-                *(double *)o->target = d;
-            } else {
-                unsigned long long u;
-                if (val[0] == '-') {
-                    fprintf(stderr, "bruno-bench %s: option '%s' needs a non-negative integer, got '%s'\n", cmd, name, val);
-                    return BENCH_EXIT_USAGE;
-                }
-                u = strtoull(val, &end, 10);
-                if (end == val || *end || errno) {
-                    fprintf(stderr, "bruno-bench %s: option '%s' needs a non-negative integer, got '%s'\n", cmd, name, val);
-                    return BENCH_EXIT_USAGE;
-                }
-                *(uint64_t *)o->target = (uint64_t)u;
+            } else if (bench_parse_u64(val, UINT64_MAX, (uint64_t *)o->target) != 0) {
+                fprintf(stderr, "bruno-bench %s: option '%s' needs a non-negative integer, got '%s'\n", cmd, name, val);
+                return BENCH_EXIT_USAGE;
             }
         }
     }
@@ -114,7 +215,10 @@ int bench_out_commit(bench_out *o)
 {
     int rc = 0;
     if (!o->path) {
-        if (fflush(stdout) != 0) rc = -1;
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "bruno-bench: cannot write to standard output: %s\n", strerror(errno));
+            rc = -1;
+        }
         return rc;
     }
     if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0) rc = -1;

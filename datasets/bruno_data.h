@@ -74,6 +74,16 @@ extern "C" {
 #define BRUNO_DATA_BRAILLE_CLASSES 27     /* 0 = Space, 1 = A, ..., 26 = Z */
 #define BRUNO_DATA_JSB_KEYS 88
 #define BRUNO_DATA_JSB_SPLITS 3
+/* Bounds on what a file's values may make the pipelines allocate (the
+   counts are bounded by the file's size; these bound the values): the
+   latest event time of a Braille recording (the recordings last ~1.3 s),
+   and the bytes of one dense [samples][steps][channels] array. */
+#ifndef BRUNO_DATA_BRAILLE_MAX_EVENT_S
+#define BRUNO_DATA_BRAILLE_MAX_EVENT_S 10.0
+#endif
+#ifndef BRUNO_DATA_MAX_DENSE_BYTES
+#define BRUNO_DATA_MAX_DENSE_BYTES 4294967296.0
+#endif
 
 enum { BRUNO_DATA_TRAIN = 0, BRUNO_DATA_VALID = 1, BRUNO_DATA_TEST = 2 };
 
@@ -660,6 +670,12 @@ static bruno_result bruno_data__events_scan(bruno_data__rd *r, bruno_data_braill
             if (!bruno_data__finite(t) || t < 0)
                 return bruno_data__bad(r, "sample %lu event %lu: time %g s is not a finite number >= 0",
                                        (unsigned long)i, (unsigned long)j, t);
+            /* the time sizes the dense arrays of every pipeline (steps =
+               t / bin): bounded by what a recording of the task holds */
+            if (t > BRUNO_DATA_BRAILLE_MAX_EVENT_S)
+                return bruno_data__bad(r, "sample %lu event %lu: time %g s is after %g s, longer than any "
+                                          "recording of the task",
+                                       (unsigned long)i, (unsigned long)j, t, (double)BRUNO_DATA_BRAILLE_MAX_EVENT_S);
             if (taxel >= h->n_taxels)
                 return bruno_data__bad(r, "sample %lu event %lu: taxel %lu out of range 0..%lu", (unsigned long)i,
                                        (unsigned long)j, (unsigned long)taxel, (unsigned long)h->n_taxels - 1);
@@ -956,7 +972,11 @@ static bruno_result bruno_data__split(const uint32_t *label, size_t n, uint32_t 
         bruno_data__shuffle(order, n, &rng);
         n_train = bruno_data__round_frac(f, n);
     } else {
-        tmp = (uint32_t *)bruno_alloc(a, n, sizeof(uint32_t));
+        /* two halves: tmp[0..n) one class's ids, tmp[n..2n) the parked test
+           ids (from the back). One array of n served both before, and a
+           class holding most of the samples overwrote its own unread ids
+           with parked ones: duplicated and dropped test samples. */
+        tmp = (uint32_t *)bruno_alloc(a, n, 2 * sizeof(uint32_t));
         if (!tmp) {
             bruno_free(a, order, n, sizeof(uint32_t));
             return BRUNO_ERR_NOMEM;
@@ -969,10 +989,10 @@ static bruno_result bruno_data__split(const uint32_t *label, size_t n, uint32_t 
             bruno_data__shuffle(tmp, n_c, &rng);
             take = bruno_data__round_frac(f, n_c);
             for (k = 0; k < take; ++k) order[n_train++] = tmp[k];
-            for (k = take; k < n_c; ++k) tmp[n - 1 - n_test++] = tmp[k]; /* park test ids at the back */
+            for (k = take; k < n_c; ++k) tmp[2 * n - 1 - n_test++] = tmp[k]; /* park test ids at the back */
         }
-        for (k = 0; k < n_test; ++k) order[n_train + k] = tmp[n - 1 - k];
-        bruno_free(a, tmp, n, sizeof(uint32_t));
+        for (k = 0; k < n_test; ++k) order[n_train + k] = tmp[2 * n - 1 - k];
+        bruno_free(a, tmp, n, 2 * sizeof(uint32_t));
         bruno_data__shuffle(order, n_train, &rng);
         bruno_data__shuffle(order + n_train, n_test, &rng);
     }
@@ -1109,8 +1129,10 @@ BRUNO_API bruno_result bruno_data_braille_raw_prepare(const bruno_data_braille_r
     for (i = 1; i < n; ++i)
         if (raw->n_frames[i] < T) T = raw->n_frames[i];
     steps = T * cfg->upsample;
-    if (!bruno_data__size_ok(n, steps, C)) {
-        bruno_data__msg(msg, msg_size, who, "output size overflows");
+    if (!bruno_data__size_ok(n, steps, C) ||
+        (double)n * (double)steps * (double)C * (double)sizeof(bruno_real) > BRUNO_DATA_MAX_DENSE_BYTES) {
+        bruno_data__msg(msg, msg_size, who, "%lu samples x %lu steps x %lu channels is more than %.0f bytes",
+                        (unsigned long)n, (unsigned long)steps, (unsigned long)C, (double)BRUNO_DATA_MAX_DENSE_BYTES);
         return BRUNO_ERR_SIZE;
     }
 
@@ -1263,8 +1285,11 @@ BRUNO_API bruno_result bruno_data_braille_events_prepare(const bruno_data_braill
         return e;
     }
     steps = cfg->n_steps ? cfg->n_steps : (size_t)max_bin + 1;
-    if (!bruno_data__size_ok(n, steps, C)) {
-        bruno_data__msg(msg, msg_size, who, "output size overflows");
+    if (!bruno_data__size_ok(n, steps, C) ||
+        (double)n * (double)steps * (double)C * (double)sizeof(bruno_real) > BRUNO_DATA_MAX_DENSE_BYTES) {
+        bruno_data__msg(msg, msg_size, who, "%lu samples x %lu steps x %lu channels is more than %.0f bytes "
+                        "(bin width too small, or n_steps too large)", (unsigned long)n, (unsigned long)steps,
+                        (unsigned long)C, (double)BRUNO_DATA_MAX_DENSE_BYTES);
         return BRUNO_ERR_SIZE;
     }
     st.n_events = ev->n_events;

@@ -21,8 +21,10 @@ import json
 import math
 import os
 import pickle
+import re
 import struct
 import sys
+import zlib
 
 # Label k <-> CLASS_NAMES[k]; the authors' convention (0 = Space, 1 = A, ...).
 CLASS_NAMES = ["Space"] + [chr(ord("A") + i) for i in range(26)]
@@ -42,12 +44,52 @@ def class_table():
     return bytes(out)
 
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True   # exists, another user's
+    return True
+
+
+def clean_stale_temps(path):
+    """Remove OUTPUT.tmp.<pid> files left by a killed run: only this output's
+    own name with a numeric suffix, only in its own directory, only when that
+    process is gone."""
+    d = os.path.dirname(path) or "."
+    pat = re.compile(re.escape(os.path.basename(path)) + r"\.tmp\.([0-9]+)\Z")
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for name in names:
+        m = pat.match(name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            try:
+                os.remove(os.path.join(d, name))
+                sys.stderr.write("convert.py: removed %s, left by a run that was stopped\n" % os.path.join(d, name))
+            except OSError:
+                pass
+
+
 def write_atomic(path, data):
-    # A failed conversion must never leave a half-written file that looks valid.
+    # A failed conversion must never leave a half-written file that looks
+    # valid, nor its temporary file.
     tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
 
 
 # ---------------------------------------------------------------- JSB (JSBP)
@@ -242,13 +284,27 @@ def main(argv):
     if len(argv) != 4 or argv[1] not in KINDS:
         sys.stderr.write("usage: convert.py {jsb|events|raw} INPUT OUTPUT\n")
         return 2
+    clean_stale_temps(argv[3])
+    # Every way a hostile input can fail is one line on stderr and exit 1,
+    # never a traceback: deep nesting (RecursionError), corrupt gzip
+    # (zlib.error, EOFError, BadGzipFile), counts that do not fit a u32
+    # (struct.error, OverflowError), malformed objects (Attribute/Index/
+    # Key/TypeError), sizes beyond memory (MemoryError).
     try:
         data = KINDS[argv[1]](argv[2])
-    except (OSError, ValueError, KeyError, TypeError, EOFError,
+    except (OSError, ValueError, KeyError, TypeError, EOFError, IndexError, AttributeError,
+            RecursionError, OverflowError, MemoryError, struct.error, zlib.error,
             pickle.UnpicklingError, ConvertError) as e:
-        sys.stderr.write("convert.py %s: %s: %s\n" % (argv[1], argv[2], e))
+        sys.stderr.write("convert.py %s: %s: %s\n" % (argv[1], argv[2], e or type(e).__name__))
         return 1
-    write_atomic(argv[3], data)
+    except Exception as e:   # anything else in a hostile file: still no traceback
+        sys.stderr.write("convert.py %s: %s: malformed input (%s: %s)\n" % (argv[1], argv[2], type(e).__name__, e))
+        return 1
+    try:
+        write_atomic(argv[3], data)
+    except OSError as e:
+        sys.stderr.write("convert.py %s: cannot write %s: %s\n" % (argv[1], argv[3], e.strerror or e))
+        return 1
     return 0
 
 

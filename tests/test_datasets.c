@@ -653,7 +653,7 @@ Test(datasets, damaged_braille_events_are_reported_precisely)
     expect_damage(p, n, load_ev, off + 8, b, 8, 0, BRUNO_ERR_FORMAT, "sample 17 event 0: time inf");
     put_f64(b, -1.0);
     expect_damage(p, n, load_ev, off + 8, b, 8, 0, BRUNO_ERR_FORMAT, "time -1 s is not a finite number >= 0");
-    put_f64(b, 100.0); /* event 0 later than event 1 */
+    put_f64(b, 5.0); /* event 0 later than event 1 (within the 10 s a recording may last) */
     expect_damage(p, n, load_ev, off + 8, b, 8, 0, BRUNO_ERR_FORMAT, "sample 17 event 1: not sorted");
     expect_damage(p, n, load_ev, 0, NULL, 0, 1, BRUNO_ERR_FORMAT, "1 trailing bytes");
     expect_damage(p, n, load_ev, 0, NULL, 0, 37, BRUNO_ERR_FORMAT, "37 trailing bytes");
@@ -721,5 +721,94 @@ Test(datasets, loaders_survive_every_failed_allocation)
     }
     cr_expect_eq(e, BRUNO_OK);
     cr_expect_eq(k, 7); /* five arrays: allocations 1..5 failed, the 6th run succeeded */
+    free(p);
+}
+
+/* ---- hostile content (issue 16, class 5) ------------------------------------------ */
+/* A valid-in-form events file of n samples, one event each at t_s; labels
+   from label_of(i). */
+static unsigned char *make_events(size_t n, uint32_t (*label_of)(size_t), double t_s, size_t *size)
+{
+    size_t i, off = 256;
+    unsigned char *p;
+    *size = 256 + n * (8 + 16);
+    p = (unsigned char *)calloc(1, *size);
+    cr_assert(p != NULL);
+    memcpy(p, "BRAILEV1", 8);
+    put_u32(p + 8, (uint32_t)n);
+    put_u32(p + 12, 12);
+    put_u32(p + 16, 2);
+    put_u32(p + 20, 27);
+    put_f64(p + 24, 10.0);
+    put_f64(p + 32, 40.0);
+    for (i = 0; i < 27; ++i) p[40 + 8 * i] = (unsigned char)('A' + i % 26);
+    for (i = 0; i < n; ++i, off += 24) {
+        put_u32(p + off, label_of(i));
+        put_u32(p + off + 4, 1);
+        put_f64(p + off + 8, t_s);
+        put_u32(p + off + 16, (uint32_t)(i % 12));
+        put_u32(p + off + 20, (uint32_t)(i % 2));
+    }
+    return p;
+}
+
+static uint32_t mostly_class_0(size_t i) { return i < 90 ? 0u : (uint32_t)(1 + i % 5); }
+
+Test(datasets, a_stratified_split_with_one_dominant_class_keeps_every_sample_once)
+{
+    size_t n = 100, size, i;
+    unsigned char *p = make_events(n, mostly_class_0, 0.01, &size);
+    bruno_data_braille_events ev;
+    bruno_data_braille_events_config cfg = bruno_data_braille_events_config_default();
+    bruno_data_seq tr, te;
+    char msg[256];
+    int seen[100] = {0};
+    cr_assert_eq(bruno_data_braille_events_load_mem(&ev, p, size, "dominant", NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cfg.stratified = 1;
+    cr_assert_eq(bruno_data_braille_events_prepare(&ev, &cfg, &tr, &te, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_expect_eq(tr.n_samples + te.n_samples, n);
+    for (i = 0; i < tr.n_samples; ++i) seen[tr.source_index[i]]++;
+    for (i = 0; i < te.n_samples; ++i) seen[te.source_index[i]]++;
+    for (i = 0; i < n; ++i) cr_expect_eq(seen[i], 1, "sample %zu appears %d times", i, seen[i]);
+    /* and the labels follow their samples */
+    for (i = 0; i < te.n_samples; ++i) cr_expect_eq(te.label[i], mostly_class_0(te.source_index[i]));
+    bruno_data_seq_free(&tr);
+    bruno_data_seq_free(&te);
+    bruno_data_braille_events_free(&ev);
+    free(p);
+}
+
+Test(datasets, an_event_time_beyond_any_recording_is_a_format_error)
+{
+    /* one event at t = 100 s asked the event pipeline for 8.3 GB */
+    size_t size;
+    unsigned char *p = make_events(10, mostly_class_0, 100.0, &size);
+    bruno_data_braille_events ev;
+    char msg[256];
+    cr_expect_eq(bruno_data_braille_events_load_mem(&ev, p, size, "late", NULL, msg, sizeof msg), BRUNO_ERR_FORMAT);
+    cr_expect(strstr(msg, "time 100 s is after 10 s") != NULL, "%s", msg);
+    free(p);
+}
+
+Test(datasets, a_bin_width_that_makes_a_huge_dense_array_is_refused_before_allocating)
+{
+    /* 5400 samples at 1 us bins: 1.3e6 steps x 24 channels would be ~670 GB */
+    size_t size;
+    unsigned char *p = make_events(5400, mostly_class_0, 1.3, &size);
+    bruno_data_braille_events ev;
+    bruno_data_braille_events_config cfg = bruno_data_braille_events_config_default();
+    bruno_data_seq tr, te;
+    bruno_counting_allocator ca;
+    bruno_allocator a;
+    char msg[256];
+    cr_assert_eq(bruno_data_braille_events_load_mem(&ev, p, size, "fine", NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    bruno_counting_allocator_init(&ca, NULL);
+    a = bruno_counting_allocator_get(&ca);
+    cfg.allocator = a;
+    cfg.bin_s = 1e-6;
+    cr_expect_eq(bruno_data_braille_events_prepare(&ev, &cfg, &tr, &te, NULL, msg, sizeof msg), BRUNO_ERR_SIZE);
+    cr_expect(strstr(msg, "bytes") != NULL, "%s", msg);
+    cr_expect_eq(ca.peak_bytes, 0, "nothing allocated");
+    bruno_data_braille_events_free(&ev);
     free(p);
 }

@@ -253,3 +253,59 @@ Test(train, music_metrics_count_all_88_keys_after_the_warm_up)
     cr_expect(isnan(train_music_accuracy(&m)));
     cr_expect(isnan(train_music_nll_per_frame(&m)));
 }
+
+/* ---- hostile state files and odd files (issue 16, classes 5 and 8) ---------------- */
+/* A checksum proves the bytes are the ones written, not that a run can
+   continue from them: a state written with values no run can have is
+   refused like a corrupt one. */
+Test(train, a_state_with_unusable_values_is_refused_and_changes_nothing)
+{
+    const char *cfg = "task=x\nlr=1\n";
+    int k;
+    for (k = 0; k < 9; ++k) {
+        bruno_net a;
+        bruno_optim oa;
+        bruno_plateau pa;
+        train_state sa = a_state();
+        train_buf buf;
+        setup(&a, &oa, &pa, 1);
+        switch (k) {
+        case 0: oa.cfg.eps = 0; break;
+        case 1: oa.cfg.lr = NAN; break;
+        case 2: oa.cfg.beta2 = 1.0; break;
+        case 3: pa.factor = 0; break;
+        case 4: pa.patience = -1; break;
+        case 5: sa.best_epoch = sa.epochs_done + 1; break;
+        case 6: sa.best_metric = NAN; break;
+        case 7: a.params[0].data[1] = (bruno_real)NAN; break;
+        default: oa.u[0] = (bruno_real)-1; break;
+        }
+        cr_assert_eq(train_state_encode(&buf, cfg, &sa, &a, &oa, &pa), 0);
+        expect_refused(buf.p, buf.n, cfg, k < 7 ? "out of range" : "not finite");
+        train_buf_free(&buf);
+        bruno_optim_free(&oa);
+        bruno_net_free(&a);
+    }
+}
+
+Test(train, a_fifo_in_place_of_a_file_is_refused_without_blocking, .timeout = 20)
+{
+    char dir[] = "/tmp/bruno-fifo-XXXXXX", path[64], msg[256];
+    bruno_net b;
+    bruno_optim ob;
+    bruno_plateau pb;
+    train_state sb;
+    cr_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/state.bin", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    setup(&b, &ob, &pb, 2);
+    /* no writer ever opens the FIFO: a blocking open would hang here (the test's timeout says so) */
+    cr_expect_eq(train_state_load(path, "task=x\n", &sb, &b, &ob, &pb, msg, sizeof msg), -1);
+    cr_expect(strstr(msg, "not a regular file") != NULL, "%s", msg);
+    cr_expect_null(train_read_file(path, NULL));
+    cr_expect_null(train_read_file(dir, NULL), "a directory is not a file either");
+    remove(path);
+    rmdir(dir);
+    bruno_optim_free(&ob);
+    bruno_net_free(&b);
+}
