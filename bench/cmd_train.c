@@ -1001,6 +1001,8 @@ int bench_cmd_train(int argc, char **argv)
         fprintf(stderr, "bruno-bench train: cannot create %s: %s\n", o->out, strerror(errno));
         return BENCH_EXIT_FAIL;
     }
+    /* one writer per directory: two runs into one --out would interleave their files */
+    if (bench_lock_dir("train", o->out) != 0) return BENCH_EXIT_FAIL;
     snprintf(R->dir_csv, sizeof R->dir_csv, "%s/epochs.csv", o->out);
     snprintf(R->dir_wall, sizeof R->dir_wall, "%s/wall.csv", o->out);
     snprintf(R->dir_state, sizeof R->dir_state, "%s/state.bin", o->out);
