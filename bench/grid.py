@@ -3,6 +3,7 @@
 
     grid.py list  --scale quick|paper [--part e1|train|...]   the run list (stdout)
     grid.py names --scale quick|paper --part train            run names only
+    grid.py e1args NAME                  memtime options of an E1 configuration name
 
 Every run the suite knows is one line of a run list, in the format of
 ci/runs.txt, which bench/runner.py executes:
@@ -194,51 +195,47 @@ def run_list(scale, parts=None):
 
 
 # ---------------------------------------------------------------- what is made from the runs
-def post(scale, root, cc="cc", cflags=""):
-    """(kind, ...) steps: ("concat", OUT, [inputs]) keeps the first header;
-    ("names", OUT, [names]) writes one name a line; ("sh", command)."""
-    e1 = [f"{root}/e1/memtime/{n}.csv" for n in e1_names(scale)]
-    gc = [f"{root}/{n}.csv" for n, kind, _ in e1_runs(scale) if kind == "gradcheck"]
-    ts = E1_SCALE[scale]["trade_seq"]
-    rr = f"{root}/rram"
-    steps = [
-        ("sh", f"gnuplot -e \"dir='{rr}'\" plots/rram_curve.gp"),
-        ("sh", f"gnuplot -e \"dir='{rr}'\" plots/rram_states.gp"),
-        ("sh", f"gnuplot -e \"dir='{rr}'\" plots/rram_fit.gp"),
-    ]
-    for f in ("felif_dc", "felif_pulses", "convergence", "convergence_traj"):
-        for fmt in ("png", "svg"):
-            steps.append(("sh", f"gnuplot -e \"fmt='{fmt}'; out='{root}/{f}.{fmt}'; sigma={PULSE_SIGMA:g}\" "
-                                f"plots/{f}.gp"))
-    steps += [("concat", f"{root}/e1_memtime.csv", e1), ("concat", f"{root}/e1_gradcheck.csv", gc)]
-    for f in ("e1_memory", "e1_time", "e1_tradeoff", "e1_fidelity"):
-        for fmt in ("png", "svg"):
-            steps.append(("sh", f"gnuplot -e \"fmt='{fmt}'; out='{root}/{f}.{fmt}'; th={E1_TRADE_H}; ts={ts}\" "
-                                f"plots/{f}.gp"))
-    t = E1_TARGET
-    steps.append(("sh", f"python3 plots/e1_table.py --memtime {root}/e1_memtime.csv --reference reference/paper.csv "
-                        f"--target-hidden {t['hidden']} --target-seq {t['seq']} --target-mem {t['mem']} "
-                        f"--target-time {t['time']} --out {root}/e1_table.md"))
-    td = f"{root}/train"
-    steps += [
-        ("names", f"{td}/runs.txt", train_names(scale)),
-        ("sh", f"python3 plots/train_tables.py --runs {td}/runs.txt --train-dir {td} "
-               f"--reference reference/paper.csv --scale {scale} --out-dir {root}"),
-    ]
-    for fig, dat in (("braille_acc", "braille_curves"), ("jsb_loss", "jsb_curves")):
-        for fmt in ("png", "svg"):
-            steps.append(("sh", f"gnuplot -e \"fmt='{fmt}'; out='{root}/{fig}.{fmt}'; dir='{td}'\" plots/{fig}.gp"))
-    steps.append(("sh", f"python3 plots/report.py --results {root} --reference reference/paper.csv --scale {scale} "
-                        f"--cc \"{cc}\" --cflags \"{cflags}\" --out {root}/REPORT.md"))
-    return steps
+def post(scale, root, cc="cc", cflags="", parts=None):
+    """what is made from the runs of `parts` (default all), in order:
+    ("concat", OUT, [inputs]) keeps the first header; ("names", OUT, [names])
+    writes one name a line; ("sh", command)"""
+    gp = lambda f, fmt, v: ("sh", f"gnuplot -e \"fmt='{fmt}'; out='{root}/{f}.{fmt}'; {v}\" plots/{f}.gp")
+    rr, td, t = f"{root}/rram", f"{root}/train", E1_TARGET
+    steps = {
+        "rram": [("sh", f"gnuplot -e \"dir='{rr}'\" plots/rram_{f}.gp") for f in ("curve", "states", "fit")],
+        "e4": [gp(f, fmt, f"sigma={PULSE_SIGMA:g}") for f in ("felif_dc", "felif_pulses", "convergence",
+                                                            "convergence_traj") for fmt in ("png", "svg")],
+        "e1": [("concat", f"{root}/e1_memtime.csv", [f"{root}/e1/memtime/{n}.csv" for n in e1_names(scale)]),
+               ("concat", f"{root}/e1_gradcheck.csv",
+                [f"{root}/{n}.csv" for n, kind, _ in e1_runs(scale) if kind == "gradcheck"])]
+        + [gp(f, fmt, f"th={E1_TRADE_H}; ts={E1_SCALE[scale]['trade_seq']}")
+           for f in ("e1_memory", "e1_time", "e1_tradeoff", "e1_fidelity") for fmt in ("png", "svg")]
+        + [("sh", f"python3 plots/e1_table.py --memtime {root}/e1_memtime.csv --reference reference/paper.csv "
+                  f"--target-hidden {t['hidden']} --target-seq {t['seq']} --target-mem {t['mem']} "
+                  f"--target-time {t['time']} --out {root}/e1_table.md")],
+        "train": [("names", f"{td}/runs.txt", train_names(scale)),
+                  ("sh", f"python3 plots/train_tables.py --runs {td}/runs.txt --train-dir {td} "
+                         f"--reference reference/paper.csv --scale {scale} --out-dir {root}")]
+        + [gp(f, fmt, f"dir='{td}'") for f in ("braille_acc", "jsb_loss") for fmt in ("png", "svg")],
+    }
+    out = [s for p in PARTS if p in (parts or PARTS) for s in steps[p]]
+    if parts:
+        return out
+    # REPORT.md: every number of ours beside the paper's, from whatever exists
+    return out + [("sh", f"python3 plots/report.py --results {root} --reference reference/paper.csv --scale {scale} "
+                         f"--cc \"{cc}\" --cflags \"{cflags}\" --out {root}/REPORT.md")]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["list", "names"])
+    p.add_argument("what", choices=["list", "names", "e1args"])
+    p.add_argument("name", nargs="?", help="e1args: the memtime options of this configuration name")
     p.add_argument("--scale", default="quick")
     p.add_argument("--part", action="append", choices=list(PARTS), help="only these parts (default: all)")
     a = p.parse_args()
+    if a.what == "e1args":
+        print(e1_args(a.name))
+        return 0
     for name, kind, args in run_list(a.scale, a.part):
         print(name if a.what == "names" else f"{name}  {kind}  {args}")
     return 0

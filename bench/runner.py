@@ -82,8 +82,9 @@ class Run:
 
 
 def read_list(path):
-    if path.startswith("grid:"):
-        return [Run(*r) for r in grid.run_list(path[5:])]
+    if path.startswith("grid:"):  # grid:SCALE or grid:SCALE:PART,PART
+        scale, _, parts = path[5:].partition(":")
+        return [Run(*r) for r in grid.run_list(scale, parts.split(",") if parts else None)]
     runs, names = [], set()
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
@@ -272,7 +273,7 @@ def run_list(runs, root, bench, jobs=1, fresh=False, e1_lock=None, quiet=False):
 # ---------------------------------------------------------------- post: what is made from the runs
 def cmd_post(a):
     bad = 0
-    for step in grid.post(a.scale, a.root, a.cc, a.cflags):
+    for step in grid.post(a.scale, a.root, a.cc, a.cflags, a.part.split(",") if a.part else None):
         if a.dry_run:
             print(step[1] if step[0] == "sh" else f"{step[0]} {step[1]} <- {len(step[2])}")
             continue
@@ -329,7 +330,7 @@ def cmd_submit(a):
     common += [f"--account={a.account}"] if a.account else []
     common += [f"--time={a.time}", f"--cpus-per-task={a.cpus}"] + (shlex.split(a.sbatch_args) if a.sbatch_args else [])
     jobs = []
-    stamp = time.strftime("%Y%m%dT%H%M%S")
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"_{os.getpid()}"  # one set of files per submission
     for group, throttle, sel in (("e1", 1, [r for r in todo if r.kind in E1_KINDS]),
                                  ("runs", a.throttle, [r for r in todo if r.kind not in E1_KINDS])):
         if not sel:
@@ -349,7 +350,7 @@ def cmd_submit(a):
         with open(post, "w") as f:
             f.write(f"#!/bin/sh\n#SBATCH --output={os.path.abspath(logs)}/%x_%j.log\ncd {shlex.quote(repo)}\n"
                     f"exec {a.post}\n")
-        jobs.append(sbatch(common + ["--job-name=bruno-post", "--cpus-per-task=1"] + dep + [post]))
+        jobs.append(sbatch(common + ["--job-name=bruno-post"] + dep + [post]))
     print("submit: jobs " + " ".join(jobs) + f"; logs in {logs}; `make status` (runner.py status) shows progress")
     with open(os.path.join(sub, "last_jobs"), "w") as f:
         f.write(" ".join(jobs) + "\n")
@@ -437,6 +438,7 @@ def main():
     q.add_argument("--root", required=True)
     q.add_argument("--cc", default="cc")
     q.add_argument("--cflags", default="")
+    q.add_argument("--part", help="only the steps of these parts (e1,train,...; default all)")
     q.add_argument("--strict", action="store_true", help="exit 1 if a step fails")
     q.add_argument("--dry-run", action="store_true", help="print the steps only")
     a = p.parse_args()
