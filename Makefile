@@ -27,12 +27,13 @@ BENCH   = $(BUILD)/bruno-bench
 # cores; SCALE=paper: the paper's grid (bench/grid.py says what each has).
 # JOBS runs at once (one thread each; E1 timing runs never run two at once).
 # RUNNER=local runs here; RUNNER=slurm submits the list as a SLURM job array
-# (README "On a SLURM cluster"). RESULTS may be any directory, e.g. on the
-# cluster's shared file system.
+# (README "On a SLURM cluster"). RESULTS and BRUNO_DATA_DIR (the data) may
+# be any directories, e.g. on the cluster's shared file system.
 SCALE   ?= quick
 JOBS    ?= 2
 RUNNER  ?= local
 RUN     = python3 bench/runner.py
+export BRUNO_DATA_DIR
 # the issue's two E1 targets (bench/grid.py E1_TARGET, ci/runs.txt ratios)
 E1_TARGET_MEM  = 0.01
 E1_TARGET_TIME = 0.45
@@ -64,19 +65,7 @@ TEST_BINS = $(BUILD)/test-float $(BUILD)/test-double $(BUILD)/test-float-san $(B
 all: $(BENCH) tests-build $(EXAMPLES)
 
 deps:
-	@missing=""; \
-	for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "make deps: installing$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	  else \
-	    echo "make deps: missing Debian packages:$$missing"; \
-	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	@sh ci/deps.sh $(DEB_PKGS)
 
 # ---------------------------------------------------------------- build
 $(BENCH): $(BENCH_SRC) bench/*.h bruno.h | $(BUILD)
@@ -162,27 +151,22 @@ status:
 clean:
 	rm -rf $(BUILD)
 
-# ---------------------------------------------------------------- ci: regression checks of memory, time and accuracy
-# make ci           runs ci/runs.txt through the runner into build/ci/
-#                   (fresh), compares every number with
-#                   reference/ci_baseline.csv and the E1 ratios with their
-#                   thresholds, prints the table, writes results/ci.csv,
-#                   fails on any FAIL. About 4 minutes on 2 shared cores.
-# make ci-baseline  the same runs, then REWRITES reference/ci_baseline.csv
-#                   (a deliberate act whose diff is reviewed; CI never runs it).
-# make ci-selftest  proves that the checker fails (part of make test).
-# The whole ci run holds the E1 lock: no E1 timing runs beside it.
+# ---------------------------------------------------------------- ci (README "Regression checks")
+# ci: ci/runs.txt through the runner into build/ci/ (fresh), checked against
+# reference/ci_baseline.csv; ci-baseline REWRITES that file (reviewed, never
+# in CI). The whole ci run holds the E1 lock: no E1 timing run beside it.
 CI_DIR  = $(BUILD)/ci
 CI_ARGS = --runs ci/runs.txt --define E1_TARGET_MEM=$(E1_TARGET_MEM) --define E1_TARGET_TIME=$(E1_TARGET_TIME)
 CI_PY   = python3 ci/ci.py
+CI_CHECK = $(CI_PY) check $(CI_ARGS) --measured $(CI_DIR)/measured.csv --baseline reference/ci_baseline.csv --out $(RESULTS)/ci.csv
 ci-run: $(BENCH)
 	@mkdir -p $(CI_DIR) $(RESULTS)
 	flock $(RESULTS)/.e1.lock $(CI_PY) run --bench $(BENCH) $(CI_ARGS) --work $(CI_DIR) --out $(CI_DIR)/measured.csv
 ci: ci-run
-	$(CI_PY) check $(CI_ARGS) --measured $(CI_DIR)/measured.csv --baseline reference/ci_baseline.csv --out $(RESULTS)/ci.csv
+	$(CI_CHECK)
 ci-baseline: ci-run
 	$(CI_PY) baseline --measured $(CI_DIR)/measured.csv --out reference/ci_baseline.csv
-	$(CI_PY) check $(CI_ARGS) --measured $(CI_DIR)/measured.csv --baseline reference/ci_baseline.csv --out $(RESULTS)/ci.csv
+	$(CI_CHECK)
 ci-selftest: $(BENCH)
 	sh ci/selftest.sh $(BENCH) reference/ci_baseline.csv ci/runs.txt $(E1_TARGET_MEM) $(E1_TARGET_TIME)
 # A real single-node SLURM cluster (ci/slurm_cluster.sh) runs a CI-scale
@@ -191,11 +175,9 @@ slurm-check: $(BENCH)
 	sh ci/slurm_check.sh $(BENCH) $(BUILD)/slurm-check
 
 # ---------------------------------------------------------------- valgrind
-# memcheck: the driver and the double test binary. Criterion runs each
-# test in a child process; --trace-children follows them, but a child's
-# exit code does not reach the runner, so every process writes its own log
-# and any log with errors (leaks count, --leak-check=full) fails.
-# valgrind runs binaries built for VG_ARCH (no AVX-512) in build/vg.
+# memcheck: the driver and the double test binary, built for VG_ARCH (no
+# AVX-512) in build/vg. Criterion runs each test in a child process whose
+# exit code valgrind does not see: each writes its own log, any error fails.
 VALGRIND = valgrind --leak-check=full --error-exitcode=1 --suppressions=ci/valgrind.supp
 VG_BUILD = $(BUILD)/vg
 vg-bins:
@@ -221,12 +203,9 @@ massif: $(BUILD)/bruno-bench-massif
 	sh bench/massif.sh $< $(RESULTS) $(addsuffix _h64_s20_r1,$(MASSIF_RUNS))
 
 # ---------------------------------------------------------------- bench, peers
-# `bruno-bench throughput` (fast vs reference kernel, thread scaling) and
-# bruno.h against PyTorch (bench/peers/: same E1 set-up, cross-checked, then
-# timed; 8-10 minutes on 2 cores); results/bench.md marks each target.
-# Debian's python3-torch (for /usr/bin/python3, the interpreter it is built
-# for) is needed only here: peers-deps installs it.
-# PEERS_ARGS passes options to run_peers.py, e.g. PEERS_ARGS="--hidden 64 --seq-ms 20"
+# `bruno-bench throughput` and bruno.h against PyTorch (bench/peers/, 8-10
+# min); results/bench.md. python3-torch (for /usr/bin/python3, which Debian
+# builds it for) only here: peers-deps. PEERS_ARGS="--hidden 64 ..." passes options.
 PEERS_PY   = /usr/bin/python3
 PEERS_ARGS ?=
 bench: $(BENCH)
@@ -236,24 +215,15 @@ bench: $(BENCH)
 	python3 plots/bench_table.py $(RESULTS)/throughput.csv $(RESULTS)/peers.csv $(RESULTS)/bench.md
 	@cat $(RESULTS)/bench.md
 peers-deps: deps
-	@$(PEERS_PY) -c 'import torch' 2>/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "make peers-deps: installing python3-torch"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null || exit 1; \
-	  else \
-	    echo "make peers-deps: run: sudo apt-get install -y python3-torch"; exit 1; \
-	  fi; }
+	@$(PEERS_PY) -c 'import torch' 2>/dev/null || sh ci/deps.sh python3-torch
 peers: peers-deps $(BENCH)
 	@mkdir -p $(RESULTS)
 	$(PEERS_PY) bench/peers/run_peers.py --bench $(BENCH) --work $(BUILD)/peers --results $(RESULTS) $(PEERS_ARGS)
 
 # ---------------------------------------------------------------- datasets
-#   make datasets        find, sha256-verify and install the data files into
-#                        datasets/data/ (BRUNO_DATA_DIR, datasets/data/,
-#                        ../shared/datasets/, else convert or download)
-#   make datasets-check  datasets/convert.py reproduces every shipped .bin
-#                        byte for byte (sha256 against datasets/SHA256SUMS)
-#   make fuzz            libFuzzer on the three loaders for FUZZ_TIME seconds
+# datasets: find, sha256-verify, install into datasets/data/ (README "Finding
+# the data"); datasets-check: convert.py reproduces every shipped .bin byte
+# for byte; fuzz: libFuzzer on the three loaders for FUZZ_TIME seconds.
 FUZZ_TIME ?= 30
 FUZZ_CC   ?= clang
 CONV_BINS = jsb_chorales/jsb_quarter.bin:jsb:jsb_chorales/jsb-chorales-quarter.json \
@@ -277,8 +247,7 @@ datasets-check: datasets | $(BUILD)
 $(BUILD)/fuzz_loaders: datasets/fuzz_loaders.c datasets/bruno_data.h bruno.h | $(BUILD)
 	$(FUZZ_CC) -std=c99 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o $@ datasets/fuzz_loaders.c -lm
-# The seed corpus is cut from the verified files; new inputs go to
-# build/fuzz-corpus (kept between runs), crashes to build/fuzz-crashes/.
+# seeds cut from the verified files; corpus kept in build/fuzz-corpus, crashes in build/fuzz-crashes
 fuzz: $(BUILD)/fuzz_loaders datasets
 	@mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-seeds $(BUILD)/fuzz-crashes
 	python3 datasets/fuzz_seeds.py datasets/data $(BUILD)/fuzz-seeds

@@ -239,8 +239,8 @@ def run_list(runs, root, bench, jobs=1, fresh=False, e1_lock=None, quiet=False):
         t = time.monotonic()
         try:
             rc = execute(r, root, bench, e1_lock)
-        except SystemExit as e:  # a lock held elsewhere
-            print(f"\n{e}", file=sys.stderr)
+        except (SystemExit, Exception) as e:  # a lock held elsewhere, a driver that is not there
+            print(f"\nrunner: {r.name}: {e}", file=sys.stderr)
             rc = -1
         st = status(r, root, bench)[0]
         with cv:
@@ -331,19 +331,27 @@ def cmd_submit(a):
     common += [f"--time={a.time}", f"--cpus-per-task={a.cpus}"] + (shlex.split(a.sbatch_args) if a.sbatch_args else [])
     jobs = []
     stamp = time.strftime("%Y%m%dT%H%M%S") + f"_{os.getpid()}"  # one set of files per submission
-    for group, throttle, sel in (("e1", 1, [r for r in todo if r.kind in E1_KINDS]),
-                                 ("runs", a.throttle, [r for r in todo if r.kind not in E1_KINDS])):
-        if not sel:
-            continue
-        lst = os.path.join(sub, f"{group}_{stamp}.txt")
+    e1 = [r for r in todo if r.kind in E1_KINDS]
+    rest = [r for r in todo if r.kind not in E1_KINDS]
+    # arrays of at most --max-array tasks (SLURM's MaxArraySize is 1001 by default)
+    chunks = [("e1", 1, e1[i:i + a.max_array]) for i in range(0, len(e1), a.max_array)]
+    chunks += [("runs", a.throttle, rest[i:i + a.max_array]) for i in range(0, len(rest), a.max_array)]
+    for n, (group, throttle, sel) in enumerate(chunks):
+        if throttle == 1 and jobs and n > 0 and chunks[n - 1][0] == "e1":
+            # E1 chunks one after the other, so that two never run at once
+            sel_dep = [f"--dependency=afterany:{jobs[-1]}"]
+        else:
+            sel_dep = []
+        lst = os.path.join(sub, f"{group}{n}_{stamp}.txt")
         with open(lst, "w") as f:
             f.write("".join(f"{r.name}  {r.kind}  {r.args}\n" for r in sel))
-        script = os.path.join(sub, f"{group}_{stamp}.sh")
+        script = os.path.join(sub, f"{group}{n}_{stamp}.sh")
         with open(script, "w") as f:
             f.write(SLURM_SCRIPT.format(logs=os.path.abspath(logs), repo=shlex.quote(repo), lst=shlex.quote(
                 os.path.abspath(lst)), root=shlex.quote(os.path.abspath(a.root)), bench=shlex.quote(
                 os.path.abspath(a.bench))))
-        jobs.append(sbatch(common + [f"--job-name=bruno-{group}", f"--array=0-{len(sel) - 1}%{throttle}", script]))
+        jobs.append(sbatch(common + sel_dep + [f"--job-name=bruno-{group}", f"--array=0-{len(sel) - 1}%{throttle}",
+                                               script]))
     if a.post:
         dep = [f"--dependency=afterany:{':'.join(jobs)}"] if jobs else []
         post = os.path.join(sub, f"post_{stamp}.sh")
@@ -432,6 +440,7 @@ def main():
     q.add_argument("--time", default="04:00:00")
     q.add_argument("--cpus", type=int, default=1)
     q.add_argument("--sbatch-args", default="", help="more sbatch options")
+    q.add_argument("--max-array", type=int, default=1000, help="tasks per job array at most")
     q.add_argument("--post", default="", help="command of the job run afterany the arrays")
     q = sub.add_parser("post")
     q.add_argument("--scale", required=True)

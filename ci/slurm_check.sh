@@ -56,18 +56,20 @@ wait_jobs() { # waits until no job of W/slurm/.slurm/last_jobs is pending or run
         i=$((i + 1)); [ $i -lt 1200 ] || fail "jobs $jobs still queued after 10 min"; sleep 0.5
     done
 }
-SUBMIT="$RUN submit --list $W/runs.txt --root $W/slurm --bench $B --throttle 2 --time 00:10:00"
+# --max-array 4: the 6 E1 runs go in two arrays, the second after the first
+SUBMIT="$RUN submit --list $W/runs.txt --root $W/slurm --bench $B --throttle 2 --time 00:10:00 --max-array 4"
 POST="python3 bench/runner.py status --list $W/runs.txt --root $W/slurm --bench $B > $W/slurm/post_status.txt"
 
 # ---- SLURM, killing the long run's array task after its first epoch
 $SUBMIT --post "$POST" > "$W/submit1.txt" || { cat "$W/submit1.txt"; fail "submit"; }
 cat "$W/submit1.txt"
-runs_job=$(awk '{print $2}' "$W/slurm/.slurm/last_jobs")   # last_jobs: E1 array, other runs, post
-idx=$(awk '$1 == "tr_kill" {print NR - 1}' "$W"/slurm/.slurm/runs_*.txt)
+idx=$(awk '$1 == "tr_kill" {print FNR - 1}' "$W"/slurm/.slurm/runs*_*.txt)
 i=0
 until [ "$(cat "$W/slurm/tr_kill/epochs.csv" 2> /dev/null | wc -l)" -ge 2 ]; do
     i=$((i + 1)); [ $i -lt 3000 ] || fail "tr_kill never finished an epoch"; sleep 0.1
 done
+runs_job=$(squeue -h -n bruno-runs -o %F | head -1)
+[ -n "$runs_job" ] || fail "no bruno-runs array in the queue"
 scancel "${runs_job}_$idx"
 pass "cancelled array task ${runs_job}_$idx (tr_kill) after $(($(wc -l < "$W/slurm/tr_kill/epochs.csv") - 1)) epoch(s)"
 wait_jobs

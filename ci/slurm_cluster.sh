@@ -33,16 +33,7 @@ alive() { # PIDFILE: a live (not zombie) process
 }
 
 install() {
-    missing=
-    for p in slurmctld slurmd slurm-client munge; do
-        dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-    done
-    [ -z "$missing" ] && return 0
-    [ "$(id -u)" = 0 ] || die "missing Debian packages:$missing (run: sudo apt-get install -y$missing)"
-    say "installing$missing"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing > "$S/apt.log" 2>&1 ||
-        { apt-get update -qq > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing \
-            > "$S/apt.log" 2>&1; } || die "apt-get install failed, see $S/apt.log"
+    sh ci/deps.sh slurmctld slurmd slurm-client munge > "$S/apt.log" 2>&1 || die "installing failed: $(cat "$S/apt.log")"
 }
 
 write_conf() {
