@@ -88,9 +88,10 @@ tests-build: $(TEST_BINS)
 # ---------------------------------------------------------------- test
 # Header checks, the four test binaries, train-check (bruno-bench train
 # resumes byte for byte, fails cleanly), lock-check (one writer per run
-# directory), ci-selftest (the ci checker fails on a regression),
+# directory), grid-check (the run lists give the Make rules' command lines),
+# ci-selftest (the ci checker fails on a regression),
 # datasets-check (convert.py reproduces the shipped .bin files).
-test: deps check-header check-data-header tests-build $(BENCH) train-check lock-check ci-selftest datasets-check
+test: deps check-header check-data-header tests-build $(BENCH) train-check lock-check grid-check ci-selftest datasets-check
 	$(BUILD)/test-float
 	$(BUILD)/test-double
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-float-san

@@ -240,7 +240,8 @@ def run_list(runs, root, bench, jobs=1, fresh=False, e1_lock=None, quiet=False):
         try:
             rc = execute(r, root, bench, e1_lock)
         except (SystemExit, Exception) as e:  # a lock held elsewhere, a driver that is not there
-            print(f"\nrunner: {r.name}: {e}", file=sys.stderr)
+            msg = str(e)
+            print("\n" + (msg if msg.startswith("runner:") else f"runner: {r.name}: {msg}"), file=sys.stderr)
             rc = -1
         st = status(r, root, bench)[0]
         with cv:
