@@ -20,6 +20,7 @@ D=$R/e1/massif
 mkdir -p "$D"
 files=
 for m in "$@"; do
+    # shellcheck disable=SC2046 # the options are words, split on purpose
     flock "$R/.e1.lock" valgrind --tool=massif --peak-inaccuracy=0.0 --pages-as-heap=no \
         --soname-synonyms=somalloc='*jemalloc*' -q --massif-out-file="$D/$m.massif" \
         "$B" memtime $(python3 bench/grid.py e1args "$m") --out "$D/$m.row"
