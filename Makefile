@@ -126,22 +126,21 @@ grid-check:
 # REPORT.md (runner.py post) from whatever finished. Rerun to resume:
 # finished runs are skipped, interrupted training runs continue after their
 # last epoch. `make status` lists each run's state.
+reproduce: deps all
 ifeq ($(RUNNER),slurm)
-reproduce: $(BENCH)
 	$(SUBMIT) --list grid:$(SCALE) --post '$(POST)'
 else
-reproduce: deps all
 	$(RUN) run --list grid:$(SCALE) --root $(RESULTS) --bench $(BENCH) -j $(JOBS)
 	$(POST)
 endif
-# one part of the grid each, then its figures and tables
-e4-figures: PART = e4
-rram-figures: PART = rram
-e1-figures: PART = e1
-experiments: PART = train
+# one part of the grid each (bench/grid.py PARTS), then its figures and tables
+PART_e4-figures = e4
+PART_rram-figures = rram
+PART_e1-figures = e1
+PART_experiments = train
 e4-figures rram-figures e1-figures experiments: $(BENCH)
-	$(RUN) run --list grid:$(SCALE):$(PART) --root $(RESULTS) --bench $(BENCH) -j $(JOBS)
-	$(POST) --part $(PART) --strict
+	$(RUN) run --list grid:$(SCALE):$(PART_$@) --root $(RESULTS) --bench $(BENCH) -j $(JOBS)
+	$(POST) --part $(PART_$@) --strict
 # REPORT.md alone, from whatever results exist
 report:
 	python3 plots/report.py --results $(RESULTS) --reference reference/paper.csv --scale $(SCALE) \
