@@ -57,7 +57,7 @@ TEST_SRC  = $(wildcard tests/test_*.c)
 EXAMPLES  = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 TEST_BINS = $(BUILD)/test-float $(BUILD)/test-double $(BUILD)/test-float-san $(BUILD)/test-double-san
 
-.PHONY: all deps test tests-build check-header check-data-header train-check lock-check grid-check \
+.PHONY: all deps test tests-build check-header check-data-header train-check lock-check runner-check grid-check \
         reproduce experiments e1-figures e4-figures rram-figures report status clean \
         ci ci-run ci-baseline ci-selftest slurm-check memcheck vg-bins massif bench peers peers-deps \
         datasets datasets-check fuzz
@@ -88,10 +88,11 @@ tests-build: $(TEST_BINS)
 # ---------------------------------------------------------------- test
 # Header checks, the four test binaries, train-check (bruno-bench train
 # resumes byte for byte, fails cleanly), lock-check (one writer per run
-# directory), grid-check (the run lists give the Make rules' command lines),
+# directory), runner-check (skip, resume, -j, E1 one at a time), grid-check (the run lists give the Make rules' command lines),
 # ci-selftest (the ci checker fails on a regression),
 # datasets-check (convert.py reproduces the shipped .bin files).
-test: deps check-header check-data-header tests-build $(BENCH) train-check lock-check grid-check ci-selftest datasets-check
+test: deps check-header check-data-header tests-build $(BENCH) train-check lock-check runner-check grid-check \
+      ci-selftest datasets-check
 	$(BUILD)/test-float
 	$(BUILD)/test-double
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-float-san
@@ -117,6 +118,8 @@ train-check: $(BENCH)
 	sh tests/train_check.sh $(BENCH)
 lock-check: $(BENCH)
 	sh tests/lock_check.sh $(BENCH)
+runner-check: $(BENCH)
+	sh tests/runner_check.sh $(BENCH)
 # the run lists against the Make rules they replaced (git history needed)
 grid-check:
 	python3 tests/grid_check.py

@@ -176,14 +176,14 @@ def execute(r, root, bench, e1_lock):
         with open(r.log(root), "a") as log, open(err or os.devnull, "w") as ef:
             log.write(f"runner: {shlex.join(argv)}{' 2> ' + err if err else ''}\n")
             log.flush()
-            t0 = time.monotonic()
+            t0, t_start = time.monotonic(), time.time()
             p = subprocess.Popen(argv, stdout=log, stderr=ef if err else subprocess.STDOUT)
             _, st, ru = os.wait4(p.pid, 0)
             p.returncode = rc = os.waitstatus_to_exitcode(st)
             wall = time.monotonic() - t0
             log.write(f"cpu time of this invocation (user system): {ru.ru_utime:.2f}s {ru.ru_stime:.2f}s; "
                       f"wall {wall:.1f} s; exit {rc}\n")
-        rec = {"exit": rc, "host": socket.gethostname(), "wall_s": round(wall, 3),
+        rec = {"exit": rc, "host": socket.gethostname(), "start": t_start, "end": time.time(), "wall_s": round(wall, 3),
                "cpu_s": round(ru.ru_utime + ru.ru_stime, 3), "command": shlex.join(argv)}
         tmp = r.meta(root, ".json.tmp")
         with open(tmp, "w") as f:
