@@ -1,7 +1,6 @@
-# bruno: single-header library + benchmark suite.
-# The two commands a user needs:  make reproduce   and   make test
-# Everything is built into build/, every result goes into results/.
-# The experiments are data (bench/grid.py: the run lists) run by one runner
+# bruno: single-header library + benchmark suite. The two commands a user
+# needs: make reproduce and make test. Builds go into build/, results into
+# results/. The experiments are data (bench/grid.py) run by one runner
 # (bench/runner.py); this file builds, tests and calls them.
 
 CC      ?= cc
@@ -37,8 +36,7 @@ export BRUNO_DATA_DIR
 # the issue's two E1 targets (bench/grid.py E1_TARGET, ci/runs.txt ratios)
 E1_TARGET_MEM  = 0.01
 E1_TARGET_TIME = 0.45
-# SLURM: partition and account ("" = the cluster's default), time limit and
-# CPUs per array task, array tasks at once (%K), more sbatch options
+# SLURM: partition, account ("" = default), time and CPUs per task, tasks at once (%K), more options
 SLURM_PARTITION ?=
 SLURM_ACCOUNT   ?=
 SLURM_TIME      ?= 04:00:00
@@ -76,8 +74,7 @@ $(BUILD)/examples/%: examples/%.c bruno.h | $(BUILD)
 $(BUILD):
 	@mkdir -p $(BUILD)
 
-# Every tests/test_*.c goes into one Criterion binary, built four ways:
-# float and double bruno_real, each plain and under ASan+UBSan.
+# All tests/test_*.c in one Criterion binary: float/double, plain/ASan+UBSan.
 TEST_DEPS = $(TEST_SRC) tests/impl.c tests/*.h bruno.h datasets/bruno_data.h bench/train_util.c bench/train.h
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test_flags = $(if $(findstring double,$(1)),-DBRUNO_REAL_DOUBLE) $(if $(findstring san,$(1)),$(SAN))
@@ -98,8 +95,7 @@ test: deps check-header check-data-header tests-build $(BENCH) train-check lock-
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-float-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-double-san
 
-# A header alone must compile without a warning as C99 and as C++, float
-# and double, and with the host's instruction set (the AVX-512 kernel).
+# A header alone compiles without a warning: C99, C++, float, double, host ISA (AVX-512 kernel).
 HDR_CC = "gcc -std=c99 -x c" "gcc -std=c99 -x c -DBRUNO_REAL_DOUBLE -DBRUNO_STATIC" "g++ -std=c++11 -x c++" "clang -std=c99 -x c"
 define check_hdr # $(1) = source file, $(2) = extra flags
 	@set -e; i=0; for c in $(HDR_CC); do i=$$((i + 1)); \
@@ -172,8 +168,7 @@ ci-baseline: ci-run
 	$(CI_CHECK)
 ci-selftest: $(BENCH)
 	sh ci/selftest.sh $(BENCH) reference/ci_baseline.csv ci/runs.txt $(E1_TARGET_MEM) $(E1_TARGET_TIME)
-# A real single-node SLURM cluster (ci/slurm_cluster.sh) runs a CI-scale
-# list; every epochs.csv and memtime row must equal the local runner's.
+# a real single-node SLURM (ci/slurm_cluster.sh) gives the local runner's bytes
 slurm-check: $(BENCH)
 	sh ci/slurm_check.sh $(BENCH) $(BUILD)/slurm-check
 
