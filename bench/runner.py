@@ -218,7 +218,8 @@ def run_list(runs, root, bench, jobs=1, fresh=False, e1_lock=None, quiet=False):
             clear(r, root)
     todo = [r for r in runs if status(r, root, bench)[0] not in DONE]
     total, done0 = len(runs), len(runs) - len(todo)
-    failed, running, finished, walls = [], {}, [0], []
+    failed, running, finished, walls = [], {}, [0], {}  # walls: kind -> wall times of finished runs
+    left_runs = list(todo)
     cv = threading.Condition()
     t0 = time.monotonic()
     tty = sys.stdout.isatty()
@@ -227,8 +228,12 @@ def run_list(runs, root, bench, jobs=1, fresh=False, e1_lock=None, quiet=False):
         n = done0 + finished[0]
         left = ""
         if walls and not final:
-            per = sum(walls) / len(walls)
-            left = f", ~{fmt_s(per * (total - n) / max(1, min(jobs, total - n)))} left"
+            # each run left at the mean of the finished runs of its kind (of all, for a kind not seen yet):
+            # a rough guide, as runs of one kind differ (a JSB BPTT run costs several Braille LIF runs)
+            every = [w for ws in walls.values() for w in ws]
+            mean = lambda k: sum(walls.get(k, every)) / len(walls.get(k, every))
+            work = sum(mean(r.kind) for r in left_runs)
+            left = f", ~{fmt_s(work / max(1, min(jobs, len(left_runs))))} left"
         line = (f"runner: {n}/{total} done ({done0} before), {len(failed)} failed, {len(running)} running"
                 f"{left}, {fmt_s(time.monotonic() - t0)} so far")
         if quiet:
@@ -247,7 +252,8 @@ def run_list(runs, root, bench, jobs=1, fresh=False, e1_lock=None, quiet=False):
         with cv:
             del running[r.name]
             finished[0] += 1
-            walls.append(time.monotonic() - t)
+            walls.setdefault(r.kind, []).append(time.monotonic() - t)
+            left_runs.remove(r)
             if st not in DONE:
                 failed.append(r.name)
                 if not quiet:
