@@ -8,13 +8,7 @@
 #   2. bench/runner.py refuses a run whose lock another process holds, naming
 #      it, and does not touch its output.
 # usage: lock_check.sh BENCH
-set -eu
-B=${1:-build/bruno-bench}
-D=$(mktemp -d "${TMPDIR:-/tmp}/lock-check.XXXXXX")
-PID=
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$D"' EXIT
-fail() { echo "lock-check: FAIL: $*" >&2; exit 1; }
-pass() { echo "lock-check: ok: $*"; }
+NAME=lock-check; . tests/check_lib.sh
 HOST=$(hostname)
 
 # ---- 1. bruno-bench train against bruno-bench train: a long tiny run (SNU,

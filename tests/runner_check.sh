@@ -9,12 +9,7 @@
 #      restarted, and its epochs.csv equals that of a run made in one go;
 #   4. a failing run is "failed" in `status`, and the runner exits 1.
 # usage: runner_check.sh BENCH
-set -eu
-B=${1:-build/bruno-bench}
-D=$(mktemp -d "${TMPDIR:-/tmp}/runner-check.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-fail() { echo "runner-check: FAIL: $*" >&2; exit 1; }
-pass() { echo "runner-check: ok: $*"; }
+NAME=runner-check; . tests/check_lib.sh
 RUN="python3 bench/runner.py"
 MT="--neuron felif --hidden 16 --inputs 32 --seq-ms 10 --n-fine 100"
 TR="--task jsb --model snu --limit-train 2 --limit-test 1 --seed 3 --epochs 3"
