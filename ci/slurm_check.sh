@@ -13,10 +13,8 @@
 #      resubmission must submit that one run only and finish it, resuming
 #      after its first epoch;
 #   5. every train run's epochs.csv must equal the local one byte for byte,
-#      and every memtime row in its deterministic columns: all but the wall
-#      times (time_forward_s, time_backward_s, time_total_s) and
-#      peak_bytes_jemalloc (jemalloc's own counter: its arenas and thread
-#      caches depend on what ran before in the process and on timing).
+#      and every memtime row in its deterministic columns: all but the three
+#      wall times (time_forward_s, time_backward_s, time_total_s).
 # usage: slurm_check.sh BENCH WORKDIR
 set -eu
 B=$(realpath "$1")
@@ -96,7 +94,7 @@ while read -r name kind _; do
     case $kind in
         train) cmp "$W/local/$name/epochs.csv" "$W/slurm/$name/epochs.csv" ||
                    fail "$name: epochs.csv differs (local vs SLURM)" ;;
-        memtime) for d in local slurm; do cut -d, -f1-12,17,18 "$W/$d/$name.csv" > "$W/$d.$name.det"; done
+        memtime) for d in local slurm; do cut -d, -f1-13,17,18 "$W/$d/$name.csv" > "$W/$d.$name.det"; done
                  [ "$(wc -l < "$W/local.$name.det")" -eq 2 ] || fail "$name: no memtime row"
                  cmp "$W/local.$name.det" "$W/slurm.$name.det" || fail "$name: memtime row differs (local vs SLURM)" ;;
     esac
