@@ -13,7 +13,10 @@ directory (nothing runs: make -n only prints), and compares, for each SCALE:
   - every gnuplot / table command with `runner.py post --dry-run`;
   - the files merged into e1_memtime.csv and e1_gradcheck.csv, in order,
     and the names in train/runs.txt.
-Exits 1 on any difference and prints it. Standard library only.
+Exits 1 on any difference and prints it. A deliberate change of the grid
+(new runs, other arguments) makes it fail by design: the proof is then
+about a grid that no longer exists, and this test goes from `make test`
+(keep it runnable with --rev for the record). Standard library only.
 """
 import argparse
 import os
