@@ -63,6 +63,16 @@ int bench_out_open(bench_out *o, const char *path);   /* 0 ok, -1 error (message
 int bench_out_commit(bench_out *o);                   /* 0 ok; renames into place */
 void bench_out_abort(bench_out *o);                   /* removes the temporary file */
 
+/* ---- run-directory lock ----------------------------------------------------
+   An output directory belongs to one process at a time: flock(2) on
+   "<dir>/lock", which then holds "pid P host H". If another process holds it,
+   prints "bruno-bench CMD: DIR is in use by pid P host H" and returns -1
+   (also -1 with a message when the file cannot be opened). On success the
+   descriptor stays open: the lock lasts until the process exits, however it
+   exits (kill -9 included). flock works across nodes on NFS (Linux emulates
+   it with byte-range locks there). */
+int bench_lock_dir(const char *cmd, const char *dir);
+
 /* ---- time ------------------------------------------------------------------ */
 double bench_now(void); /* monotonic seconds */
 

@@ -1127,6 +1127,9 @@ int bench_cmd_train(int argc, char **argv)
         fprintf(stderr, "bruno-bench train: cannot create %s: %s\n", o->out, strerror(errno));
         return BENCH_EXIT_FAIL;
     }
+    /* one writer per directory: two runs into one --out would interleave their files;
+       taken before the stale temporaries are removed, so no run deletes another's */
+    if (bench_lock_dir("train", o->out) != 0) return BENCH_EXIT_FAIL;
     clean_stale_temps(o->out);
 
     /* everything the run allocates through the library and the loaders is counted */

@@ -1,6 +1,7 @@
 /* util.c - option parsing, atomic output and timing for bruno-bench. */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* realpath */
+#define _DEFAULT_SOURCE  /* flock(2) */
 #include "bench.h"
 
 #include <errno.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 
 /* The one number syntax of every option, list and hyper-parameter file:
    what strtoull/strtod accept, minus what they quietly skip or allow
@@ -251,4 +254,41 @@ double bench_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int bench_lock_dir(const char *cmd, const char *dir)
+{
+    char path[4096], holder[256], host[256];
+    ssize_t n;
+    int fd;
+    if ((size_t)snprintf(path, sizeof path, "%s/lock", dir) >= sizeof path) {
+        fprintf(stderr, "bruno-bench %s: output path too long\n", cmd);
+        return -1;
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        fprintf(stderr, "bruno-bench %s: cannot open the lock file %s: %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        n = pread(fd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        if (e == EWOULDBLOCK)
+            fprintf(stderr, "bruno-bench %s: %s is in use by %s (lock %s); not writing into it\n", cmd, dir,
+                    holder[0] ? holder : "another process", path);
+        else
+            fprintf(stderr, "bruno-bench %s: cannot lock %s: %s\n", cmd, path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = 0;
+    if (ftruncate(fd, 0) != 0 || dprintf(fd, "pid %ld host %s\n", (long)getpid(), host) < 0) {
+        fprintf(stderr, "bruno-bench %s: cannot write the lock file %s: %s\n", cmd, path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return 0; /* fd stays open: the lock is held until the process exits */
 }

@@ -6,7 +6,7 @@
                    [--define VAR=VALUE ...] [--out results/ci.csv]
     ci.py baseline --measured M.csv --out reference/ci_baseline.csv
 
-`run` executes every run of the run list and writes one row per measured
+`run` executes every run of the run list (through bench/runner.py) and writes one row per measured
 number (run, metric, value, args). `check` compares them with the baseline
 file (same format; `baseline` writes it from a measured file, with a header
 saying how it was made) and with the thresholds of the ratio lines, prints
@@ -41,16 +41,18 @@ The rules, and why each tolerance is what it is:
 """
 import argparse
 import csv
+import json
 import datetime
 import os
 import platform
 import re
-import shlex
-import shutil
 import string
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+import runner  # noqa: E402  (bench/runner.py: executes the run list)
 
 # metric -> (kind, tolerance); kinds: exact, rel, abs, info (recorded, not gated)
 RULES = {
@@ -163,37 +165,30 @@ def last_csv_row(path):
 
 
 def cmd_run(a):
+    """the runs go through bench/runner.py (fresh: a train directory left by an
+    older driver would otherwise be "already complete"); then one row per number"""
     runs, _ = read_runs(a.runs, parse_defines(a.define))
     if a.only:
         runs = [r for r in runs if r.name in a.only]
-    os.makedirs(a.work, exist_ok=True)
-    rows, t_all, failed = [], time.monotonic(), []
-    for r in runs:
-        out = os.path.join(a.work, r.name)
-        # never resume: a train directory left by an older driver would be "already complete"
-        if os.path.isdir(out):
-            shutil.rmtree(out)
-        elif os.path.exists(out + ".csv"):
-            os.remove(out + ".csv")
-        if r.kind == "memtime":
-            cmd = [a.bench, "memtime"] + shlex.split(r.args) + ["--out", out + ".csv"]
-        else:
-            cmd = [a.bench, "train"] + shlex.split(r.args) + ["--out", out]
-        t0 = time.monotonic()
-        with open(out + ".log", "w") as log:
-            rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
-        dt = time.monotonic() - t0
-        print(f"ci: {r.name:<34} {dt:7.1f} s  exit {rc}", flush=True)
+    rruns = [runner.Run(r.name, r.kind, r.args) for r in runs]
+    t_all = time.monotonic()
+    failed = runner.run_list(rruns, a.work, a.bench, jobs=1, fresh=True, e1_lock=a.e1_lock)
+    rows = []
+    for r, rr in zip(runs, rruns):
+        try:
+            with open(rr.meta(a.work, ".json")) as f:
+                rc = json.load(f)["exit"]
+        except (OSError, ValueError, KeyError):
+            rc = -1
         rows.append([r.name, "exit_code", str(rc), r.args])
         if rc != 0:
-            failed.append(r.name)
-            sys.stdout.write("".join(open(out + ".log").readlines()[-5:]))
+            sys.stdout.write(f"ci: {r.name} exit {rc}:\n" + "".join(open(rr.log(a.work)).readlines()[-5:]))
             continue
         if r.kind == "memtime":
-            row, _ = last_csv_row(out + ".csv")
+            row, _ = last_csv_row(rr.out(a.work))
             rows += [[r.name, m, row[m], r.args] for m in MEMTIME_METRICS]
         else:
-            row, n = last_csv_row(os.path.join(out, "epochs.csv"))
+            row, n = last_csv_row(os.path.join(rr.out(a.work), "epochs.csv"))
             row["epochs_done"] = str(n)
             rows += [[r.name, m, row[m], r.args] for m in TRAIN_METRICS if m in row]
     write_values(a.out, rows)
@@ -355,6 +350,7 @@ def main():
     r.add_argument("--out", required=True)
     r.add_argument("--define", action="append")
     r.add_argument("--only", nargs="*", help="only these runs")
+    r.add_argument("--e1-lock", help="the lock memtime runs take (default WORK/.e1.lock)")
     c = sub.add_parser("check", help="compare measured values with the baseline and the thresholds")
     c.add_argument("--runs", required=True)
     c.add_argument("--measured", required=True)

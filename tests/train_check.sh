@@ -15,12 +15,7 @@
 #      passes see the same stochastic rounding); with --n-fine 20 the
 #      training and the coarse columns are the same bits (training never
 #      uses the fine model) but test_loss differs (it does).
-set -eu
-B=${1:-build/bruno-bench}
-D=$(mktemp -d "${TMPDIR:-/tmp}/train-check.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-fail() { echo "train-check: FAIL: $*" >&2; exit 1; }
-pass() { echo "train-check: ok: $*"; }
+NAME=train-check; . tests/check_lib.sh
 
 BRAILLE="--task braille-raw --model lif --epochs 3 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 6"
 FELIF="--task jsb --model felif --epochs 2 --limit-train 4 --limit-test 2 --seed 4 --n-fine 50"

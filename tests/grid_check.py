@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""tests/grid_check.py - the run lists of bench/grid.py give the same command
+lines as the Makefile that spelled the grid out in Make rules (issue 15).
+
+    python3 tests/grid_check.py [--rev REV] [--scale quick paper]
+
+Takes the Makefile of revision REV (the last one with the grid in Make:
+d4904dc) from git, runs `make -n reproduce SCALE=...` with it in a scratch
+directory (nothing runs: make -n only prints), and compares, for each SCALE:
+  - every bruno-bench and plots/coarse_vs_fine.py command (same arguments,
+    same output files; the E1 lock prefix and the train log redirection,
+    which the runner does itself, are taken off) with `runner.py run --dry-run`;
+  - every gnuplot / table command with `runner.py post --dry-run`;
+  - the files merged into e1_memtime.csv and e1_gradcheck.csv, in order,
+    and the names in train/runs.txt.
+Exits 1 on any difference and prints it. A deliberate change of the grid
+(new runs, other arguments) makes it fail by design: the proof is then
+about a grid that no longer exists, and this test goes from `make test`
+(keep it runnable with --rev for the record). Standard library only.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(HERE, "bench"))
+import grid  # noqa: E402
+
+
+def old_commands(rev, scale):
+    mk = subprocess.run(["git", "-C", HERE, "show", f"{rev}:Makefile"], capture_output=True, text=True, check=True)
+    with tempfile.TemporaryDirectory() as d:
+        for f in os.listdir(HERE):
+            if f not in ("Makefile", "build", "results", ".git"):
+                os.symlink(os.path.join(HERE, f), os.path.join(d, f))
+        with open(os.path.join(d, "Makefile"), "w") as f:
+            f.write(mk.stdout)
+        p = subprocess.run(["make", "-n", "reproduce", f"SCALE={scale}"], cwd=d, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"grid_check: make -n failed: {p.stderr[-2000:]}")
+    text = p.stdout.replace("\\\n", " ")
+    return [" ".join(line.split()) for line in text.splitlines()]
+
+
+def norm(line):
+    line = re.sub(r"^flock \S+ ", "", line)
+    line = re.sub(r"\$\(awk 'BEGIN\{print ([\d.]+) \* 1000\}'\)", lambda m: f"{float(m.group(1)) * 1000:g}", line)
+    m = re.match(r"rc=0; (build/bruno-bench train .*?) >> ", line)
+    return m.group(1) if m else line
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rev", default="d4904dc")
+    ap.add_argument("--scale", nargs="*", default=["quick", "paper"])
+    a = ap.parse_args()
+    bad = 0
+
+    def same(what, old, new):
+        nonlocal bad
+        if old == new:
+            print(f"grid_check: {what}: {len(new)} identical")
+            return
+        bad += 1
+        print(f"grid_check: {what} DIFFER")
+        if isinstance(old, Counter):
+            for x in sorted((old - new).elements()):
+                print(f"  only in make -n:  {x}")
+            for x in sorted((new - old).elements()):
+                print(f"  only in the grid: {x}")
+        else:
+            i = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+            print(f"  {len(old)} vs {len(new)}; first difference at {i}: {old[i:i + 1]} vs {new[i:i + 1]}")
+
+    for scale in a.scale:
+        old = [norm(x) for x in old_commands(a.rev, scale)]
+        run = lambda *args: subprocess.run([sys.executable, os.path.join(HERE, "bench/runner.py")] + list(args),
+                                           capture_output=True, text=True, check=True, cwd=HERE).stdout.splitlines()
+        new_runs = run("run", "--list", f"grid:{scale}", "--root", "results", "--dry-run")
+        is_run = lambda x: x.startswith("build/bruno-bench ") or x.startswith("python3 plots/coarse_vs_fine.py")
+        same(f"{scale}: run commands", Counter(x for x in old if is_run(x)), Counter(new_runs))
+        is_post = lambda x: x.startswith("gnuplot ") or re.match(r"python3 plots/(e1_table|train_tables)\.py", x)
+        new_post = run("post", "--scale", scale, "--root", "results", "--dry-run")
+        same(f"{scale}: figure and table commands", Counter(x for x in old if is_post(x)),
+             Counter(x for x in new_post if is_post(x)))
+        steps = {s[1]: s[2] for s in grid.post(scale, "results") if s[0] != "sh"}
+        for out in ("results/e1_memtime.csv", "results/e1_gradcheck.csv"):
+            merged = next(x for x in old if x.startswith("awk 'FNR > 1 || NR == 1'") and x.endswith(f"> {out}.tmp && mv "
+                                                                                                   f"{out}.tmp {out}"))
+            same(f"{scale}: files merged into {out}", merged.split()[8:-6], steps[out])
+        names = next(x for x in old if x.startswith("echo ") and "results/train/runs.txt" in x)
+        same(f"{scale}: train/runs.txt", names.split("|")[0].split()[1:], steps["results/train/runs.txt"])
+    print("grid_check: " + ("FAIL" if bad else "the grid gives the Makefile's command lines"))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
