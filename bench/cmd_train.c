@@ -52,9 +52,10 @@ enum { TASK_RAW = 0, TASK_EVENTS, TASK_JSB };
 enum { MODEL_LIF = 0, MODEL_RLIF, MODEL_FELIF, MODEL_SNU, MODEL_HERACLES };
 
 typedef struct opts {
-    const char *task, *model, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding;
+    const char *task, *model, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding, *eval;
     uint64_t bits, seed, epochs, batch, n_fine, threads, limit_train, limit_test, hidden, tile, plateau,
-        split_seed, checkpoints, stop_after;
+        split_seed, checkpoints, stop_after, val_seed;
+    double val_fraction;  /* --eval val: share of the training split held out (per class for Braille) */
     double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
     double rram_sigma, rram_read_noise, rram_prog_noise;
     const char *device;   /* --device FILE: the model's device neurons from key=value text */
@@ -131,6 +132,8 @@ static int kv_set(const char *key, const char *value, void *user, char *why, siz
 typedef struct run {
     opts o;
     int task, model;
+    int val;   /* --eval val: train on train minus val, evaluate on val; the test split is never read */
+    char txt[1024];   /* eval_text() */
     bruno_trainer trainer;
     bruno_counting_allocator ca;
     bruno_allocator a;
@@ -286,6 +289,11 @@ static void make_config(run *R)
     cfg_add(R, "plateau", "%llu", (unsigned long long)o->plateau);
     cfg_add(R, "limit_train", "%llu", (unsigned long long)o->limit_train);
     cfg_add(R, "limit_test", "%llu", (unsigned long long)o->limit_test);
+    if (R->val) { /* only when given: state.bin of test runs stays valid */
+        cfg_add(R, "eval", "val");
+        cfg_add(R, "val_fraction", "%.17g", o->val_fraction);
+        cfg_add(R, "val_seed", "%llu", (unsigned long long)o->val_seed);
+    }
     cfg_add(R, "data_sha256", "%s", R->data_sha);
     cfg_add(R, "real", "%s", BRUNO_REAL_IS_DOUBLE ? "double" : "float");
     /* synapse options only when not the defaults: state.bin of earlier runs stays valid */
@@ -310,6 +318,31 @@ static void make_config(run *R)
 }
 
 /* ---- data ------------------------------------------------------------------------------ */
+/* The split a run evaluates on: test, or with --eval val the validation
+   split carved from the training split. The CSV columns and messages say which. */
+static int eval_split(const run *R) { return R->val ? BRUNO_DATA_VALID : BRUNO_DATA_TEST; }
+static const char *eval_name(const run *R) { return R->val ? "val" : "test"; }
+
+/* s with every "test_" made "val_" in a --eval val run (CSV columns,
+   summary.json): a validation number never goes by a test column's name.
+   Valid until the next call. */
+static const char *eval_text(run *R, const char *s)
+{
+    size_t k = 0;
+    if (!R->val) return s;
+    while (*s && k + 5 < sizeof R->txt) {
+        if (strncmp(s, "test_", 5) == 0) {
+            memcpy(R->txt + k, "val_", 4);
+            k += 4;
+            s += 5;
+        } else {
+            R->txt[k++] = *s++;
+        }
+    }
+    R->txt[k] = 0;
+    return R->txt;
+}
+
 static int load_data(run *R)
 {
     char msg[512];
@@ -330,6 +363,8 @@ static int load_data(run *R)
         bruno_data_braille_raw_config c = bruno_data_braille_raw_config_default();
         c.seed = R->o.split_seed;
         c.allocator = R->a;
+        c.val_fraction = R->val ? R->o.val_fraction : 0.0;
+        c.val_seed = R->o.val_seed;
         if ((r = bruno_data_braille_raw_load(&R->raw, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
             (r = bruno_data_braille_raw_prepare(&R->raw, &c, &R->tr, &R->te, msg, sizeof msg)) != BRUNO_OK) {
             fprintf(stderr, "bruno-bench train: %s\n", msg);
@@ -340,6 +375,8 @@ static int load_data(run *R)
         c.seed = R->o.split_seed;
         c.bin_s = R->o.bin_s;
         c.allocator = R->a;
+        c.val_fraction = R->val ? R->o.val_fraction : 0.0;
+        c.val_seed = R->o.val_seed;
         if ((r = bruno_data_braille_events_load(&R->ev, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
             (r = bruno_data_braille_events_prepare(&R->ev, &c, &R->tr, &R->te, NULL, msg, sizeof msg)) != BRUNO_OK) {
             fprintf(stderr, "bruno-bench train: %s\n", msg);
@@ -348,10 +385,13 @@ static int load_data(run *R)
     } else {
         size_t k, i, frames;
         const bruno_data_jsb_split *sp;
+        /* --eval val: whole training pieces become the evaluation split; the test split is freed unread */
         if ((r = bruno_data_jsb_load(&R->jsb, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
+            (R->val && (r = bruno_data_jsb_holdout(&R->jsb, R->o.val_fraction, R->o.val_seed, msg, sizeof msg)) !=
+                           BRUNO_OK) ||
             (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_TRAIN, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
                                         &R->a, &R->jtr, msg, sizeof msg)) != BRUNO_OK ||
-            (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_TEST, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
+            (r = bruno_data_jsb_prepare(&R->jsb, eval_split(R), BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
                                         &R->a, &R->jte, msg, sizeof msg)) != BRUNO_OK) {
             fprintf(stderr, "bruno-bench train: %s\n", msg);
             return -1;
@@ -372,7 +412,8 @@ static int load_data(run *R)
             }
         for (i = 0; i < R->jte.n_seqs; ++i)
             if (R->jte.n_steps[i] <= 5) {
-                fprintf(stderr, "bruno-bench train: test piece %zu has only %zu steps\n", i, R->jte.n_steps[i]);
+                fprintf(stderr, "bruno-bench train: %s piece %zu has only %zu steps\n", eval_name(R), i,
+                        R->jte.n_steps[i]);
                 return -1;
             }
     }
@@ -542,11 +583,11 @@ static int keep_rows(char **buf, const char *existing, const char *header, uint6
     return 0;
 }
 
-static const char *csv_header(const run *R)
+static const char *csv_header(run *R)
 {
-    return R->task == TASK_JSB ? "epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n"
-           : coarse_eval(R)    ? "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n"
-                               : "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n";
+    return eval_text(R, R->task == TASK_JSB ? "epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n"
+                        : coarse_eval(R)    ? "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n"
+                                            : "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n");
 }
 static const char *wall_header = "epoch,wall_s,train_s,test_s\n";
 
@@ -643,22 +684,29 @@ static int write_summary(run *R, const char *status)
     json_str(o.f, R->data_path);
     fprintf(o.f, ", \"sha256\": \"%s\"}],\n", R->data_sha);
     fprintf(o.f, "  \"git_revision\": \"%s\",\n  \"bruno_version\": \"%s\",\n", git, BRUNO_VERSION_STRING);
-    fprintf(o.f, "  \"n_train\": %zu,\n  \"n_test\": %zu,\n  \"n_steps\": %zu,\n  \"n_parameters\": %zu,\n",
-            R->n_train, R->n_test, R->T, n_weights);
+    fprintf(o.f, "  \"eval\": \"%s\",\n", eval_name(R));
+    if (R->val)
+        fprintf(o.f, "  \"eval_note\": \"evaluated on a validation split carved from the training split "
+                     "(val_fraction, val_seed; Braille stratified by class, JSB whole pieces); the test split was not "
+                     "read\",\n");
+    fprintf(o.f, "  \"n_train\": %zu,\n  \"n_%s\": %zu,\n  \"n_steps\": %zu,\n  \"n_parameters\": %zu,\n",
+            R->n_train, eval_name(R), R->n_test, R->T, n_weights);
     if (R->task == TASK_JSB)
-        fprintf(o.f, "  \"metrics_note\": \"test_loss: mean sigmoid BCE over the 54 keys and steps t >= 5, averaged "
+        fputs(eval_text(R, "  \"metrics_note\": \"test_loss: mean sigmoid BCE over the 54 keys and steps t >= 5, averaged "
                      "over pieces; test_nll_frame (nats) and frame accuracy TP/(TP+FP+FN): all 88 keys of the frames t "
                      ">= 5, keys outside the 54-key crop predicted with their Laplace-smoothed training-set marginal "
-                     "frequency (count+1)/(frames+2), threshold 0.5; train_acc likewise on the training pieces\",\n");
+                     "frequency (count+1)/(frames+2), threshold 0.5; train_acc likewise on the training pieces\",\n"), o.f);
     else
         fprintf(o.f, "  \"metrics_note\": \"loss: softmax cross-entropy on output spike counts; acc: argmax of the "
                      "counts; train numbers are means over the epoch's batches (remainder dropped)%s\",\n",
-                coarse_eval(R) ? "; coarse-only trainer: test_loss and test_acc run the trained weights through the "
-                                 "fine FeLIF model (n_fine Euler steps per network step, the device), "
-                                 "test_loss_coarse and test_acc_coarse through the coarse model they were trained "
-                                 "with (one Euler step of dt); train_loss and train_acc are the coarse model's"
+                coarse_eval(R) ? eval_text(R, "; coarse-only trainer: test_loss and test_acc run the trained weights "
+                                              "through the fine FeLIF model (n_fine Euler steps per network step, the "
+                                              "device), test_loss_coarse and test_acc_coarse through the coarse model "
+                                              "they were trained with (one Euler step of dt); train_loss and train_acc "
+                                              "are the coarse model's")
                                : "");
-    fprintf(o.f, "  \"best_by\": \"%s\",\n  \"final\": ", R->task == TASK_JSB ? "lowest test_loss" : "highest test_acc");
+    fprintf(o.f, "  \"best_by\": \"%s\",\n  \"final\": ",
+            eval_text(R, R->task == TASK_JSB ? "lowest test_loss" : "highest test_acc"));
     json_row(o.f, R->csv, R->st.epochs_done);
     fprintf(o.f, ",\n  \"best\": ");
     json_row(o.f, R->csv, R->st.best_epoch);
@@ -738,12 +786,12 @@ static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc
         for (i = 0; i < bn; ++i) idx[i] = (uint32_t)(b0 + i);
         gather(R, &R->te, idx, bn);
         if ((r = bruno_net_forward(&R->net, R->xb, R->T, bn, 0, &y)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "forward"); return 1; }
             goto fail;
         }
         r = bruno_loss_count_ce(y, R->T, bn, R->n_out, R->lab, NULL, &loss, &correct);
         if (r != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "loss"); return 1; }
             goto fail;
         }
         test_sum += loss * (double)bn;
@@ -829,7 +877,7 @@ static int jsb_epoch(run *R, uint64_t ep, double *m)
     const bruno_real *y;
     bruno_result r;
     train_music tm, te;
-    const bruno_data_jsb_split *str = &R->jsb.split[BRUNO_DATA_TRAIN], *ste = &R->jsb.split[BRUNO_DATA_TEST];
+    const bruno_data_jsb_split *str = &R->jsb.split[BRUNO_DATA_TRAIN], *ste = &R->jsb.split[eval_split(R)];
     memset(&tm, 0, sizeof tm);
     memset(&te, 0, sizeof te);
     shuffle(R->perm, n, &R->st.shuffle_rng);
@@ -861,11 +909,11 @@ static int jsb_epoch(run *R, uint64_t ep, double *m)
         size_t T = R->jte.n_steps[k];
         const bruno_real *x = R->jte.x + R->jte.offset[k] * K, *tg = R->jte.y + R->jte.offset[k] * K;
         if ((r = bruno_net_forward(&R->net, x, T, 1, 0, &y)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "forward"); return 1; }
             goto fail;
         }
         if ((r = bruno_loss_bce_logits(y, tg, T, 1, K, skip, NULL, &loss)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "loss"); return 1; }
             goto fail;
         }
         train_music_add(&te, y, T, K, BRUNO_DATA_JSB_KEY_LO, ste->roll + (ste->offset[k] + 1) * 88, R->q_out, skip);
@@ -963,8 +1011,15 @@ int bench_cmd_train(int argc, char **argv)
         {"init-scale", BENCH_OPT_DOUBLE, &o->init_scale, "dense weights: U(-s,s)*this, s = 1/sqrt(n_in) (default 1)", 0},
         {"surrogate", BENCH_OPT_STRING, &o->surrogate, "superspike (default Braille) or tanh (default JSB)", 0},
         {"surrogate-beta", BENCH_OPT_DOUBLE, &o->surrogate_beta, "SuperSpike slope (default 10)", 0},
-        {"plateau", BENCH_OPT_U64, &o->plateau, "1: reduce-on-plateau on the test loss (default 1 JSB, 0 Braille)", 0},
+        {"plateau", BENCH_OPT_U64, &o->plateau, "1: reduce-on-plateau on the evaluated split's loss (test, or val with --eval val; default 1 JSB, 0 Braille)", 0},
         {"split-seed", BENCH_OPT_U64, &o->split_seed, "Braille: seed of the fixed train/test split (default 0)", 0},
+        {"eval", BENCH_OPT_STRING, &o->eval,
+         "test (default) or val: train on the training split minus a validation split carved from it and "
+         "evaluate on that (columns val_*); the test split is not read (for hyper-parameter selection)", 0},
+        {"val-fraction", BENCH_OPT_DOUBLE, &o->val_fraction,
+         "--eval val: share of the training split held out, in (0, 1) (default 0.2; Braille per class, JSB whole "
+         "pieces)", 0},
+        {"val-seed", BENCH_OPT_U64, &o->val_seed, "--eval val: seed of the validation carve (default 0)", 0},
         {"bin-s", BENCH_OPT_DOUBLE, &o->bin_s, "braille-events: bin width = network step in s (default 5e-3)", 0},
         {"limit-train", BENCH_OPT_U64, &o->limit_train, "use only the first N training samples/pieces (0: all)", 0},
         {"limit-test", BENCH_OPT_U64, &o->limit_test, "use only the first N test samples/pieces (0: all)", 0},
@@ -997,6 +1052,8 @@ int bench_cmd_train(int argc, char **argv)
     o->trainer = "bruno";
     o->synapse = "ideal";
     o->rounding = "stochastic";
+    o->eval = "test";
+    o->val_fraction = 0.2;
     {
         bruno_rram_array_config rc0 = bruno_rram_array_config_default(1);
         o->rram_sigma = rc0.var_sigma;
@@ -1019,6 +1076,11 @@ int bench_cmd_train(int argc, char **argv)
         return BENCH_EXIT_USAGE;
     }
     R->trainer = (bruno_trainer)e1_trainer(o->trainer);
+    if ((strcmp(o->eval, "test") && strcmp(o->eval, "val")) || !(o->val_fraction > 0 && o->val_fraction < 1)) {
+        fprintf(stderr, "bruno-bench train: --eval must be test or val; --val-fraction in (0, 1)\n");
+        return BENCH_EXIT_USAGE;
+    }
+    R->val = strcmp(o->eval, "val") == 0;
     if (R->task == TASK_JSB ? (R->model != MODEL_FELIF && R->model != MODEL_SNU) : R->model == MODEL_SNU) {
         fprintf(stderr, "bruno-bench train: --model %s is not offered for --task %s (Braille: lif, rlif, felif, heracles; "
                         "JSB: felif, snu)\n", o->model, o->task);
@@ -1139,8 +1201,8 @@ int bench_cmd_train(int argc, char **argv)
     if (load_data(R) != 0) goto done;
     make_config(R);
     if (R->n_train == 0 || R->n_test == 0) {
-        fprintf(stderr, "bruno-bench train: the data set has %zu training and %zu test samples/pieces; "
-                        "both splits must be non-empty\n", R->n_train, R->n_test);
+        fprintf(stderr, "bruno-bench train: the data set has %zu training and %zu %s samples/pieces; "
+                        "both splits must be non-empty\n", R->n_train, R->n_test, eval_name(R));
         rc = BENCH_EXIT_USAGE;
         goto done;
     }
@@ -1238,7 +1300,7 @@ int bench_cmd_train(int argc, char **argv)
             int q, nm = R->task == TASK_JSB ? 5 : coarse_eval(R) ? 8 : 4;
             for (q = 0; q < nm; ++q)
                 if (q != 5 && !isfinite(m[q])) {
-                    mark_diverged(R, ep, 0, q < 2 ? "train" : "test", "metric");
+                    mark_diverged(R, ep, 0, q < 2 ? "train" : eval_name(R), "metric");
                     er = 1;
                     break;
                 }
@@ -1279,14 +1341,15 @@ int bench_cmd_train(int argc, char **argv)
             goto done;
         }
         if (R->task == TASK_JSB)
-            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f nll/frame %.3f frame acc %.4f | lr %.3g | %.1f s\n",
-                   (unsigned long long)ep, m[0], m[1], m[2], m[4], m[3], lr, t2 - t0);
+            printf("epoch %llu: train loss %.4f acc %.4f | %s loss %.4f nll/frame %.3f frame acc %.4f | lr %.3g | %.1f s\n",
+                   (unsigned long long)ep, m[0], m[1], eval_name(R), m[2], m[4], m[3], lr, t2 - t0);
         else
-            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f acc %.4f%s | lr %.3g | %.1f s\n",
-                   (unsigned long long)ep, m[0], m[1], m[2], m[3], coarse_eval(R) ? " (fine model)" : "", lr, t2 - t0);
+            printf("epoch %llu: train loss %.4f acc %.4f | %s loss %.4f acc %.4f%s | lr %.3g | %.1f s\n",
+                   (unsigned long long)ep, m[0], m[1], eval_name(R), m[2], m[3], coarse_eval(R) ? " (fine model)" : "", lr,
+                   t2 - t0);
         if (coarse_eval(R))
-            printf("epoch %llu: coarse model (trained with): test loss %.4f acc %.4f\n", (unsigned long long)ep, m[6],
-                   m[7]);
+            printf("epoch %llu: coarse model (trained with): %s loss %.4f acc %.4f\n", (unsigned long long)ep,
+                   eval_name(R), m[6], m[7]);
         fflush(stdout);
         if (strcmp(o->synapse, "rram") == 0) {
             /* devices written during the epoch (training steps and test passes), over all arrays */
