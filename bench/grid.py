@@ -148,6 +148,8 @@ def train_names(scale):
     braille = []
     for s in c["braille_seeds"]:
         braille += [f"braille-raw_felif_bruno_{b}_s{s}" for b in TRAIN_BITS] + [f"braille-raw_felif_coarse_32_s{s}"]
+        # the paper's second device neuron (MODELS §7), every bit width like FeLIF
+        braille += [f"braille-raw_heracles_bruno_{b}_s{s}" for b in TRAIN_BITS]
         braille += [f"braille-raw_{m}_bruno_{b}_s{s}" for m in ("rlif", "lif") for b in TRAIN_BITS]
         # 3-bit RRAM device synapses (bruno-bench train --synapse rram)
         braille += [f"braille-raw_lif_bruno_3rram_s{s}", f"braille-raw_felif_bruno_3rram_s{s}"]
@@ -165,7 +167,7 @@ def train_order(names):
 def train_args(name, scale):
     task, neuron, trainer, bits, seed = name.split("_")
     a = f"--hparams auto --threads 1 --task {task} --neuron {neuron}"
-    if neuron == "felif":
+    if neuron in ("felif", "heracles"):
         a += f" --trainer {trainer}"
     a += f" --bits {bits.replace('rram', '')}"
     if bits.endswith("rram"):
