@@ -144,7 +144,7 @@ for split in range(3):
         pos += T * 88
 assert pos == len(b)
 open(sys.argv[2], 'wb').write(bytes(b))" "$JF" "$D/jsb_test_inverted.bin"
-VAL="--task jsb --model snu --epochs 2 --limit-train 6 --limit-test 3 --seed 5 --eval val --val-fraction 0.25 --val-seed 2"
+VAL="--task jsb --neuron snu --epochs 2 --limit-train 6 --limit-test 3 --seed 5 --eval val --val-fraction 0.25 --val-seed 2"
 $B train $VAL --data-file "$JF" --out "$D/val" > /dev/null
 $B train $VAL --data-file "$D/jsb_test_inverted.bin" --out "$D/val-inv" > /dev/null
 head -n 1 "$D/val/epochs.csv" | grep -q '^epoch,train_loss,train_acc,val_loss,val_acc,val_nll_frame,val_frame_acc,lr,peak_bytes$' ||
