@@ -4,6 +4,8 @@
     sweep.py list   [--only KEY...]                         the run list (grid format, stdout)
     sweep.py run    [--only KEY...] [--root R] [-j N]       run it through bench/runner.py (resumable), then select
     sweep.py select [--only KEY...] [--root R] [--write]    score every configuration; --write the hparams files
+    sweep.py inherit KEY PARENT [--root R] [--write]         KEY takes PARENT's validation-selected values
+                                                            (a bit width not swept itself; the header says so)
 
 KEY names a file reference/hparams/KEY.txt (<task>_<model>_<bits>). Every
 configuration of a sweep is one `bruno-bench train --eval val` run: trained
@@ -151,15 +153,38 @@ def select(root, key, write):
     return text
 
 
+def inherit(root, key, parent, write):
+    text = select(root, parent, False)
+    if text is None:
+        return 1
+    kv = "".join(l + "\n" for l in text.splitlines() if l and not l.startswith("#"))
+    h = (f"# {key}: the validation-selected values of {parent}.txt (bench/sweep.py; the sweep, its validation\n"
+         f"# scores and the rule are recorded there), NOT swept at this bit width itself\n"
+         f"# (`python3 bench/sweep.py inherit {key} {parent} --write`; to sweep it: `sweep.py run --only {key}`).\n")
+    print(f"sweep: {key}: inherits {parent}")
+    if write:
+        path = os.path.join("reference", "hparams", key + ".txt")
+        with open(path + ".tmp", "w") as f:
+            f.write(h + kv)
+        os.replace(path + ".tmp", path)
+        print(f"sweep: wrote {path}")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["list", "run", "select"])
+    p.add_argument("what", choices=["list", "run", "select", "inherit"])
+    p.add_argument("keys", nargs="*", help="inherit: KEY PARENT")
     p.add_argument("--only", nargs="*", help="sweep keys (default all)")
     p.add_argument("--root", default="build/sweep")
     p.add_argument("--bench", default="build/bruno-bench")
     p.add_argument("-j", "--jobs", type=int, default=2)
     p.add_argument("--write", action="store_true", help="select: rewrite reference/hparams/KEY.txt")
     a = p.parse_args()
+    if a.what == "inherit":
+        if len(a.keys) != 2 or a.keys[1] not in SWEEPS:
+            sys.exit("sweep.py inherit KEY PARENT: PARENT must be a sweep (%s)" % ", ".join(SWEEPS))
+        return inherit(a.root, a.keys[0], a.keys[1], a.write)
     keys = a.only or list(SWEEPS)
     bad = [k for k in keys if k not in SWEEPS]
     if bad:
