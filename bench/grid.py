@@ -36,6 +36,9 @@ tables, REPORT.md); `runner.py post` makes it from whatever runs finished.
 Standard library only.
 """
 import argparse
+import glob
+import os
+import re
 import sys
 
 # ---------------------------------------------------------------- E1 memory and time (EXPERIMENTS E1, E5)
@@ -290,15 +293,56 @@ def post(scale, root, cc="cc", cflags="", parts=None):
                          f"--cc \"{cc}\" --cflags \"{cflags}\" --out {root}/REPORT.md")]
 
 
+# ---------------------------------------------------------------- wall-time estimate of SCALE=long
+def long_source(name, root):
+    """wall.csv files of the quick runs with the configuration of a long run"""
+    if name.startswith("restated/"):
+        return glob.glob(os.path.join(root, name.replace("/long_", "/quick_"), "wall.csv"))
+    base = name.split("/")[-1].rsplit("_s", 1)[0]
+    return sorted(glob.glob(os.path.join(root, "train", base + "_s*", "wall.csv")))
+
+
+def estimate(root, jobs=2):
+    """SCALE=long's wall time on `jobs` one-thread jobs: each run's epochs x the median per-epoch wall
+    time of its quick-scale runs in root (wall.csv), scheduled longest first as the runner starts them
+    (each run to the job that frees first). Returns (rows, makespan_s or None)."""
+    rows = []
+    for name, _, args in run_list("long"):
+        ep = int(re.search(r"--epochs\s+(\d+)", args).group(1))
+        per = []
+        for f in long_source(name, root):
+            with open(f) as fh:
+                per += [float(l.split(",")[1]) for l in fh.read().splitlines()[1:] if l]
+        med = sorted(per)[len(per) // 2] if per else None
+        rows.append((name, ep, len(per), med, None if med is None else ep * med))
+    if any(r[4] is None for r in rows):
+        return rows, None
+    free = [0.0] * jobs
+    for r in rows:   # the list order: the runner's start order
+        free[free.index(min(free))] += r[4]
+    return rows, max(free)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=["list", "names", "e1args"])
+    p.add_argument("what", choices=["list", "names", "e1args", "estimate"])
+    p.add_argument("--root", default="results", help="estimate: where the quick runs are")
+    p.add_argument("--jobs", type=int, default=2)
     p.add_argument("name", nargs="?", help="e1args: the memtime options of this configuration name")
     p.add_argument("--scale", default="quick")
     p.add_argument("--part", action="append", choices=list(PARTS), help="only these parts (default: all)")
     a = p.parse_args()
     if a.what == "e1args":
         print(e1_args(a.name))
+        return 0
+    if a.what == "estimate":
+        rows, total = estimate(a.root, a.jobs)
+        for name, ep, n, med, tot in rows:
+            print("%-45s %4d epochs x %s s/epoch (median of %d epochs) = %s" % (
+                name, ep, "?" if med is None else "%.1f" % med, n, "?" if tot is None else "%.1f min" % (tot / 60)))
+        print("SCALE=long on %d jobs: %s" % (a.jobs, "unknown: a configuration has no quick run in %s" % a.root
+                                             if total is None else "%.1f min wall (per-epoch times as measured, "
+                                             "so at the load they were measured at)" % (total / 60)))
         return 0
     for name, kind, args in run_list(a.scale, a.part):
         print(name if a.what == "names" else f"{name}  {kind}  {args}")
