@@ -233,7 +233,7 @@ def restated_runs(scale):
 
 
 PARTS = {"e4": e4_runs, "rram": rram_runs, "e1": e1_runs, "train": train_runs, "restated": restated_runs}
-LONG_PARTS = ("train", "restated")   # SCALE=long: only these (beside the quick results)
+LONG_PARTS = ("restated", "train")   # SCALE=long: only these (beside the quick results), the longest first
 SCALES = ("quick", "paper", "long")
 
 
@@ -241,9 +241,8 @@ def run_list(scale, parts=None):
     if scale not in SCALES:
         sys.exit(f"grid.py: SCALE must be one of {', '.join(SCALES)}, not {scale!r}")
     out = []
-    for p in parts or PARTS:
-        if scale != "long" or p in LONG_PARTS:
-            out += PARTS[p](scale)
+    for p in [p for p in LONG_PARTS if p in (parts or PARTS)] if scale == "long" else parts or PARTS:
+        out += PARTS[p](scale)
     return out
 
 
@@ -295,30 +294,51 @@ def post(scale, root, cc="cc", cflags="", parts=None):
 
 # ---------------------------------------------------------------- wall-time estimate of SCALE=long
 def long_source(name, root):
-    """wall.csv files of the quick runs with the configuration of a long run"""
+    """run directories of the quick runs with the configuration of a long run"""
     if name.startswith("restated/"):
-        return glob.glob(os.path.join(root, name.replace("/long_", "/quick_"), "wall.csv"))
+        return glob.glob(os.path.join(root, name.replace("/long_", "/quick_")))
     base = name.split("/")[-1].rsplit("_s", 1)[0]
-    return sorted(glob.glob(os.path.join(root, "train", base + "_s*", "wall.csv")))
+    return sorted(glob.glob(os.path.join(root, "train", base + "_s*")))
+
+
+def per_epoch(d, root):
+    """(CPU s per epoch, wall s per epoch) of a finished run directory: the CPU time of its last
+    invocation (ROOT/.runs/NAME.json, the runner's) over the epochs that invocation ran (its rows in
+    wall.csv when it ran them all), and the median epoch wall time of wall.csv"""
+    try:
+        with open(os.path.join(d, "wall.csv")) as f:
+            walls = [float(l.split(",")[1]) for l in f.read().splitlines()[1:] if l]
+    except (OSError, ValueError, IndexError):
+        return None, None
+    cpu = None
+    try:
+        import json
+        with open(os.path.join(root, ".runs", os.path.relpath(d, root) + ".json")) as f:
+            j = json.load(f)
+        if walls and abs(j["wall_s"] - sum(walls)) < 0.5 * j["wall_s"]:   # one invocation ran them all
+            cpu = j["cpu_s"] / len(walls)
+    except (OSError, ValueError, KeyError):
+        pass
+    return cpu, (sorted(walls)[len(walls) // 2] if walls else None)
 
 
 def estimate(root, jobs=2):
-    """SCALE=long's wall time on `jobs` one-thread jobs: each run's epochs x the median per-epoch wall
-    time of its quick-scale runs in root (wall.csv), scheduled longest first as the runner starts them
-    (each run to the job that frees first). Returns (rows, makespan_s or None)."""
+    """SCALE=long's wall time on `jobs` one-thread jobs of an otherwise idle machine: each run's epochs x
+    the CPU time per epoch of its quick-scale run in root (one thread: CPU time = wall time alone),
+    scheduled in list order (longest first) to the job that frees first. Returns (rows, makespan_s or None)."""
     rows = []
     for name, _, args in run_list("long"):
         ep = int(re.search(r"--epochs\s+(\d+)", args).group(1))
-        per = []
-        for f in long_source(name, root):
-            with open(f) as fh:
-                per += [float(l.split(",")[1]) for l in fh.read().splitlines()[1:] if l]
-        med = sorted(per)[len(per) // 2] if per else None
-        rows.append((name, ep, len(per), med, None if med is None else ep * med))
+        cpu = wall = None
+        for d in long_source(name, root):
+            cpu, wall = per_epoch(d, root)
+            if cpu is not None:
+                break
+        rows.append((name, ep, cpu, wall, None if cpu is None else ep * cpu))
     if any(r[4] is None for r in rows):
         return rows, None
     free = [0.0] * jobs
-    for r in rows:   # the list order: the runner's start order
+    for r in rows:
         free[free.index(min(free))] += r[4]
     return rows, max(free)
 
@@ -337,12 +357,13 @@ def main():
         return 0
     if a.what == "estimate":
         rows, total = estimate(a.root, a.jobs)
-        for name, ep, n, med, tot in rows:
-            print("%-45s %4d epochs x %s s/epoch (median of %d epochs) = %s" % (
-                name, ep, "?" if med is None else "%.1f" % med, n, "?" if tot is None else "%.1f min" % (tot / 60)))
-        print("SCALE=long on %d jobs: %s" % (a.jobs, "unknown: a configuration has no quick run in %s" % a.root
-                                             if total is None else "%.1f min wall (per-epoch times as measured, "
-                                             "so at the load they were measured at)" % (total / 60)))
+        for name, ep, cpu, wall, tot in rows:
+            print("%-42s %4d epochs x %s CPU s/epoch = %s   (wall s/epoch as measured: %s)" % (
+                name, ep, "?" if cpu is None else "%.1f" % cpu, "?" if tot is None else "%.1f min" % (tot / 60),
+                "?" if wall is None else "%.1f" % wall))
+        print("SCALE=long on %d jobs of an idle machine: %s" % (
+            a.jobs, "unknown: a configuration has no quick run (run by bench/runner.py) in %s" % a.root
+            if total is None else "%.1f min wall" % (total / 60)))
         return 0
     for name, kind, args in run_list(a.scale, a.part):
         print(name if a.what == "names" else f"{name}  {kind}  {args}")
