@@ -130,16 +130,19 @@ def train_summary(a):
 def hparams_note():
     """how the hyper-parameter files were chosen, from their headers"""
     d = os.path.join("reference", "hparams")
-    val, test = [], []
+    swept, inherited, test = [], [], []
     for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         h = read(os.path.join(d, n)) or ""
-        (val if "selected on a VALIDATION split" in h or "validation-selected values of" in h else test).append(n[:-4])
-    return ("Hyper-parameters (`reference/hparams/`): %d files selected on a validation split carved from the "
-            "training split (bench/sweep.py; the header of each records the sweep, every configuration's "
-            "validation score and the rule)%s%s." % (
-                len(val), ": " + ", ".join(val) if val else "",
-                "; %d NOT validation-selected and marked so in their header (chosen on the test split or taken "
-                "from the authors, to be re-tuned): %s" % (len(test), ", ".join(test)) if test else ""))
+        (swept if "selected on a VALIDATION split" in h else inherited if "validation-selected values of" in h
+         else test).append(n[:-4])
+    return ("Hyper-parameters (`reference/hparams/`): %d files selected by a sweep on a validation split carved "
+            "from the training split (bench/sweep.py; each header records the sweep, every configuration's "
+            "validation score and the rule)%s; %d take another bit width's validation-selected values (not swept "
+            "themselves; their header says so)%s%s." % (
+                len(swept), ": " + ", ".join(swept) if swept else "", len(inherited),
+                ": " + ", ".join(inherited) if inherited else "",
+                "; %d NOT validation-selected and marked so in their header (to be re-tuned): %s" % (
+                    len(test), ", ".join(test)) if test else ""))
 
 
 def coarse_why(a):
