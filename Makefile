@@ -140,7 +140,7 @@ endif
 PART_e4-figures = e4
 PART_rram-figures = rram
 PART_e1-figures = e1
-PART_experiments = train
+PART_experiments = train,restated
 e4-figures rram-figures e1-figures experiments: $(BENCH)
 	$(RUN) run --list grid:$(SCALE):$(PART_$@) --root $(RESULTS) --bench $(BENCH) -j $(JOBS)
 	$(POST) --part $(PART_$@) --strict
