@@ -62,6 +62,14 @@ for b in (32, 8, 4, 3):
                                                VARY_FELIF)
 
 
+JSB_FELIF = {"lr": 0.005, "gain": 1e-8, "v-thr": 2.0, "i-dsc": 1e-11, "plateau": 1}
+SWEEPS["jsb_felif_32"] = {"args": "--task jsb --model felif --trainer bruno --bits 32 --threads 1",
+                          "base": JSB_FELIF, "vary": {"lr": [0.002, 0.01], "gain": [5e-9, 2e-8]},
+                          "epochs": EPOCHS, "metric": "val_loss"}
+SWEEPS["jsb_snu_32"] = {"args": "--task jsb --model snu --bits 32 --threads 1", "base": {"lr": 0.005, "plateau": 1},
+                        "vary": {"lr": [0.002, 0.01]}, "epochs": EPOCHS, "metric": "val_loss"}
+
+
 def fmt(v):
     return "%g" % v if isinstance(v, float) else str(v)
 
@@ -131,8 +139,9 @@ def select(root, key, write):
     h = [f"# {key}: selected on a VALIDATION split by bench/sweep.py (`python3 bench/sweep.py run --only {key}`);",
          "# the test split was not read. Every configuration is one run of",
          f"#   build/bruno-bench train {s['args']} {VAL} --seed {SEED} --epochs {s['epochs']} ARGS",
-         "# (training split minus a validation carve of 20 % per class, val_seed 0; the base configuration is",
-         "# the file's values before this sweep, which had been chosen on the test split). Validation "
+         "# (training split minus a validation carve of 20 % (Braille: per class; JSB: whole pieces), val_seed 0;",
+         "# the base configuration is the file's values before this sweep, which were not validation-selected).",
+         "# Validation "
          + ("accuracy %" if pct else s["metric"]) + " after each epoch:"]
     for cname, c, vals, sc, st in rows:
         v = " ".join(("%.1f" % (100 * x)) if pct else ("%.4f" % x) for x in vals)
