@@ -54,7 +54,7 @@ enum { NEURON_LIF = 0, NEURON_RLIF, NEURON_FELIF, NEURON_SNU, NEURON_HERACLES };
 typedef struct opts {
     const char *task, *neuron, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding, *eval;
     uint64_t bits, seed, epochs, batch, n_fine, threads, limit_train, limit_test, hidden, tile, plateau,
-        split_seed, checkpoints, stop_after, val_seed;
+        split_seed, checkpoints, stop_after, val_seed, dense_bias, log_spikes;
     double val_fraction;  /* --eval val: share of the training split held out (per class for Braille) */
     double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
     double rram_sigma, rram_read_noise, rram_prog_noise;
@@ -286,6 +286,8 @@ static void make_config(run *R)
         cfg_add(R, "split_seed", "%llu", (unsigned long long)o->split_seed);
     }
     if (R->task == TASK_EVENTS) cfg_add(R, "bin_s", "%.17g", o->bin_s);
+    if (o->dense_bias) cfg_add(R, "dense_bias", "1"); /* only when given, as the synapse options */
+    if (o->log_spikes) cfg_add(R, "log_spikes", "1"); /* two (coarse-only: four) more columns */
     cfg_add(R, "plateau", "%llu", (unsigned long long)o->plateau);
     cfg_add(R, "limit_train", "%llu", (unsigned long long)o->limit_train);
     cfg_add(R, "limit_test", "%llu", (unsigned long long)o->limit_test);
@@ -478,11 +480,17 @@ static bruno_result build_net(run *R)
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = (size_t)o->hidden;
+        /* --dense-bias: the authors' coarse-only notebook (EXPERIMENTS E2); bias s.d. that of
+           PyTorch's default U(-1/sqrt(n_in), 1/sqrt(n_in)) */
+        L[n].bias = o->dense_bias != 0;
+        L[n].bias_init_std = 1.0 / sqrt(3.0 * (double)(R->C * o->tile));
         ++n;
         L[n] = bruno_layer_config_default(R->neuron == NEURON_RLIF ? BRUNO_LAYER_RLIF : BRUNO_LAYER_LIF);
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = BRUNO_DATA_BRAILLE_CLASSES;
+        L[n].bias = o->dense_bias != 0;
+        L[n].bias_init_std = 1.0 / sqrt(3.0 * (double)o->hidden);
         ++n;
         L[n] = bruno_layer_config_default(device_neuron(R->neuron) ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
         ++n;
@@ -585,9 +593,17 @@ static int keep_rows(char **buf, const char *existing, const char *header, uint6
 
 static const char *csv_header(run *R)
 {
-    return eval_text(R, R->task == TASK_JSB ? "epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n"
-                        : coarse_eval(R)    ? "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n"
-                                            : "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n");
+    /* --log-spikes: output spikes per test sample, summed over the classes
+       and steps (test_spikes) and of the class with the most (test_spikes_max) */
+    static const char *h[2][3] = {
+        {"epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n"},
+        {"",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse,"
+         "test_spikes,test_spikes_max,test_spikes_coarse,test_spikes_max_coarse\n",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_spikes,test_spikes_max\n"}};
+    return eval_text(R, h[R->o.log_spikes != 0][R->task == TASK_JSB ? 0 : coarse_eval(R) ? 1 : 2]);
 }
 static const char *wall_header = "epoch,wall_s,train_s,test_s\n";
 
@@ -774,10 +790,10 @@ static int is_div(bruno_result r) { return r == BRUNO_ERR_DIVERGED || r == BRUNO
 
 /* Braille test: all of the (limited) test set, in batches of B, the last
    one shorter. Returns 0, 1 diverged, -1 error. */
-static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc)
+static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc, double *spikes)
 {
     size_t B = (size_t)R->o.batch, k, correct, n_corr = 0;
-    double loss, test_sum = 0;
+    double loss, test_sum = 0, sp_tot = 0, sp_max = 0;
     const bruno_real *y;
     bruno_result r;
     uint32_t idx[4096];
@@ -796,9 +812,22 @@ static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc
         }
         test_sum += loss * (double)bn;
         n_corr += correct;
+        for (i = 0; i < bn; ++i) {
+            size_t t, c;
+            double mx = 0;
+            for (c = 0; c < R->n_out; ++c) {
+                double cnt = 0;
+                for (t = 0; t < R->T; ++t) cnt += (double)y[(t * bn + i) * R->n_out + c];
+                sp_tot += cnt;
+                if (cnt > mx) mx = cnt;
+            }
+            sp_max += mx;
+        }
     }
     *test_loss = test_sum / (double)R->n_test;
     *test_acc = (double)n_corr / (double)R->n_test;
+    spikes[0] = sp_tot / (double)R->n_test;
+    spikes[1] = sp_max / (double)R->n_test;
     return 0;
 fail:
     train_progress_clear(&R->prog);
@@ -853,13 +882,13 @@ static int braille_epoch(run *R, uint64_t ep, double *m)
         bruno_rng g0 = R->net.rng;
         int er;
         R->net.cfg.trainer = BRUNO_TRAINER_BRUNO;
-        er = braille_test(R, ep, &m[2], &m[3]);
+        er = braille_test(R, ep, &m[2], &m[3], &m[8]);
         R->net.cfg.trainer = BRUNO_TRAINER_COARSE;
         if (er) return er;
         R->net.rng = g0;
-        return braille_test(R, ep, &m[6], &m[7]);
+        return braille_test(R, ep, &m[6], &m[7], &m[10]);
     }
-    return braille_test(R, ep, &m[2], &m[3]);
+    return braille_test(R, ep, &m[2], &m[3], &m[8]);
 fail_fwd:
     if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "forward"); return 1; }
 fail:
@@ -1021,6 +1050,12 @@ int bench_cmd_train(int argc, char **argv)
          "--eval val: share of the training split held out, in (0, 1) (default 0.2; Braille per class, JSB whole "
          "pieces)", 0},
         {"val-seed", BENCH_OPT_U64, &o->val_seed, "--eval val: seed of the validation carve (default 0)", 0},
+        {"log-spikes", BENCH_OPT_U64, &o->log_spikes,
+         "Braille: 1 adds the columns test_spikes (output spikes per test sample, all classes and steps) and "
+         "test_spikes_max (of the class with the most); coarse-only runs also *_coarse (default 0)", 0},
+        {"dense-bias", BENCH_OPT_U64, &o->dense_bias,
+         "Braille: 1 gives both dense layers a trainable bias (init N(0, 1/(3 n_in)), the s.d. of PyTorch's "
+         "default), as the authors' coarse-only notebook (default 0)", 0},
         {"bin-s", BENCH_OPT_DOUBLE, &o->bin_s, "braille-events: bin width = network step in s (default 5e-3)", 0},
         {"limit-train", BENCH_OPT_U64, &o->limit_train, "use only the first N training samples/pieces (0: all)", 0},
         {"limit-test", BENCH_OPT_U64, &o->limit_test, "use only the first N test samples/pieces (0: all)", 0},
@@ -1155,10 +1190,13 @@ int bench_cmd_train(int argc, char **argv)
         o->batch == 0 || o->batch > 4096 || o->n_fine == 0 || o->n_fine > 1000000 || o->hidden == 0 ||
         o->hidden > 65536 || o->tile == 0 || o->tile > 4096 || o->threads == 0 || o->threads > 1024 ||
         o->checkpoints == 0 || o->checkpoints > UINT32_MAX || o->stop_after > TRAIN_MAX_EPOCHS || o->plateau > 1 ||
+        o->dense_bias > 1 || (o->dense_bias && R->task == TASK_JSB) || o->log_spikes > 1 ||
+        (o->log_spikes && R->task == TASK_JSB) ||
         !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) || (R->task == TASK_JSB && o->batch != 1)) {
         fprintf(stderr, "bruno-bench train: --bits must be 32 or 2..16; --epochs, --batch (<= 4096; JSB: 1), "
                         "--n-fine (<= 1e6), --hidden (<= 65536), --tile (<= 4096), --threads (<= 1024), "
-                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1\n");
+                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1; "
+                        "--dense-bias, --log-spikes 0 or 1 (Braille only)\n");
         return BENCH_EXIT_USAGE;
     }
     if ((strcmp(o->synapse, "ideal") && strcmp(o->synapse, "rram")) ||
@@ -1287,7 +1325,7 @@ int bench_cmd_train(int argc, char **argv)
 
     train_progress_init(&R->prog);
     for (ep = R->st.epochs_done + 1; ep <= o->epochs; ++ep) {
-        double m[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t0, t2, lr = R->opt.cfg.lr, metric;
+        double m[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, t0, t2, lr = R->opt.cfg.lr, metric;
         int er;
         /* a fresh workspace each epoch: the peak then does not depend on what ran before */
         bruno_net_release_workspace(&R->net);
@@ -1321,7 +1359,10 @@ int bench_cmd_train(int argc, char **argv)
                 goto oom;
         } else if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%zu", (unsigned long long)ep, m[0], m[1], m[2], m[3],
                           lr, R->ca.peak_bytes) ||
-                   (coarse_eval(R) && append(&R->csv, ",%.9g,%.9g", m[6], m[7])) || append(&R->csv, "\n")) {
+                   (coarse_eval(R) && append(&R->csv, ",%.9g,%.9g", m[6], m[7])) ||
+                   (o->log_spikes && append(&R->csv, ",%.9g,%.9g", m[8], m[9])) ||
+                   (o->log_spikes && coarse_eval(R) && append(&R->csv, ",%.9g,%.9g", m[10], m[11])) ||
+                   append(&R->csv, "\n")) {
             goto oom;
         }
         if (append(&R->wall, "%llu,%.3f,%.3f,%.3f\n", (unsigned long long)ep, t2 - t0, m[5] - t0, t2 - m[5])) goto oom;

@@ -161,4 +161,19 @@ rc=0; err=$($B train $JSB --eval val --out "$D/jsb-straight" 2>&1) || rc=$?
 rc=0; $B train $JSB --eval val --val-fraction 1 --out "$D/val-bad" > /dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--val-fraction 1: exit $rc, want 2"
 pass "--eval val: val_* columns, the same bits with the test split inverted, the choice in the configuration"
+# --log-spikes: two more columns (coarse-only four), the rest of the row the same bits;
+# --dense-bias: another configuration (a bias in both dense layers), refused for JSB
+$B train $COARSE --n-fine 1 --log-spikes 1 --out "$D/spikes" > /dev/null
+head -n 1 "$D/spikes/epochs.csv" | grep -q ',test_acc_coarse,test_spikes,test_spikes_max,test_spikes_coarse,test_spikes_max_coarse$' ||
+    fail "--log-spikes: header $(head -n 1 "$D/spikes/epochs.csv")"
+[ "$(cut -d, -f1-9 "$D/spikes/epochs.csv" | tail -n +2)" = "$(tail -n +2 "$D/coarse-n1/epochs.csv")" ] ||
+    fail "--log-spikes changed the training or the test"
+tail -n 1 "$D/spikes/epochs.csv" | awk -F, '{ exit !($10 > 0 && $11 > 0 && $11 <= $10 && $12 > 0) }' ||
+    fail "--log-spikes: no spikes counted: $(tail -n 1 "$D/spikes/epochs.csv")"
+$B train $COARSE --n-fine 1 --dense-bias 1 --out "$D/bias" > /dev/null
+[ "$(cut -d, -f2-5 "$D/bias/epochs.csv")" != "$(cut -d, -f2-5 "$D/coarse-n1/epochs.csv")" ] ||
+    fail "--dense-bias 1 changes nothing"
+rc=0; $B train $JSB --dense-bias 1 --out "$D/bias-jsb" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--dense-bias 1 for JSB: exit $rc, want 2"
+pass "--log-spikes: spike columns, same training; --dense-bias: another network, Braille only"
 echo "train-check: all passed"
