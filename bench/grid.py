@@ -146,9 +146,9 @@ TRAIN_SCALE = {
     # converged numbers for the claims (issue 17): one seed, the paper's epochs, FP32 and 3 bits only
     "long": {"braille_seeds": [0], "jsb_seeds": [0], "braille_epochs": 150, "jsb_epochs": 100},
 }
-# Heracles rows (the device-engine issue): a slot, filled when its
+# Heracles rows (the device-engine issue) at SCALE=long: its
 # reference/hparams/braille-raw_heracles_*.txt files are validation-selected
-HERACLES = False
+HERACLES = True
 LONG_BITS = ["32", "3"]
 TRAIN_BITS = ["32", "8", "4", "3"]
 # first the runs the issue's targets compare (so that a list stopped early
