@@ -40,7 +40,7 @@
        bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
        bruno_layer_config f = bruno_layer_config_default(BRUNO_LAYER_FELIF);
        d.n_out = 128;
-       f.input_gain = 1e-9;                                   // amperes per unit input
+       f.dev.input_gain = 1e-9;                               // amperes per unit input
        bruno_net net;
        bruno_net_init(&net, &nc);
        bruno_net_add(&net, &d);
@@ -500,17 +500,17 @@ BRUNO_API bruno_felif_jacobian bruno_felif_coarse_jacobian(const bruno_felif_con
       AVX-512 rows, and its window of fine steps in one call), and a scalar
       reference kernel (BRUNO_KERNEL_REFERENCE; NULL: the portable rows).
 
-   A layer names its device by bruno_layer_config.device (NULL: FeLIF from
-   the typed bruno_layer_config.felif, as before) and its parameter set by
-   device_params (NULL: the device's defaults); both are read by
+   A layer names its device by bruno_layer_config.dev.device (NULL: FeLIF from
+   the typed bruno_layer_config.dev.felif, as before) and its parameter set by
+   dev.device_params (NULL: the device's defaults); both are read by
    bruno_net_add. bruno_device_find("felif") looks a device up by name (the
    command line's --neuron). */
 
-/* 29: FeLIF has 20 parameters, Heracles 21, and a device of one's own may
+/* 28: FeLIF has 20 parameters, Heracles 21, and a device of one's own may
    have a few more; with it a layer keeps the size it had before the
-   device interface and the per-kind layer parts (the counted peaks of
-   reference/ci_baseline.csv are exact bytes). */
-#define BRUNO_DEVICE_MAX_PARAMS 29
+   device interface and the per-kind layer and config parts (the counted
+   peaks of reference/ci_baseline.csv are exact bytes). */
+#define BRUNO_DEVICE_MAX_PARAMS 28
 #define BRUNO_DEVICE_MAX_CONSTS 32
 #define BRUNO_RUNNING 0xffffffffu /* taken[] of a lane that has not frozen in this window */
 
@@ -867,7 +867,7 @@ typedef enum bruno_layer_kind {
     BRUNO_LAYER_DENSE,      /* y = W x (+ b); W optionally quantised (MODELS §5.1) */
     BRUNO_LAYER_LIF,        /* current-based LIF (MODELS §4); alpha, beta trainable */
     BRUNO_LAYER_RLIF,       /* LIF with a recurrent matrix W_rec s_{t-1} added to the input */
-    BRUNO_LAYER_FELIF,      /* device neurons (FeLIF unless cfg.device), current = gain * input (MODELS §2, §3) */
+    BRUNO_LAYER_FELIF,      /* device neurons (FeLIF unless cfg.dev.device), current = gain * input (MODELS §2, §3) */
     BRUNO_LAYER_SNU         /* SNU-style cell: h = h(1-s)decay + x + W_rec s + b (MODELS §4) */
     /* a new kind goes here: see ADDING A LAYER KIND at the top */
 } bruno_layer_kind;
@@ -896,19 +896,19 @@ typedef enum bruno_surrogate {
    device noise already dithers the weights. */
 typedef enum bruno_synapse { BRUNO_SYNAPSE_IDEAL = 0, BRUNO_SYNAPSE_RRAM = 1 } bruno_synapse;
 
-/* One configuration for every kind, in groups by the kinds that read them
-   (a kind ignores the other groups); it stays one flat struct so that
-   code written against it keeps compiling. A layer's state, by contrast,
-   is in per-kind parts (struct bruno_layer in the implementation). */
-typedef struct bruno_layer_config {
-    bruno_layer_kind kind;
-    size_t n_out;            /* ENCODE: n_in*tile (0: derived); DENSE: outputs; neurons: 0 (= n_in) */
-    /* ENCODE */
+/* One configuration for every kind, in named parts by the kinds that read
+   them (a kind ignores the other parts); bruno_layer_config_default fills
+   every part, so a caller sets only what differs. A layer's state is in
+   per-kind parts too (struct bruno_layer in the implementation). */
+typedef struct bruno_layer_encode_config {
     size_t tile;             /* copies of the input vector (default 1) */
     double gain_init_std;    /* gain ~ N(0,1)*gain_init_std (default 1) */
     double gain_init_mean;   /* added to the gain draw (default 0) */
     double bias_init_std;    /* bias ~ N(0,1)*bias_init_std (default 1) */
-    /* DENSE and the recurrent matrices of RLIF and SNU */
+} bruno_layer_encode_config;
+
+/* DENSE and the recurrent matrices of RLIF and SNU */
+typedef struct bruno_layer_matrix_config {
     int bias;                /* DENSE: add a trainable bias */
     int bits;                /* 32: full precision; 2..16: quantised with a straight-through gradient */
     int stochastic_rounding; /* quantiser: stochastic (default 1) or deterministic rounding */
@@ -919,13 +919,22 @@ typedef struct bruno_layer_config {
                                      RRAM network starts from the same W as its IDEAL twin */
     double init_scale;       /* W ~ U(-s, s)*init_scale with s = 1/sqrt(n_in) (default 1) */
     int init_nonneg;         /* W ~ U(0, init_scale*sqrt(1/n_out)) instead (the JSB input layer) */
-    /* spiking layers */
+} bruno_layer_matrix_config;
+
+/* every spiking kind */
+typedef struct bruno_layer_spiking_config {
     bruno_surrogate surrogate;
-    double surrogate_beta;   /* SuperSpike slope (10) or sigmoid steepness */
-    /* LIF / RLIF */
+    double beta;             /* SuperSpike slope (10) or sigmoid steepness */
+} bruno_layer_spiking_config;
+
+/* LIF / RLIF */
+typedef struct bruno_layer_lif_config {
     double alpha, beta;      /* initial decays in [0.5, 1] */
     int train_decay;         /* alpha, beta trainable (default 1), clamped to [0.5, 1] */
-    /* FELIF */
+} bruno_layer_lif_config;
+
+/* FELIF: a device neuron layer */
+typedef struct bruno_layer_dev_config {
     bruno_felif_params felif;
     double input_gain;       /* g [A]: current = g * input (MODELS §2) */
     double sigma;            /* device-to-device variability (0: off) */
@@ -933,9 +942,23 @@ typedef struct bruno_layer_config {
     const bruno_device *device;   /* the device of a FELIF layer (NULL: FeLIF, parameters from felif) */
     const double *device_params;  /* its parameter set [n_params] (NULL: felif for FeLIF, else the
                                      device's defaults); read by bruno_net_add */
-    /* SNU */
+} bruno_layer_dev_config;
+
+/* SNU */
+typedef struct bruno_layer_snu_config {
     double decay;            /* h decay (0.4) */
     double threshold;        /* spike threshold of h (1) */
+} bruno_layer_snu_config;
+
+typedef struct bruno_layer_config {
+    bruno_layer_kind kind;
+    size_t n_out;            /* ENCODE: n_in*tile (0: derived); DENSE: outputs; neurons: 0 (= n_in) */
+    bruno_layer_encode_config encode;
+    bruno_layer_matrix_config matrix;
+    bruno_layer_spiking_config spiking;
+    bruno_layer_lif_config lif;
+    bruno_layer_dev_config dev;
+    bruno_layer_snu_config snu;
 } bruno_layer_config;
 
 BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind);
@@ -4317,11 +4340,11 @@ struct bruno_layer {
     size_t n_in, n_out;
     /* the matrix of DENSE (W [n_out][n_in]) and of RLIF, SNU (W_rec [n][n]) */
     bruno_real *W, *gW;
-    bruno_real *b, *gb;       /* bias [n_out]: DENSE (cfg.bias), SNU, ENCODE */
+    bruno_real *b, *gb;       /* bias [n_out]: DENSE (cfg.matrix.bias), SNU, ENCODE */
     bruno_real *Wq;           /* the quantised W of the last forward (NULL at 32 bits) */
     bruno_real *Wt;           /* RLIF, SNU: the W of the last forward, transposed [n_in][n_out] */
     size_t nW;                /* elements of W (0: no matrix) */
-    /* RRAM synapses (cfg.synapse == BRUNO_SYNAPSE_RRAM) */
+    /* RRAM synapses (cfg.matrix.synapse == BRUNO_SYNAPSE_RRAM) */
     bruno_rram_array rram;    /* the device array of W */
     bruno_rng rram_rng;       /* programming and read noise */
     int8_t *levels;           /* [nW] the levels W rounds to (programmed by the last forward) */
@@ -4389,15 +4412,15 @@ static size_t bruno__n_items(const bruno_net_config *c, size_t n)
 /* ---- spikes and surrogates (MODELS §3 end) -------------------------------- */
 static bruno_real bruno__spike(const bruno_layer_config *c, bruno_real x)
 {
-    if (c->surrogate == BRUNO_SURROGATE_SIGMOID)
-        return (bruno_real)1 / (1 + BRUNO__EXP(-(bruno_real)c->surrogate_beta * x));
+    if (c->spiking.surrogate == BRUNO_SURROGATE_SIGMOID)
+        return (bruno_real)1 / (1 + BRUNO__EXP(-(bruno_real)c->spiking.beta * x));
     return x >= 0 ? (bruno_real)1 : (bruno_real)0;
 }
 
 static bruno_real bruno__surrogate(const bruno_layer_config *c, bruno_real x)
 {
-    bruno_real b = (bruno_real)c->surrogate_beta, d, t;
-    switch (c->surrogate) {
+    bruno_real b = (bruno_real)c->spiking.beta, d, t;
+    switch (c->spiking.surrogate) {
     case BRUNO_SURROGATE_TANH:
         t = (bruno_real)tanh((double)x);
         return 1 - t * t;
@@ -4454,7 +4477,7 @@ static void bruno__eng_ctx_init(bruno__eng_ctx *X, bruno_net *net, bruno_layer *
     X->T = T;
     X->q0 = q0;
     X->q1 = q1;
-    X->g = (bruno_real)L->cfg.input_gain;
+    X->g = (bruno_real)L->cfg.dev.input_gain;
     X->gv = L->as.dev.work;
     X->gp = L->as.dev.work + X->BN;
     X->gI = L->as.dev.work + 2 * X->BN;
@@ -5048,8 +5071,8 @@ struct bruno__layer_ops {
     bruno_layer_kind kind;     /* the row's own kind: the table is in enum order */
     const char *name;
     const char *W_name;        /* its matrix W as a parameter ("W", "W_rec"), quantised and RRAM
-                                  per cfg.bits and cfg.synapse; NULL: no matrix */
-    int spiking;               /* its output is spikes with a surrogate gradient (cfg.surrogate) */
+                                  per cfg.matrix.bits and cfg.matrix.synapse; NULL: no matrix */
+    int spiking;               /* its output is spikes with a surrogate gradient (cfg.spiking.surrogate) */
     int dx_over_input;         /* its backward may write dL/dx over its input (see bruno__grad_in_place) */
     int out_overwritable;      /* its backward never reads its own output: the layer above may write
                                   its dL/dx there */
@@ -5082,24 +5105,24 @@ BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind)
     bruno_layer_config c;
     memset(&c, 0, sizeof c);
     c.kind = kind;
-    c.tile = 1;
-    c.gain_init_std = 1.0;
-    c.gain_init_mean = 0.0;
-    c.bias_init_std = 1.0;
-    c.bits = 32;
-    c.stochastic_rounding = 1;
-    c.synapse = BRUNO_SYNAPSE_IDEAL;
-    c.rram = bruno_rram_array_config_default(0);
-    c.init_scale = 1.0;
-    c.surrogate = BRUNO_SURROGATE_SUPERSPIKE;
-    c.surrogate_beta = 10.0;
-    c.alpha = 0.95;
-    c.beta = 0.9;
-    c.train_decay = 1;
-    c.felif = bruno_felif_params_default();
-    c.input_gain = 1e-9;
-    c.decay = 0.4;
-    c.threshold = 1.0;
+    c.encode.tile = 1;
+    c.encode.gain_init_std = 1.0;
+    c.encode.gain_init_mean = 0.0;
+    c.encode.bias_init_std = 1.0;
+    c.matrix.bits = 32;
+    c.matrix.stochastic_rounding = 1;
+    c.matrix.synapse = BRUNO_SYNAPSE_IDEAL;
+    c.matrix.rram = bruno_rram_array_config_default(0);
+    c.matrix.init_scale = 1.0;
+    c.spiking.surrogate = BRUNO_SURROGATE_SUPERSPIKE;
+    c.spiking.beta = 10.0;
+    c.lif.alpha = 0.95;
+    c.lif.beta = 0.9;
+    c.lif.train_decay = 1;
+    c.dev.felif = bruno_felif_params_default();
+    c.dev.input_gain = 1e-9;
+    c.snu.decay = 0.4;
+    c.snu.threshold = 1.0;
     return c;
 }
 
@@ -5165,7 +5188,7 @@ static bruno_result bruno__neurons_check(bruno_layer *L, const bruno_layer_confi
 /* ---- layers: the matrix W of DENSE, RLIF and SNU (MODELS §5) ------------------ */
 static int bruno__has_rram(const bruno_layer *L)
 {
-    return L->ops->W_name && L->cfg.synapse == BRUNO_SYNAPSE_RRAM;
+    return L->ops->W_name && L->cfg.matrix.synapse == BRUNO_SYNAPSE_RRAM;
 }
 
 /* W, its gradient, the quantised Wq, the transpose Wt of the recurrent
@@ -5177,7 +5200,7 @@ static size_t bruno__W_plan(bruno_layer *L, bruno__buf *b, int transposed)
     size_t k = 0;
     BRUNO__BUF(b, k, L->W, L->nW, bruno_real);
     BRUNO__BUF(b, k, L->gW, L->nW, bruno_real);
-    if (L->cfg.bits < 32) BRUNO__BUF(b, k, L->Wq, L->nW, bruno_real);
+    if (L->cfg.matrix.bits < 32) BRUNO__BUF(b, k, L->Wq, L->nW, bruno_real);
     if (transposed) BRUNO__BUF(b, k, L->Wt, L->nW, bruno_real);
     if (bruno__has_rram(L)) BRUNO__BUF(b, k, L->levels, L->nW, int8_t);
     return k;
@@ -5187,11 +5210,11 @@ static size_t bruno__W_plan(bruno_layer *L, bruno__buf *b, int transposed)
 static void bruno__W_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
 {
     size_t i;
-    if (lc->init_nonneg) {
-        double hi = lc->init_scale * sqrt(1.0 / (double)L->n_out);
+    if (lc->matrix.init_nonneg) {
+        double hi = lc->matrix.init_scale * sqrt(1.0 / (double)L->n_out);
         for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(hi * bruno_rng_uniform(&net->rng));
     } else {
-        double s = lc->init_scale * (double)bruno__rsqrt_in(L->n_in);
+        double s = lc->matrix.init_scale * (double)bruno__rsqrt_in(L->n_in);
         for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
     }
     bruno__add_param(net, L->ops->W_name, L->W, L->gW, L->nW);
@@ -5204,9 +5227,9 @@ static bruno_result bruno__layer_rram_init(bruno_net *net, bruno_layer *L, const
 {
     bruno_rng peek = net->rng;
     uint64_t v = bruno_rng_u64(&peek);
-    bruno_rram_array_config ac = lc->rram;
+    bruno_rram_array_config ac = lc->matrix.rram;
     ac.n_weights = L->nW;
-    ac.bits = lc->bits;
+    ac.bits = lc->matrix.bits;
     ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
     ac.allocator = net->cfg.allocator;
     bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
@@ -5226,9 +5249,9 @@ static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_re
         /* MODELS §5.2, RRAM.md §6: program the levels (only changed devices
            are written), read them back with one read-noise sample; the
            same Wq serves the backward pass */
-        bruno_real scale, m = (bruno_real)((1 << (L->cfg.bits - 1)) - 1);
+        bruno_real scale, m = (bruno_real)((1 << (L->cfg.matrix.bits - 1)) - 1);
         size_t n_re = 0, j;
-        *r = bruno__quantize(L->W, L->Wq, L->levels, L->nW, L->cfg.bits, 0, NULL, &scale);
+        *r = bruno__quantize(L->W, L->Wq, L->levels, L->nW, L->cfg.matrix.bits, 0, NULL, &scale);
         if (*r == BRUNO_OK) *r = bruno_rram_array_program(&L->rram, L->levels, &L->rram_rng, &n_re);
         if (*r == BRUNO_OK) *r = bruno_rram_array_weights(&L->rram, L->Wq, &L->rram_rng);
         if (*r != BRUNO_OK) return NULL;
@@ -5238,9 +5261,9 @@ static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_re
         /* the quantiser's q * scale / m, with q read from the devices */
         for (j = 0; j < L->nW; ++j) L->Wq[j] = L->Wq[j] * scale / m;
         W = L->Wq;
-    } else if (L->cfg.bits < 32) {
+    } else if (L->cfg.matrix.bits < 32) {
         /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
-        *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
+        *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.matrix.bits, L->cfg.matrix.stochastic_rounding, &net->rng, NULL);
         if (*r != BRUNO_OK) return NULL;
         W = L->Wq;
     }
@@ -5287,8 +5310,8 @@ static void bruno__matvec_back(const bruno_real *W, const bruno_real *x, const b
 static bruno_result bruno__encode_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
 {
     /* n_in * tile must not wrap: the same bound as a dense layer's width */
-    if (lc->tile == 0 || lc->tile > ((size_t)1 << 24) / n_in) return BRUNO_ERR_SIZE;
-    L->n_out = n_in * lc->tile;
+    if (lc->encode.tile == 0 || lc->encode.tile > ((size_t)1 << 24) / n_in) return BRUNO_ERR_SIZE;
+    L->n_out = n_in * lc->encode.tile;
     if (lc->n_out && lc->n_out != L->n_out) return BRUNO_ERR_SHAPE;
     return BRUNO_OK;
 }
@@ -5307,8 +5330,8 @@ static void bruno__encode_init(bruno_net *net, bruno_layer *L, const bruno_layer
 {
     size_t i;
     for (i = 0; i < L->n_out; ++i)
-        L->as.encode.gain[i] = (bruno_real)(lc->gain_init_mean + lc->gain_init_std * bruno_rng_normal(&net->rng));
-    for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->bias_init_std * bruno_rng_normal(&net->rng));
+        L->as.encode.gain[i] = (bruno_real)(lc->encode.gain_init_mean + lc->encode.gain_init_std * bruno_rng_normal(&net->rng));
+    for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->encode.bias_init_std * bruno_rng_normal(&net->rng));
     bruno__add_param(net, "gain", L->as.encode.gain, L->as.encode.ggain, L->n_out);
     bruno__add_param(net, "bias", L->b, L->gb, L->n_out);
 }
@@ -5361,7 +5384,7 @@ static bruno_result bruno__dense_check(bruno_layer *L, const bruno_layer_config 
 static size_t bruno__dense_params_plan(bruno_layer *L, bruno__buf *b)
 {
     size_t k = bruno__W_plan(L, b, 0);
-    if (L->cfg.bias) {
+    if (L->cfg.matrix.bias) {
         BRUNO__BUF(b, k, L->b, L->n_out, bruno_real);
         BRUNO__BUF(b, k, L->gb, L->n_out, bruno_real);
     }
@@ -5491,7 +5514,7 @@ static bruno_result bruno__rlif_check(bruno_layer *L, const bruno_layer_config *
 static bruno_result bruno__lif_setup(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
 {
     (void)net, (void)L;
-    if (!(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1)) return BRUNO_ERR_PARAM;
+    if (!(lc->lif.alpha >= 0.5 && lc->lif.alpha <= 1 && lc->lif.beta >= 0.5 && lc->lif.beta <= 1)) return BRUNO_ERR_PARAM;
     return BRUNO_OK;
 }
 
@@ -5506,9 +5529,9 @@ static size_t bruno__lif_params_plan(bruno_layer *L, bruno__buf *b)
 static void bruno__lif_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
 {
     if (L->ops->W_name) bruno__W_init(net, L, lc);
-    L->as.lif.dec[0] = (bruno_real)lc->alpha;
-    L->as.lif.dec[1] = (bruno_real)lc->beta;
-    if (lc->train_decay) bruno__add_param(net, "decay", L->as.lif.dec, L->as.lif.gdec, 2);
+    L->as.lif.dec[0] = (bruno_real)lc->lif.alpha;
+    L->as.lif.dec[1] = (bruno_real)lc->lif.beta;
+    if (lc->lif.train_decay) bruno__add_param(net, "decay", L->as.lif.dec, L->as.lif.gdec, 2);
 }
 
 static size_t bruno__lif_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
@@ -5632,7 +5655,7 @@ static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bru
                                        int train)
 {
     size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold, *H = L->as.snu.h;
+    bruno_real d = (bruno_real)L->cfg.snu.decay, thr = (bruno_real)L->cfg.snu.threshold, *H = L->as.snu.h;
     bruno_result r;
     const bruno_real *Wr = bruno__weights(net, L, &r);
     (void)train;
@@ -5655,7 +5678,7 @@ static void bruno__snu_backward(bruno_net *net, bruno_layer *L, const bruno_real
                                 bruno_real *dx, size_t T, size_t B)
 {
     size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold, *H = L->as.snu.h;
+    bruno_real d = (bruno_real)L->cfg.snu.decay, thr = (bruno_real)L->cfg.snu.threshold, *H = L->as.snu.h;
     bruno_real *g_h = L->as.snu.work, *g_s = g_h + BN, *gh_t = g_h + 2 * BN;
     const bruno_real *Wr = L->Wq ? L->Wq : L->W;
     (void)net, (void)x;
@@ -5686,19 +5709,19 @@ static void bruno__snu_backward(bruno_net *net, bruno_layer *L, const bruno_real
    backward are the fine-step engine's (bruno__eng_forward, _backward). */
 static bruno_result bruno__device_layer_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
 {
-    const bruno_device *dev = lc->device ? lc->device : bruno__felif_dev();
+    const bruno_device *dev = lc->dev.device ? lc->dev.device : bruno__felif_dev();
     double prm[BRUNO_DEVICE_MAX_PARAMS];
     bruno_result r;
     uint64_t seed;
-    if (!(lc->input_gain > 0)) return BRUNO_ERR_PARAM;
+    if (!(lc->dev.input_gain > 0)) return BRUNO_ERR_PARAM;
     seed = bruno_rng_u64(&net->rng);
-    if (lc->device_params) memcpy(prm, lc->device_params, dev->n_params * sizeof prm[0]);
+    if (lc->dev.device_params) memcpy(prm, lc->dev.device_params, dev->n_params * sizeof prm[0]);
     else if (dev == bruno__felif_dev()) {
         /* the typed parameters keep their own checks (and error codes) */
-        if ((r = bruno_felif_params_validate(&lc->felif)) != BRUNO_OK) return r;
-        bruno_felif_params_to_vector(&lc->felif, prm);
+        if ((r = bruno_felif_params_validate(&lc->dev.felif)) != BRUNO_OK) return r;
+        bruno_felif_params_to_vector(&lc->dev.felif, prm);
     } else bruno_device_defaults(dev, prm);
-    return bruno_device_pop_init(&L->as.dev.pop, dev, prm, L->n_out, lc->sigma, lc->vary_gain, seed,
+    return bruno_device_pop_init(&L->as.dev.pop, dev, prm, L->n_out, lc->dev.sigma, lc->dev.vary_gain, seed,
                                  &net->cfg.allocator);
 }
 
@@ -5747,7 +5770,7 @@ static void bruno__device_release(bruno_layer *L) { bruno_device_pop_free(&L->as
 
 static bruno_result bruno__device_redraw(bruno_layer *L, double sigma, bruno_rng *rng)
 {
-    return bruno_device_pop_redraw(&L->as.dev.pop, sigma, L->cfg.vary_gain, rng);
+    return bruno_device_pop_redraw(&L->as.dev.pop, sigma, L->cfg.dev.vary_gain, rng);
 }
 
 /* ---- the table of layer kinds: one row per kind, in bruno_layer_kind order ------- */
@@ -6011,15 +6034,15 @@ static bruno_result bruno__layer_check(bruno_layer *L, const bruno_layer_config 
 {
     bruno_result r;
     if ((r = L->ops->check(L, lc, n_in)) != BRUNO_OK) return r;
-    if (L->ops->W_name && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) return BRUNO_ERR_BITS;
-    if ((unsigned)lc->synapse > BRUNO_SYNAPSE_RRAM) return BRUNO_ERR_ARG;
+    if (L->ops->W_name && lc->matrix.bits != 32 && (lc->matrix.bits < 2 || lc->matrix.bits > 16)) return BRUNO_ERR_BITS;
+    if ((unsigned)lc->matrix.synapse > BRUNO_SYNAPSE_RRAM) return BRUNO_ERR_ARG;
     /* the array holds 2^bits states per device: 2..5 bits */
-    if (bruno__has_rram(L) && (lc->bits < 2 || lc->bits > 5)) return BRUNO_ERR_BITS;
-    if (!bruno__finite(lc->init_scale) || !bruno__finite(lc->gain_init_std) || !bruno__finite(lc->bias_init_std) ||
-        !bruno__finite(lc->gain_init_mean) || !bruno__finite(lc->surrogate_beta) || !bruno__finite(lc->input_gain) ||
-        !bruno__finite(lc->decay) || !bruno__finite(lc->threshold))
+    if (bruno__has_rram(L) && (lc->matrix.bits < 2 || lc->matrix.bits > 5)) return BRUNO_ERR_BITS;
+    if (!bruno__finite(lc->matrix.init_scale) || !bruno__finite(lc->encode.gain_init_std) || !bruno__finite(lc->encode.bias_init_std) ||
+        !bruno__finite(lc->encode.gain_init_mean) || !bruno__finite(lc->spiking.beta) || !bruno__finite(lc->dev.input_gain) ||
+        !bruno__finite(lc->snu.decay) || !bruno__finite(lc->snu.threshold))
         return BRUNO_ERR_NONFINITE;
-    if (L->ops->spiking && !(lc->surrogate_beta > 0)) return BRUNO_ERR_PARAM;
+    if (L->ops->spiking && !(lc->spiking.beta > 0)) return BRUNO_ERR_PARAM;
     return BRUNO_OK;
 }
 
@@ -6034,7 +6057,7 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
     n_params0 = net->n_params;
     if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
     ops = bruno__layer_ops_of(lc->kind);
-    if (!ops || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
+    if (!ops || (unsigned)lc->spiking.surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
     if (net->ws_T) bruno_net_release_workspace(net);
     L = (bruno_layer *)bruno_alloc(&net->cfg.allocator, 1, sizeof *L);
     if (!L) return BRUNO_ERR_NOMEM;

@@ -101,7 +101,7 @@ int bench_cmd_e1dump(int argc, char **argv)
     };
     e1_setup s;
     bruno_layer_config fc = bruno_layer_config_default(BRUNO_LAYER_FELIF);
-    const bruno_felif_params *fp = &fc.felif;
+    const bruno_felif_params *fp = &fc.dev.felif;
     bruno_net probe;
     bruno_real *x = NULL, *y = NULL, *y2 = NULL, *gb = NULL, *gp = NULL;
     size_t nx, ny, nw, i, diff = 0;
@@ -178,7 +178,7 @@ int bench_cmd_e1dump(int argc, char **argv)
             (unsigned long long)hidden, (unsigned long long)inputs, (unsigned long long)batch, s.T, (double)s.T * dt * 1e3);
     fprintf(f, "  \"dt\": %.17g,\n  \"n_fine\": %llu,\n  \"gain\": %.17g,\n  \"seed\": %llu,\n", dt,
             (unsigned long long)n_fine, gain, (unsigned long long)seed);
-    fprintf(f, "  \"surrogate\": \"superspike\",\n  \"surrogate_beta\": %.17g,\n  \"rate_grad\": %d,\n", fc.surrogate_beta,
+    fprintf(f, "  \"surrogate\": \"superspike\",\n  \"surrogate_beta\": %.17g,\n  \"rate_grad\": %d,\n", fc.spiking.beta,
             s.net.rate_grad);
     fprintf(f, "  \"felif\": {\"A\": %.17g, \"t_fe\": %.17g, \"t_i\": %.17g, \"eps_fe\": %.17g, \"eps_i\": %.17g, "
                "\"E_a\": %.17g, \"P_s\": %.17g, \"tau_0\": %.17g, \"I_0\": %.17g, \"V_t\": %.17g, \"C_par\": %.17g, "

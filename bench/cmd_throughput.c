@@ -82,7 +82,7 @@ static int kernel_run_init(kernel_run *k, bruno_kernel kernel, size_t H, size_t 
     nc.n_fine = N;
     nc.kernel = kernel;
     nc.threads = 1;
-    fe.input_gain = 1e-9;
+    fe.dev.input_gain = 1e-9;
     if (bruno_net_init(&k->net, &nc) != BRUNO_OK || bruno_net_add(&k->net, &fe) != BRUNO_OK) return -1;
     k->B = B;
     k->T = T;

@@ -474,23 +474,23 @@ static bruno_result build_net(run *R)
     if (R->task != TASK_JSB) {
         /* E2: encode -> dense -> LIF/RLIF -> dense -> LIF/FeLIF */
         L[n] = bruno_layer_config_default(BRUNO_LAYER_ENCODE);
-        L[n].tile = (size_t)o->tile;
-        L[n].gain_init_std = o->gain_std;
-        L[n].bias_init_std = 1.0;
+        L[n].encode.tile = (size_t)o->tile;
+        L[n].encode.gain_init_std = o->gain_std;
+        L[n].encode.bias_init_std = 1.0;
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = (size_t)o->hidden;
         /* --dense-bias: the authors' coarse-only notebook (EXPERIMENTS E2); bias s.d. that of
            PyTorch's default U(-1/sqrt(n_in), 1/sqrt(n_in)) */
-        L[n].bias = o->dense_bias != 0;
-        L[n].bias_init_std = 1.0 / sqrt(3.0 * (double)(R->C * o->tile));
+        L[n].matrix.bias = o->dense_bias != 0;
+        L[n].encode.bias_init_std = 1.0 / sqrt(3.0 * (double)(R->C * o->tile));
         ++n;
         L[n] = bruno_layer_config_default(R->neuron == NEURON_RLIF ? BRUNO_LAYER_RLIF : BRUNO_LAYER_LIF);
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = BRUNO_DATA_BRAILLE_CLASSES;
-        L[n].bias = o->dense_bias != 0;
-        L[n].bias_init_std = 1.0 / sqrt(3.0 * (double)o->hidden);
+        L[n].matrix.bias = o->dense_bias != 0;
+        L[n].encode.bias_init_std = 1.0 / sqrt(3.0 * (double)o->hidden);
         ++n;
         L[n] = bruno_layer_config_default(device_neuron(R->neuron) ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
         ++n;
@@ -498,38 +498,38 @@ static bruno_result build_net(run *R)
         /* E3: dense (non-negative init) -> FeLIF/SNU -> dense with bias (logits) */
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = (size_t)o->hidden;
-        L[n].init_nonneg = 1;
+        L[n].matrix.init_nonneg = 1;
         ++n;
         L[n] = bruno_layer_config_default(R->neuron == NEURON_FELIF ? BRUNO_LAYER_FELIF : BRUNO_LAYER_SNU);
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = R->C;
-        L[n].bias = 1;
+        L[n].matrix.bias = 1;
         ++n;
     }
     for (i = 0; i < n; ++i) {
-        L[i].bits = (int)o->bits;   /* DENSE and recurrent matrices only */
-        L[i].stochastic_rounding = strcmp(o->rounding, "stochastic") == 0;
+        L[i].matrix.bits = (int)o->bits;   /* DENSE and recurrent matrices only */
+        L[i].matrix.stochastic_rounding = strcmp(o->rounding, "stochastic") == 0;
         if (strcmp(o->synapse, "rram") == 0) {   /* likewise: the encoding layer has no matrix */
-            L[i].synapse = BRUNO_SYNAPSE_RRAM;
-            L[i].rram.var_sigma = o->rram_sigma;
-            L[i].rram.prog_noise = o->rram_prog_noise;
-            L[i].rram.read_noise = o->rram_read_noise;
+            L[i].matrix.synapse = BRUNO_SYNAPSE_RRAM;
+            L[i].matrix.rram.var_sigma = o->rram_sigma;
+            L[i].matrix.rram.prog_noise = o->rram_prog_noise;
+            L[i].matrix.rram.read_noise = o->rram_read_noise;
         }
-        if (L[i].kind == BRUNO_LAYER_DENSE) L[i].init_scale = o->init_scale;
-        L[i].surrogate = sur;
-        L[i].surrogate_beta = o->surrogate_beta;
-        L[i].alpha = o->alpha;
-        L[i].beta = o->beta;
-        L[i].felif.V_thr = o->v_thr;
-        L[i].felif.I_dsc = o->i_dsc;
-        L[i].sigma = o->device_sigma;
+        if (L[i].kind == BRUNO_LAYER_DENSE) L[i].matrix.init_scale = o->init_scale;
+        L[i].spiking.surrogate = sur;
+        L[i].spiking.beta = o->surrogate_beta;
+        L[i].lif.alpha = o->alpha;
+        L[i].lif.beta = o->beta;
+        L[i].dev.felif.V_thr = o->v_thr;
+        L[i].dev.felif.I_dsc = o->i_dsc;
+        L[i].dev.sigma = o->device_sigma;
         if ((R->dv.from_file || R->neuron == NEURON_HERACLES) && L[i].kind == BRUNO_LAYER_FELIF) {
-            L[i].device = R->dv.dev;
-            L[i].device_params = R->dv.prm;
+            L[i].dev.device = R->dv.dev;
+            L[i].dev.device_params = R->dv.prm;
         }
-        L[i].input_gain = o->gain;
-        L[i].decay = 0.4;
+        L[i].dev.input_gain = o->gain;
+        L[i].snu.decay = 0.4;
     }
     if ((r = bruno_net_init(&R->net, &nc)) != BRUNO_OK) return r;
     for (i = 0; i < n; ++i)

@@ -49,9 +49,9 @@ bruno_result e1_build(bruno_net *net, const e1_setup *s)
     bruno_result r;
     if (bruno_device_find(s->neuron)) {
         h = bruno_layer_config_default(BRUNO_LAYER_FELIF);
-        h.device = bruno_device_find(s->neuron);
-        h.device_params = s->device_params;
-        h.input_gain = s->gain;
+        h.dev.device = bruno_device_find(s->neuron);
+        h.dev.device_params = s->device_params;
+        h.dev.input_gain = s->gain;
     } else if (strcmp(s->neuron, "lif") == 0) {
         h = bruno_layer_config_default(BRUNO_LAYER_LIF);
     } else if (strcmp(s->neuron, "rlif") == 0) {

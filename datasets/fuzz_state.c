@@ -36,8 +36,8 @@ static void setup(void)
     bruno_optim_config oc = bruno_optim_config_default(BRUNO_OPTIM_ADAMAX, 1e-3);
     train_state st;
     d.n_out = 3;
-    d.bias = 1;
-    l.train_decay = 1;
+    d.matrix.bias = 1;
+    l.lif.train_decay = 1;
     if (bruno_net_init(&net, &nc) != BRUNO_OK || bruno_net_add(&net, &d) != BRUNO_OK ||
         bruno_net_add(&net, &l) != BRUNO_OK || bruno_optim_init(&opt, &oc, &net) != BRUNO_OK)
         abort();

@@ -130,12 +130,12 @@ static void run_net(const bruno_device *dev, const double *prm, const bruno_feli
     nc.n_fine = 50;
     nc.seed = 3;
     d.n_out = 9;
-    d.init_scale = 3.0;
-    f.device = dev;
-    f.device_params = prm;
-    if (fp) f.felif = *fp;
-    f.sigma = sigma;
-    f.input_gain = 3e-9;
+    d.matrix.init_scale = 3.0;
+    f.dev.device = dev;
+    f.dev.device_params = prm;
+    if (fp) f.dev.felif = *fp;
+    f.dev.sigma = sigma;
+    f.dev.input_gain = 3e-9;
     cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&net, &f), BRUNO_OK);
@@ -175,8 +175,8 @@ Test(device, layer_refuses_a_device_vector_out_of_range)
     double prm[BRUNO_DEVICE_MAX_PARAMS];
     bruno_device_defaults(felif(), prm);
     prm[bruno_device_param_index(felif(), "t_fe")] = 1.0;
-    f.device = felif();
-    f.device_params = prm;
+    f.dev.device = felif();
+    f.dev.device_params = prm;
     {
         bruno_net_config nc = bruno_net_config_default(4);
         cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);

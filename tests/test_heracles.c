@@ -152,8 +152,8 @@ static int spike_steps(double I_amps, uint32_t n_fine, bruno_kernel kernel, int 
     int k, n = 0;
     nc.n_fine = n_fine;
     nc.kernel = kernel;
-    hc.device = heracles();
-    hc.input_gain = 1e-9;
+    hc.dev.device = heracles();
+    hc.dev.input_gain = 1e-9;
     cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&net, &hc), BRUNO_OK);
     for (k = 0; k < 40; ++k) x[k] = (bruno_real)(I_amps / 1e-9);
@@ -549,20 +549,20 @@ static bruno_result make_hnet(bruno_net *net, const hnet_opts *o)
     nc.seed = 7;
     if (o->alloc) nc.allocator = *o->alloc;
     d1.n_out = 6;
-    d1.init_scale = 3.0;
-    lif.surrogate = o->sur;
-    lif.surrogate_beta = o->sur == BRUNO_SURROGATE_SIGMOID ? 4.0 : 10.0;
-    lif.alpha = 0.8;
-    lif.beta = 0.7;
+    d1.matrix.init_scale = 3.0;
+    lif.spiking.surrogate = o->sur;
+    lif.spiking.beta = o->sur == BRUNO_SURROGATE_SIGMOID ? 4.0 : 10.0;
+    lif.lif.alpha = 0.8;
+    lif.lif.beta = 0.7;
     d2.n_out = HO;
-    d2.bias = 1;
-    d2.init_scale = 2.0;
-    hc.device = heracles();
-    hc.device_params = prm;
-    hc.surrogate = o->sur;
-    hc.surrogate_beta = o->sur == BRUNO_SURROGATE_SIGMOID ? 3.0 : 10.0;
-    hc.input_gain = 2e-9;
-    hc.sigma = o->sigma;
+    d2.matrix.bias = 1;
+    d2.matrix.init_scale = 2.0;
+    hc.dev.device = heracles();
+    hc.dev.device_params = prm;
+    hc.spiking.surrogate = o->sur;
+    hc.spiking.beta = o->sur == BRUNO_SURROGATE_SIGMOID ? 3.0 : 10.0;
+    hc.dev.input_gain = 2e-9;
+    hc.dev.sigma = o->sigma;
     if ((r = bruno_net_init(net, &nc)) != BRUNO_OK) return r;
     if ((r = bruno_net_add(net, &d1)) != BRUNO_OK || (r = bruno_net_add(net, &lif)) != BRUNO_OK ||
         (r = bruno_net_add(net, &d2)) != BRUNO_OK || (r = bruno_net_add(net, &hc)) != BRUNO_OK) {

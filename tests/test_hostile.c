@@ -176,12 +176,12 @@ Test(hostile, an_encoding_layer_whose_width_overflows_is_refused)
     bruno_net_config nc = bruno_net_config_default(12);
     bruno_layer_config L = bruno_layer_config_default(BRUNO_LAYER_ENCODE);
     cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
-    L.tile = ((size_t)-1) / 12 + 2; /* 12 * tile wraps to a small number */
+    L.encode.tile = ((size_t)-1) / 12 + 2; /* 12 * tile wraps to a small number */
     cr_expect_eq(bruno_net_add(&net, &L), BRUNO_ERR_SIZE);
-    L.tile = (size_t)1 << 30;      /* does not wrap, but 12 Gi neurons */
+    L.encode.tile = (size_t)1 << 30;      /* does not wrap, but 12 Gi neurons */
     cr_expect_eq(bruno_net_add(&net, &L), BRUNO_ERR_SIZE);
     cr_expect_eq(net.n_layers, 0);
-    L.tile = 32;
+    L.encode.tile = 32;
     cr_expect_eq(bruno_net_add(&net, &L), BRUNO_OK);
     cr_expect_eq(bruno_net_n_out(&net), 12 * 32);
     bruno_net_free(&net);
@@ -260,9 +260,9 @@ Test(hostile, a_felif_layer_with_a_discharge_current_of_1e300_is_refused)
     cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
     d.n_out = 3;
     cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
-    f.felif.I_dsc = 1e300;
+    f.dev.felif.I_dsc = 1e300;
     cr_expect_eq(bruno_net_add(&net, &f), BRUNO_ERR_PARAM);
-    f.felif.I_dsc = 10e-12;
+    f.dev.felif.I_dsc = 10e-12;
     cr_expect_eq(bruno_net_add(&net, &f), BRUNO_OK);
     bruno_net_free(&net);
 }

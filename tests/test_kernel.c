@@ -206,8 +206,8 @@ static void make_wide_net(bruno_net *net, size_t ni, size_t H, bruno_trainer tr,
     nc.seed = seed;
     nc.threads = threads;
     d.n_out = H;
-    d.init_scale = 3.0;
-    fe.input_gain = 3e-9;
+    d.matrix.init_scale = 3.0;
+    fe.dev.input_gain = 3e-9;
     cr_assert_eq(bruno_net_init(net, &nc), BRUNO_OK);
     cr_assert_eq(bruno_net_add(net, &d), BRUNO_OK);
     cr_assert_eq(bruno_net_add(net, &fe), BRUNO_OK);

@@ -26,12 +26,12 @@ static bruno_result net_with(bruno_net *net, bruno_layer_kind kind, const bruno_
     nc.seed = 11;
     if (a) nc.allocator = *a;
     d.n_out = 4;
-    d.init_scale = 3;
-    d.init_nonneg = 1; /* positive currents: a device neuron driven below its clip passes no gradient */
+    d.matrix.init_scale = 3;
+    d.matrix.init_nonneg = 1; /* positive currents: a device neuron driven below its clip passes no gradient */
     k.n_out = kind == BRUNO_LAYER_DENSE ? 5 : 0;
-    k.bias = 1;
-    k.bits = kind == BRUNO_LAYER_ENCODE || kind == BRUNO_LAYER_LIF || kind == BRUNO_LAYER_FELIF ? 32 : 4;
-    k.input_gain = 3e-9;
+    k.matrix.bias = 1;
+    k.matrix.bits = kind == BRUNO_LAYER_ENCODE || kind == BRUNO_LAYER_LIF || kind == BRUNO_LAYER_FELIF ? 32 : 4;
+    k.dev.input_gain = 3e-9;
     o.n_out = 2;
     if ((r = bruno_net_init(net, &nc)) != BRUNO_OK) return r;
     if (kind != BRUNO_LAYER_ENCODE && (r = bruno_net_add(net, &d)) != BRUNO_OK) return r;

@@ -15,9 +15,9 @@
 /* The device-free twin of an RRAM layer: no variability, no noise. */
 static void quiet(bruno_layer_config *c)
 {
-    c->rram.variability = BRUNO_RRAM_VAR_NONE;
-    c->rram.prog_noise = 0;
-    c->rram.read_noise = 0;
+    c->matrix.rram.variability = BRUNO_RRAM_VAR_NONE;
+    c->matrix.rram.prog_noise = 0;
+    c->matrix.rram.read_noise = 0;
 }
 
 /* dense(N_IN->8) -> RLIF -> dense(8->N_CLS) -> LIF, 3 bits; the two dense
@@ -32,20 +32,20 @@ static bruno_result make_net(bruno_net *net, bruno_synapse syn, int quiet_device
     if (alloc) nc.allocator = *alloc;
     L[0] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
     L[0].n_out = 8;
-    L[0].init_scale = 4.0;
+    L[0].matrix.init_scale = 4.0;
     L[1] = bruno_layer_config_default(BRUNO_LAYER_RLIF);
-    L[1].alpha = 0.5;
-    L[1].beta = 0.5;
+    L[1].lif.alpha = 0.5;
+    L[1].lif.beta = 0.5;
     L[2] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
     L[2].n_out = N_CLS;
-    L[2].init_scale = 4.0;
+    L[2].matrix.init_scale = 4.0;
     L[3] = bruno_layer_config_default(BRUNO_LAYER_LIF);
-    L[3].alpha = 0.5;
-    L[3].beta = 0.5;
+    L[3].lif.alpha = 0.5;
+    L[3].lif.beta = 0.5;
     for (i = 0; i < 4; ++i) {
-        L[i].bits = 3;
-        L[i].stochastic_rounding = 0;
-        L[i].synapse = syn;
+        L[i].matrix.bits = 3;
+        L[i].matrix.stochastic_rounding = 0;
+        L[i].matrix.synapse = syn;
         if (quiet_devices) quiet(&L[i]);
     }
     if ((r = bruno_net_init(net, &nc)) != BRUNO_OK) return r;
@@ -148,11 +148,11 @@ Test(rram_layer, device_variability_changes_the_forward_pass)
     size_t i, differ = 0;
     fill_input(x, sizeof x / sizeof x[0], 3);
     d.n_out = 8;
-    d.bits = 3;
-    d.stochastic_rounding = 0;
+    d.matrix.bits = 3;
+    d.matrix.stochastic_rounding = 0;
     cr_assert_eq(bruno_net_init(&a, &nc), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&a, &d), BRUNO_OK);
-    d.synapse = BRUNO_SYNAPSE_RRAM;
+    d.matrix.synapse = BRUNO_SYNAPSE_RRAM;
     cr_assert_eq(bruno_net_init(&b, &nc), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&b, &d), BRUNO_OK);
     cr_assert_eq(bruno_net_forward(&a, x, T_STEPS, BATCH, 0, &y), BRUNO_OK);
@@ -183,8 +183,8 @@ Test(rram_layer, only_changed_devices_are_reprogrammed_after_an_optimiser_step)
     size_t i, expected = 0, changed = 0;
     fill_input(x, sizeof x / sizeof x[0], 5);
     d.n_out = 16;
-    d.bits = 3;
-    d.synapse = BRUNO_SYNAPSE_RRAM;
+    d.matrix.bits = 3;
+    d.matrix.synapse = BRUNO_SYNAPSE_RRAM;
     cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
     cr_assert_eq(bruno_net_rram_stats(&net, 0, &st), BRUNO_OK);
@@ -242,9 +242,9 @@ Test(rram_layer, backward_uses_the_read_noise_sample_of_its_forward)
     size_t i, o, b;
     double max_noise = 0;
     d.n_out = NO;
-    d.bits = 3;
-    d.synapse = BRUNO_SYNAPSE_RRAM;
-    d.rram.read_noise = 0.05;
+    d.matrix.bits = 3;
+    d.matrix.synapse = BRUNO_SYNAPSE_RRAM;
+    d.matrix.rram.read_noise = 0.05;
     cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&net, &e), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
@@ -355,26 +355,26 @@ Test(rram_layer, bad_configurations_are_refused_without_leaks)
     nc.allocator = a;
     cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
     d.n_out = 4;
-    d.synapse = BRUNO_SYNAPSE_RRAM;
-    d.bits = 32;
+    d.matrix.synapse = BRUNO_SYNAPSE_RRAM;
+    d.matrix.bits = 32;
     cr_expect_eq(bruno_net_add(&net, &d), BRUNO_ERR_BITS, "RRAM needs quantised levels");
-    d.bits = 6;
+    d.matrix.bits = 6;
     cr_expect_eq(bruno_net_add(&net, &d), BRUNO_ERR_BITS, "an array holds at most 2^5 states");
-    d.bits = 3;
-    d.synapse = (bruno_synapse)7;
+    d.matrix.bits = 3;
+    d.matrix.synapse = (bruno_synapse)7;
     cr_expect_eq(bruno_net_add(&net, &d), BRUNO_ERR_ARG);
-    d.synapse = BRUNO_SYNAPSE_RRAM;
-    d.rram.var_sigma = 2.0;
+    d.matrix.synapse = BRUNO_SYNAPSE_RRAM;
+    d.matrix.rram.var_sigma = 2.0;
     cr_expect_eq(bruno_net_add(&net, &d), BRUNO_ERR_PARAM, "the array's own check is propagated");
-    d.rram.var_sigma = 0.1;
-    d.rram.read_noise = NAN;
+    d.matrix.rram.var_sigma = 0.1;
+    d.matrix.rram.read_noise = NAN;
     cr_expect_eq(bruno_net_add(&net, &d), BRUNO_ERR_NONFINITE);
     cr_expect_eq(net.n_layers, 0);
     cr_expect_eq(net.n_params, 0, "a refused layer registers no parameter");
     cr_expect_eq(ca.live_bytes, 0);
-    d.rram.read_noise = 0.01;
+    d.matrix.rram.read_noise = 0.01;
     cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
-    lif.synapse = BRUNO_SYNAPSE_RRAM; /* no matrix: ignored */
+    lif.matrix.synapse = BRUNO_SYNAPSE_RRAM; /* no matrix: ignored */
     cr_assert_eq(bruno_net_add(&net, &lif), BRUNO_OK);
     cr_expect_eq(bruno_net_rram_stats(&net, 1, &st), BRUNO_ERR_ARG, "the LIF layer holds no array");
     cr_expect_null(bruno_net_rram_array(&net, 1));

@@ -203,7 +203,7 @@ Test(trainers, same_seed_gives_bit_identical_training)
         /* a stochastic 3-bit layer on top exercises the RNG */
         q = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         q.n_out = 3;
-        q.bits = 3;
+        q.matrix.bits = 3;
         cr_assert_eq(bruno_net_add(&net, &q), BRUNO_OK);
         cr_assert_eq(bruno_optim_init(&opt, &oc, &net), BRUNO_OK);
         for (step = 0; step < 4; ++step) {
