@@ -250,6 +250,26 @@ def section_e4(a, out):
                "scheme; the source does not say whether its spread is an s.d. or a range, so both are shown.\n" % ref_txt)
 
 
+def grid_estimate():
+    """bench/grid_estimate.py as a module (it reads bench/grid.py beside it)"""
+    import importlib
+    import sys
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    return importlib.import_module("grid_estimate")
+
+
+def section_grid(a, out):
+    """issue 14 §4: the projected cost of SCALE=paper's training runs, from the runs' own wall.csv"""
+    ge = grid_estimate()
+    res = ge.estimate(a.results, "paper")
+    md = ge.markdown(res, ge.grid.GRID_TARGET_H)
+    title, _, body = md.partition("\n")
+    out.append("#" + title + "\n")
+    out.append(demote(body) + "\n")
+
+
 def section_targets(a, out):
     out.append("## The issue's targets at a glance\n")
     r = rows(os.path.join(a.results, "train_targets.csv"))
@@ -290,7 +310,7 @@ def main():
     out.append("|---|---|")
     out.extend("| %s | %s |" % kv for kv in machine(a))
     out.append("")
-    for f in (section_targets, section_e1, section_e2_e3, section_e4):
+    for f in (section_targets, section_e1, section_e2_e3, section_e4, section_grid):
         try:
             f(a, out)
         except Exception as e:  # a malformed input must not lose the rest of the report
