@@ -5707,6 +5707,45 @@ static void bruno__snu_backward(bruno_layer *L, const bruno_real *dy, bruno_real
 }
 
 /* ---- the network ------------------------------------------------------------ */
+static bruno_result bruno__dense_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t R)
+{
+    bruno_result res = BRUNO_OK;
+    const bruno_real *W = bruno__weights(net, L, &res);
+    size_t no = L->n_out, ni = L->n_in, nt = bruno__n_items(&net->cfg, R);
+    long part;
+    if (res != BRUNO_OK) return res;
+    /* y = W x (+ b) for every row, a block of inputs at a time: the block is
+       transposed into the workspace and each row adds it in axpy form
+       (bruno__matvec), inputs in ascending order, so the bits are those
+       of a full transpose at a fraction of its memory. Each thread
+       takes a static share of the rows and transposes every block into
+       its own slice of the workspace: no barrier between blocks. A
+       transpose shared by the threads needed two barriers per block,
+       and E1's dense forward (512 inputs, 32 blocks) ran 1.67x at two
+       threads; the repeated transpose copies 16 n_out values per block
+       and thread, against 16 n_out multiply-adds per row (E1: 200
+       rows per thread). Any thread count gives the same bits: a row's
+       sums do not depend on who computes it. */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
+#endif
+    for (part = 0; part < (long)nt; ++part) {
+        bruno_real *Wt = L->tmp + (size_t)part * BRUNO__DENSE_BLOCK * no;
+        size_t r0 = R * (size_t)part / nt, r1 = R * ((size_t)part + 1) / nt, i0, r2, cc;
+        memset(L->out + r0 * no, 0, (r1 - r0) * no * sizeof *L->out);
+        for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
+            size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, oo, i;
+            for (oo = 0; oo < no; ++oo)
+                for (i = 0; i < nb; ++i) Wt[i * no + oo] = W[oo * ni + i0 + i];
+            for (r2 = r0; r2 < r1; ++r2) bruno__matvec(Wt, x + r2 * ni + i0, L->out + r2 * no, no, nb, 1);
+        }
+        if (L->b)
+            for (r2 = r0; r2 < r1; ++r2)
+                for (cc = 0; cc < no; ++cc) L->out[r2 * no + cc] += L->b[cc];
+    }
+    return res;
+}
+
 static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
                                          int train)
 {
@@ -5718,43 +5757,7 @@ static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const b
             for (c = 0; c < L->n_out; ++c)
                 L->out[r * L->n_out + c] = L->gain[c] * (x[r * L->n_in + c % L->n_in] + L->b[c]);
         break;
-    case BRUNO_LAYER_DENSE: {
-        const bruno_real *W = bruno__weights(net, L, &res);
-        size_t no = L->n_out, ni = L->n_in, nt = bruno__n_items(&net->cfg, R);
-        long part;
-        if (res != BRUNO_OK) return res;
-        /* y = W x (+ b) for every row, a block of inputs at a time: the block is
-           transposed into the workspace and each row adds it in axpy form
-           (bruno__matvec), inputs in ascending order, so the bits are those
-           of a full transpose at a fraction of its memory. Each thread
-           takes a static share of the rows and transposes every block into
-           its own slice of the workspace: no barrier between blocks. A
-           transpose shared by the threads needed two barriers per block,
-           and E1's dense forward (512 inputs, 32 blocks) ran 1.67x at two
-           threads; the repeated transpose copies 16 n_out values per block
-           and thread, against 16 n_out multiply-adds per row (E1: 200
-           rows per thread). Any thread count gives the same bits: a row's
-           sums do not depend on who computes it. */
-#ifdef _OPENMP
-#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
-#endif
-        for (part = 0; part < (long)nt; ++part) {
-            bruno_real *Wt = L->tmp + (size_t)part * BRUNO__DENSE_BLOCK * no;
-            size_t r0 = R * (size_t)part / nt, r1 = R * ((size_t)part + 1) / nt, i0, r2, cc;
-            memset(L->out + r0 * no, 0, (r1 - r0) * no * sizeof *L->out);
-            for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
-                size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, oo, i;
-                for (oo = 0; oo < no; ++oo)
-                    for (i = 0; i < nb; ++i) Wt[i * no + oo] = W[oo * ni + i0 + i];
-                for (r2 = r0; r2 < r1; ++r2) bruno__matvec(Wt, x + r2 * ni + i0, L->out + r2 * no, no, nb, 1);
-            }
-            if (L->b)
-                for (r2 = r0; r2 < r1; ++r2)
-                    for (cc = 0; cc < no; ++cc) L->out[r2 * no + cc] += L->b[cc];
-        }
-        (void)c;
-        break;
-    }
+    case BRUNO_LAYER_DENSE: res = bruno__dense_forward(net, L, x, R); break;
     case BRUNO_LAYER_LIF:
     case BRUNO_LAYER_RLIF: res = bruno__lif_forward(net, L, x, T, B); break;
     case BRUNO_LAYER_SNU: res = bruno__snu_forward(net, L, x, T, B); break;
