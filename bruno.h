@@ -936,8 +936,10 @@ typedef struct bruno_net {
     size_t n_layers;
     bruno_layer *layers[BRUNO_MAX_LAYERS];
     bruno_rng rng;
-    /* training workspace, sized for (T, batch) */
-    size_t ws_T, ws_batch;
+    /* training workspace: the pass it holds is (ws_T, ws_batch); it was
+       allocated for (ws_cap_T, ws_cap_batch) and serves every pass whose
+       buffers fit in those (a shorter sequence or a smaller batch) */
+    size_t ws_T, ws_batch, ws_cap_T, ws_cap_batch;
     int ws_train;             /* the workspace holds what backward needs */
     bruno_net_config ws_cfg;  /* the configuration the workspace was sized for */
     int has_forward;          /* a training forward pass is stored */
@@ -5217,12 +5219,13 @@ BRUNO_API void bruno_net_release_workspace(bruno_net *net)
     bruno__buf b[16];
     if (!net) return;
     for (l = 0; l < net->n_layers; ++l)
-        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_T, net->ws_batch, net->ws_train, b));
+        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_cap_T,
+                                                                      net->ws_cap_batch, net->ws_train, b));
     bruno_free(&net->cfg.allocator, net->grad_a, net->grad_elems, sizeof(bruno_real));
     bruno_free(&net->cfg.allocator, net->grad_b, net->grad_elems, sizeof(bruno_real));
     net->grad_a = net->grad_b = NULL;
     net->grad_elems = 0;
-    net->ws_T = net->ws_batch = 0;
+    net->ws_T = net->ws_batch = net->ws_cap_T = net->ws_cap_batch = 0;
     net->ws_train = 0;
     net->has_forward = 0;
 }
@@ -5238,12 +5241,40 @@ static int bruno__ws_cfg_changed(const bruno_net *net)
            a->n_fine != w->n_fine || a->threads != w->threads || a->dt != w->dt;
 }
 
+/* Whether the allocated workspace holds every buffer a pass of (T, B)
+   needs. Every buffer is indexed from its start with the strides of the
+   pass (t * B * n, ...), so a buffer at least as large serves it. JSB's
+   pieces differ in length and Braille's last test batch is short: sizing
+   the workspace anew for each (freeing, allocating and zeroing a BPTT
+   store of tens of MB, first-touch page faults included) cost more than
+   the training step itself. The peak is the same as with re-sizing: the
+   largest pass's workspace. */
+static int bruno__ws_fits(const bruno_net *net, size_t T, size_t B, int train)
+{
+    size_t l, i, j, kn, kc;
+    bruno__buf bn[16], bc[16];
+    if (!net->ws_cap_T || (!net->ws_train && train) || bruno__ws_cfg_changed(net)) return 0;
+    for (l = 0; l < net->n_layers; ++l) {
+        kn = bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, T, B, train, bn);
+        kc = bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_cap_T, net->ws_cap_batch, net->ws_train, bc);
+        for (i = 0; i < kn; ++i) {
+            for (j = 0; j < kc && bc[j].ptr != bn[i].ptr; ++j) continue;
+            if (j == kc || bn[i].size != bc[j].size || bn[i].n > bc[j].n) return 0;
+        }
+    }
+    return !train || T * B * bruno__grad_width(net) <= net->grad_elems;
+}
+
 static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
 {
     size_t l, gw;
     bruno__buf b[16];
     bruno_result r;
-    if (net->ws_T == T && net->ws_batch == B && (net->ws_train || !train) && !bruno__ws_cfg_changed(net)) return BRUNO_OK;
+    if (bruno__ws_fits(net, T, B, train)) {
+        net->ws_T = T;
+        net->ws_batch = B;
+        return BRUNO_OK;
+    }
     if ((r = bruno__net_cfg_check(&net->cfg)) != BRUNO_OK) return r;
     bruno_net_release_workspace(net);
     net->ws_cfg = net->cfg;
@@ -5264,15 +5295,15 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
         net->grad_b = net->grad_a && bruno__grad_buffers(net) == 2
                           ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
         if (!net->grad_a || (!net->grad_b && bruno__grad_buffers(net) == 2)) {
-            net->ws_T = T;
-            net->ws_batch = B;
+            net->ws_T = net->ws_cap_T = T;
+            net->ws_batch = net->ws_cap_batch = B;
             net->ws_train = train;
             bruno_net_release_workspace(net);
             return BRUNO_ERR_NOMEM;
         }
     }
-    net->ws_T = T;
-    net->ws_batch = B;
+    net->ws_T = net->ws_cap_T = T;
+    net->ws_batch = net->ws_cap_batch = B;
     net->ws_train = train;
     return BRUNO_OK;
 }
