@@ -370,6 +370,12 @@ def section_targets(a, out):
                 out.append("| E1 | %s | %s | %s |" % (what, rest[len(res):].strip(" ()"), res))
     else:
         out.append("| E1 | memory and time targets | %s | %s |" % (NOT_RUN, NOT_RUN))
+    ge = grid_estimate()
+    g = ge.estimate(a.results, "paper")
+    v = g["variants"].get("measured")
+    out.append("| grid | SCALE=paper's training runs in <= %g h on this machine's %d cores (1350-sample file) | %s | %s |" % (
+        ge.grid.GRID_TARGET_H, g["cores"], "%.1f h (%.1f CPU-hours)" % (v["wall_h"], v["cpu_h"]) if v else NOT_RUN,
+        ("PASS" if v["wall_h"] <= ge.grid.GRID_TARGET_H else "FAIL") if v else NOT_RUN))
     if r:
         for x in r:
             out.append("| %s | %s | %s | %s |" % (x["experiment"], x["target"], x["measured"] or NOT_RUN, x["result"]))
