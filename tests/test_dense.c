@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bruno.h"
+#include "net_util.h"
 
 static bruno_real urand(bruno_rng *g) { return (bruno_real)bruno_rng_uniform(g); }
 
@@ -162,5 +163,62 @@ Test(dense, recurrent_layer_equals_the_naive_loops_bit_for_bit)
         cr_expect(j > 0 && j < T * BN, "RLIF n = %zu: %zu spikes of %zu, the test needs some and not all", n, j, T * BN);
         bruno_net_free(&net);
         free(x), free(syn), free(mem), free(sp), free(ref);
+    }
+}
+
+/* A pass that fits in the workspace of an earlier, larger one (a shorter
+   sequence, a smaller batch) reuses it: same outputs and gradients as on a
+   fresh network, no new allocation, and release frees every byte. */
+static void pass(bruno_net *net, size_t T, size_t B, bruno_real **y_out, bruno_real **g_out, size_t *ny, size_t *ng)
+{
+    size_t n_in = net->cfg.n_in;
+    bruno_real *x = (bruno_real *)malloc(T * B * n_in * sizeof *x), *dy;
+    const bruno_real *y;
+    cr_assert(x);
+    fill_input(x, T * B * n_in, 5);
+    cr_assert_eq(bruno_net_forward(net, x, T, B, 1, &y), BRUNO_OK);
+    *ny = T * B * bruno_net_n_out(net);
+    dy = (bruno_real *)malloc(*ny * sizeof *dy);
+    *y_out = (bruno_real *)malloc(*ny * sizeof **y_out);
+    cr_assert(dy && *y_out);
+    memcpy(*y_out, y, *ny * sizeof *y);
+    linear_loss(y, *ny, dy);
+    bruno_net_zero_grad(net);
+    cr_assert_eq(bruno_net_backward(net, dy), BRUNO_OK);
+    *g_out = collect_grads(net, ng);
+    cr_assert(*g_out);
+    free(x), free(dy);
+}
+
+Test(dense, smaller_pass_reuses_the_workspace_with_the_same_bits)
+{
+    static const bruno_trainer trainers[] = {BRUNO_TRAINER_BPTT, BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_CHECKPOINT};
+    size_t k;
+    for (k = 0; k < sizeof trainers / sizeof trainers[0]; ++k) {
+        bruno_counting_allocator ca;
+        bruno_allocator al;
+        bruno_net big, fresh;
+        bruno_real *y0, *g0, *y1, *g1, *y2, *g2;
+        size_t ny0, ng0, ny1, ng1, ny2, ng2, n_allocs;
+        bruno_counting_allocator_init(&ca, NULL);
+        al = bruno_counting_allocator_get(&ca);
+        cr_assert_eq(make_small_net(&big, trainers[k], BRUNO_SCHEDULE_BINOMIAL, 3, 10, BRUNO_SURROGATE_SUPERSPIKE, 0, 5, &al),
+                     BRUNO_OK);
+        cr_assert_eq(make_small_net(&fresh, trainers[k], BRUNO_SCHEDULE_BINOMIAL, 3, 10, BRUNO_SURROGATE_SUPERSPIKE, 0, 5,
+                                    NULL), BRUNO_OK);
+        pass(&big, 20, 3, &y0, &g0, &ny0, &ng0);
+        n_allocs = ca.n_allocs;
+        pass(&big, 7, 2, &y1, &g1, &ny1, &ng1);
+        cr_expect_eq(ca.n_allocs, n_allocs, "trainer %d: the shorter pass allocated again", (int)trainers[k]);
+        pass(&fresh, 7, 2, &y2, &g2, &ny2, &ng2);
+        cr_assert_eq(ny1, ny2);
+        cr_assert_eq(ng1, ng2);
+        cr_expect(memcmp(y1, y2, ny1 * sizeof *y1) == 0, "trainer %d: outputs differ from a fresh net's", (int)trainers[k]);
+        cr_expect(memcmp(g1, g2, ng1 * sizeof *g1) == 0, "trainer %d: gradients differ from a fresh net's",
+                  (int)trainers[k]);
+        bruno_net_free(&big);
+        bruno_net_free(&fresh);
+        cr_expect_eq(ca.live_bytes, 0, "trainer %d: %zu bytes left", (int)trainers[k], ca.live_bytes);
+        free(y0), free(g0), free(y1), free(g1), free(y2), free(g2);
     }
 }
