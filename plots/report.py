@@ -111,8 +111,8 @@ def e1_explained(a):
         return ["Why BRUNO is faster: %s (no `results/e1_memtime.csv`).\n" % NOT_RUN]
     pts = defaultdict(lambda: defaultdict(list))
     for x in r:
-        if x.get("neuron") == "felif" and x.get("method") in ("bptt", "bruno"):
-            pts[(int(x["hidden"]), float(x["seq_ms"]))][x["method"]].append(x)
+        if x.get("neuron") == "felif" and x.get("trainer") in ("bptt", "bruno"):
+            pts[(int(x["hidden"]), float(x["seq_ms"]))][x["trainer"]].append(x)
     both = sorted(k for k, v in pts.items() if "bptt" in v and "bruno" in v)
     if not both:
         return ["Why BRUNO is faster: %s (no point with both BPTT and BRUNO).\n" % NOT_RUN]
@@ -304,7 +304,7 @@ def section_e4(a, out):
         out.append("")
     out.append("### RRAM synapse: spread of the 8 programmed states\n")
     ref = [p for p in paper(a.reference) if p.get("experiment") == "E4" and p.get("metric") == "rram_state_spread"]
-    ref_txt = "; ".join("%s: %s %s" % (p["model"].replace("_", " "), p["value"], p["unit"]) for p in ref) \
+    ref_txt = "; ".join("%s: %s %s" % (p["network"].replace("_", " "), p["value"], p["unit"]) for p in ref) \
         or "no RRAM number in `reference/paper.csv`"
     any_rram = False
     for scheme in ("fixed-n", "compliance"):
