@@ -62,7 +62,7 @@ TEST_BINS = $(BUILD)/test-float $(BUILD)/test-double $(BUILD)/test-float-san $(B
 .PHONY: all deps test tests-build check-header check-data-header train-check lock-check runner-check grid-check \
         reproduce experiments e1-figures e4-figures rram-figures report status clean \
         ci ci-run ci-baseline ci-selftest slurm-check memcheck vg-bins massif bench peers peers-deps \
-        datasets datasets-check fuzz
+        datasets datasets-check fuzz grid-estimate
 
 all: $(BENCH) tests-build $(EXAMPLES)
 
@@ -150,6 +150,15 @@ report:
 	  --cc "$(CC)" --cflags "$(CFLAGS)" --out $(RESULTS)/REPORT.md
 status:
 	@$(RUN) status --list grid:$(SCALE) --root $(RESULTS) --bench $(BENCH)
+# grid-estimate: the CPU-hours and the wall time on this machine's cores of
+# SCALE=paper's training runs, projected from the runs' own wall.csv
+# (bench/grid_estimate.py writes the formula out); PROBE=1 (default) first
+# trains one epoch of each configuration that has none yet (results/grid-probe/).
+# The target (bench/grid.py GRID_TARGET_H) is marked met or not.
+PROBE ?= 1
+grid-estimate: $(BENCH)
+	python3 bench/grid_estimate.py --results $(RESULTS) --scale paper \
+	  $(if $(filter 1,$(PROBE)),--probe $(BENCH)) --out $(RESULTS)/grid_estimate.md --csv $(RESULTS)/grid_estimate.csv
 
 clean:
 	rm -rf $(BUILD)

@@ -995,8 +995,10 @@ typedef struct bruno_net {
     size_t n_layers;
     bruno_layer *layers[BRUNO_MAX_LAYERS];
     bruno_rng rng;
-    /* training workspace, sized for (T, batch) */
-    size_t ws_T, ws_batch;
+    /* training workspace: the pass it holds is (ws_T, ws_batch); it was
+       allocated for (ws_cap_T, ws_cap_batch) and serves every pass whose
+       buffers fit in those (a shorter sequence or a smaller batch) */
+    size_t ws_T, ws_batch, ws_cap_T, ws_cap_batch;
     int ws_train;             /* the workspace holds what backward needs */
     bruno_net_config ws_cfg;  /* the configuration the workspace was sized for */
     int has_forward;          /* a training forward pass is stored */
@@ -5239,7 +5241,7 @@ static bruno_result bruno__layer_rram_init(bruno_net *net, bruno_layer *L, const
 }
 
 /* The W a forward pass uses (and its backward after it); the recurrent
-   matrices get it transposed (Wt, see bruno__matvec). */
+   matrices get it transposed (Wt, the B of bruno__gemm). */
 static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_result *r)
 {
     const bruno_real *W = L->W;
@@ -5273,37 +5275,194 @@ static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_re
     return L->Wt;
 }
 
-/* y = W x (add: y += W x) from the transpose Wt [n_in][n_out]: an axpy
-   per input, so the inner loop over outputs is contiguous and vectorises
-   without reassociating a sum (the order over inputs is fixed, so the bits
-   do not depend on the vector width). Zero inputs, most of a spike
-   vector, are skipped. */
-static void bruno__matvec(const bruno_real *Wt, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
+/* ---- products of a layer over a batch ----------------------------------------
+   Every dense, recurrent and readout product over a batch is one kernel,
+
+       Y[m][n] (+)= sum_k A[m * ars + k * aks] * B[k * ldb + n],   k ascending
+
+   (without add, Y[m][n] starts from +0). Each Y[m][n] is summed in the
+   order of the plain loop, a multiply then an add (the build has no FMA
+   contraction), so any vector width, blocking, split of the rows or thread
+   count gives the bits of the naive loop: the vectors run across n, never
+   across the reduction over k. Two variants:
+   - bruno__gemm_dense: register blocked, BRUNO__GEMM_MB rows by
+     BRUNO__GEMM_NV vectors of Y stay in registers over a chunk of k, and
+     one load of B serves MB rows. For inputs with few zeros.
+   - bruno__gemm_skip: one row at a time over the list of its k with
+     A[m][k] != 0, so its work follows the non-zeros (a spike input).
+   Leaving a zero term out changes no bit: a sum that starts at +0 never
+   turns into -0 under round-to-nearest, and x + (+-0) = x for any other
+   x. The one exception is a Y that holds -0 on entry with add (an ENCODE
+   layer can emit -0 into a recurrent layer's input current), which adding
+   +0 makes +0; no later operation tells the two apart.
+   bruno__gemm picks the variant by the share of non-zeros in A (see
+   bruno__gemm_skip_pays). */
+#if defined(__GNUC__) || defined(__clang__)
+#if defined(__AVX512F__)
+#define BRUNO__VBYTES 64
+#elif defined(__AVX__)
+#define BRUNO__VBYTES 32
+#else
+#define BRUNO__VBYTES 16
+#endif
+typedef bruno_real bruno__vr __attribute__((vector_size(BRUNO__VBYTES)));
+#define BRUNO__VL (BRUNO__VBYTES / sizeof(bruno_real))
+#define BRUNO__VMAC(acc, a, b) ((acc) += (a) * (b))
+#else
+typedef struct { bruno_real x[1]; } bruno__vr; /* no vector extension: one-lane "vectors" */
+#define BRUNO__VL ((size_t)1)
+#define BRUNO__VMAC(acc, a, b) ((acc).x[0] += (a) * (b).x[0])
+#endif
+/* loads and stores by memcpy: unaligned, no aliasing question, and no
+   vector crosses a function boundary (that would depend on the ABI) */
+#define BRUNO__VLD(v, p) memcpy(&(v), (p), sizeof(bruno__vr))
+#define BRUNO__VST(p, v) memcpy((p), &(v), sizeof(bruno__vr))
+#define BRUNO__GEMM_MB 4      /* rows of a dense tile */
+#define BRUNO__GEMM_NV 4      /* vectors of a dense tile */
+#define BRUNO__GEMM_SKIP_NV 8 /* vectors of a skipping tile (one row) */
+#define BRUNO__GEMM_KC 128    /* k of one pass over the tiles; the skipping kernel's index list */
+
+/* mb <= MB rows by nv vectors of columns over K terms (idx: the terms k =
+   idx[0..K), one row), from the entry values of Y (add) into D */
+static BRUNO__INLINE void bruno__gemm_tile(int mb, int nv, const uint32_t *idx, size_t K, const bruno_real *A,
+                                           size_t ars, size_t aks, const bruno_real *B, size_t ldb,
+                                           const bruno_real *Y, size_t ldy, int add, bruno_real *D, size_t ldd)
 {
-    size_t o, i;
-    if (!add) memset(y, 0, n_out * sizeof *y);
-    for (i = 0; i < n_in; ++i) {
-        const bruno_real xi = x[i];
-        const bruno_real *BRUNO__RESTRICT w = Wt + i * n_out;
-        bruno_real *BRUNO__RESTRICT yy = y;
-        if (xi == 0) continue;
-        for (o = 0; o < n_out; ++o) yy[o] += xi * w[o];
+    bruno__vr acc[BRUNO__GEMM_MB][BRUNO__GEMM_SKIP_NV], b[BRUNO__GEMM_SKIP_NV];
+    int r, v;
+    size_t j, k;
+    for (r = 0; r < mb; ++r)
+        for (v = 0; v < nv; ++v) {
+            if (add) BRUNO__VLD(acc[r][v], Y + r * ldy + (size_t)v * BRUNO__VL);
+            else memset(&acc[r][v], 0, sizeof acc[r][v]);
+        }
+    for (j = 0; j < K; ++j) {
+        k = idx ? idx[j] : j;
+        for (v = 0; v < nv; ++v) BRUNO__VLD(b[v], B + k * ldb + (size_t)v * BRUNO__VL);
+        for (r = 0; r < mb; ++r) {
+            const bruno_real a = A[r * ars + k * aks];
+            for (v = 0; v < nv; ++v) BRUNO__VMAC(acc[r][v], a, b[v]);
+        }
+    }
+    for (r = 0; r < mb; ++r)
+        for (v = 0; v < nv; ++v) BRUNO__VST(D + r * ldd + (size_t)v * BRUNO__VL, acc[r][v]);
+}
+
+/* One block of mb rows: the full vectors nv at a time, then one at a time.
+   The last N % VL columns: the vector that ends at column N is summed
+   first (from the entry values of Y), kept aside and stored last. Where it
+   overlaps the full vectors it holds the very sums they store (same terms,
+   same order, same entry values), so it is stored whole. N < VL: column by
+   column. */
+static BRUNO__INLINE void bruno__gemm_block(int mb, int nv, const uint32_t *idx, size_t N, size_t K,
+                                            const bruno_real *A, size_t ars, size_t aks, const bruno_real *B,
+                                            size_t ldb, bruno_real *Y, size_t ldy, int add)
+{
+    size_t n = 0, c, j, k, rem = N % BRUNO__VL;
+    bruno_real tail[BRUNO__GEMM_MB * BRUNO__VL];
+    int r;
+    if (N < BRUNO__VL) {
+        for (r = 0; r < mb; ++r)
+            for (c = 0; c < N; ++c) {
+                bruno_real s = add ? Y[r * ldy + c] : 0;
+                for (j = 0; j < K; ++j) {
+                    k = idx ? idx[j] : j;
+                    s += A[r * ars + k * aks] * B[k * ldb + c];
+                }
+                Y[r * ldy + c] = s;
+            }
+        return;
+    }
+    if (rem) {
+        memset(tail, 0, sizeof tail);
+        bruno__gemm_tile(mb, 1, idx, K, A, ars, aks, B + N - BRUNO__VL, ldb, Y + N - BRUNO__VL, ldy, add, tail,
+                         BRUNO__VL);
+    }
+    for (; n + (size_t)nv * BRUNO__VL <= N; n += (size_t)nv * BRUNO__VL)
+        bruno__gemm_tile(mb, nv, idx, K, A, ars, aks, B + n, ldb, Y + n, ldy, add, Y + n, ldy);
+    for (; n + BRUNO__VL <= N; n += BRUNO__VL)
+        bruno__gemm_tile(mb, 1, idx, K, A, ars, aks, B + n, ldb, Y + n, ldy, add, Y + n, ldy);
+    if (rem)
+        for (r = 0; r < mb; ++r) memcpy(Y + r * ldy + N - BRUNO__VL, tail + (size_t)r * BRUNO__VL, sizeof(bruno__vr));
+}
+
+/* The k loop in chunks of KC, each over every tile: the chunk's rows of B
+   stay in cache while all the tiles use them (a weight gradient sums over
+   all T * batch rows). Y carries each sum from one chunk to the next, so
+   the order over k is unchanged. */
+static void bruno__gemm_dense(size_t M, size_t N, size_t K, const bruno_real *A, size_t ars, size_t aks,
+                              const bruno_real *B, size_t ldb, bruno_real *Y, size_t ldy, int add)
+{
+    size_t m, k0 = 0;
+    do {
+        size_t kc = K - k0 < BRUNO__GEMM_KC ? K - k0 : BRUNO__GEMM_KC;
+        const bruno_real *a = A + k0 * aks, *b = B + k0 * ldb;
+        int ad = add || k0 > 0;
+        for (m = 0; m + BRUNO__GEMM_MB <= M; m += BRUNO__GEMM_MB)
+            bruno__gemm_block(BRUNO__GEMM_MB, BRUNO__GEMM_NV, NULL, N, kc, a + m * ars, ars, aks, b, ldb,
+                              Y + m * ldy, ldy, ad);
+        for (; m < M; ++m)
+            bruno__gemm_block(1, BRUNO__GEMM_NV, NULL, N, kc, a + m * ars, ars, aks, b, ldb, Y + m * ldy, ldy, ad);
+        k0 += kc;
+    } while (k0 < K);
+}
+
+static void bruno__gemm_skip(size_t M, size_t N, size_t K, const bruno_real *A, size_t ars, size_t aks,
+                             const bruno_real *B, size_t ldb, bruno_real *Y, size_t ldy, int add)
+{
+    uint32_t idx[BRUNO__GEMM_KC];
+    size_t m, k0, k, cnt;
+    if (!add) /* then added to: the bits of a sum from +0 */
+        for (m = 0; m < M; ++m) memset(Y + m * ldy, 0, N * sizeof *Y);
+    for (k0 = 0; k0 < K; k0 += BRUNO__GEMM_KC) {
+        size_t kc = K - k0 < BRUNO__GEMM_KC ? K - k0 : BRUNO__GEMM_KC;
+        for (m = 0; m < M; ++m) {
+            const bruno_real *a = A + m * ars + k0 * aks;
+            for (cnt = 0, k = 0; k < kc; ++k)
+                if (a[k * aks] != 0) idx[cnt++] = (uint32_t)k;
+            if (cnt)
+                bruno__gemm_block(1, BRUNO__GEMM_SKIP_NV, idx, N, cnt, a, 0, aks, B + k0 * ldb, ldb, Y + m * ldy, ldy,
+                                  1);
+        }
     }
 }
 
-/* y^T W added into dx: dx[i] += sum_o dy[o] W[o][i]; and gW[o][i] += dy[o] x[i] */
-static void bruno__matvec_back(const bruno_real *W, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
-                               bruno_real *gW, size_t n_out, size_t n_in)
+/* Which variant is faster, from the share of non-zeros in A (counted on at
+   most 64 x 64 entries spread over A) and the vectors a row of Y takes,
+   nv = ceil(N / VL). Skipping saves the zero terms but loads B for every
+   term of one row, where a dense tile loads it once for MB rows, and it
+   pays for its scan. Measured on this suite's shapes (one core, AVX-512,
+   float; M x N x K from 128 x 256 x 256 to 2048 x 27 x 16, shares 1 % to
+   50 %): skipping is faster below a share that grows with nv, from never
+   at nv <= 2 (27 outputs) to ~5 % at nv = 4 and 20-50 % at nv >= 8. The
+   rule takes the conservative side of that: skip below
+   min(0.4, (nv - 3) / 20); below one vector a row (scalar columns), below
+   one half. */
+static int bruno__gemm_skip_pays(size_t M, size_t N, size_t K, const bruno_real *A, size_t ars, size_t aks)
 {
-    size_t o, i;
-    for (o = 0; o < n_out; ++o) {
-        const bruno_real *w = W + o * n_in;
-        bruno_real *g = gW + o * n_in, d = dy[o];
-        if (d == 0) continue;
-        if (dx)
-            for (i = 0; i < n_in; ++i) dx[i] += d * w[i];
-        for (i = 0; i < n_in; ++i) g[i] += d * x[i];
+    size_t sm = M < 64 ? M : 64, sk = K < 64 ? K : 64, i, j, nnz = 0, nv = (N + BRUNO__VL - 1) / BRUNO__VL;
+    double share, thr;
+    for (i = 0; i < sm; ++i)
+        for (j = 0; j < sk; ++j) nnz += A[(i * M / sm) * ars + (j * K / sk) * aks] != 0;
+    share = (double)nnz / (double)(sm * sk);
+    thr = N < BRUNO__VL ? 0.5 : nv <= 3 ? 0.0 : (double)(nv - 3) / 20.0;
+    return share < (thr < 0.4 ? thr : 0.4);
+}
+
+/* skip: 1 the skipping variant, 0 the dense one, -1 by bruno__gemm_skip_pays */
+static void bruno__gemm(size_t M, size_t N, size_t K, const bruno_real *A, size_t ars, size_t aks,
+                        const bruno_real *B, size_t ldb, bruno_real *Y, size_t ldy, int add, int skip)
+{
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        size_t m;
+        if (!add)
+            for (m = 0; m < M; ++m) memset(Y + m * ldy, 0, N * sizeof *Y);
+        return;
     }
+    if (skip < 0) skip = bruno__gemm_skip_pays(M, N, K, A, ars, aks);
+    if (skip) bruno__gemm_skip(M, N, K, A, ars, aks, B, ldb, Y, ldy, add);
+    else bruno__gemm_dense(M, N, K, A, ars, aks, B, ldb, Y, ldy, add);
 }
 
 /* ---- layer: encode: tile the inputs, then gain*(x + bias) (MODELS §3) ---------- */
@@ -5413,19 +5572,21 @@ static bruno_result bruno__dense_forward(bruno_net *net, bruno_layer *L, const b
     const bruno_real *W = bruno__weights(net, L, &res);
     size_t no = L->n_out, ni = L->n_in, nt = bruno__n_items(&net->cfg, R);
     long part;
+    int skip;
     if (res != BRUNO_OK) return res;
     /* y = W x (+ b) for every row, a block of inputs at a time: the block is
-       transposed into the workspace and each row adds it in axpy form
-       (bruno__matvec), inputs in ascending order, so the bits are those
-       of a full transpose at a fraction of its memory. Each thread
-       takes a static share of the rows and transposes every block into
-       its own slice of the workspace: no barrier between blocks. A
-       transpose shared by the threads needed two barriers per block,
-       and E1's dense forward (512 inputs, 32 blocks) ran 1.67x at two
-       threads; the repeated transpose copies 16 n_out values per block
-       and thread, against 16 n_out multiply-adds per row (E1: 200
-       rows per thread). Any thread count gives the same bits: a row's
-       sums do not depend on who computes it. */
+       transposed into the workspace and bruno__gemm adds it to every row,
+       inputs in ascending order, so the bits are those of a full transpose
+       at a fraction of its memory. Each thread takes a static share of the
+       rows and transposes every block into its own slice of the workspace:
+       no barrier between blocks. A transpose shared by the threads needed
+       two barriers per block, and E1's dense forward (512 inputs, 32
+       blocks) ran 1.67x at two threads; the repeated transpose copies 16
+       n_out values per block and thread, against 16 n_out multiply-adds
+       per row (E1: 200 rows per thread). Any thread count gives the same
+       bits: a row's sums do not depend on who computes it. The variant
+       (skipping zero inputs or not) is chosen once for all rows and blocks. */
+    skip = bruno__gemm_skip_pays(R, no, ni, x, ni, 1);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
 #endif
@@ -5437,55 +5598,47 @@ static bruno_result bruno__dense_forward(bruno_net *net, bruno_layer *L, const b
             size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, oo, i;
             for (oo = 0; oo < no; ++oo)
                 for (i = 0; i < nb; ++i) Wt[i * no + oo] = W[oo * ni + i0 + i];
-            for (r2 = r0; r2 < r1; ++r2) bruno__matvec(Wt, x + r2 * ni + i0, L->out + r2 * no, no, nb, 1);
+            bruno__gemm(r1 - r0, no, nb, x + r0 * ni + i0, ni, 1, Wt, no, L->out + r0 * no, no, 1, skip);
         }
         if (L->b)
             for (r2 = r0; r2 < r1; ++r2)
                 for (cc = 0; cc < no; ++cc) L->out[r2 * no + cc] += L->b[cc];
     }
-    return BRUNO_OK;
+    return res;
 }
 
 /* dx rows and gW rows are each owned by one thread and summed in the
-   serial order, so any thread count gives the same bits. */
+   serial order, so any thread count gives the same bits:
+   dx[r][i] = sum_o dy[r][o] W[o][i] (o ascending), and
+   gW[o][i] += sum_r dy[r][o] x[r][i], gb[o] += sum_r dy[r][o] (r ascending). */
 static void bruno__dense_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
                                   bruno_real *dx, size_t R)
 {
     const bruno_real *W = L->Wq ? L->Wq : L->W;
-    size_t ni = L->n_in, no = L->n_out;
-    long k;
+    size_t ni = L->n_in, no = L->n_out, nt;
+    int skip_dx = dx ? bruno__gemm_skip_pays(R, ni, no, dy, no, 1) : 0, skip_gw = bruno__gemm_skip_pays(no, ni, R, dy, 1, no);
+    long part;
     (void)net; /* the thread count, with OpenMP */
     if (dx) {
+        nt = bruno__n_items(&net->cfg, R);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, R)) schedule(static) if (net->cfg.threads > 1)
+#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
 #endif
-        for (k = 0; k < (long)R; ++k) {
-            bruno_real *d = dx + (size_t)k * ni;
-            const bruno_real *g = dy + (size_t)k * no;
-            size_t o, i;
-            memset(d, 0, ni * sizeof *d);
-            for (o = 0; o < no; ++o) {
-                const bruno_real *w = W + o * ni;
-                bruno_real go = g[o];
-                if (go == 0) continue;
-                for (i = 0; i < ni; ++i) d[i] += go * w[i];
-            }
+        for (part = 0; part < (long)nt; ++part) {
+            size_t r0 = R * (size_t)part / nt, r1 = R * ((size_t)part + 1) / nt;
+            bruno__gemm(r1 - r0, ni, no, dy + r0 * no, no, 1, W, ni, dx + r0 * ni, ni, 0, skip_dx);
         }
     }
+    nt = bruno__n_items(&net->cfg, no);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, no)) schedule(static) if (net->cfg.threads > 1)
+#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
 #endif
-    for (k = 0; k < (long)no; ++k) {
-        bruno_real *gw = L->gW + (size_t)k * ni;
-        size_t rr, i;
-        for (rr = 0; rr < R; ++rr) {
-            bruno_real go = dy[rr * no + (size_t)k];
-            const bruno_real *xr = x + rr * ni;
-            if (go == 0) continue;
-            for (i = 0; i < ni; ++i) gw[i] += go * xr[i];
-        }
+    for (part = 0; part < (long)nt; ++part) {
+        size_t o0 = no * (size_t)part / nt, o1 = no * ((size_t)part + 1) / nt, rr, k;
+        bruno__gemm(o1 - o0, ni, R, dy + o0, 1, no, x, ni, L->gW + o0 * ni, ni, 1, skip_gw);
         if (L->b)
-            for (rr = 0; rr < R; ++rr) L->gb[k] += dy[rr * no + (size_t)k];
+            for (rr = 0; rr < R; ++rr)
+                for (k = o0; k < o1; ++k) L->gb[k] += dy[rr * no + k];
     }
 }
 
@@ -5548,7 +5701,7 @@ static size_t bruno__lif_ws_plan(bruno_layer *L, const bruno_net_config *c, size
 static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
                                        int train)
 {
-    size_t n = L->n_out, BN = B * n, t, i, b;
+    size_t n = L->n_out, BN = B * n, t, i;
     bruno_real a = L->as.lif.dec[0], be = L->as.lif.dec[1];
     bruno_real *xin = L->as.lif.work;   /* [B][n] */
     const bruno_real *Wr = NULL;
@@ -5563,8 +5716,8 @@ static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bru
         bruno_real *syn = L->as.lif.syn + t * BN, *mt = L->as.lif.mem + t * BN, *y = L->out + t * BN;
         const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL;
         memcpy(xin, xt, BN * sizeof *xin);
-        if (Wr && t)
-            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        /* the recurrent current of the batch: spikes [B][n] times W^T */
+        if (Wr && t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, Wr, n, xin, n, 1, -1);
         for (i = 0; i < BN; ++i) {
             bruno_real sp = syn_p ? syn_p[i] : 0;
             bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0; /* mem after the reset */
@@ -5579,7 +5732,7 @@ static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bru
 static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
                                 bruno_real *dx, size_t T, size_t B)
 {
-    size_t n = L->n_out, BN = B * n, t, i, b;
+    size_t n = L->n_out, BN = B * n, t, i;
     bruno_real a = L->as.lif.dec[0], be = L->as.lif.dec[1], ga = 0, gb = 0, *w = L->as.lif.work;
     bruno_real *g_syn = w, *g_mem = w + BN, *g_s = w + 2 * BN, *xin = w + 3 * BN;
     const bruno_real *Wr = L->ops->W_name ? (L->Wq ? L->Wq : L->W) : NULL;
@@ -5589,8 +5742,7 @@ static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real
         const bruno_real *syn = L->as.lif.syn + t * BN, *mt = L->as.lif.mem + t * BN, *dyt = dy + t * BN;
         const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL;
         memcpy(xin, x + t * BN, BN * sizeof *xin);
-        if (Wr && t)
-            for (b = 0; b < B; ++b) bruno__matvec(L->Wt, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        if (Wr && t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, L->Wt, n, xin, n, 1, -1);
         for (i = 0; i < BN; ++i) {
             bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
             bruno_real gy = dyt[i] + g_s[i];
@@ -5607,9 +5759,11 @@ static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real
         if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
         if (Wr) {
             memset(g_s, 0, BN * sizeof *g_s);
-            if (t)
-                for (b = 0; b < B; ++b)
-                    bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, g_s + b * n, L->gW, n, n);
+            if (t) {
+                /* g_s[b][i] = sum_o xin[b][o] W[o][i]; gW[o][i] += sum_b xin[b][o] s_{t-1}[b][i], b ascending */
+                bruno__gemm(B, n, n, xin, n, 1, Wr, n, g_s, n, 0, -1);
+                bruno__gemm(n, n, B, xin, 1, n, L->out + (t - 1) * BN, n, L->gW, n, 1, -1);
+            }
         }
     }
     L->as.lif.gdec[0] += ga;
@@ -5654,7 +5808,7 @@ static size_t bruno__snu_ws_plan(bruno_layer *L, const bruno_net_config *c, size
 static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
                                        int train)
 {
-    size_t n = L->n_out, BN = B * n, t, i, b;
+    size_t n = L->n_out, BN = B * n, t, i;
     bruno_real d = (bruno_real)L->cfg.snu.decay, thr = (bruno_real)L->cfg.snu.threshold, *H = L->as.snu.h;
     bruno_result r;
     const bruno_real *Wr = bruno__weights(net, L, &r);
@@ -5667,8 +5821,7 @@ static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bru
             bruno_real sp = (t && hp >= thr) ? (bruno_real)1 : (bruno_real)0;
             h[i] = hp * (1 - sp) * d + x[t * BN + i] + L->b[i % n];
         }
-        if (t)
-            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, h + b * n, n, n, 1);
+        if (t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, Wr, n, h, n, 1, -1);
         for (i = 0; i < BN; ++i) y[i] = bruno__spike(&L->cfg, h[i] - thr);
     }
     return BRUNO_OK;
@@ -5677,7 +5830,7 @@ static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bru
 static void bruno__snu_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
                                 bruno_real *dx, size_t T, size_t B)
 {
-    size_t n = L->n_out, BN = B * n, t, i, b;
+    size_t n = L->n_out, BN = B * n, t, i;
     bruno_real d = (bruno_real)L->cfg.snu.decay, thr = (bruno_real)L->cfg.snu.threshold, *H = L->as.snu.h;
     bruno_real *g_h = L->as.snu.work, *g_s = g_h + BN, *gh_t = g_h + 2 * BN;
     const bruno_real *Wr = L->Wq ? L->Wq : L->W;
@@ -5692,8 +5845,8 @@ static void bruno__snu_backward(bruno_net *net, bruno_layer *L, const bruno_real
         if (dx) memcpy(dx + t * BN, gh_t, BN * sizeof *gh_t);
         memset(g_s, 0, BN * sizeof *g_s);
         if (t) {
-            for (b = 0; b < B; ++b)
-                bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, gh_t + b * n, g_s + b * n, L->gW, n, n);
+            bruno__gemm(B, n, n, gh_t, n, 1, Wr, n, g_s, n, 0, -1);
+            bruno__gemm(n, n, B, gh_t, 1, n, L->out + (t - 1) * BN, n, L->gW, n, 1, -1);
             for (i = 0; i < BN; ++i) {
                 bruno_real hp = H[(t - 1) * BN + i];
                 g_h[i] = gh_t[i] * (hp >= thr ? 0 : 1) * d;
@@ -5949,12 +6102,13 @@ BRUNO_API void bruno_net_release_workspace(bruno_net *net)
     bruno__buf b[16];
     if (!net) return;
     for (l = 0; l < net->n_layers; ++l)
-        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_T, net->ws_batch, net->ws_train, b));
+        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_cap_T,
+                                                                      net->ws_cap_batch, net->ws_train, b));
     bruno_free(&net->cfg.allocator, net->grad_a, net->grad_elems, sizeof(bruno_real));
     bruno_free(&net->cfg.allocator, net->grad_b, net->grad_elems, sizeof(bruno_real));
     net->grad_a = net->grad_b = NULL;
     net->grad_elems = 0;
-    net->ws_T = net->ws_batch = 0;
+    net->ws_T = net->ws_batch = net->ws_cap_T = net->ws_cap_batch = 0;
     net->ws_train = 0;
     net->has_forward = 0;
 }
@@ -5970,12 +6124,40 @@ static int bruno__ws_cfg_changed(const bruno_net *net)
            a->n_fine != w->n_fine || a->threads != w->threads || a->dt != w->dt;
 }
 
+/* Whether the allocated workspace holds every buffer a pass of (T, B)
+   needs. Every buffer is indexed from its start with the strides of the
+   pass (t * B * n, ...), so a buffer at least as large serves it. JSB's
+   pieces differ in length and Braille's last test batch is short: sizing
+   the workspace anew for each (freeing, allocating and zeroing a BPTT
+   store of tens of MB, first-touch page faults included) cost more than
+   the training step itself. The peak is the same as with re-sizing: the
+   largest pass's workspace. */
+static int bruno__ws_fits(const bruno_net *net, size_t T, size_t B, int train)
+{
+    size_t l, i, j, kn, kc;
+    bruno__buf bn[16], bc[16];
+    if (!net->ws_cap_T || (!net->ws_train && train) || bruno__ws_cfg_changed(net)) return 0;
+    for (l = 0; l < net->n_layers; ++l) {
+        kn = bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, T, B, train, bn);
+        kc = bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_cap_T, net->ws_cap_batch, net->ws_train, bc);
+        for (i = 0; i < kn; ++i) {
+            for (j = 0; j < kc && bc[j].ptr != bn[i].ptr; ++j) continue;
+            if (j == kc || bn[i].size != bc[j].size || bn[i].n > bc[j].n) return 0;
+        }
+    }
+    return !train || T * B * bruno__grad_width(net) <= net->grad_elems;
+}
+
 static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
 {
     size_t l, gw;
     bruno__buf b[16];
     bruno_result r;
-    if (net->ws_T == T && net->ws_batch == B && (net->ws_train || !train) && !bruno__ws_cfg_changed(net)) return BRUNO_OK;
+    if (bruno__ws_fits(net, T, B, train)) {
+        net->ws_T = T;
+        net->ws_batch = B;
+        return BRUNO_OK;
+    }
     if ((r = bruno__net_cfg_check(&net->cfg)) != BRUNO_OK) return r;
     bruno_net_release_workspace(net);
     net->ws_cfg = net->cfg;
@@ -5996,15 +6178,15 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
         net->grad_b = net->grad_a && bruno__grad_buffers(net) == 2
                           ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
         if (!net->grad_a || (!net->grad_b && bruno__grad_buffers(net) == 2)) {
-            net->ws_T = T;
-            net->ws_batch = B;
+            net->ws_T = net->ws_cap_T = T;
+            net->ws_batch = net->ws_cap_batch = B;
             net->ws_train = train;
             bruno_net_release_workspace(net);
             return BRUNO_ERR_NOMEM;
         }
     }
-    net->ws_T = T;
-    net->ws_batch = B;
+    net->ws_T = net->ws_cap_T = T;
+    net->ws_batch = net->ws_cap_batch = B;
     net->ws_train = train;
     return BRUNO_OK;
 }

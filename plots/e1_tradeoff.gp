@@ -5,11 +5,13 @@
 # same point as single markers. Reads `data` (the merged memtime CSV).
 # Left: absolute peaks. Right: the same runs against the memory they need
 # beyond BRUNO's peak (on a log axis the checkpointing schedules sit within
-# a few per cent of BRUNO's peak and would overlap).
+# a few per cent of BRUNO's peak and would overlap). The keys sit below the
+# panels: inside, an opaque key hid exact BPTT's point (the slowest and
+# largest, so always in the top right corner).
 if (!exists("data")) data = "results/e1_memtime.csv"
 if (!exists("th")) th = 128
 if (!exists("ts")) ts = 100
-W = 1650; H = 680
+W = 1650; H = 760
 load "plots/common.gp"
 rows(m, sc) = sprintf("< awk -F, 'NR > 1 && $1 == \"%s\" && $2 == \"%s\" && $4 == \"felif\" && $5 == %d && $7 == %g' %s | sort -t, -k3,3n", m, sc, th, ts, data)
 first(m, col) = system(substr(rows(m, ""), 3, 10000) . sprintf(" | awk -F, 'NR == 1 {print $%d}'", col))
@@ -28,7 +30,7 @@ set yrange [bruno_time / 1.6 : tmax * 1.6]
 set ytics (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
 set title "counted peak heap"
 set xlabel "counted peak heap [MiB]"
-set key top right opaque box
+set key below box height 1.5
 plot rows("checkpoint", "binomial") using ($11/MiB):16 with linespoints lw 2 pt 5 ps 1.2 lc rgb "#1f77b4" title "checkpointing, binomial (revolve) per network step", \
      rows("checkpoint", "uniform")  using ($11/MiB):16 with linespoints lw 2 dt 2 pt 4 ps 1.2 lc rgb "#17becf" title "checkpointing, uniform per network step", \
      rows("checkpoint", "sequence") using ($11/MiB):16 with linespoints lw 2 pt 13 ps 1.2 lc rgb "#9467bd" title "checkpointing over the sequence (revolve)", \
@@ -36,7 +38,7 @@ plot rows("checkpoint", "binomial") using ($11/MiB):16 with linespoints lw 2 pt 
      rows("bruno", "") using ($11/MiB):16 with points pt 9 ps 2.5 lc rgb "#2ca02c" title "BRUNO"
 set title sprintf("the same runs: memory beyond BRUNO's peak (%.3f MiB)", bruno_peak / MiB)
 set xlabel "counted peak heap - BRUNO's counted peak [KiB]"
-set key top right opaque box
+set key below box height 1.5
 set format x "10^{%T}"
 plot rows("checkpoint", "binomial") using (($11 - bruno_peak)/KiB):16 with linespoints lw 2 pt 5 ps 1.2 lc rgb "#1f77b4" title "checkpointing, binomial per network step", \
      ''                             using (($11 - bruno_peak)/KiB):16:(sprintf("%d", $3)) with labels offset char -1.3,0 tc rgb "#1f77b4" font ",10" notitle, \

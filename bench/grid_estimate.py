@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""bench/grid_estimate.py - what a SCALE's grid costs on this machine (`make grid-estimate`).
+
+    grid_estimate.py --results results [--scale paper] [--cores N] [--probe BENCH]
+                     [--out results/grid_estimate.md] [--csv results/grid_estimate.csv]
+
+Projects the CPU-hours and the wall time of the training runs of
+`bench/grid.py` at --scale (default paper: Braille every model and bit
+width, 50 seeds, 150 epochs; JSB every trainer, 50 seeds, 100 epochs) from
+the per-epoch times that finished runs wrote into their own wall.csv on
+this machine, under ROOT/train/ and ROOT/grid-probe/. A configuration is a
+run name without its seed (`braille-raw_felif_bruno_3_s7` ->
+`braille-raw_felif_bruno_3`); its per-epoch time is the mean over every
+finished epoch of every run of it found (any seed, any SCALE; runs with
+--limit-train/--limit-test or more than one thread are not used), each
+times the CPU share of the process that ran it (cpu_s / wall_s from
+ROOT/grid-probe/NAME.probe.json or the runner's ROOT/.runs/train/NAME.json,
+1 when neither exists): the runs are single-threaded, so that is their
+time on a core of their own, which a shared machine's wall time is not.
+
+--probe BENCH: first trains, one after the other, the first --probe-epochs
+epochs (default 1) of seed 0 of every configuration that has no finished
+epoch yet, into ROOT/grid-probe/NAME (same arguments as the grid's run,
+bar --epochs; `nice -n 10`). About two CPU-minutes for the whole paper
+grid before any optimisation.
+
+The formula (also written into the output):
+
+    t_epoch(c)  = mean train_s(c) * f_train + mean test_s(c) * f_test
+    T_run(r)    = E(r) * t_epoch(c(r))              (E: the grid's epochs)
+    CPU-hours   = sum_r T_run(r) / 3600
+    wall(C)     = makespan of the runner's schedule on C cores: runs start
+                  in list order, each as soon as one of the C job slots is
+                  free (bench/runner.py run -j C); bounds:
+                  max(sum_r T_run / C, max_r T_run) <= wall(C)
+
+f_train = f_test = 1 on the file the runs used. For the paper's Braille
+file (--paper-samples, default 5400, with --paper-steps, default 102
+network steps; EXPERIMENTS.md E2) the training and test splits keep the
+measured runs' fraction and each sample costs in proportion to its steps:
+f_train = f_test = (N' / (n_train + n_test)) * (T' / T), where n_train,
+n_test and T are the measured runs' own (summary.json). JSB is not scaled.
+
+The E1, E4 and RRAM runs and the figures are not in the projection: they
+are seconds to minutes (ROOT/.runs/*.json records each run's wall time)
+against the training runs' hours. Standard library only.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grid  # noqa: E402
+
+SOURCES = ("train", "grid-probe")
+
+
+def config_of(name):
+    """run name -> (configuration, seed), or None for a name that is not a grid run"""
+    parts = name.split("_")
+    if len(parts) != 5 or not parts[4].startswith("s") or not parts[4][1:].isdigit():
+        return None
+    return "_".join(parts[:4]), int(parts[4][1:])
+
+
+def cpu_share(meta):
+    """cpu_s / wall_s of the process that made a run (its .probe.json or the runner's .runs/ record), else 1"""
+    try:
+        with open(meta) as f:
+            j = json.load(f)
+        share = float(j["cpu_s"]) / float(j["wall_s"])
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return 1.0
+    return min(1.0, share) if share > 0 else 1.0
+
+
+def read_run(d):
+    """(summary config dict, [(train_s, test_s), ...]) of a run directory, or None"""
+    try:
+        with open(os.path.join(d, "summary.json")) as f:
+            s = json.load(f)
+        with open(os.path.join(d, "wall.csv")) as f:
+            rows = list(csv.DictReader(f))
+        ep = [(float(r["train_s"]), float(r["test_s"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return s, ep
+
+
+def measured(root):
+    """configuration -> {train_s, test_s (means per epoch), epochs, runs, n_train, n_test, n_steps}"""
+    out = {}
+    for src in SOURCES:
+        d = os.path.join(root, src)
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for n in names:
+            c = config_of(n)
+            got = read_run(os.path.join(d, n)) if c else None
+            if not got or not got[1]:
+                continue
+            s, ep = got
+            # one thread: its CPU time is its time on a core of its own
+            share = cpu_share(os.path.join(d, n + ".probe.json") if src == "grid-probe" else
+                              os.path.join(root, ".runs", "train", n + ".json"))
+            ep = [(a * share, b * share) for a, b in ep]
+            cfg = s.get("config", {})
+            if cfg.get("limit_train") or cfg.get("limit_test") or cfg.get("threads", 1) != 1:
+                continue
+            m = out.setdefault(c[0], {"tr": [], "te": [], "runs": [], "n_train": s.get("n_train"),
+                                      "n_test": s.get("n_test"), "n_steps": s.get("n_steps")})
+            m["tr"] += [e[0] for e in ep]
+            m["te"] += [e[1] for e in ep]
+            m["runs"].append(f"{src}/{n}")
+    for m in out.values():
+        m["epochs"] = len(m["tr"])
+        m["train_s"] = sum(m.pop("tr")) / m["epochs"]
+        m["test_s"] = sum(m.pop("te")) / m["epochs"]
+    return out
+
+
+def paper_runs(scale):
+    """[(name, configuration, epochs)] of the grid's training runs, in the runner's order"""
+    c = grid.TRAIN_SCALE[scale]
+    out = []
+    for n in grid.train_order(grid.train_names(scale)):
+        cfg = config_of(n)[0]
+        out.append((n, cfg, c["jsb_epochs"] if cfg.startswith("jsb") else c["braille_epochs"]))
+    return out
+
+
+def probe(bench, root, scale, epochs, have):
+    """the first `epochs` epochs of the first seed of every configuration not in `have`"""
+    done = set(have)
+    for name, cfg, _ in paper_runs(scale):
+        if cfg in done:
+            continue
+        done.add(cfg)
+        args = shlex.split(grid.train_args(name, scale))
+        i = args.index("--epochs")
+        args[i + 1] = str(epochs)
+        out = os.path.join(root, "grid-probe", name)
+        cmd = ["nice", "-n", "10", bench, "train"] + args + ["--out", out]
+        print("grid-estimate: probe " + " ".join(cmd), flush=True)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        t0 = time.time()
+        with open(out + ".log", "w") as log:
+            p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            _, status, ru = os.wait4(p.pid, 0)
+        rc = os.waitstatus_to_exitcode(status)
+        with open(out + ".probe.json", "w") as f:
+            json.dump({"exit": rc, "wall_s": round(time.time() - t0, 3), "cpu_s": round(ru.ru_utime + ru.ru_stime, 3),
+                       "command": " ".join(cmd)}, f)
+        if rc != 0:
+            print(f"grid-estimate: probe {name} failed (exit {rc}), see {out}.log", file=sys.stderr)
+
+
+def makespan(times, cores):
+    """the runner's schedule: in list order, each run on the first free slot"""
+    free = [0.0] * max(1, cores)
+    for t in times:
+        i = min(range(len(free)), key=free.__getitem__)
+        free[i] += t
+    return max(free)
+
+
+def estimate(root, scale="paper", cores=None, paper_samples=5400, paper_steps=102):
+    """the projection as a dict (None-valued parts where a configuration was never measured)"""
+    cores = cores or os.cpu_count() or 1
+    meas = measured(root)
+    runs = paper_runs(scale)
+    res = {"scale": scale, "cores": cores, "configs": [], "missing": [], "variants": {}}
+    for cfg in dict.fromkeys(c for _, c, _ in runs):
+        n = sum(1 for _, c, _ in runs if c == cfg)
+        ep = next(e for _, c, e in runs if c == cfg)
+        m = meas.get(cfg)
+        if not m:
+            res["missing"].append(cfg)
+        res["configs"].append((cfg, n, ep, m))
+    if res["missing"]:
+        return res
+    # the 5400-sample Braille file: the measured runs' split fraction and steps
+    for variant in ("measured", "paper_file"):
+        times = []
+        for name, cfg, ep in runs:
+            m = meas[cfg]
+            ftr = fte = 1.0
+            if variant == "paper_file" and cfg.startswith("braille-raw"):
+                # (N' n_train / N) / n_train * T' / T: the same for the test split
+                ftr = fte = paper_samples / (m["n_train"] + m["n_test"]) * paper_steps / m["n_steps"]
+            times.append((name, cfg, ep * (m["train_s"] * ftr + m["test_s"] * fte)))
+        t = [x[2] for x in times]
+        by = {}
+        for _, cfg, x in times:
+            by[cfg.split("_")[0]] = by.get(cfg.split("_")[0], 0.0) + x
+        res["variants"][variant] = {
+            "cpu_h": sum(t) / 3600, "wall_h": makespan(t, cores) / 3600,
+            "lower_h": max(sum(t) / cores, max(t)) / 3600, "longest_h": max(t) / 3600,
+            "by_task_cpu_h": {k: v / 3600 for k, v in by.items()}, "runs": len(t)}
+    return res
+
+
+def braille_file(res):
+    m = next((m for c, _, _, m in res["configs"] if m and c.startswith("braille")), None)
+    return m
+
+
+def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
+    out = []
+    sc, C = res["scale"], res["cores"]
+    out.append(f"# What SCALE={sc}'s training grid costs on this machine\n")
+    out.append("`make grid-estimate` (`bench/grid_estimate.py`): per-epoch times from the finished runs' own "
+               "`wall.csv` (`results/train/`, `results/grid-probe/`), the grid of `bench/grid.py`.\n")
+    out.append("| configuration | runs | epochs each | train s / epoch | test s / epoch | epochs measured | "
+               "CPU-hours (all its runs) |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for cfg, n, ep, m in res["configs"]:
+        if m:
+            out.append("| %s | %d | %d | %.3f | %.3f | %d | %.2f |" % (
+                cfg, n, ep, m["train_s"], m["test_s"], m["epochs"], n * ep * (m["train_s"] + m["test_s"]) / 3600))
+        else:
+            out.append("| %s | %d | %d | not run | not run | 0 | - |" % (cfg, n, ep))
+    out.append("")
+    if res["missing"]:
+        out.append("No projection: %d configuration(s) have no finished epoch (%s); `make grid-estimate` "
+                   "trains one epoch of each (PROBE=1, the default).\n" % (len(res["missing"]),
+                                                                         ", ".join(res["missing"])))
+        return "\n".join(out) + "\n"
+    m = braille_file(res)
+    out.append("Formula (E: the grid's epochs of run r, c(r) its configuration, C = %d cores, this machine's "
+               "`nproc`):\n" % C)
+    out.append("    t_epoch(c) = mean train_s(c) * f_train + mean test_s(c) * f_test")
+    out.append("    T_run(r)   = E(r) * t_epoch(c(r))")
+    out.append("    CPU-hours  = sum_r T_run(r) / 3600")
+    out.append("    wall(C)    = makespan of the runner's list schedule (list order, each run on the first "
+               "free of C slots)")
+    out.append("                 >= max(sum_r T_run(r) / C, max_r T_run(r))\n")
+    if m:
+        N = m["n_train"] + m["n_test"]
+        out.append("f_train = f_test = 1 on the Braille file the runs used (%d train + %d test samples, %d steps). "
+                   "For the paper's %d-sample file (%d network steps, EXPERIMENTS.md E2), same split fraction "
+                   "and a sample's cost in proportion to its steps: f_train = f_test = (%d / %d) * (%d / %d) = "
+                   "%.3f. JSB: f = 1.\n" % (m["n_train"], m["n_test"], m["n_steps"], paper_samples, paper_steps,
+                                         paper_samples, N, paper_steps, m["n_steps"],
+                                         paper_samples / N * paper_steps / m["n_steps"]))
+    out.append("| Braille file | runs | CPU-hours (Braille + JSB) | Braille | JSB | longest run [h] | "
+               "wall on %d cores [h] | lower bound [h] |%s" % (C, " target |" if target_h else ""))
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|%s" % ("---|" if target_h else ""))
+    for v, label in (("measured", "the runs' own"), ("paper_file", "scaled to %d samples" % paper_samples)):
+        x = res["variants"][v]
+        b = sum(h for k, h in x["by_task_cpu_h"].items() if k.startswith("braille"))
+        j = sum(h for k, h in x["by_task_cpu_h"].items() if k.startswith("jsb"))
+        tgt = ""
+        if target_h:
+            tgt = " %s |" % ("met (<= %g h)" % target_h if x["wall_h"] <= target_h else "not met (> %g h)" % target_h)
+        out.append("| %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.1f |%s" % (
+            label, x["runs"], x["cpu_h"], b, j, x["longest_h"], x["wall_h"], x["lower_h"], tgt))
+    out.append("")
+    out.append("Per-epoch times are `wall.csv`'s times the run's CPU share (cpu_s / wall_s of its process): a "
+               "single-threaded run's time on a core of its own. Cache and memory bandwidth shared with other "
+               "jobs still slow it, and the first epochs of a run stand for all of its epochs (the spike "
+               "counts, and so the skipped products, change as a network trains).\n")
+    return "\n".join(out) + "\n"
+
+
+def write_csv(res, path):
+    f = io.StringIO()
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["configuration", "runs", "epochs", "train_s_per_epoch", "test_s_per_epoch", "epochs_measured",
+                "measured_in"])
+    for cfg, n, ep, m in res["configs"]:
+        w.writerow([cfg, n, ep] + ([f"{m['train_s']:.4f}", f"{m['test_s']:.4f}", m["epochs"], " ".join(m["runs"])]
+                                   if m else ["", "", 0, ""]))
+    for v, x in res["variants"].items():
+        w.writerow([f"total_{v}", x["runs"], "", "", "", "", f"cpu_h={x['cpu_h']:.3f} wall_h={x['wall_h']:.3f} "
+                    f"lower_h={x['lower_h']:.3f} cores={res['cores']}"])
+    with open(path + ".tmp", "w") as o:
+        o.write(f.getvalue())
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", default="results")
+    ap.add_argument("--scale", default="paper", choices=list(grid.TRAIN_SCALE))
+    ap.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--probe", metavar="BENCH", help="train the first epochs of unmeasured configurations first")
+    ap.add_argument("--probe-epochs", type=int, default=1)
+    ap.add_argument("--paper-samples", type=int, default=5400)
+    ap.add_argument("--paper-steps", type=int, default=102)
+    ap.add_argument("--target-hours", type=float, default=grid.GRID_TARGET_H,
+                    help="the wall-time target to mark (default bench/grid.py GRID_TARGET_H)")
+    ap.add_argument("--out")
+    ap.add_argument("--csv")
+    a = ap.parse_args()
+    if a.cores < 1 or a.probe_epochs < 1 or a.paper_samples < 1 or a.paper_steps < 1:
+        sys.exit("grid_estimate: --cores, --probe-epochs, --paper-samples and --paper-steps must be >= 1")
+    if a.probe:
+        probe(a.probe, a.results, a.scale, a.probe_epochs, measured(a.results))
+    res = estimate(a.results, a.scale, a.cores, a.paper_samples, a.paper_steps)
+    md = markdown(res, a.target_hours, a.paper_samples, a.paper_steps)
+    if a.out:
+        os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
+        with open(a.out + ".tmp", "w") as o:
+            o.write(md)
+        os.replace(a.out + ".tmp", a.out)
+    if a.csv:
+        write_csv(res, a.csv)
+    sys.stdout.write(md)
+    return 1 if res["missing"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+/* test_dense.c - the products of dense and recurrent layers over a batch
+   (bruno__gemm: register-blocked, or skipping zero inputs) against the
+   naive loops, bit for bit: the kernel keeps the order of every sum. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bruno.h"
+#include "net_util.h"
+
+static bruno_real urand(bruno_rng *g) { return (bruno_real)bruno_rng_uniform(g); }
+
+/* ENCODE (tile 1, bias 0, gain > 0: its output is x scaled) -> DENSE; x has the given share of non-zeros */
+typedef struct dense_case {
+    size_t n_in, n_out, T, B;
+    int bias;
+    double share; /* of non-zero inputs and of non-zero output gradients */
+    unsigned threads;
+} dense_case;
+
+static bruno_param *param(bruno_net *net, size_t k) { return &net->params[k]; }
+
+static void check_dense(const dense_case *c)
+{
+    bruno_net_config nc = bruno_net_config_default(c->n_in);
+    bruno_layer_config e = bruno_layer_config_default(BRUNO_LAYER_ENCODE), d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+    bruno_net net;
+    bruno_rng g;
+    size_t R = c->T * c->B, ni = c->n_in, no = c->n_out, r, i, o;
+    bruno_real *x = (bruno_real *)malloc(R * ni * sizeof *x), *u = (bruno_real *)malloc(R * ni * sizeof *u);
+    bruno_real *dy = (bruno_real *)malloc(R * no * sizeof *dy), *ref = (bruno_real *)malloc(R * no * sizeof *ref);
+    bruno_real *dx = (bruno_real *)malloc(R * ni * sizeof *dx), *gW = (bruno_real *)calloc(no * ni, sizeof *gW);
+    bruno_real *gb = (bruno_real *)calloc(no, sizeof *gb), *ggain = (bruno_real *)calloc(ni, sizeof *ggain);
+    bruno_real *gbias = (bruno_real *)calloc(ni, sizeof *gbias);
+    const bruno_real *y, *W, *gain, *b;
+    cr_assert(x && u && dy && ref && dx && gW && gb && ggain && gbias);
+    nc.threads = c->threads;
+    d.n_out = no;
+    d.matrix.bias = c->bias;
+    cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&net, &e), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
+    bruno_rng_seed(&g, 1000 * ni + no);
+    for (i = 0; i < ni; ++i) {
+        param(&net, 0)->data[i] = (bruno_real)0.5 + urand(&g); /* gain */
+        param(&net, 1)->data[i] = 0;                          /* bias: zero inputs stay zero */
+    }
+    if (c->bias)
+        for (o = 0; o < no; ++o) param(&net, 3)->data[o] = urand(&g) - (bruno_real)0.5;
+    for (r = 0; r < R * ni; ++r) x[r] = urand(&g) < c->share ? urand(&g) * 2 - 1 : 0;
+    for (r = 0; r < R * no; ++r) dy[r] = urand(&g) < c->share ? urand(&g) * 2 - 1 : 0;
+    gain = param(&net, 0)->data;
+    b = param(&net, 1)->data;
+    W = param(&net, 2)->data;
+
+    /* forward: y[r][o] = (sum_i u[r][i] W[o][i], i ascending, from +0) + b[o] */
+    cr_assert_eq(bruno_net_forward(&net, x, c->T, c->B, 1, &y), BRUNO_OK);
+    for (r = 0; r < R; ++r)
+        for (i = 0; i < ni; ++i) u[r * ni + i] = gain[i] * (x[r * ni + i] + b[i]);
+    for (r = 0; r < R; ++r)
+        for (o = 0; o < no; ++o) {
+            bruno_real s = 0;
+            for (i = 0; i < ni; ++i) s += u[r * ni + i] * W[o * ni + i];
+            ref[r * no + o] = c->bias ? s + param(&net, 3)->data[o] : s;
+        }
+    cr_expect(memcmp(ref, y, R * no * sizeof *y) == 0, "%zu->%zu, %zu rows, share %g, %u threads: forward differs",
+              ni, no, R, c->share, c->threads);
+
+    /* backward: gW[o][i] = sum_r dy[r][o] u[r][i] and gb[o] = sum_r dy[r][o] (r ascending);
+       dx[r][i] = sum_o dy[r][o] W[o][i] (o ascending), seen through the ENCODE gradients */
+    bruno_net_zero_grad(&net);
+    cr_assert_eq(bruno_net_backward(&net, dy), BRUNO_OK);
+    for (o = 0; o < no; ++o)
+        for (r = 0; r < R; ++r) {
+            for (i = 0; i < ni; ++i) gW[o * ni + i] += dy[r * no + o] * u[r * ni + i];
+            gb[o] += dy[r * no + o];
+        }
+    for (r = 0; r < R; ++r)
+        for (i = 0; i < ni; ++i) {
+            bruno_real s = 0;
+            for (o = 0; o < no; ++o) s += dy[r * no + o] * W[o * ni + i];
+            dx[r * ni + i] = s;
+        }
+    for (r = 0; r < R; ++r)
+        for (i = 0; i < ni; ++i) {
+            ggain[i] += dx[r * ni + i] * (x[r * ni + i] + b[i]);
+            gbias[i] += dx[r * ni + i] * gain[i];
+        }
+    cr_expect(memcmp(gW, param(&net, 2)->grad, no * ni * sizeof *gW) == 0, "%zu->%zu, share %g: gW differs", ni, no,
+              c->share);
+    if (c->bias) cr_expect(memcmp(gb, param(&net, 3)->grad, no * sizeof *gb) == 0, "%zu->%zu: gb differs", ni, no);
+    cr_expect(memcmp(ggain, param(&net, 0)->grad, ni * sizeof *ggain) == 0 &&
+                  memcmp(gbias, param(&net, 1)->grad, ni * sizeof *gbias) == 0,
+              "%zu->%zu, share %g: dx differs (seen through the encoding's gradients)", ni, no, c->share);
+    bruno_net_free(&net);
+    free(x), free(u), free(dy), free(ref), free(dx), free(gW), free(gb), free(ggain), free(gbias);
+}
+
+/* Shapes around the vector length (16 floats, 8 doubles with AVX-512), the
+   4-row and 4-vector tiles, the 16-input blocks of the forward pass and the
+   128-term chunks of the reduction; dense inputs (the blocked variant) and
+   a few per cent of non-zeros at many outputs (the skipping variant). */
+Test(dense, products_equal_the_naive_loops_bit_for_bit)
+{
+    static const size_t shapes[][4] = {{3, 1, 1, 1},   {5, 7, 3, 1},    {16, 16, 4, 2},  {17, 27, 5, 3},
+                                       {33, 54, 7, 5}, {130, 150, 9, 7}, {88, 150, 40, 4}, {256, 27, 37, 5},
+                                       {40, 200, 70, 3}};
+    static const double shares[] = {1.0, 0.3, 0.03};
+    size_t s, k;
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (k = 0; k < sizeof shares / sizeof shares[0]; ++k) {
+            dense_case c;
+            c.n_in = shapes[s][0], c.n_out = shapes[s][1], c.T = shapes[s][2], c.B = shapes[s][3];
+            c.bias = (int)(s & 1);
+            c.share = shares[k];
+            c.threads = 1 + (unsigned)(s % 3 == 2);
+            check_dense(&c);
+        }
+}
+
+/* RLIF over a batch: the recurrent current sum_j W_rec[i][j] s_{t-1}[j] of
+   every batch entry (spikes: the skipping or the blocked variant) against
+   the naive loop and the layer's update, bit for bit. */
+Test(dense, recurrent_layer_equals_the_naive_loops_bit_for_bit)
+{
+    static const size_t sizes[] = {5, 27, 150};
+    size_t s;
+    for (s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+        size_t n = sizes[s], T = 40, B = 6, BN = B * n, t, i, j, b;
+        bruno_net_config nc = bruno_net_config_default(n);
+        bruno_layer_config l = bruno_layer_config_default(BRUNO_LAYER_RLIF);
+        bruno_net net;
+        bruno_rng g;
+        bruno_real *x = (bruno_real *)malloc(T * BN * sizeof *x), *syn = (bruno_real *)calloc(BN, sizeof *syn);
+        bruno_real *mem = (bruno_real *)calloc(BN, sizeof *mem), *sp = (bruno_real *)calloc(BN, sizeof *sp);
+        bruno_real *ref = (bruno_real *)malloc(T * BN * sizeof *ref), a, be;
+        const bruno_real *y, *W;
+        cr_assert(x && syn && mem && sp && ref);
+        cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
+        cr_assert_eq(bruno_net_add(&net, &l), BRUNO_OK);
+        bruno_rng_seed(&g, 77 + n);
+        for (i = 0; i < T * BN; ++i) x[i] = urand(&g) * (bruno_real)4;
+        W = net.params[0].data;
+        for (i = 0; i < n * n; ++i) net.params[0].data[i] = (urand(&g) - (bruno_real)0.45) * (bruno_real)2;
+        a = net.params[1].data[0];
+        be = net.params[1].data[1];
+        cr_assert_eq(bruno_net_forward(&net, x, T, B, 0, &y), BRUNO_OK);
+        for (t = 0; t < T; ++t)
+            for (b = 0; b < B; ++b)
+                for (i = 0; i < n; ++i) {
+                    bruno_real in = x[t * BN + b * n + i], mp;
+                    size_t k = b * n + i;
+                    if (t)
+                        for (j = 0; j < n; ++j) in += sp[b * n + j] * W[i * n + j];
+                    /* the update of bruno__lif_forward: mem after the reset, then syn and mem */
+                    mp = mem[k] >= 1 ? 0 : mem[k];
+                    syn[k] = be * syn[k] + (1 - be) * in;
+                    mem[k] = a * mp + (1 - a) * syn[k];
+                    ref[t * BN + k] = mem[k] - 1 >= 0 ? (bruno_real)1 : (bruno_real)0;
+                    if (b == B - 1 && i == n - 1) memcpy(sp, ref + t * BN, BN * sizeof *sp);
+                }
+        cr_expect(memcmp(ref, y, T * BN * sizeof *y) == 0, "RLIF n = %zu: spikes differ", n);
+        for (i = 0, j = 0; i < T * BN; ++i) j += ref[i] != 0;
+        cr_expect(j > 0 && j < T * BN, "RLIF n = %zu: %zu spikes of %zu, the test needs some and not all", n, j, T * BN);
+        bruno_net_free(&net);
+        free(x), free(syn), free(mem), free(sp), free(ref);
+    }
+}
+
+/* A pass that fits in the workspace of an earlier, larger one (a shorter
+   sequence, a smaller batch) reuses it: same outputs and gradients as on a
+   fresh network, no new allocation, and release frees every byte. */
+static void pass(bruno_net *net, size_t T, size_t B, bruno_real **y_out, bruno_real **g_out, size_t *ny, size_t *ng)
+{
+    size_t n_in = net->cfg.n_in;
+    bruno_real *x = (bruno_real *)malloc(T * B * n_in * sizeof *x), *dy;
+    const bruno_real *y;
+    cr_assert(x);
+    fill_input(x, T * B * n_in, 5);
+    cr_assert_eq(bruno_net_forward(net, x, T, B, 1, &y), BRUNO_OK);
+    *ny = T * B * bruno_net_n_out(net);
+    dy = (bruno_real *)malloc(*ny * sizeof *dy);
+    *y_out = (bruno_real *)malloc(*ny * sizeof **y_out);
+    cr_assert(dy && *y_out);
+    memcpy(*y_out, y, *ny * sizeof *y);
+    linear_loss(y, *ny, dy);
+    bruno_net_zero_grad(net);
+    cr_assert_eq(bruno_net_backward(net, dy), BRUNO_OK);
+    *g_out = collect_grads(net, ng);
+    cr_assert(*g_out);
+    free(x), free(dy);
+}
+
+Test(dense, smaller_pass_reuses_the_workspace_with_the_same_bits)
+{
+    static const bruno_trainer trainers[] = {BRUNO_TRAINER_BPTT, BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_CHECKPOINT};
+    size_t k;
+    for (k = 0; k < sizeof trainers / sizeof trainers[0]; ++k) {
+        bruno_counting_allocator ca;
+        bruno_allocator al;
+        bruno_net big, fresh;
+        bruno_real *y0, *g0, *y1, *g1, *y2, *g2;
+        size_t ny0, ng0, ny1, ng1, ny2, ng2, n_allocs;
+        bruno_counting_allocator_init(&ca, NULL);
+        al = bruno_counting_allocator_get(&ca);
+        cr_assert_eq(make_small_net(&big, trainers[k], BRUNO_SCHEDULE_BINOMIAL, 3, 10, BRUNO_SURROGATE_SUPERSPIKE, 0, 5, &al),
+                     BRUNO_OK);
+        cr_assert_eq(make_small_net(&fresh, trainers[k], BRUNO_SCHEDULE_BINOMIAL, 3, 10, BRUNO_SURROGATE_SUPERSPIKE, 0, 5,
+                                    NULL), BRUNO_OK);
+        pass(&big, 20, 3, &y0, &g0, &ny0, &ng0);
+        n_allocs = ca.n_allocs;
+        pass(&big, 7, 2, &y1, &g1, &ny1, &ng1);
+        cr_expect_eq(ca.n_allocs, n_allocs, "trainer %d: the shorter pass allocated again", (int)trainers[k]);
+        pass(&fresh, 7, 2, &y2, &g2, &ny2, &ng2);
+        cr_assert_eq(ny1, ny2);
+        cr_assert_eq(ng1, ng2);
+        cr_expect(memcmp(y1, y2, ny1 * sizeof *y1) == 0, "trainer %d: outputs differ from a fresh net's", (int)trainers[k]);
+        cr_expect(memcmp(g1, g2, ng1 * sizeof *g1) == 0, "trainer %d: gradients differ from a fresh net's",
+                  (int)trainers[k]);
+        bruno_net_free(&big);
+        bruno_net_free(&fresh);
+        cr_expect_eq(ca.live_bytes, 0, "trainer %d: %zu bytes left", (int)trainers[k], ca.live_bytes);
+        free(y0), free(g0), free(y1), free(g1), free(y2), free(g2);
+    }
+}
