@@ -7,7 +7,10 @@
    kernel where the host has it), float with the portable rows and double,
    and compares the lines with reference/grad_hashes.txt, recorded before
    the engine's window kernels replaced the per-step store and adjoint: a
-   change of any gradient bit in any case fails. */
+   change of any gradient bit in any case fails. Every allocation comes
+   from an allocator that fills it with NaN bytes: the library zero-fills
+   what it must (bruno_alloc), and a buffer it leaves unfilled (BPTT's fine
+   states) must be written before it is read, or the hashes change. */
 #define _POSIX_C_SOURCE 200809L
 #define BRUNO_IMPLEMENTATION
 #include "bruno.h"
@@ -25,6 +28,23 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
         h *= 1099511628211ull;
     }
     return h;
+}
+
+/* 64-byte aligned (as the default allocator), filled with 0xff: NaN */
+static void *poison_alloc(size_t size, void *user)
+{
+    void *p = NULL;
+    (void)user;
+    if (posix_memalign(&p, 64, size) != 0) return NULL;
+    memset(p, 0xff, size);
+    return p;
+}
+
+static void poison_free(void *p, size_t size, void *user)
+{
+    (void)size;
+    (void)user;
+    free(p);
 }
 
 typedef struct shape {
@@ -57,6 +77,8 @@ static int run_case(const char *dev_name, const shape *s, bruno_trainer tr, brun
     nc.rate_grad = s->rate_grad;
     nc.threads = 1;
     nc.seed = 11;
+    nc.allocator.alloc = poison_alloc;
+    nc.allocator.free = poison_free;
     d.n_out = s->H;
     d.bias = 1;
     d.init_scale = 2.0;
