@@ -825,15 +825,7 @@ BRUNO_API void bruno_rram_array_free(bruno_rram_array *a);
 
 #define BRUNO_MAX_LAYERS 16
 
-typedef enum bruno_layer_kind {
-    BRUNO_LAYER_ENCODE = 0, /* tile the inputs, then gain*(x + bias); gain, bias trainable */
-    BRUNO_LAYER_DENSE,      /* y = W x (+ b); W optionally quantised (MODELS §5.1) */
-    BRUNO_LAYER_LIF,        /* current-based LIF (MODELS §4); alpha, beta trainable */
-    BRUNO_LAYER_RLIF,       /* LIF with a recurrent matrix W_rec s_{t-1} added to the input */
-    BRUNO_LAYER_FELIF,      /* device neurons (FeLIF unless cfg.device), current = gain * input (MODELS §2, §3) */
-    BRUNO_LAYER_SNU         /* SNU-style cell: h = h(1-s)decay + x + W_rec s + b (MODELS §4) */
-} bruno_layer_kind;
-
+/* ---- trainers: how the fine steps are differentiated (MODELS §3) ---- */
 /* How the N fine FeLIF steps of one network step are differentiated (MODELS §3). */
 typedef enum bruno_trainer {
     BRUNO_TRAINER_BRUNO = 0,   /* fine forward, one coarse Euler step for the gradient */
@@ -853,6 +845,16 @@ typedef enum bruno_schedule {
    neurons, branch-free, in float a polynomial exp/log of a few ulp);
    REFERENCE is the plain scalar loop over bruno_felif_euler with libm. */
 typedef enum bruno_kernel { BRUNO_KERNEL_FAST = 0, BRUNO_KERNEL_REFERENCE = 1 } bruno_kernel;
+
+/* ---- layers (MODELS §3-§5) ----------------------------------------------- */
+typedef enum bruno_layer_kind {
+    BRUNO_LAYER_ENCODE = 0, /* tile the inputs, then gain*(x + bias); gain, bias trainable */
+    BRUNO_LAYER_DENSE,      /* y = W x (+ b); W optionally quantised (MODELS §5.1) */
+    BRUNO_LAYER_LIF,        /* current-based LIF (MODELS §4); alpha, beta trainable */
+    BRUNO_LAYER_RLIF,       /* LIF with a recurrent matrix W_rec s_{t-1} added to the input */
+    BRUNO_LAYER_FELIF,      /* device neurons (FeLIF unless cfg.device), current = gain * input (MODELS §2, §3) */
+    BRUNO_LAYER_SNU         /* SNU-style cell: h = h(1-s)decay + x + W_rec s + b (MODELS §4) */
+} bruno_layer_kind;
 
 typedef enum bruno_surrogate {
     BRUNO_SURROGATE_SUPERSPIKE = 0, /* forward H(x), backward 1/(beta|x| + 1)^2 */
@@ -918,6 +920,7 @@ typedef struct bruno_layer_config {
 
 BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind);
 
+/* ---- the network ---------------------------------------------------------- */
 typedef struct bruno_net_config {
     size_t n_in;              /* input features per network step */
     double dt;                /* network step [s] (1e-3) */
@@ -3129,979 +3132,6 @@ BRUNO_API bruno_rram_geometry bruno_rram_array_device_geometry(const bruno_rram_
 }
 /* ==== end of RRAM implementation ==== */
 
-/* ---- networks, layers, trainers -------------------------------------------- */
-/* A layer. Parameters live as long as the network; the workspace (out,
-   st_*, taken, fine, tmp) is sized for one (T, batch) and holds what the
-   backward pass needs. */
-struct bruno_layer {
-    bruno_layer_config cfg;
-    size_t n_in, n_out;
-    /* parameters and their gradients */
-    bruno_real *W, *gW;       /* DENSE [n_out][n_in]; RLIF, SNU: W_rec [n][n] */
-    bruno_real *b, *gb;       /* DENSE, SNU bias [n_out]; ENCODE bias [n_out] */
-    bruno_real *gain, *ggain; /* ENCODE gain [n_out] */
-    bruno_real *dec, *gdec;   /* LIF, RLIF: {alpha, beta} */
-    bruno_real *Wq;           /* the quantised W of the last forward (NULL at 32 bits) */
-    bruno_real *Wt;           /* the W of the last forward, transposed [n_in][n_out] */
-    size_t nW;                /* elements of W */
-    bruno_device_pop pop;     /* FELIF: the device neurons */
-    /* RRAM synapses (cfg.synapse == BRUNO_SYNAPSE_RRAM) */
-    bruno_rram_array rram;    /* the device array of W */
-    bruno_rng rram_rng;       /* programming and read noise */
-    int8_t *levels;           /* [nW] the levels W rounds to (programmed by the last forward) */
-    size_t rram_last;
-    uint64_t rram_total, rram_programs;
-    /* workspace */
-    bruno_real *out;          /* [T][B][n_out] */
-    bruno_real *st_a, *st_b;  /* LIF: syn, m~ [T][B][n]; SNU: h; FELIF: v, p [T+1][B][n] */
-    uint32_t *taken;          /* FELIF: fine steps taken before freezing [T][B][n] (or [B][n]) */
-    bruno_real *fine;         /* FELIF: stored fine states or checkpoint slots */
-    bruno_real *tmp;          /* per-step scratch, [k][B][n] */
-    const bruno_real *in;     /* the input of the stored forward pass */
-};
-
-/* A workspace buffer: where it goes, how many elements of what size. */
-typedef struct bruno__buf {
-    void **ptr;
-    size_t n, size;
-} bruno__buf;
-
-#define BRUNO__DENSE_BLOCK 16 /* inputs a dense layer transposes at a time */
-
-static bruno_real bruno__rsqrt_in(size_t n) { return (bruno_real)(1.0 / sqrt((double)n)); }
-
-BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind)
-{
-    bruno_layer_config c;
-    memset(&c, 0, sizeof c);
-    c.kind = kind;
-    c.tile = 1;
-    c.gain_init_std = 1.0;
-    c.gain_init_mean = 0.0;
-    c.bias_init_std = 1.0;
-    c.bits = 32;
-    c.stochastic_rounding = 1;
-    c.synapse = BRUNO_SYNAPSE_IDEAL;
-    c.rram = bruno_rram_array_config_default(0);
-    c.init_scale = 1.0;
-    c.surrogate = BRUNO_SURROGATE_SUPERSPIKE;
-    c.surrogate_beta = 10.0;
-    c.alpha = 0.95;
-    c.beta = 0.9;
-    c.train_decay = 1;
-    c.felif = bruno_felif_params_default();
-    c.input_gain = 1e-9;
-    c.decay = 0.4;
-    c.threshold = 1.0;
-    return c;
-}
-
-BRUNO_API bruno_net_config bruno_net_config_default(size_t n_in)
-{
-    bruno_net_config c;
-    memset(&c, 0, sizeof c);
-    c.n_in = n_in;
-    c.dt = 1e-3;
-    c.n_fine = 1000;
-    c.trainer = BRUNO_TRAINER_BRUNO;
-    c.schedule = BRUNO_SCHEDULE_BINOMIAL;
-    c.checkpoints = 31;
-    c.rate_grad = 0;
-    c.kernel = BRUNO_KERNEL_FAST;
-    c.threads = 1;
-    c.seed = 0;
-    c.allocator = bruno_allocator_default();
-    return c;
-}
-
-/* The checks of a network configuration: at bruno_net_init, and again at
-   a forward pass when the caller changed net->cfg since the last one. */
-static bruno_result bruno__net_cfg_check(const bruno_net_config *cfg)
-{
-    bruno_result r;
-    if (cfg->n_in == 0 || cfg->n_in > ((size_t)1 << 30)) return BRUNO_ERR_SIZE;
-    if ((r = bruno_check_time(cfg->dt, cfg->n_fine)) != BRUNO_OK) return r;
-    if ((unsigned)cfg->trainer > BRUNO_TRAINER_COARSE || (unsigned)cfg->schedule > BRUNO_SCHEDULE_SEQUENCE ||
-        (unsigned)cfg->kernel > BRUNO_KERNEL_REFERENCE || cfg->threads > 1024)
-        return BRUNO_ERR_ARG;
-    if (cfg->trainer == BRUNO_TRAINER_CHECKPOINT && cfg->checkpoints == 0) return BRUNO_ERR_PARAM;
-    return BRUNO_OK;
-}
-
-BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cfg)
-{
-    bruno_result r;
-    if (!net || !cfg) return BRUNO_ERR_ARG;
-    memset(net, 0, sizeof *net);
-    if (!bruno__allocator_ok(&cfg->allocator)) return BRUNO_ERR_ARG;
-    if ((r = bruno__net_cfg_check(cfg)) != BRUNO_OK) return r;
-    net->cfg = *cfg;
-    if (!net->cfg.allocator.alloc) net->cfg.allocator = bruno_allocator_default();
-    bruno_rng_seed(&net->rng, cfg->seed);
-    return BRUNO_OK;
-}
-
-BRUNO_API size_t bruno_net_n_out(const bruno_net *net)
-{
-    if (!net) return 0;
-    return net->n_layers ? net->layers[net->n_layers - 1]->n_out : net->cfg.n_in;
-}
-
-static int bruno__is_spiking(bruno_layer_kind k)
-{
-    return k == BRUNO_LAYER_LIF || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_FELIF || k == BRUNO_LAYER_SNU;
-}
-
-static int bruno__has_W(bruno_layer_kind k)
-{
-    return k == BRUNO_LAYER_DENSE || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_SNU;
-}
-
-static int bruno__has_rram(const bruno_layer_config *c)
-{
-    return bruno__has_W(c->kind) && c->synapse == BRUNO_SYNAPSE_RRAM;
-}
-
-/* The persistent buffers of a layer (parameters, gradients, Wq, the RRAM
-   levels; the device array allocates its own, bruno_rram_array_bytes). */
-static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
-{
-    size_t k = 0, n = L->n_out;
-    bruno_layer_kind kind = L->cfg.kind;
-    if (bruno__has_W(kind)) {
-        b[k].ptr = (void **)&L->W; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->gW; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
-        if (L->cfg.bits < 32) { b[k].ptr = (void **)&L->Wq; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
-        /* the recurrent matrices run step by step on their transpose; a dense
-           layer transposes a block of inputs at a time into its workspace */
-        if (kind != BRUNO_LAYER_DENSE) { b[k].ptr = (void **)&L->Wt; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
-        if (bruno__has_rram(&L->cfg)) { b[k].ptr = (void **)&L->levels; b[k].n = L->nW; b[k++].size = sizeof(int8_t); }
-    }
-    if ((kind == BRUNO_LAYER_DENSE && L->cfg.bias) || kind == BRUNO_LAYER_SNU || kind == BRUNO_LAYER_ENCODE) {
-        b[k].ptr = (void **)&L->b; b[k].n = n; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->gb; b[k].n = n; b[k++].size = sizeof(bruno_real);
-    }
-    if (kind == BRUNO_LAYER_ENCODE) {
-        b[k].ptr = (void **)&L->gain; b[k].n = n; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->ggain; b[k].n = n; b[k++].size = sizeof(bruno_real);
-    }
-    if (kind == BRUNO_LAYER_LIF || kind == BRUNO_LAYER_RLIF) {
-        b[k].ptr = (void **)&L->dec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->gdec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
-    }
-    return k;
-}
-
-static size_t bruno__bytes_of(const bruno__buf *b, size_t k)
-{
-    size_t i, s = 0;
-    for (i = 0; i < k; ++i) {
-        size_t by = b[i].n * b[i].size;
-        s += by != 0 ? by : 1; /* bruno_alloc makes a zero-size request one byte */
-    }
-    return s;
-}
-
-static void bruno__free_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
-{
-    size_t i;
-    for (i = 0; i < k; ++i) {
-        bruno_free(a, *b[i].ptr, b[i].n, b[i].size);
-        *b[i].ptr = NULL;
-    }
-}
-
-/* Allocate the k buffers of a plan, zero-filled but for the one at *raw
-   (NULL: none). */
-static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, size_t k, void **raw)
-{
-    size_t i;
-    for (i = 0; i < k; ++i) {
-        *b[i].ptr = b[i].ptr == raw ? bruno__alloc_raw(a, b[i].n, b[i].size) : bruno_alloc(a, b[i].n, b[i].size);
-        if (!*b[i].ptr) {
-            bruno__free_bufs(a, b, i);
-            return BRUNO_ERR_NOMEM;
-        }
-    }
-    return BRUNO_OK;
-}
-
-/* Fine-state buffer sizes of a FeLIF layer, in units of one state array
-   [2][B][n] (v and p). */
-static size_t bruno__eng_fine_states(const bruno_net_config *c, size_t T)
-{
-    size_t N = c->n_fine, K = c->checkpoints;
-    switch (c->trainer) {
-    case BRUNO_TRAINER_BPTT: return T * N;
-    case BRUNO_TRAINER_CHECKPOINT:
-        if (c->schedule == BRUNO_SCHEDULE_BINOMIAL) return (K < N ? K : N) + 1;   /* slots + work */
-        if (c->schedule == BRUNO_SCHEDULE_UNIFORM) {
-            size_t L = (N + K - 1) / K, nck = (N + L - 1) / L;
-            return nck + L;                                                    /* checkpoints + segment */
-        }
-        return (K < T ? K : T) + 2 + N;   /* SEQUENCE: step snapshots, revolve's work slot, the
-                                              adjoint's work slot, one step's fine states */
-    default: return 0;
-    }
-}
-
-/* The threads a loop over n independent items runs on (c->threads, at
-   most n): the work items of a layer are contiguous ranges, one per
-   thread. Every item's arithmetic is the same whichever thread holds it,
-   so the results do not depend on the number of threads. The workspace
-   plan calls it too: the dense forward needs a transpose block per
-   thread. */
-static size_t bruno__n_items(const bruno_net_config *c, size_t n)
-{
-    size_t t = c->threads ? c->threads : 1;
-    if (t > n) t = n;
-    return t ? t : 1;
-}
-
-/* The workspace of a layer for (T, B). */
-static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
-                                   bruno__buf *b)
-{
-    size_t k = 0, n = L->n_out, BN = B * L->n_out;
-    int seq = train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
-    b[k].ptr = (void **)&L->out; b[k].n = T * B * n; b[k++].size = sizeof(bruno_real);
-    switch (L->cfg.kind) {
-    case BRUNO_LAYER_DENSE: /* BRUNO__DENSE_BLOCK inputs of W, transposed, one block per thread */
-        b[k].ptr = (void **)&L->tmp; b[k].n = BRUNO__DENSE_BLOCK * n * bruno__n_items(c, T * B);
-        b[k++].size = sizeof(bruno_real);
-        break;
-    case BRUNO_LAYER_LIF:
-    case BRUNO_LAYER_RLIF:
-        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->st_b; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->tmp; b[k].n = 4 * BN; b[k++].size = sizeof(bruno_real);
-        break;
-    case BRUNO_LAYER_SNU:
-        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->tmp; b[k].n = 3 * BN; b[k++].size = sizeof(bruno_real);
-        break;
-    case BRUNO_LAYER_FELIF:
-        if (!seq) {
-            b[k].ptr = (void **)&L->st_a; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
-            b[k].ptr = (void **)&L->st_b; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
-        }
-        /* fine steps taken before the freeze: every step's when the backward pass needs them */
-        b[k].ptr = (void **)&L->taken; b[k].n = (train && !seq && (c->trainer == BRUNO_TRAINER_BPTT ||
-                    c->trainer == BRUNO_TRAINER_CHECKPOINT) ? T : 1) * BN;
-        b[k++].size = sizeof(uint32_t);
-        if (train && (c->trainer == BRUNO_TRAINER_BPTT || c->trainer == BRUNO_TRAINER_CHECKPOINT)) {
-            b[k].ptr = (void **)&L->fine; b[k].n = bruno__eng_fine_states(c, T) * 2 * BN;
-            b[k++].size = sizeof(bruno_real);
-        }
-        /* gv, gp, gI, I, and a work state (v, p) */
-        b[k].ptr = (void **)&L->tmp; b[k].n = 6 * BN; b[k++].size = sizeof(bruno_real);
-        break;
-    default: break;
-    }
-    return k;
-}
-
-/* Whether layer l >= 1 writes dL/d(its input) over the output of the layer
-   below instead of into a buffer of its own. A FeLIF layer reads its input
-   u_k (as the current) when it starts reversing network step k and writes
-   du_k when it ends, lane by lane, and its recomputations (checkpointing,
-   the sequence schedule) read only steps before k; a dense or encoding
-   layer's backward never reads its own output. So the two can share the
-   array: E1's dense -> FeLIF net needs no gradient buffer at all (T*B*n
-   floats less, the same bits). The layer below's output is consumed: the
-   next backward needs a new forward. */
-static int bruno__grad_in_place(const bruno_net *net, size_t l)
-{
-    bruno_layer_kind below;
-    if (l == 0 || l >= net->n_layers || net->layers[l]->cfg.kind != BRUNO_LAYER_FELIF) return 0;
-    below = net->layers[l - 1]->cfg.kind;
-    return below == BRUNO_LAYER_DENSE || below == BRUNO_LAYER_ENCODE;
-}
-
-/* Where layer l writes dL/d(its input): -1 nowhere (layer 0) or in place,
-   else one of the two dL/d(activations) buffers the backward pass
-   ping-pongs between (never the one it reads its dL/dy from). One plan
-   for predicting the bytes, allocating and running. */
-static int bruno__grad_slot(const bruno_net *net, size_t l)
-{
-    size_t m;
-    int cur = -1; /* the slot holding dL/d(output of layer m); -1: the caller's dy or in place */
-    for (m = net->n_layers; m-- > l;) {
-        int s = (m == 0 || bruno__grad_in_place(net, m)) ? -1 : cur == 0 ? 1 : 0;
-        if (m == l) return s;
-        cur = s;
-    }
-    return -1;
-}
-
-static size_t bruno__grad_buffers(const bruno_net *net)
-{
-    size_t l, n = 0;
-    for (l = 1; l < net->n_layers; ++l) {
-        int s = bruno__grad_slot(net, l);
-        if (s >= 0 && (size_t)s + 1 > n) n = (size_t)s + 1;
-    }
-    return n;
-}
-
-/* The widest input among the layers that write into a buffer. */
-static size_t bruno__grad_width(const bruno_net *net)
-{
-    size_t l, w = 0;
-    for (l = 1; l < net->n_layers; ++l)
-        if (bruno__grad_slot(net, l) >= 0 && net->layers[l]->n_in > w) w = net->layers[l]->n_in;
-    return w;
-}
-
-BRUNO_API size_t bruno_net_bytes(const bruno_net *net)
-{
-    size_t l, s = 0;
-    bruno__buf b[16];
-    if (!net) return 0;
-    for (l = 0; l < net->n_layers; ++l) {
-        bruno_layer *L = net->layers[l];
-        s += sizeof(bruno_layer) + bruno__bytes_of(b, bruno__layer_params_plan(L, b));
-        if (L->cfg.kind == BRUNO_LAYER_FELIF) s += bruno_device_pop_bytes(L->pop.dev, L->n_out);
-        if (bruno__has_rram(&L->cfg)) s += bruno_rram_array_bytes(&L->rram.cfg);
-    }
-    return s;
-}
-
-BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t batch)
-{
-    size_t l, s = 0, gw;
-    bruno__buf b[16];
-    if (!net || T == 0 || batch == 0) return 0;
-    for (l = 0; l < net->n_layers; ++l) {
-        /* planning only reads sizes; the layer is not changed */
-        s += bruno__bytes_of(b, bruno__layer_ws_plan(net->layers[l], &net->cfg, T, batch, 1, b));
-    }
-    gw = bruno__grad_width(net);
-    if (gw) s += bruno__grad_buffers(net) * (T * batch * gw * sizeof(bruno_real));
-    return s;
-}
-
-BRUNO_API void bruno_net_release_workspace(bruno_net *net)
-{
-    size_t l;
-    bruno__buf b[16];
-    if (!net) return;
-    for (l = 0; l < net->n_layers; ++l)
-        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_T, net->ws_batch, net->ws_train, b));
-    bruno_free(&net->cfg.allocator, net->grad_a, net->grad_elems, sizeof(bruno_real));
-    bruno_free(&net->cfg.allocator, net->grad_b, net->grad_elems, sizeof(bruno_real));
-    net->grad_a = net->grad_b = NULL;
-    net->grad_elems = 0;
-    net->ws_T = net->ws_batch = 0;
-    net->ws_train = 0;
-    net->has_forward = 0;
-}
-
-/* Whether the settings a workspace's sizes depend on changed since it was
-   allocated: a caller may change net->cfg between passes (the trainer, to
-   compare BRUNO with BPTT on one net), and the workspace is then sized
-   and freed anew. */
-static int bruno__ws_cfg_changed(const bruno_net *net)
-{
-    const bruno_net_config *a = &net->cfg, *w = &net->ws_cfg;
-    return a->trainer != w->trainer || a->schedule != w->schedule || a->checkpoints != w->checkpoints ||
-           a->n_fine != w->n_fine || a->threads != w->threads || a->dt != w->dt;
-}
-
-static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
-{
-    size_t l, gw;
-    bruno__buf b[16];
-    bruno_result r;
-    if (net->ws_T == T && net->ws_batch == B && (net->ws_train || !train) && !bruno__ws_cfg_changed(net)) return BRUNO_OK;
-    if ((r = bruno__net_cfg_check(&net->cfg)) != BRUNO_OK) return r;
-    bruno_net_release_workspace(net);
-    net->ws_cfg = net->cfg;
-    for (l = 0; l < net->n_layers; ++l) {
-        size_t k = bruno__layer_ws_plan(net->layers[l], &net->cfg, T, B, train, b);
-        /* the fine states of BPTT are written before they are read (the
-           forward pass stores each window's steps up to its item's last
-           running one, the only steps the backward pass reads), so they
-           are not zero-filled; the checkpoint slots likewise, but they are
-           small */
-        void **raw = net->cfg.trainer == BRUNO_TRAINER_BPTT ? (void **)&net->layers[l]->fine : NULL;
-        if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, raw)) != BRUNO_OK) {
-            size_t m;
-            for (m = 0; m < l; ++m)
-                bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[m], &net->cfg, T, B, train, b));
-            return r;
-        }
-    }
-    /* an inference forward never runs backward: no gradient buffers */
-    gw = train ? bruno__grad_width(net) : 0;
-    if (gw) {
-        net->grad_elems = T * B * gw;
-        net->grad_a = (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real));
-        net->grad_b = net->grad_a && bruno__grad_buffers(net) == 2
-                          ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
-        if (!net->grad_a || (!net->grad_b && bruno__grad_buffers(net) == 2)) {
-            net->ws_T = T;
-            net->ws_batch = B;
-            net->ws_train = train;
-            bruno_net_release_workspace(net);
-            return BRUNO_ERR_NOMEM;
-        }
-    }
-    net->ws_T = T;
-    net->ws_batch = B;
-    net->ws_train = train;
-    return BRUNO_OK;
-}
-
-static void bruno__layer_free(bruno_net *net, bruno_layer *L)
-{
-    bruno__buf b[16];
-    bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_params_plan(L, b));
-    if (L->cfg.kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
-    if (bruno__has_rram(&L->cfg)) bruno_rram_array_free(&L->rram);
-    bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
-}
-
-BRUNO_API void bruno_net_free(bruno_net *net)
-{
-    size_t l;
-    if (!net) return;
-    bruno_net_release_workspace(net);
-    for (l = 0; l < net->n_layers; ++l) bruno__layer_free(net, net->layers[l]);
-    net->n_layers = 0;
-    net->n_params = 0;
-}
-
-static void bruno__add_param(bruno_net *net, const char *what, bruno_real *d,
-                             bruno_real *g, size_t n)
-{
-    bruno_param *p = &net->params[net->n_params++];
-    char *nm = net->param_names[net->n_params - 1];
-    size_t i = 0, l = net->n_layers;
-    /* "l<index>.<what>" without snprintf, which C89-ish C++ builds may warn about */
-    nm[i++] = 'l';
-    if (l >= 10) nm[i++] = (char)('0' + l / 10);
-    nm[i++] = (char)('0' + l % 10);
-    nm[i++] = '.';
-    while (*what && i < sizeof net->param_names[0] - 1) nm[i++] = *what++;
-    nm[i] = 0;
-    p->name = nm;
-    p->data = d;
-    p->grad = g;
-    p->n = n;
-}
-
-/* The device neurons of a FELIF layer: lc->device (FeLIF if NULL) with
-   lc->device_params (NULL: the typed felif parameters for FeLIF, else the
-   device's defaults), seeded from the network's RNG. */
-static bruno_result bruno__device_layer_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
-{
-    const bruno_device *dev = lc->device ? lc->device : bruno__felif_dev();
-    double prm[BRUNO_DEVICE_MAX_PARAMS];
-    bruno_result r;
-    uint64_t seed;
-    if (!(lc->input_gain > 0)) return BRUNO_ERR_PARAM;
-    seed = bruno_rng_u64(&net->rng);
-    if (lc->device_params) memcpy(prm, lc->device_params, dev->n_params * sizeof prm[0]);
-    else if (dev == bruno__felif_dev()) {
-        /* the typed parameters keep their own checks (and error codes) */
-        if ((r = bruno_felif_params_validate(&lc->felif)) != BRUNO_OK) return r;
-        bruno_felif_params_to_vector(&lc->felif, prm);
-    } else bruno_device_defaults(dev, prm);
-    return bruno_device_pop_init(&L->pop, dev, prm, L->n_out, lc->sigma, lc->vary_gain, seed, &net->cfg.allocator);
-}
-
-/* The layer's sizes from its kind and input, and the checks of its
-   configuration (before anything is allocated or drawn). */
-static bruno_result bruno__layer_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
-{
-    switch (lc->kind) {
-    case BRUNO_LAYER_ENCODE:
-        /* n_in * tile must not wrap: the same bound as a dense layer's width */
-        if (lc->tile == 0 || lc->tile > ((size_t)1 << 24) / n_in) return BRUNO_ERR_SIZE;
-        L->n_out = n_in * lc->tile;
-        if (lc->n_out && lc->n_out != L->n_out) return BRUNO_ERR_SHAPE;
-        break;
-    case BRUNO_LAYER_DENSE:
-        if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) return BRUNO_ERR_SIZE;
-        L->n_out = lc->n_out;
-        L->nW = L->n_out * n_in;
-        break;
-    default:
-        if (lc->n_out && lc->n_out != n_in) return BRUNO_ERR_SHAPE;
-        L->n_out = n_in;
-        if (lc->kind == BRUNO_LAYER_RLIF || lc->kind == BRUNO_LAYER_SNU) L->nW = n_in * n_in;
-        break;
-    }
-    if (bruno__has_W(lc->kind) && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) return BRUNO_ERR_BITS;
-    if ((unsigned)lc->synapse > BRUNO_SYNAPSE_RRAM) return BRUNO_ERR_ARG;
-    /* the array holds 2^bits states per device: 2..5 bits */
-    if (bruno__has_rram(lc) && (lc->bits < 2 || lc->bits > 5)) return BRUNO_ERR_BITS;
-    if (!bruno__finite(lc->init_scale) || !bruno__finite(lc->gain_init_std) || !bruno__finite(lc->bias_init_std) ||
-        !bruno__finite(lc->gain_init_mean) || !bruno__finite(lc->surrogate_beta) || !bruno__finite(lc->input_gain) ||
-        !bruno__finite(lc->decay) || !bruno__finite(lc->threshold))
-        return BRUNO_ERR_NONFINITE;
-    if (bruno__is_spiking(lc->kind) && !(lc->surrogate_beta > 0)) return BRUNO_ERR_PARAM;
-    if ((lc->kind == BRUNO_LAYER_LIF || lc->kind == BRUNO_LAYER_RLIF) &&
-        !(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1))
-        return BRUNO_ERR_PARAM;
-    return BRUNO_OK;
-}
-
-/* Initial values, drawn from the network's RNG in a fixed order, and the
-   layer's trainable tensors. */
-static void bruno__layer_init_values(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
-{
-    size_t i;
-    if (L->W) {
-        if (lc->init_nonneg) {
-            double hi = lc->init_scale * sqrt(1.0 / (double)L->n_out);
-            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(hi * bruno_rng_uniform(&net->rng));
-        } else {
-            double s = lc->init_scale * (double)bruno__rsqrt_in(L->n_in);
-            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
-        }
-        bruno__add_param(net, lc->kind == BRUNO_LAYER_DENSE ? "W" : "W_rec", L->W, L->gW, L->nW);
-    }
-    if (lc->kind == BRUNO_LAYER_ENCODE) {
-        for (i = 0; i < L->n_out; ++i)
-            L->gain[i] = (bruno_real)(lc->gain_init_mean + lc->gain_init_std * bruno_rng_normal(&net->rng));
-        for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->bias_init_std * bruno_rng_normal(&net->rng));
-        bruno__add_param(net, "gain", L->gain, L->ggain, L->n_out);
-        bruno__add_param(net, "bias", L->b, L->gb, L->n_out);
-    } else if (L->b) {
-        bruno__add_param(net, "b", L->b, L->gb, L->n_out);
-    }
-    if (L->dec) {
-        L->dec[0] = (bruno_real)lc->alpha;
-        L->dec[1] = (bruno_real)lc->beta;
-        if (lc->train_decay) bruno__add_param(net, "decay", L->dec, L->gdec, 2);
-    }
-}
-
-/* The RRAM array of W. Seeds from the network's RNG state without
-   advancing it: the layers that follow draw the same initial values as
-   with ideal synapses. */
-static bruno_result bruno__layer_rram_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
-{
-    bruno_rng peek = net->rng;
-    uint64_t v = bruno_rng_u64(&peek);
-    bruno_rram_array_config ac = lc->rram;
-    ac.n_weights = L->nW;
-    ac.bits = lc->bits;
-    ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
-    ac.allocator = net->cfg.allocator;
-    bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
-    L->rram_last = 0;
-    L->rram_total = L->rram_programs = 0;
-    return bruno_rram_array_init(&L->rram, &ac);
-}
-
-BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc)
-{
-    bruno_layer *L;
-    bruno__buf b[16];
-    size_t k, n_params0;
-    bruno_result r;
-    if (!net || !lc) return BRUNO_ERR_ARG;
-    n_params0 = net->n_params;
-    if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
-    if ((unsigned)lc->kind > BRUNO_LAYER_SNU || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
-    if (net->ws_T) bruno_net_release_workspace(net);
-    L = (bruno_layer *)bruno_alloc(&net->cfg.allocator, 1, sizeof *L);
-    if (!L) return BRUNO_ERR_NOMEM;
-    L->cfg = *lc;
-    L->n_in = bruno_net_n_out(net);
-    if ((r = bruno__layer_check(L, lc, L->n_in)) != BRUNO_OK) goto fail;
-    if (lc->kind == BRUNO_LAYER_FELIF && (r = bruno__device_layer_init(net, L, lc)) != BRUNO_OK) goto fail;
-    k = bruno__layer_params_plan(L, b);
-    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, NULL)) != BRUNO_OK) {
-        if (lc->kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
-        goto fail;
-    }
-    bruno__layer_init_values(net, L, lc);
-    if (bruno__has_rram(lc) && (r = bruno__layer_rram_init(net, L, lc)) != BRUNO_OK) {
-        net->n_params = n_params0;
-        bruno__free_bufs(&net->cfg.allocator, b, k);
-        goto fail;
-    }
-    net->layers[net->n_layers++] = L;
-    return BRUNO_OK;
-fail:
-    bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
-    return r;
-}
-
-BRUNO_API void bruno_net_zero_grad(bruno_net *net)
-{
-    size_t i;
-    if (!net) return;
-    for (i = 0; i < net->n_params; ++i) memset(net->params[i].grad, 0, net->params[i].n * sizeof(bruno_real));
-}
-
-BRUNO_API void bruno_net_constrain(bruno_net *net)
-{
-    size_t l;
-    if (!net) return;
-    for (l = 0; l < net->n_layers; ++l) {
-        bruno_layer *L = net->layers[l];
-        int i;
-        if (!L->dec) continue;
-        for (i = 0; i < 2; ++i) {
-            if (L->dec[i] < (bruno_real)0.5) L->dec[i] = (bruno_real)0.5;
-            if (L->dec[i] > 1) L->dec[i] = 1;
-        }
-    }
-}
-
-BRUNO_API int bruno_net_finite(const bruno_net *net)
-{
-    size_t i, j;
-    if (!net) return 0;
-    for (i = 0; i < net->n_params; ++i)
-        for (j = 0; j < net->params[i].n; ++j)
-            if (!bruno__finite((double)net->params[i].data[j]) || !bruno__finite((double)net->params[i].grad[j]))
-                return 0;
-    return 1;
-}
-
-BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, bruno_rng *rng)
-{
-    size_t l;
-    bruno_result r;
-    if (!net) return BRUNO_ERR_ARG;
-    for (l = 0; l < net->n_layers; ++l)
-        if (net->layers[l]->cfg.kind == BRUNO_LAYER_FELIF)
-            if ((r = bruno_device_pop_redraw(&net->layers[l]->pop, sigma, net->layers[l]->cfg.vary_gain, rng)) != BRUNO_OK)
-                return r;
-    return BRUNO_OK;
-}
-BRUNO_API const bruno_rram_array *bruno_net_rram_array(const bruno_net *net, size_t layer)
-{
-    if (!net || layer >= net->n_layers || !bruno__has_rram(&net->layers[layer]->cfg)) return NULL;
-    return &net->layers[layer]->rram;
-}
-
-BRUNO_API bruno_result bruno_net_rram_stats(const bruno_net *net, size_t layer, bruno_rram_layer_stats *stats)
-{
-    const bruno_layer *L;
-    if (!stats) return BRUNO_ERR_ARG;
-    memset(stats, 0, sizeof *stats);
-    if (!bruno_net_rram_array(net, layer)) return BRUNO_ERR_ARG;
-    L = net->layers[layer];
-    stats->n_weights = L->rram.cfg.n_weights;
-    stats->n_devices = L->rram.n_devices;
-    stats->last_reprogrammed = L->rram_last;
-    stats->total_reprogrammed = L->rram_total;
-    stats->programs = L->rram_programs;
-    return BRUNO_OK;
-}
-/* ---- spikes and surrogates (MODELS §3 end) -------------------------------- */
-static bruno_real bruno__spike(const bruno_layer_config *c, bruno_real x)
-{
-    if (c->surrogate == BRUNO_SURROGATE_SIGMOID)
-        return (bruno_real)1 / (1 + BRUNO__EXP(-(bruno_real)c->surrogate_beta * x));
-    return x >= 0 ? (bruno_real)1 : (bruno_real)0;
-}
-
-static bruno_real bruno__surrogate(const bruno_layer_config *c, bruno_real x)
-{
-    bruno_real b = (bruno_real)c->surrogate_beta, d, t;
-    switch (c->surrogate) {
-    case BRUNO_SURROGATE_TANH:
-        t = (bruno_real)tanh((double)x);
-        return 1 - t * t;
-    case BRUNO_SURROGATE_SIGMOID:
-        t = (bruno_real)1 / (1 + BRUNO__EXP(-b * x));
-        return b * t * (1 - t);
-    default:
-        d = b * BRUNO__FABS(x) + 1;
-        return 1 / (d * d);
-    }
-}
-
-/* ---- dense: y[r] = W x[r] (+ b) over rows r ------------------------------- */
-static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_result *r)
-{
-    const bruno_real *W = L->W;
-    size_t no = L->cfg.kind == BRUNO_LAYER_DENSE ? L->n_out : L->n_in, ni = L->nW / no, o, i;
-    *r = BRUNO_OK;
-    if (bruno__has_rram(&L->cfg)) {
-        /* MODELS §5.2, RRAM.md §6: program the levels (only changed devices
-           are written), read them back with one read-noise sample; the
-           same Wq serves the backward pass */
-        bruno_real scale, m = (bruno_real)((1 << (L->cfg.bits - 1)) - 1);
-        size_t n_re = 0, j;
-        *r = bruno__quantize(L->W, L->Wq, L->levels, L->nW, L->cfg.bits, 0, NULL, &scale);
-        if (*r == BRUNO_OK) *r = bruno_rram_array_program(&L->rram, L->levels, &L->rram_rng, &n_re);
-        if (*r == BRUNO_OK) *r = bruno_rram_array_weights(&L->rram, L->Wq, &L->rram_rng);
-        if (*r != BRUNO_OK) return NULL;
-        L->rram_last = n_re;
-        L->rram_total += n_re;
-        ++L->rram_programs;
-        /* the quantiser's q * scale / m, with q read from the devices */
-        for (j = 0; j < L->nW; ++j) L->Wq[j] = L->Wq[j] * scale / m;
-        W = L->Wq;
-    } else if (L->cfg.bits < 32) {
-        /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
-        *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
-        if (*r != BRUNO_OK) return NULL;
-        W = L->Wq;
-    }
-    if (L->cfg.kind == BRUNO_LAYER_DENSE) return W; /* transposed block by block in the forward */
-    /* the recurrent products run on the transpose (see bruno__matvec) */
-    for (o = 0; o < no; ++o)
-        for (i = 0; i < ni; ++i) L->Wt[i * no + o] = W[o * ni + i];
-    return L->Wt;
-}
-
-/* y = W x (add: y += W x) from the transpose Wt [n_in][n_out]: an axpy
-   per input, so the inner loop over outputs is contiguous and vectorises
-   without reassociating a sum (the order over inputs is fixed, so the bits
-   do not depend on the vector width). Zero inputs, most of a spike
-   vector, are skipped. */
-static void bruno__matvec(const bruno_real *Wt, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
-{
-    size_t o, i;
-    if (!add) memset(y, 0, n_out * sizeof *y);
-    for (i = 0; i < n_in; ++i) {
-        const bruno_real xi = x[i];
-        const bruno_real *BRUNO__RESTRICT w = Wt + i * n_out;
-        bruno_real *BRUNO__RESTRICT yy = y;
-        if (xi == 0) continue;
-        for (o = 0; o < n_out; ++o) yy[o] += xi * w[o];
-    }
-}
-
-/* y^T W added into dx: dx[i] += sum_o dy[o] W[o][i]; and gW[o][i] += dy[o] x[i] */
-static void bruno__matvec_back(const bruno_real *W, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
-                               bruno_real *gW, size_t n_out, size_t n_in)
-{
-    size_t o, i;
-    for (o = 0; o < n_out; ++o) {
-        const bruno_real *w = W + o * n_in;
-        bruno_real *g = gW + o * n_in, d = dy[o];
-        if (d == 0) continue;
-        if (dx)
-            for (i = 0; i < n_in; ++i) dx[i] += d * w[i];
-        for (i = 0; i < n_in; ++i) g[i] += d * x[i];
-    }
-}
-
-/* ---- LIF / RLIF forward over the sequence --------------------------------- */
-static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real a = L->dec[0], be = L->dec[1];
-    bruno_real *xin = L->tmp;   /* [B][n] */
-    const bruno_real *Wr = NULL;
-    bruno_result r = BRUNO_OK;
-    if (L->cfg.kind == BRUNO_LAYER_RLIF) {
-        Wr = bruno__weights(net, L, &r);
-        if (r != BRUNO_OK) return r;
-    }
-    for (t = 0; t < T; ++t) {
-        const bruno_real *xt = x + t * BN;
-        bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *y = L->out + t * BN;
-        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
-        memcpy(xin, xt, BN * sizeof *xin);
-        if (Wr && t)
-            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
-        for (i = 0; i < BN; ++i) {
-            bruno_real sp = syn_p ? syn_p[i] : 0;
-            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0; /* mem after the reset */
-            syn[i] = be * sp + (1 - be) * xin[i];
-            mt[i] = a * mp + (1 - a) * syn[i];
-            y[i] = bruno__spike(&L->cfg, mt[i] - 1);
-        }
-    }
-    return BRUNO_OK;
-}
-
-static void bruno__lif_backward(bruno_layer *L, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
-                                size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real a = L->dec[0], be = L->dec[1], ga = 0, gb = 0;
-    bruno_real *g_syn = L->tmp, *g_mem = L->tmp + BN, *g_s = L->tmp + 2 * BN, *xin = L->tmp + 3 * BN;
-    const bruno_real *Wr = L->cfg.kind == BRUNO_LAYER_RLIF ? (L->Wq ? L->Wq : L->W) : NULL;
-    memset(L->tmp, 0, 3 * BN * sizeof(bruno_real));
-    for (t = T; t-- > 0;) {
-        const bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *dyt = dy + t * BN;
-        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
-        memcpy(xin, x + t * BN, BN * sizeof *xin);
-        if (Wr && t)
-            for (b = 0; b < B; ++b) bruno__matvec(L->Wt, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
-        for (i = 0; i < BN; ++i) {
-            bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
-            bruno_real gy = dyt[i] + g_s[i];
-            bruno_real gm = g_mem[i] * (1 - s_hard) + gy * bruno__surrogate(&L->cfg, mt[i] - 1);
-            bruno_real gsyn = g_syn[i] + gm * (1 - a);
-            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0;
-            bruno_real sp = syn_p ? syn_p[i] : 0;
-            ga += gm * (mp - syn[i]);
-            g_mem[i] = gm * a;
-            gb += gsyn * (sp - xin[i]);
-            g_syn[i] = gsyn * be;
-            xin[i] = gsyn * (1 - be); /* now dL/dxin */
-        }
-        if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
-        if (Wr) {
-            memset(g_s, 0, BN * sizeof *g_s);
-            if (t)
-                for (b = 0; b < B; ++b)
-                    bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, g_s + b * n, L->gW, n, n);
-        }
-    }
-    L->gdec[0] += ga;
-    L->gdec[1] += gb;
-}
-
-/* ---- SNU-style cell --------------------------------------------------------- */
-static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
-    bruno_result r;
-    const bruno_real *Wr = bruno__weights(net, L, &r);
-    if (r != BRUNO_OK) return r;
-    for (t = 0; t < T; ++t) {
-        bruno_real *h = L->st_a + t * BN, *y = L->out + t * BN;
-        for (i = 0; i < BN; ++i) {
-            bruno_real hp = t ? L->st_a[(t - 1) * BN + i] : 0;
-            bruno_real sp = (t && hp >= thr) ? (bruno_real)1 : (bruno_real)0;
-            h[i] = hp * (1 - sp) * d + x[t * BN + i] + L->b[i % n];
-        }
-        if (t)
-            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, h + b * n, n, n, 1);
-        for (i = 0; i < BN; ++i) y[i] = bruno__spike(&L->cfg, h[i] - thr);
-    }
-    return BRUNO_OK;
-}
-
-static void bruno__snu_backward(bruno_layer *L, const bruno_real *dy, bruno_real *dx, size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
-    bruno_real *g_h = L->tmp, *g_s = L->tmp + BN, *gh_t = L->tmp + 2 * BN;
-    const bruno_real *Wr = L->Wq ? L->Wq : L->W;
-    memset(L->tmp, 0, 2 * BN * sizeof(bruno_real));
-    for (t = T; t-- > 0;) {
-        const bruno_real *h = L->st_a + t * BN;
-        for (i = 0; i < BN; ++i) {
-            gh_t[i] = g_h[i] + (dy[t * BN + i] + g_s[i]) * bruno__surrogate(&L->cfg, h[i] - thr);
-            L->gb[i % n] += gh_t[i];
-        }
-        if (dx) memcpy(dx + t * BN, gh_t, BN * sizeof *gh_t);
-        memset(g_s, 0, BN * sizeof *g_s);
-        if (t) {
-            for (b = 0; b < B; ++b)
-                bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, gh_t + b * n, g_s + b * n, L->gW, n, n);
-            for (i = 0; i < BN; ++i) {
-                bruno_real hp = L->st_a[(t - 1) * BN + i];
-                g_h[i] = gh_t[i] * (hp >= thr ? 0 : 1) * d;
-            }
-        }
-    }
-}
-/* ---- binomial checkpointing (Griewank's revolve, recursive form) -----------
-   Reverse the steps [a, b) of a chain given the state at a in slot_a, with
-   s snapshot slots in all (slot_a included; the others are next_free,
-   next_free+1, ...) and one work slot. beta(s, t) = C(s + t, s) is the
-   longest chain s snapshots can reverse with t forward sweeps; the first
-   snapshot goes at m so that [m, b) fits beta(s - 1, t) and [a, m) fits
-   beta(s, t - 1), which keeps every step recomputed at most t times. */
-typedef struct bruno__rev {
-    void *ctx;
-    int work;   /* the work slot */
-    /* state of slot `from` (at index i0) copied into `to` and advanced to i1 */
-    void (*advance)(void *ctx, int from, int to, size_t i0, size_t i1);
-    /* reverse step i, whose input state is in `slot` */
-    void (*adjoint)(void *ctx, int slot, size_t i);
-} bruno__rev;
-
-static double bruno__beta(size_t s, size_t t)
-{
-    double r = 1.0;
-    size_t i;
-    for (i = 1; i <= t; ++i) r = r * (double)(s + i) / (double)i; /* C(s+t, t), exact enough to compare */
-    return r;
-}
-
-static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, int next_free, size_t s)
-{
-    while (b > a) {
-        size_t l = b - a, t, m, i;
-        if (l == 1) {
-            R->adjoint(R->ctx, slot_a, a);
-            return;
-        }
-        if (s <= 1) { /* no snapshot left: recompute from a for every step */
-            for (i = b; i-- > a;) {
-                if (i == a) R->adjoint(R->ctx, slot_a, a);
-                else {
-                    R->advance(R->ctx, slot_a, R->work, a, i);
-                    R->adjoint(R->ctx, R->work, i);
-                }
-            }
-            return;
-        }
-        /* t = the repetitions this range needs (the least t with
-           C(s+t, t) >= l); the first split m - a = max(1, C(s+t-2, t-2),
-           l - C(s-1+t, t)) is an optimal one: it gives the least number
-           of recomputed steps, t l - C(s+t, t-1) (checked against the
-           dynamic programme min over m of m + F(l-m, s-1) + F(m, s) for
-           every l <= 1200, s <= 33). 1000 steps, 31 snapshots: 2439. */
-        for (t = 1; bruno__beta(s, t) < (double)l; ++t) {}
-        {
-            double lo = t >= 2 ? bruno__beta(s, t - 2) : 0.0, right = (double)l - bruno__beta(s - 1, t);
-            if (right > lo) lo = right;
-            m = lo > 1.0 ? (size_t)lo : 1;
-            if (m > l - 1) m = l - 1;
-            m += a;
-        }
-        R->advance(R->ctx, slot_a, next_free, a, m);
-        bruno__revolve(R, m, b, next_free, next_free + 1, s - 1);
-        b = m;
-    }
-}
-
-/* counting callbacks: bruno_checkpoint_recompute_steps runs the schedule dry */
-static void bruno__count_advance(void *ctx, int from, int to, size_t i0, size_t i1)
-{
-    (void)from;
-    (void)to;
-    *(size_t *)ctx += i1 - i0;
-}
-
-static void bruno__count_adjoint(void *ctx, int slot, size_t i)
-{
-    (void)ctx;
-    (void)slot;
-    (void)i;
-}
-
-BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_t n_fine, size_t K)
-{
-    size_t count = 0;
-    if (n_fine == 0 || K == 0) return 0;
-    if (schedule == BRUNO_SCHEDULE_BINOMIAL) {
-        bruno__rev R;
-        size_t s = K < n_fine ? K : n_fine;
-        R.ctx = &count;
-        R.work = (int)s;
-        R.advance = bruno__count_advance;
-        R.adjoint = bruno__count_adjoint;
-        bruno__revolve(&R, 0, n_fine, 0, 1, s);
-        return count;
-    }
-    if (schedule == BRUNO_SCHEDULE_UNIFORM) { /* as bruno__eng_adj_checkpoint: the sweep, then each segment */
-        size_t Lseg = (n_fine + K - 1) / K, nck = (n_fine + Lseg - 1) / Lseg;
-        return (nck - 1) * Lseg + n_fine;
-    }
-    return 0;
-}
-
 /* ---- fast math of the device lanes ----------------------------------------- */
 /* gcc if-converts (and so vectorises) the branch-free kernels below only
    with -fno-trapping-math (clang's default); nothing here relies on FP
@@ -5239,6 +4269,191 @@ BRUNO_API const bruno_device *bruno_device_find(const char *name)
     return NULL;
 }
 
+/* ---- binomial checkpointing (Griewank's revolve, recursive form) -----------
+   Reverse the steps [a, b) of a chain given the state at a in slot_a, with
+   s snapshot slots in all (slot_a included; the others are next_free,
+   next_free+1, ...) and one work slot. beta(s, t) = C(s + t, s) is the
+   longest chain s snapshots can reverse with t forward sweeps; the first
+   snapshot goes at m so that [m, b) fits beta(s - 1, t) and [a, m) fits
+   beta(s, t - 1), which keeps every step recomputed at most t times. */
+typedef struct bruno__rev {
+    void *ctx;
+    int work;   /* the work slot */
+    /* state of slot `from` (at index i0) copied into `to` and advanced to i1 */
+    void (*advance)(void *ctx, int from, int to, size_t i0, size_t i1);
+    /* reverse step i, whose input state is in `slot` */
+    void (*adjoint)(void *ctx, int slot, size_t i);
+} bruno__rev;
+
+static double bruno__beta(size_t s, size_t t)
+{
+    double r = 1.0;
+    size_t i;
+    for (i = 1; i <= t; ++i) r = r * (double)(s + i) / (double)i; /* C(s+t, t), exact enough to compare */
+    return r;
+}
+
+static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, int next_free, size_t s)
+{
+    while (b > a) {
+        size_t l = b - a, t, m, i;
+        if (l == 1) {
+            R->adjoint(R->ctx, slot_a, a);
+            return;
+        }
+        if (s <= 1) { /* no snapshot left: recompute from a for every step */
+            for (i = b; i-- > a;) {
+                if (i == a) R->adjoint(R->ctx, slot_a, a);
+                else {
+                    R->advance(R->ctx, slot_a, R->work, a, i);
+                    R->adjoint(R->ctx, R->work, i);
+                }
+            }
+            return;
+        }
+        /* t = the repetitions this range needs (the least t with
+           C(s+t, t) >= l); the first split m - a = max(1, C(s+t-2, t-2),
+           l - C(s-1+t, t)) is an optimal one: it gives the least number
+           of recomputed steps, t l - C(s+t, t-1) (checked against the
+           dynamic programme min over m of m + F(l-m, s-1) + F(m, s) for
+           every l <= 1200, s <= 33). 1000 steps, 31 snapshots: 2439. */
+        for (t = 1; bruno__beta(s, t) < (double)l; ++t) {}
+        {
+            double lo = t >= 2 ? bruno__beta(s, t - 2) : 0.0, right = (double)l - bruno__beta(s - 1, t);
+            if (right > lo) lo = right;
+            m = lo > 1.0 ? (size_t)lo : 1;
+            if (m > l - 1) m = l - 1;
+            m += a;
+        }
+        R->advance(R->ctx, slot_a, next_free, a, m);
+        bruno__revolve(R, m, b, next_free, next_free + 1, s - 1);
+        b = m;
+    }
+}
+
+/* counting callbacks: bruno_checkpoint_recompute_steps runs the schedule dry */
+static void bruno__count_advance(void *ctx, int from, int to, size_t i0, size_t i1)
+{
+    (void)from;
+    (void)to;
+    *(size_t *)ctx += i1 - i0;
+}
+
+static void bruno__count_adjoint(void *ctx, int slot, size_t i)
+{
+    (void)ctx;
+    (void)slot;
+    (void)i;
+}
+
+BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_t n_fine, size_t K)
+{
+    size_t count = 0;
+    if (n_fine == 0 || K == 0) return 0;
+    if (schedule == BRUNO_SCHEDULE_BINOMIAL) {
+        bruno__rev R;
+        size_t s = K < n_fine ? K : n_fine;
+        R.ctx = &count;
+        R.work = (int)s;
+        R.advance = bruno__count_advance;
+        R.adjoint = bruno__count_adjoint;
+        bruno__revolve(&R, 0, n_fine, 0, 1, s);
+        return count;
+    }
+    if (schedule == BRUNO_SCHEDULE_UNIFORM) { /* as bruno__eng_adj_checkpoint: the sweep, then each segment */
+        size_t Lseg = (n_fine + K - 1) / K, nck = (n_fine + Lseg - 1) / Lseg;
+        return (nck - 1) * Lseg + n_fine;
+    }
+    return 0;
+}
+
+/* ---- networks, layers, trainers -------------------------------------------- */
+/* A layer. Parameters live as long as the network; the workspace (out,
+   st_*, taken, fine, tmp) is sized for one (T, batch) and holds what the
+   backward pass needs. */
+struct bruno_layer {
+    bruno_layer_config cfg;
+    size_t n_in, n_out;
+    /* parameters and their gradients */
+    bruno_real *W, *gW;       /* DENSE [n_out][n_in]; RLIF, SNU: W_rec [n][n] */
+    bruno_real *b, *gb;       /* DENSE, SNU bias [n_out]; ENCODE bias [n_out] */
+    bruno_real *gain, *ggain; /* ENCODE gain [n_out] */
+    bruno_real *dec, *gdec;   /* LIF, RLIF: {alpha, beta} */
+    bruno_real *Wq;           /* the quantised W of the last forward (NULL at 32 bits) */
+    bruno_real *Wt;           /* the W of the last forward, transposed [n_in][n_out] */
+    size_t nW;                /* elements of W */
+    bruno_device_pop pop;     /* FELIF: the device neurons */
+    /* RRAM synapses (cfg.synapse == BRUNO_SYNAPSE_RRAM) */
+    bruno_rram_array rram;    /* the device array of W */
+    bruno_rng rram_rng;       /* programming and read noise */
+    int8_t *levels;           /* [nW] the levels W rounds to (programmed by the last forward) */
+    size_t rram_last;
+    uint64_t rram_total, rram_programs;
+    /* workspace */
+    bruno_real *out;          /* [T][B][n_out] */
+    bruno_real *st_a, *st_b;  /* LIF: syn, m~ [T][B][n]; SNU: h; FELIF: v, p [T+1][B][n] */
+    uint32_t *taken;          /* FELIF: fine steps taken before freezing [T][B][n] (or [B][n]) */
+    bruno_real *fine;         /* FELIF: stored fine states or checkpoint slots */
+    bruno_real *tmp;          /* per-step scratch, [k][B][n] */
+    const bruno_real *in;     /* the input of the stored forward pass */
+};
+
+/* Fine-state buffer sizes of a FeLIF layer, in units of one state array
+   [2][B][n] (v and p). */
+static size_t bruno__eng_fine_states(const bruno_net_config *c, size_t T)
+{
+    size_t N = c->n_fine, K = c->checkpoints;
+    switch (c->trainer) {
+    case BRUNO_TRAINER_BPTT: return T * N;
+    case BRUNO_TRAINER_CHECKPOINT:
+        if (c->schedule == BRUNO_SCHEDULE_BINOMIAL) return (K < N ? K : N) + 1;   /* slots + work */
+        if (c->schedule == BRUNO_SCHEDULE_UNIFORM) {
+            size_t L = (N + K - 1) / K, nck = (N + L - 1) / L;
+            return nck + L;                                                    /* checkpoints + segment */
+        }
+        return (K < T ? K : T) + 2 + N;   /* SEQUENCE: step snapshots, revolve's work slot, the
+                                              adjoint's work slot, one step's fine states */
+    default: return 0;
+    }
+}
+
+/* The threads a loop over n independent items runs on (c->threads, at
+   most n): the work items of a layer are contiguous ranges, one per
+   thread. Every item's arithmetic is the same whichever thread holds it,
+   so the results do not depend on the number of threads. The workspace
+   plan calls it too: the dense forward needs a transpose block per
+   thread. */
+static size_t bruno__n_items(const bruno_net_config *c, size_t n)
+{
+    size_t t = c->threads ? c->threads : 1;
+    if (t > n) t = n;
+    return t ? t : 1;
+}
+
+/* ---- spikes and surrogates (MODELS §3 end) -------------------------------- */
+static bruno_real bruno__spike(const bruno_layer_config *c, bruno_real x)
+{
+    if (c->surrogate == BRUNO_SURROGATE_SIGMOID)
+        return (bruno_real)1 / (1 + BRUNO__EXP(-(bruno_real)c->surrogate_beta * x));
+    return x >= 0 ? (bruno_real)1 : (bruno_real)0;
+}
+
+static bruno_real bruno__surrogate(const bruno_layer_config *c, bruno_real x)
+{
+    bruno_real b = (bruno_real)c->surrogate_beta, d, t;
+    switch (c->surrogate) {
+    case BRUNO_SURROGATE_TANH:
+        t = (bruno_real)tanh((double)x);
+        return 1 - t * t;
+    case BRUNO_SURROGATE_SIGMOID:
+        t = (bruno_real)1 / (1 + BRUNO__EXP(-b * x));
+        return b * t * (1 - t);
+    default:
+        d = b * BRUNO__FABS(x) + 1;
+        return 1 / (d * d);
+    }
+}
+
 /* ---- the fine-step engine over the interface ------------------------------- */
 /* One fine-grid work item: neurons q in [q0, q1) of the [B][n] layout. */
 typedef struct bruno__eng_ctx {
@@ -5919,6 +5134,797 @@ static void bruno__eng_backward(bruno_net *net, bruno_layer *L, const bruno_real
                                   bruno_real *du, size_t T, size_t B)
 {
     bruno__eng_pass(net, L, u, dy, du, T, B, 1);
+}
+
+/* ---- layers: configuration, checks, parameter and workspace plans, init ---- */
+/* A workspace buffer: where it goes, how many elements of what size. */
+typedef struct bruno__buf {
+    void **ptr;
+    size_t n, size;
+} bruno__buf;
+
+#define BRUNO__DENSE_BLOCK 16 /* inputs a dense layer transposes at a time */
+
+static bruno_real bruno__rsqrt_in(size_t n) { return (bruno_real)(1.0 / sqrt((double)n)); }
+
+BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind)
+{
+    bruno_layer_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.tile = 1;
+    c.gain_init_std = 1.0;
+    c.gain_init_mean = 0.0;
+    c.bias_init_std = 1.0;
+    c.bits = 32;
+    c.stochastic_rounding = 1;
+    c.synapse = BRUNO_SYNAPSE_IDEAL;
+    c.rram = bruno_rram_array_config_default(0);
+    c.init_scale = 1.0;
+    c.surrogate = BRUNO_SURROGATE_SUPERSPIKE;
+    c.surrogate_beta = 10.0;
+    c.alpha = 0.95;
+    c.beta = 0.9;
+    c.train_decay = 1;
+    c.felif = bruno_felif_params_default();
+    c.input_gain = 1e-9;
+    c.decay = 0.4;
+    c.threshold = 1.0;
+    return c;
+}
+
+BRUNO_API bruno_net_config bruno_net_config_default(size_t n_in)
+{
+    bruno_net_config c;
+    memset(&c, 0, sizeof c);
+    c.n_in = n_in;
+    c.dt = 1e-3;
+    c.n_fine = 1000;
+    c.trainer = BRUNO_TRAINER_BRUNO;
+    c.schedule = BRUNO_SCHEDULE_BINOMIAL;
+    c.checkpoints = 31;
+    c.rate_grad = 0;
+    c.kernel = BRUNO_KERNEL_FAST;
+    c.threads = 1;
+    c.seed = 0;
+    c.allocator = bruno_allocator_default();
+    return c;
+}
+
+/* The checks of a network configuration: at bruno_net_init, and again at
+   a forward pass when the caller changed net->cfg since the last one. */
+static bruno_result bruno__net_cfg_check(const bruno_net_config *cfg)
+{
+    bruno_result r;
+    if (cfg->n_in == 0 || cfg->n_in > ((size_t)1 << 30)) return BRUNO_ERR_SIZE;
+    if ((r = bruno_check_time(cfg->dt, cfg->n_fine)) != BRUNO_OK) return r;
+    if ((unsigned)cfg->trainer > BRUNO_TRAINER_COARSE || (unsigned)cfg->schedule > BRUNO_SCHEDULE_SEQUENCE ||
+        (unsigned)cfg->kernel > BRUNO_KERNEL_REFERENCE || cfg->threads > 1024)
+        return BRUNO_ERR_ARG;
+    if (cfg->trainer == BRUNO_TRAINER_CHECKPOINT && cfg->checkpoints == 0) return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
+BRUNO_API bruno_result bruno_net_init(bruno_net *net, const bruno_net_config *cfg)
+{
+    bruno_result r;
+    if (!net || !cfg) return BRUNO_ERR_ARG;
+    memset(net, 0, sizeof *net);
+    if (!bruno__allocator_ok(&cfg->allocator)) return BRUNO_ERR_ARG;
+    if ((r = bruno__net_cfg_check(cfg)) != BRUNO_OK) return r;
+    net->cfg = *cfg;
+    if (!net->cfg.allocator.alloc) net->cfg.allocator = bruno_allocator_default();
+    bruno_rng_seed(&net->rng, cfg->seed);
+    return BRUNO_OK;
+}
+
+BRUNO_API size_t bruno_net_n_out(const bruno_net *net)
+{
+    if (!net) return 0;
+    return net->n_layers ? net->layers[net->n_layers - 1]->n_out : net->cfg.n_in;
+}
+
+static int bruno__is_spiking(bruno_layer_kind k)
+{
+    return k == BRUNO_LAYER_LIF || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_FELIF || k == BRUNO_LAYER_SNU;
+}
+
+static int bruno__has_W(bruno_layer_kind k)
+{
+    return k == BRUNO_LAYER_DENSE || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_SNU;
+}
+
+static int bruno__has_rram(const bruno_layer_config *c)
+{
+    return bruno__has_W(c->kind) && c->synapse == BRUNO_SYNAPSE_RRAM;
+}
+
+/* The persistent buffers of a layer (parameters, gradients, Wq, the RRAM
+   levels; the device array allocates its own, bruno_rram_array_bytes). */
+static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
+{
+    size_t k = 0, n = L->n_out;
+    bruno_layer_kind kind = L->cfg.kind;
+    if (bruno__has_W(kind)) {
+        b[k].ptr = (void **)&L->W; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->gW; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
+        if (L->cfg.bits < 32) { b[k].ptr = (void **)&L->Wq; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
+        /* the recurrent matrices run step by step on their transpose; a dense
+           layer transposes a block of inputs at a time into its workspace */
+        if (kind != BRUNO_LAYER_DENSE) { b[k].ptr = (void **)&L->Wt; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
+        if (bruno__has_rram(&L->cfg)) { b[k].ptr = (void **)&L->levels; b[k].n = L->nW; b[k++].size = sizeof(int8_t); }
+    }
+    if ((kind == BRUNO_LAYER_DENSE && L->cfg.bias) || kind == BRUNO_LAYER_SNU || kind == BRUNO_LAYER_ENCODE) {
+        b[k].ptr = (void **)&L->b; b[k].n = n; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->gb; b[k].n = n; b[k++].size = sizeof(bruno_real);
+    }
+    if (kind == BRUNO_LAYER_ENCODE) {
+        b[k].ptr = (void **)&L->gain; b[k].n = n; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->ggain; b[k].n = n; b[k++].size = sizeof(bruno_real);
+    }
+    if (kind == BRUNO_LAYER_LIF || kind == BRUNO_LAYER_RLIF) {
+        b[k].ptr = (void **)&L->dec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->gdec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
+    }
+    return k;
+}
+
+static size_t bruno__bytes_of(const bruno__buf *b, size_t k)
+{
+    size_t i, s = 0;
+    for (i = 0; i < k; ++i) {
+        size_t by = b[i].n * b[i].size;
+        s += by != 0 ? by : 1; /* bruno_alloc makes a zero-size request one byte */
+    }
+    return s;
+}
+
+static void bruno__free_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
+{
+    size_t i;
+    for (i = 0; i < k; ++i) {
+        bruno_free(a, *b[i].ptr, b[i].n, b[i].size);
+        *b[i].ptr = NULL;
+    }
+}
+
+/* Allocate the k buffers of a plan, zero-filled but for the one at *raw
+   (NULL: none). */
+static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, size_t k, void **raw)
+{
+    size_t i;
+    for (i = 0; i < k; ++i) {
+        *b[i].ptr = b[i].ptr == raw ? bruno__alloc_raw(a, b[i].n, b[i].size) : bruno_alloc(a, b[i].n, b[i].size);
+        if (!*b[i].ptr) {
+            bruno__free_bufs(a, b, i);
+            return BRUNO_ERR_NOMEM;
+        }
+    }
+    return BRUNO_OK;
+}
+
+/* The workspace of a layer for (T, B). */
+static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
+                                   bruno__buf *b)
+{
+    size_t k = 0, n = L->n_out, BN = B * L->n_out;
+    int seq = train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
+    b[k].ptr = (void **)&L->out; b[k].n = T * B * n; b[k++].size = sizeof(bruno_real);
+    switch (L->cfg.kind) {
+    case BRUNO_LAYER_DENSE: /* BRUNO__DENSE_BLOCK inputs of W, transposed, one block per thread */
+        b[k].ptr = (void **)&L->tmp; b[k].n = BRUNO__DENSE_BLOCK * n * bruno__n_items(c, T * B);
+        b[k++].size = sizeof(bruno_real);
+        break;
+    case BRUNO_LAYER_LIF:
+    case BRUNO_LAYER_RLIF:
+        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->st_b; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->tmp; b[k].n = 4 * BN; b[k++].size = sizeof(bruno_real);
+        break;
+    case BRUNO_LAYER_SNU:
+        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
+        b[k].ptr = (void **)&L->tmp; b[k].n = 3 * BN; b[k++].size = sizeof(bruno_real);
+        break;
+    case BRUNO_LAYER_FELIF:
+        if (!seq) {
+            b[k].ptr = (void **)&L->st_a; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
+            b[k].ptr = (void **)&L->st_b; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
+        }
+        /* fine steps taken before the freeze: every step's when the backward pass needs them */
+        b[k].ptr = (void **)&L->taken; b[k].n = (train && !seq && (c->trainer == BRUNO_TRAINER_BPTT ||
+                    c->trainer == BRUNO_TRAINER_CHECKPOINT) ? T : 1) * BN;
+        b[k++].size = sizeof(uint32_t);
+        if (train && (c->trainer == BRUNO_TRAINER_BPTT || c->trainer == BRUNO_TRAINER_CHECKPOINT)) {
+            b[k].ptr = (void **)&L->fine; b[k].n = bruno__eng_fine_states(c, T) * 2 * BN;
+            b[k++].size = sizeof(bruno_real);
+        }
+        /* gv, gp, gI, I, and a work state (v, p) */
+        b[k].ptr = (void **)&L->tmp; b[k].n = 6 * BN; b[k++].size = sizeof(bruno_real);
+        break;
+    default: break;
+    }
+    return k;
+}
+
+/* Whether layer l >= 1 writes dL/d(its input) over the output of the layer
+   below instead of into a buffer of its own. A FeLIF layer reads its input
+   u_k (as the current) when it starts reversing network step k and writes
+   du_k when it ends, lane by lane, and its recomputations (checkpointing,
+   the sequence schedule) read only steps before k; a dense or encoding
+   layer's backward never reads its own output. So the two can share the
+   array: E1's dense -> FeLIF net needs no gradient buffer at all (T*B*n
+   floats less, the same bits). The layer below's output is consumed: the
+   next backward needs a new forward. */
+static int bruno__grad_in_place(const bruno_net *net, size_t l)
+{
+    bruno_layer_kind below;
+    if (l == 0 || l >= net->n_layers || net->layers[l]->cfg.kind != BRUNO_LAYER_FELIF) return 0;
+    below = net->layers[l - 1]->cfg.kind;
+    return below == BRUNO_LAYER_DENSE || below == BRUNO_LAYER_ENCODE;
+}
+
+/* Where layer l writes dL/d(its input): -1 nowhere (layer 0) or in place,
+   else one of the two dL/d(activations) buffers the backward pass
+   ping-pongs between (never the one it reads its dL/dy from). One plan
+   for predicting the bytes, allocating and running. */
+static int bruno__grad_slot(const bruno_net *net, size_t l)
+{
+    size_t m;
+    int cur = -1; /* the slot holding dL/d(output of layer m); -1: the caller's dy or in place */
+    for (m = net->n_layers; m-- > l;) {
+        int s = (m == 0 || bruno__grad_in_place(net, m)) ? -1 : cur == 0 ? 1 : 0;
+        if (m == l) return s;
+        cur = s;
+    }
+    return -1;
+}
+
+static size_t bruno__grad_buffers(const bruno_net *net)
+{
+    size_t l, n = 0;
+    for (l = 1; l < net->n_layers; ++l) {
+        int s = bruno__grad_slot(net, l);
+        if (s >= 0 && (size_t)s + 1 > n) n = (size_t)s + 1;
+    }
+    return n;
+}
+
+/* The widest input among the layers that write into a buffer. */
+static size_t bruno__grad_width(const bruno_net *net)
+{
+    size_t l, w = 0;
+    for (l = 1; l < net->n_layers; ++l)
+        if (bruno__grad_slot(net, l) >= 0 && net->layers[l]->n_in > w) w = net->layers[l]->n_in;
+    return w;
+}
+
+BRUNO_API size_t bruno_net_bytes(const bruno_net *net)
+{
+    size_t l, s = 0;
+    bruno__buf b[16];
+    if (!net) return 0;
+    for (l = 0; l < net->n_layers; ++l) {
+        bruno_layer *L = net->layers[l];
+        s += sizeof(bruno_layer) + bruno__bytes_of(b, bruno__layer_params_plan(L, b));
+        if (L->cfg.kind == BRUNO_LAYER_FELIF) s += bruno_device_pop_bytes(L->pop.dev, L->n_out);
+        if (bruno__has_rram(&L->cfg)) s += bruno_rram_array_bytes(&L->rram.cfg);
+    }
+    return s;
+}
+
+BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t batch)
+{
+    size_t l, s = 0, gw;
+    bruno__buf b[16];
+    if (!net || T == 0 || batch == 0) return 0;
+    for (l = 0; l < net->n_layers; ++l) {
+        /* planning only reads sizes; the layer is not changed */
+        s += bruno__bytes_of(b, bruno__layer_ws_plan(net->layers[l], &net->cfg, T, batch, 1, b));
+    }
+    gw = bruno__grad_width(net);
+    if (gw) s += bruno__grad_buffers(net) * (T * batch * gw * sizeof(bruno_real));
+    return s;
+}
+
+BRUNO_API void bruno_net_release_workspace(bruno_net *net)
+{
+    size_t l;
+    bruno__buf b[16];
+    if (!net) return;
+    for (l = 0; l < net->n_layers; ++l)
+        bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_T, net->ws_batch, net->ws_train, b));
+    bruno_free(&net->cfg.allocator, net->grad_a, net->grad_elems, sizeof(bruno_real));
+    bruno_free(&net->cfg.allocator, net->grad_b, net->grad_elems, sizeof(bruno_real));
+    net->grad_a = net->grad_b = NULL;
+    net->grad_elems = 0;
+    net->ws_T = net->ws_batch = 0;
+    net->ws_train = 0;
+    net->has_forward = 0;
+}
+
+/* Whether the settings a workspace's sizes depend on changed since it was
+   allocated: a caller may change net->cfg between passes (the trainer, to
+   compare BRUNO with BPTT on one net), and the workspace is then sized
+   and freed anew. */
+static int bruno__ws_cfg_changed(const bruno_net *net)
+{
+    const bruno_net_config *a = &net->cfg, *w = &net->ws_cfg;
+    return a->trainer != w->trainer || a->schedule != w->schedule || a->checkpoints != w->checkpoints ||
+           a->n_fine != w->n_fine || a->threads != w->threads || a->dt != w->dt;
+}
+
+static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
+{
+    size_t l, gw;
+    bruno__buf b[16];
+    bruno_result r;
+    if (net->ws_T == T && net->ws_batch == B && (net->ws_train || !train) && !bruno__ws_cfg_changed(net)) return BRUNO_OK;
+    if ((r = bruno__net_cfg_check(&net->cfg)) != BRUNO_OK) return r;
+    bruno_net_release_workspace(net);
+    net->ws_cfg = net->cfg;
+    for (l = 0; l < net->n_layers; ++l) {
+        size_t k = bruno__layer_ws_plan(net->layers[l], &net->cfg, T, B, train, b);
+        /* the fine states of BPTT are written before they are read (the
+           forward pass stores each window's steps up to its item's last
+           running one, the only steps the backward pass reads), so they
+           are not zero-filled; the checkpoint slots likewise, but they are
+           small */
+        void **raw = net->cfg.trainer == BRUNO_TRAINER_BPTT ? (void **)&net->layers[l]->fine : NULL;
+        if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, raw)) != BRUNO_OK) {
+            size_t m;
+            for (m = 0; m < l; ++m)
+                bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[m], &net->cfg, T, B, train, b));
+            return r;
+        }
+    }
+    /* an inference forward never runs backward: no gradient buffers */
+    gw = train ? bruno__grad_width(net) : 0;
+    if (gw) {
+        net->grad_elems = T * B * gw;
+        net->grad_a = (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real));
+        net->grad_b = net->grad_a && bruno__grad_buffers(net) == 2
+                          ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
+        if (!net->grad_a || (!net->grad_b && bruno__grad_buffers(net) == 2)) {
+            net->ws_T = T;
+            net->ws_batch = B;
+            net->ws_train = train;
+            bruno_net_release_workspace(net);
+            return BRUNO_ERR_NOMEM;
+        }
+    }
+    net->ws_T = T;
+    net->ws_batch = B;
+    net->ws_train = train;
+    return BRUNO_OK;
+}
+
+static void bruno__layer_free(bruno_net *net, bruno_layer *L)
+{
+    bruno__buf b[16];
+    bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_params_plan(L, b));
+    if (L->cfg.kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
+    if (bruno__has_rram(&L->cfg)) bruno_rram_array_free(&L->rram);
+    bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
+}
+
+BRUNO_API void bruno_net_free(bruno_net *net)
+{
+    size_t l;
+    if (!net) return;
+    bruno_net_release_workspace(net);
+    for (l = 0; l < net->n_layers; ++l) bruno__layer_free(net, net->layers[l]);
+    net->n_layers = 0;
+    net->n_params = 0;
+}
+
+static void bruno__add_param(bruno_net *net, const char *what, bruno_real *d,
+                             bruno_real *g, size_t n)
+{
+    bruno_param *p = &net->params[net->n_params++];
+    char *nm = net->param_names[net->n_params - 1];
+    size_t i = 0, l = net->n_layers;
+    /* "l<index>.<what>" without snprintf, which C89-ish C++ builds may warn about */
+    nm[i++] = 'l';
+    if (l >= 10) nm[i++] = (char)('0' + l / 10);
+    nm[i++] = (char)('0' + l % 10);
+    nm[i++] = '.';
+    while (*what && i < sizeof net->param_names[0] - 1) nm[i++] = *what++;
+    nm[i] = 0;
+    p->name = nm;
+    p->data = d;
+    p->grad = g;
+    p->n = n;
+}
+
+/* The device neurons of a FELIF layer: lc->device (FeLIF if NULL) with
+   lc->device_params (NULL: the typed felif parameters for FeLIF, else the
+   device's defaults), seeded from the network's RNG. */
+static bruno_result bruno__device_layer_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    const bruno_device *dev = lc->device ? lc->device : bruno__felif_dev();
+    double prm[BRUNO_DEVICE_MAX_PARAMS];
+    bruno_result r;
+    uint64_t seed;
+    if (!(lc->input_gain > 0)) return BRUNO_ERR_PARAM;
+    seed = bruno_rng_u64(&net->rng);
+    if (lc->device_params) memcpy(prm, lc->device_params, dev->n_params * sizeof prm[0]);
+    else if (dev == bruno__felif_dev()) {
+        /* the typed parameters keep their own checks (and error codes) */
+        if ((r = bruno_felif_params_validate(&lc->felif)) != BRUNO_OK) return r;
+        bruno_felif_params_to_vector(&lc->felif, prm);
+    } else bruno_device_defaults(dev, prm);
+    return bruno_device_pop_init(&L->pop, dev, prm, L->n_out, lc->sigma, lc->vary_gain, seed, &net->cfg.allocator);
+}
+
+/* The layer's sizes from its kind and input, and the checks of its
+   configuration (before anything is allocated or drawn). */
+static bruno_result bruno__layer_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
+{
+    switch (lc->kind) {
+    case BRUNO_LAYER_ENCODE:
+        /* n_in * tile must not wrap: the same bound as a dense layer's width */
+        if (lc->tile == 0 || lc->tile > ((size_t)1 << 24) / n_in) return BRUNO_ERR_SIZE;
+        L->n_out = n_in * lc->tile;
+        if (lc->n_out && lc->n_out != L->n_out) return BRUNO_ERR_SHAPE;
+        break;
+    case BRUNO_LAYER_DENSE:
+        if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) return BRUNO_ERR_SIZE;
+        L->n_out = lc->n_out;
+        L->nW = L->n_out * n_in;
+        break;
+    default:
+        if (lc->n_out && lc->n_out != n_in) return BRUNO_ERR_SHAPE;
+        L->n_out = n_in;
+        if (lc->kind == BRUNO_LAYER_RLIF || lc->kind == BRUNO_LAYER_SNU) L->nW = n_in * n_in;
+        break;
+    }
+    if (bruno__has_W(lc->kind) && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) return BRUNO_ERR_BITS;
+    if ((unsigned)lc->synapse > BRUNO_SYNAPSE_RRAM) return BRUNO_ERR_ARG;
+    /* the array holds 2^bits states per device: 2..5 bits */
+    if (bruno__has_rram(lc) && (lc->bits < 2 || lc->bits > 5)) return BRUNO_ERR_BITS;
+    if (!bruno__finite(lc->init_scale) || !bruno__finite(lc->gain_init_std) || !bruno__finite(lc->bias_init_std) ||
+        !bruno__finite(lc->gain_init_mean) || !bruno__finite(lc->surrogate_beta) || !bruno__finite(lc->input_gain) ||
+        !bruno__finite(lc->decay) || !bruno__finite(lc->threshold))
+        return BRUNO_ERR_NONFINITE;
+    if (bruno__is_spiking(lc->kind) && !(lc->surrogate_beta > 0)) return BRUNO_ERR_PARAM;
+    if ((lc->kind == BRUNO_LAYER_LIF || lc->kind == BRUNO_LAYER_RLIF) &&
+        !(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1))
+        return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
+/* Initial values, drawn from the network's RNG in a fixed order, and the
+   layer's trainable tensors. */
+static void bruno__layer_init_values(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    size_t i;
+    if (L->W) {
+        if (lc->init_nonneg) {
+            double hi = lc->init_scale * sqrt(1.0 / (double)L->n_out);
+            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(hi * bruno_rng_uniform(&net->rng));
+        } else {
+            double s = lc->init_scale * (double)bruno__rsqrt_in(L->n_in);
+            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
+        }
+        bruno__add_param(net, lc->kind == BRUNO_LAYER_DENSE ? "W" : "W_rec", L->W, L->gW, L->nW);
+    }
+    if (lc->kind == BRUNO_LAYER_ENCODE) {
+        for (i = 0; i < L->n_out; ++i)
+            L->gain[i] = (bruno_real)(lc->gain_init_mean + lc->gain_init_std * bruno_rng_normal(&net->rng));
+        for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->bias_init_std * bruno_rng_normal(&net->rng));
+        bruno__add_param(net, "gain", L->gain, L->ggain, L->n_out);
+        bruno__add_param(net, "bias", L->b, L->gb, L->n_out);
+    } else if (L->b) {
+        bruno__add_param(net, "b", L->b, L->gb, L->n_out);
+    }
+    if (L->dec) {
+        L->dec[0] = (bruno_real)lc->alpha;
+        L->dec[1] = (bruno_real)lc->beta;
+        if (lc->train_decay) bruno__add_param(net, "decay", L->dec, L->gdec, 2);
+    }
+}
+
+/* The RRAM array of W. Seeds from the network's RNG state without
+   advancing it: the layers that follow draw the same initial values as
+   with ideal synapses. */
+static bruno_result bruno__layer_rram_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    bruno_rng peek = net->rng;
+    uint64_t v = bruno_rng_u64(&peek);
+    bruno_rram_array_config ac = lc->rram;
+    ac.n_weights = L->nW;
+    ac.bits = lc->bits;
+    ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
+    ac.allocator = net->cfg.allocator;
+    bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
+    L->rram_last = 0;
+    L->rram_total = L->rram_programs = 0;
+    return bruno_rram_array_init(&L->rram, &ac);
+}
+
+BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc)
+{
+    bruno_layer *L;
+    bruno__buf b[16];
+    size_t k, n_params0;
+    bruno_result r;
+    if (!net || !lc) return BRUNO_ERR_ARG;
+    n_params0 = net->n_params;
+    if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
+    if ((unsigned)lc->kind > BRUNO_LAYER_SNU || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
+    if (net->ws_T) bruno_net_release_workspace(net);
+    L = (bruno_layer *)bruno_alloc(&net->cfg.allocator, 1, sizeof *L);
+    if (!L) return BRUNO_ERR_NOMEM;
+    L->cfg = *lc;
+    L->n_in = bruno_net_n_out(net);
+    if ((r = bruno__layer_check(L, lc, L->n_in)) != BRUNO_OK) goto fail;
+    if (lc->kind == BRUNO_LAYER_FELIF && (r = bruno__device_layer_init(net, L, lc)) != BRUNO_OK) goto fail;
+    k = bruno__layer_params_plan(L, b);
+    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, NULL)) != BRUNO_OK) {
+        if (lc->kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
+        goto fail;
+    }
+    bruno__layer_init_values(net, L, lc);
+    if (bruno__has_rram(lc) && (r = bruno__layer_rram_init(net, L, lc)) != BRUNO_OK) {
+        net->n_params = n_params0;
+        bruno__free_bufs(&net->cfg.allocator, b, k);
+        goto fail;
+    }
+    net->layers[net->n_layers++] = L;
+    return BRUNO_OK;
+fail:
+    bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
+    return r;
+}
+
+BRUNO_API void bruno_net_zero_grad(bruno_net *net)
+{
+    size_t i;
+    if (!net) return;
+    for (i = 0; i < net->n_params; ++i) memset(net->params[i].grad, 0, net->params[i].n * sizeof(bruno_real));
+}
+
+BRUNO_API void bruno_net_constrain(bruno_net *net)
+{
+    size_t l;
+    if (!net) return;
+    for (l = 0; l < net->n_layers; ++l) {
+        bruno_layer *L = net->layers[l];
+        int i;
+        if (!L->dec) continue;
+        for (i = 0; i < 2; ++i) {
+            if (L->dec[i] < (bruno_real)0.5) L->dec[i] = (bruno_real)0.5;
+            if (L->dec[i] > 1) L->dec[i] = 1;
+        }
+    }
+}
+
+BRUNO_API int bruno_net_finite(const bruno_net *net)
+{
+    size_t i, j;
+    if (!net) return 0;
+    for (i = 0; i < net->n_params; ++i)
+        for (j = 0; j < net->params[i].n; ++j)
+            if (!bruno__finite((double)net->params[i].data[j]) || !bruno__finite((double)net->params[i].grad[j]))
+                return 0;
+    return 1;
+}
+
+BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, bruno_rng *rng)
+{
+    size_t l;
+    bruno_result r;
+    if (!net) return BRUNO_ERR_ARG;
+    for (l = 0; l < net->n_layers; ++l)
+        if (net->layers[l]->cfg.kind == BRUNO_LAYER_FELIF)
+            if ((r = bruno_device_pop_redraw(&net->layers[l]->pop, sigma, net->layers[l]->cfg.vary_gain, rng)) != BRUNO_OK)
+                return r;
+    return BRUNO_OK;
+}
+BRUNO_API const bruno_rram_array *bruno_net_rram_array(const bruno_net *net, size_t layer)
+{
+    if (!net || layer >= net->n_layers || !bruno__has_rram(&net->layers[layer]->cfg)) return NULL;
+    return &net->layers[layer]->rram;
+}
+
+BRUNO_API bruno_result bruno_net_rram_stats(const bruno_net *net, size_t layer, bruno_rram_layer_stats *stats)
+{
+    const bruno_layer *L;
+    if (!stats) return BRUNO_ERR_ARG;
+    memset(stats, 0, sizeof *stats);
+    if (!bruno_net_rram_array(net, layer)) return BRUNO_ERR_ARG;
+    L = net->layers[layer];
+    stats->n_weights = L->rram.cfg.n_weights;
+    stats->n_devices = L->rram.n_devices;
+    stats->last_reprogrammed = L->rram_last;
+    stats->total_reprogrammed = L->rram_total;
+    stats->programs = L->rram_programs;
+    return BRUNO_OK;
+}
+
+/* ---- dense: y[r] = W x[r] (+ b) over rows r ------------------------------- */
+static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_result *r)
+{
+    const bruno_real *W = L->W;
+    size_t no = L->cfg.kind == BRUNO_LAYER_DENSE ? L->n_out : L->n_in, ni = L->nW / no, o, i;
+    *r = BRUNO_OK;
+    if (bruno__has_rram(&L->cfg)) {
+        /* MODELS §5.2, RRAM.md §6: program the levels (only changed devices
+           are written), read them back with one read-noise sample; the
+           same Wq serves the backward pass */
+        bruno_real scale, m = (bruno_real)((1 << (L->cfg.bits - 1)) - 1);
+        size_t n_re = 0, j;
+        *r = bruno__quantize(L->W, L->Wq, L->levels, L->nW, L->cfg.bits, 0, NULL, &scale);
+        if (*r == BRUNO_OK) *r = bruno_rram_array_program(&L->rram, L->levels, &L->rram_rng, &n_re);
+        if (*r == BRUNO_OK) *r = bruno_rram_array_weights(&L->rram, L->Wq, &L->rram_rng);
+        if (*r != BRUNO_OK) return NULL;
+        L->rram_last = n_re;
+        L->rram_total += n_re;
+        ++L->rram_programs;
+        /* the quantiser's q * scale / m, with q read from the devices */
+        for (j = 0; j < L->nW; ++j) L->Wq[j] = L->Wq[j] * scale / m;
+        W = L->Wq;
+    } else if (L->cfg.bits < 32) {
+        /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
+        *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
+        if (*r != BRUNO_OK) return NULL;
+        W = L->Wq;
+    }
+    if (L->cfg.kind == BRUNO_LAYER_DENSE) return W; /* transposed block by block in the forward */
+    /* the recurrent products run on the transpose (see bruno__matvec) */
+    for (o = 0; o < no; ++o)
+        for (i = 0; i < ni; ++i) L->Wt[i * no + o] = W[o * ni + i];
+    return L->Wt;
+}
+
+/* y = W x (add: y += W x) from the transpose Wt [n_in][n_out]: an axpy
+   per input, so the inner loop over outputs is contiguous and vectorises
+   without reassociating a sum (the order over inputs is fixed, so the bits
+   do not depend on the vector width). Zero inputs, most of a spike
+   vector, are skipped. */
+static void bruno__matvec(const bruno_real *Wt, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
+{
+    size_t o, i;
+    if (!add) memset(y, 0, n_out * sizeof *y);
+    for (i = 0; i < n_in; ++i) {
+        const bruno_real xi = x[i];
+        const bruno_real *BRUNO__RESTRICT w = Wt + i * n_out;
+        bruno_real *BRUNO__RESTRICT yy = y;
+        if (xi == 0) continue;
+        for (o = 0; o < n_out; ++o) yy[o] += xi * w[o];
+    }
+}
+
+/* y^T W added into dx: dx[i] += sum_o dy[o] W[o][i]; and gW[o][i] += dy[o] x[i] */
+static void bruno__matvec_back(const bruno_real *W, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
+                               bruno_real *gW, size_t n_out, size_t n_in)
+{
+    size_t o, i;
+    for (o = 0; o < n_out; ++o) {
+        const bruno_real *w = W + o * n_in;
+        bruno_real *g = gW + o * n_in, d = dy[o];
+        if (d == 0) continue;
+        if (dx)
+            for (i = 0; i < n_in; ++i) dx[i] += d * w[i];
+        for (i = 0; i < n_in; ++i) g[i] += d * x[i];
+    }
+}
+
+/* ---- LIF / RLIF forward over the sequence --------------------------------- */
+static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real a = L->dec[0], be = L->dec[1];
+    bruno_real *xin = L->tmp;   /* [B][n] */
+    const bruno_real *Wr = NULL;
+    bruno_result r = BRUNO_OK;
+    if (L->cfg.kind == BRUNO_LAYER_RLIF) {
+        Wr = bruno__weights(net, L, &r);
+        if (r != BRUNO_OK) return r;
+    }
+    for (t = 0; t < T; ++t) {
+        const bruno_real *xt = x + t * BN;
+        bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *y = L->out + t * BN;
+        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
+        memcpy(xin, xt, BN * sizeof *xin);
+        if (Wr && t)
+            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) {
+            bruno_real sp = syn_p ? syn_p[i] : 0;
+            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0; /* mem after the reset */
+            syn[i] = be * sp + (1 - be) * xin[i];
+            mt[i] = a * mp + (1 - a) * syn[i];
+            y[i] = bruno__spike(&L->cfg, mt[i] - 1);
+        }
+    }
+    return BRUNO_OK;
+}
+
+static void bruno__lif_backward(bruno_layer *L, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
+                                size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real a = L->dec[0], be = L->dec[1], ga = 0, gb = 0;
+    bruno_real *g_syn = L->tmp, *g_mem = L->tmp + BN, *g_s = L->tmp + 2 * BN, *xin = L->tmp + 3 * BN;
+    const bruno_real *Wr = L->cfg.kind == BRUNO_LAYER_RLIF ? (L->Wq ? L->Wq : L->W) : NULL;
+    memset(L->tmp, 0, 3 * BN * sizeof(bruno_real));
+    for (t = T; t-- > 0;) {
+        const bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *dyt = dy + t * BN;
+        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
+        memcpy(xin, x + t * BN, BN * sizeof *xin);
+        if (Wr && t)
+            for (b = 0; b < B; ++b) bruno__matvec(L->Wt, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) {
+            bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
+            bruno_real gy = dyt[i] + g_s[i];
+            bruno_real gm = g_mem[i] * (1 - s_hard) + gy * bruno__surrogate(&L->cfg, mt[i] - 1);
+            bruno_real gsyn = g_syn[i] + gm * (1 - a);
+            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0;
+            bruno_real sp = syn_p ? syn_p[i] : 0;
+            ga += gm * (mp - syn[i]);
+            g_mem[i] = gm * a;
+            gb += gsyn * (sp - xin[i]);
+            g_syn[i] = gsyn * be;
+            xin[i] = gsyn * (1 - be); /* now dL/dxin */
+        }
+        if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
+        if (Wr) {
+            memset(g_s, 0, BN * sizeof *g_s);
+            if (t)
+                for (b = 0; b < B; ++b)
+                    bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, g_s + b * n, L->gW, n, n);
+        }
+    }
+    L->gdec[0] += ga;
+    L->gdec[1] += gb;
+}
+
+/* ---- SNU-style cell --------------------------------------------------------- */
+static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
+    bruno_result r;
+    const bruno_real *Wr = bruno__weights(net, L, &r);
+    if (r != BRUNO_OK) return r;
+    for (t = 0; t < T; ++t) {
+        bruno_real *h = L->st_a + t * BN, *y = L->out + t * BN;
+        for (i = 0; i < BN; ++i) {
+            bruno_real hp = t ? L->st_a[(t - 1) * BN + i] : 0;
+            bruno_real sp = (t && hp >= thr) ? (bruno_real)1 : (bruno_real)0;
+            h[i] = hp * (1 - sp) * d + x[t * BN + i] + L->b[i % n];
+        }
+        if (t)
+            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, h + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) y[i] = bruno__spike(&L->cfg, h[i] - thr);
+    }
+    return BRUNO_OK;
+}
+
+static void bruno__snu_backward(bruno_layer *L, const bruno_real *dy, bruno_real *dx, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
+    bruno_real *g_h = L->tmp, *g_s = L->tmp + BN, *gh_t = L->tmp + 2 * BN;
+    const bruno_real *Wr = L->Wq ? L->Wq : L->W;
+    memset(L->tmp, 0, 2 * BN * sizeof(bruno_real));
+    for (t = T; t-- > 0;) {
+        const bruno_real *h = L->st_a + t * BN;
+        for (i = 0; i < BN; ++i) {
+            gh_t[i] = g_h[i] + (dy[t * BN + i] + g_s[i]) * bruno__surrogate(&L->cfg, h[i] - thr);
+            L->gb[i % n] += gh_t[i];
+        }
+        if (dx) memcpy(dx + t * BN, gh_t, BN * sizeof *gh_t);
+        memset(g_s, 0, BN * sizeof *g_s);
+        if (t) {
+            for (b = 0; b < B; ++b)
+                bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, gh_t + b * n, g_s + b * n, L->gW, n, n);
+            for (i = 0; i < BN; ++i) {
+                bruno_real hp = L->st_a[(t - 1) * BN + i];
+                g_h[i] = gh_t[i] * (hp >= thr ? 0 : 1) * d;
+            }
+        }
+    }
 }
 
 /* ---- the network ------------------------------------------------------------ */
