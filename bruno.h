@@ -1167,8 +1167,10 @@ static void *bruno__malloc64(size_t sz)
 /* the lane functions must be inlined into their loops to vectorise */
 #if defined(__GNUC__)
 #define BRUNO__INLINE inline __attribute__((always_inline))
+#define BRUNO__NOINLINE __attribute__((noinline))
 #else
 #define BRUNO__INLINE inline
+#define BRUNO__NOINLINE
 #endif
 /* a device's portable rows stay unused where it has a hand-written kernel */
 #if defined(__GNUC__)
@@ -3250,34 +3252,34 @@ static BRUNO__INLINE float bruno__flog2(float x)
         }                                                                                                              \
         return running;                                                                                                \
     }                                                                                                                  \
-    static BRUNO__UNUSED size_t pre##_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)                   \
+    static BRUNO__UNUSED BRUNO__NOINLINE size_t pre##_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)   \
     {                                                                                                                  \
         if (r->uniform)                                                                                                \
             return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 1, NULL, NULL); \
         return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 0, NULL, NULL);    \
     }                                                                                                                  \
-    /* the steps of a window in one call; uniform and st (store) literals */                                          \
-    static BRUNO__INLINE uint32_t pre##_win_impl(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,  \
-                                                 bruno_real *sv, bruno_real *sp, size_t stride, int uniform, int st)   \
+    /* one step of the window's loop with the store: a function of its own,  \
+       like pre##_fwd_row (inlined into the loop over steps, gcc 12 left     \
+       Heracles' row loop scalar) */                                          \
+    static BRUNO__NOINLINE size_t pre##_fwd_row_store(const bruno_device_row *r, uint32_t i, bruno_real tau,          \
+                                                      bruno_real *sv, bruno_real *sp)                                  \
     {                                                                                                                  \
-        uint32_t i;                                                                                                    \
-        for (i = i0; i < i1; ++i) {                                                                                    \
-            size_t o = (size_t)(i - i0) * stride;                                                                      \
-            if (!pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, uniform,         \
-                                st ? sv + o : NULL, st ? sp + o : NULL))                                               \
-                return i - i0 + 1;                                                                                     \
-        }                                                                                                              \
-        return i1 - i0;                                                                                                \
+        if (r->uniform)                                                                                                \
+            return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 1, sv, sp);    \
+        return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 0, sv, sp);        \
     }                                                                                                                  \
     static BRUNO__UNUSED uint32_t pre##_fwd_window(const bruno_device_row *r, uint32_t i0, uint32_t i1,               \
                                                    bruno_real tau, bruno_real *sv, bruno_real *sp, size_t stride,      \
                                                    int stream)                                                         \
     {                                                                                                                  \
+        uint32_t i, run;                                                                                               \
         (void)stream; /* plain stores: the compiler's loop */                                                          \
-        if (r->uniform) return sv ? pre##_win_impl(r, i0, i1, tau, sv, sp, stride, 1, 1)                               \
-                                  : pre##_win_impl(r, i0, i1, tau, NULL, NULL, 0, 1, 0);                               \
-        return sv ? pre##_win_impl(r, i0, i1, tau, sv, sp, stride, 0, 1)                                               \
-                  : pre##_win_impl(r, i0, i1, tau, NULL, NULL, 0, 0, 0);                                               \
+        for (i = i0; i < i1; ++i) {                                                                                    \
+            size_t o = (size_t)(i - i0) * stride;                                                                      \
+            run = sv ? pre##_fwd_row_store(r, i, tau, sv + o, sp + o) != 0 : pre##_fwd_row(r, i, tau) != 0;           \
+            if (!run) return i - i0 + 1;                                                                               \
+        }                                                                                                              \
+        return i1 - i0;                                                                                                \
     }                                                                                                                  \
     static BRUNO__INLINE void pre##_adj_impl(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr, \
                                              const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr, \
