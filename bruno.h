@@ -23,11 +23,15 @@
    LIF neuron (MODELS §4); the quantiser (MODELS §5.1);
    RRAM device (RRAM.md): read solve, closed-form fit, switching, SET
      programming under compliance, 3-bit device arrays;
-   networks: layers (encode, dense, LIF, RLIF, device neurons, SNU), the
-     fine-step engine written once over the device interface, the trainers
-     BRUNO / BPTT / checkpointing (binomial, uniform, sequence) / coarse,
-     exact memory prediction (bruno_net_train_bytes), losses, Adamax, Adam,
-     SGD and reduce-on-plateau.
+   trainers: the fine-step engine written once over the device interface,
+     BRUNO / BPTT / checkpointing (binomial, uniform, sequence) / coarse;
+   layers, one section each (encode, dense, LIF and RLIF, SNU, device
+     neurons) and the table of layer kinds;
+   the network: exact memory prediction (bruno_net_train_bytes), forward
+     and backward; losses; Adamax, Adam, SGD and reduce-on-plateau.
+   The implementation follows the same order, in dependency order: core,
+   devices, the engine and trainers, layers, the network, losses,
+   optimisers.
 
    A NETWORK IN TWENTY LINES
    -------------------------
@@ -68,6 +72,32 @@
            if (s > 0) printf("spike after step %d\n", k);   // 12 and 27
        }
        bruno_felif_pop_free(&pop);
+
+   ADDING A LAYER KIND
+   -------------------
+   A layer kind is one section of the implementation ("layer: NAME") and
+   one row of the table of layer kinds (struct bruno__layer_ops, "the table
+   of layer kinds"); the network reaches a kind only through its row. A new
+   kind needs:
+   1. its value in bruno_layer_kind, after the last one (the table is in
+      enum order; bruno_net_add refuses values past its end);
+   2. its section: check (n_out, and nW if it has a matrix, from the input
+      size; the size checks), params_plan and init (its parameters:
+      buffers, initial values drawn from the network's RNG, their names),
+      ws_plan (its workspace for (T, batch) beyond the output), forward,
+      backward; optionally setup (its own parameter checks, and anything
+      it holds outside its buffers), constrain, own_bytes, release, redraw;
+   3. its row: those functions and four facts: the name of its matrix W
+      (NULL: none; with one, bits, quantisation and RRAM synapses come from
+      the shared W code), whether it spikes (surrogate checks), and the two
+      flags of the gradient-in-place rule (dx_over_input, out_overwritable);
+   4. if it keeps arrays of its own, a member of the union `as` of struct
+      bruno_layer ("the layer record") that names them; its configuration
+      goes in bruno_layer_config (fields read by the kinds that say so).
+   bruno_net_bytes, bruno_net_train_bytes, the workspace, forward, backward,
+   constrain and the parameter list then serve it with no other change;
+   tests/test_layers.c runs every kind through a training step with its
+   memory predicted to the byte.
 
    CONFIGURATION MACROS (define before including)
    ------------------------------------------------
@@ -480,10 +510,11 @@ BRUNO_API bruno_felif_jacobian bruno_felif_coarse_jacobian(const bruno_felif_con
    bruno_net_add. bruno_device_find("felif") looks a device up by name (the
    command line's --neuron). */
 
-/* 25: FeLIF has 20 parameters, Heracles 21; and with it a layer keeps the
-   size it had before the interface (the counted peaks of
+/* 29: FeLIF has 20 parameters, Heracles 21, and a device of one's own may
+   have a few more; with it a layer keeps the size it had before the
+   device interface and the per-kind layer parts (the counted peaks of
    reference/ci_baseline.csv are exact bytes). */
-#define BRUNO_DEVICE_MAX_PARAMS 25
+#define BRUNO_DEVICE_MAX_PARAMS 29
 #define BRUNO_DEVICE_MAX_CONSTS 32
 #define BRUNO_RUNNING 0xffffffffu /* taken[] of a lane that has not frozen in this window */
 
@@ -854,6 +885,7 @@ typedef enum bruno_layer_kind {
     BRUNO_LAYER_RLIF,       /* LIF with a recurrent matrix W_rec s_{t-1} added to the input */
     BRUNO_LAYER_FELIF,      /* device neurons (FeLIF unless cfg.device), current = gain * input (MODELS §2, §3) */
     BRUNO_LAYER_SNU         /* SNU-style cell: h = h(1-s)decay + x + W_rec s + b (MODELS §4) */
+    /* a new kind goes here: see ADDING A LAYER KIND at the top */
 } bruno_layer_kind;
 
 typedef enum bruno_surrogate {
@@ -880,6 +912,10 @@ typedef enum bruno_surrogate {
    device noise already dithers the weights. */
 typedef enum bruno_synapse { BRUNO_SYNAPSE_IDEAL = 0, BRUNO_SYNAPSE_RRAM = 1 } bruno_synapse;
 
+/* One configuration for every kind, in groups by the kinds that read them
+   (a kind ignores the other groups); it stays one flat struct so that
+   code written against it keeps compiling. A layer's state, by contrast,
+   is in per-kind parts (struct bruno_layer in the implementation). */
 typedef struct bruno_layer_config {
     bruno_layer_kind kind;
     size_t n_out;            /* ENCODE: n_in*tile (0: derived); DENSE: outputs; neurons: 0 (= n_in) */
@@ -4369,35 +4405,57 @@ BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_
     return 0;
 }
 
-/* ---- networks, layers, trainers -------------------------------------------- */
-/* A layer. Parameters live as long as the network; the workspace (out,
-   st_*, taken, fine, tmp) is sized for one (T, batch) and holds what the
-   backward pass needs. */
+/* ---- the layer record --------------------------------------------------------- */
+/* A layer: what every kind has (sizes, its row of the table of layer
+   kinds, the output, the matrix W of the kinds that have one with its
+   RRAM array), then the part of its own kind, by name: L->as.lif.syn is a
+   LIF layer's synaptic current and nothing else. Parameters live as long
+   as the network; the workspace (out and the kind's workspace arrays) is
+   sized for one (T, batch) and holds what the backward pass needs. The
+   fine-step engine below reads a device layer's part, as.dev. */
+typedef struct bruno__layer_ops bruno__layer_ops;
+
 struct bruno_layer {
     bruno_layer_config cfg;
+    const bruno__layer_ops *ops;  /* the row of its kind in the table of layer kinds */
     size_t n_in, n_out;
-    /* parameters and their gradients */
-    bruno_real *W, *gW;       /* DENSE [n_out][n_in]; RLIF, SNU: W_rec [n][n] */
-    bruno_real *b, *gb;       /* DENSE, SNU bias [n_out]; ENCODE bias [n_out] */
-    bruno_real *gain, *ggain; /* ENCODE gain [n_out] */
-    bruno_real *dec, *gdec;   /* LIF, RLIF: {alpha, beta} */
+    /* the matrix of DENSE (W [n_out][n_in]) and of RLIF, SNU (W_rec [n][n]) */
+    bruno_real *W, *gW;
+    bruno_real *b, *gb;       /* bias [n_out]: DENSE (cfg.bias), SNU, ENCODE */
     bruno_real *Wq;           /* the quantised W of the last forward (NULL at 32 bits) */
-    bruno_real *Wt;           /* the W of the last forward, transposed [n_in][n_out] */
-    size_t nW;                /* elements of W */
-    bruno_device_pop pop;     /* FELIF: the device neurons */
+    bruno_real *Wt;           /* RLIF, SNU: the W of the last forward, transposed [n_in][n_out] */
+    size_t nW;                /* elements of W (0: no matrix) */
     /* RRAM synapses (cfg.synapse == BRUNO_SYNAPSE_RRAM) */
     bruno_rram_array rram;    /* the device array of W */
     bruno_rng rram_rng;       /* programming and read noise */
     int8_t *levels;           /* [nW] the levels W rounds to (programmed by the last forward) */
     size_t rram_last;
     uint64_t rram_total, rram_programs;
-    /* workspace */
-    bruno_real *out;          /* [T][B][n_out] */
-    bruno_real *st_a, *st_b;  /* LIF: syn, m~ [T][B][n]; SNU: h; FELIF: v, p [T+1][B][n] */
-    uint32_t *taken;          /* FELIF: fine steps taken before freezing [T][B][n] (or [B][n]) */
-    bruno_real *fine;         /* FELIF: stored fine states or checkpoint slots */
-    bruno_real *tmp;          /* per-step scratch, [k][B][n] */
-    const bruno_real *in;     /* the input of the stored forward pass */
+    bruno_real *out;          /* workspace: the output [T][B][n_out] */
+    union {
+        struct {
+            bruno_real *gain, *ggain; /* [n_out] */
+        } encode;
+        struct {
+            bruno_real *blocks;       /* workspace: BRUNO__DENSE_BLOCK inputs of W transposed, one block per thread */
+        } dense;
+        struct {                      /* LIF and RLIF */
+            bruno_real *dec, *gdec;   /* {alpha, beta} */
+            bruno_real *syn, *mem;    /* workspace: synaptic current, membrane before the reset [T][B][n] */
+            bruno_real *work;         /* workspace: [4][B][n] */
+        } lif;
+        struct {
+            bruno_real *h;            /* workspace: cell state [T][B][n] */
+            bruno_real *work;         /* workspace: [3][B][n] */
+        } snu;
+        struct {                      /* device neurons */
+            bruno_device_pop pop;
+            bruno_real *v, *p;        /* workspace: state [T+1][B][n] (not with the sequence schedule) */
+            uint32_t *taken;          /* workspace: fine steps taken before freezing [T][B][n] (or [B][n]) */
+            bruno_real *fine;         /* workspace: stored fine states or checkpoint slots */
+            bruno_real *work;         /* workspace: gv, gp, gI, I, and a work state (v, p): [6][B][n] */
+        } dev;
+    } as;
 };
 
 /* Fine-state buffer sizes of a FeLIF layer, in units of one state array
@@ -4496,18 +4554,18 @@ static void bruno__eng_ctx_init(bruno__eng_ctx *X, bruno_net *net, bruno_layer *
                                   size_t q0, size_t q1)
 {
     memset(X, 0, sizeof *X);
-    bruno__ctx_pop(X, &L->pop, &net->cfg, B);
+    bruno__ctx_pop(X, &L->as.dev.pop, &net->cfg, B);
     X->L = L;
     X->T = T;
     X->q0 = q0;
     X->q1 = q1;
     X->g = (bruno_real)L->cfg.input_gain;
-    X->gv = L->tmp;
-    X->gp = L->tmp + X->BN;
-    X->gI = L->tmp + 2 * X->BN;
-    X->I = L->tmp + 3 * X->BN;
-    X->wv = L->tmp + 4 * X->BN;
-    X->wp = L->tmp + 5 * X->BN;
+    X->gv = L->as.dev.work;
+    X->gp = L->as.dev.work + X->BN;
+    X->gI = L->as.dev.work + 2 * X->BN;
+    X->I = L->as.dev.work + 3 * X->BN;
+    X->wv = L->as.dev.work + 4 * X->BN;
+    X->wp = L->as.dev.work + 5 * X->BN;
 }
 
 /* Copy the item's part of an array [BN] (every FeLIF array is laid out so). */
@@ -4805,8 +4863,8 @@ static void bruno__eng_adj_stored(bruno__eng_ctx *X, const bruno_real *F)
     bruno__eng_adj_window(X, F, 0, bruno__max_taken(X));
 }
 
-/* revolve callbacks inside one window: slots are [v|p] arrays in L->fine */
-static bruno_real *bruno__slot(const bruno__eng_ctx *X, int s) { return X->L->fine + (size_t)s * 2 * X->BN; }
+/* revolve callbacks inside one window: slots are [v|p] arrays in L->as.dev.fine */
+static bruno_real *bruno__slot(const bruno__eng_ctx *X, int s) { return X->L->as.dev.fine + (size_t)s * 2 * X->BN; }
 
 static void bruno__slot_copy(const bruno__eng_ctx *X, bruno_real *d, const bruno_real *s)
 {
@@ -4847,7 +4905,7 @@ static void bruno__eng_adj_checkpoint(bruno__eng_ctx *X, const bruno_real *v_k, 
         bruno__revolve(&R, 0, N, 0, 1, s);
     } else { /* UNIFORM: one sweep to the checkpoints, then each segment stored and reversed */
         size_t Lseg = (X->N + K - 1) / K, nck = (N + Lseg - 1) / Lseg, ck;
-        bruno_real *seg = X->L->fine + ((X->N + Lseg - 1) / Lseg) * 2 * BN;
+        bruno_real *seg = X->L->as.dev.fine + ((X->N + Lseg - 1) / Lseg) * 2 * BN;
         for (ck = 1; ck < nck; ++ck) bruno__fine_advance(X, (int)ck - 1, (int)ck, (ck - 1) * Lseg, ck * Lseg);
         for (ck = nck; ck-- > 0;) {
             uint32_t i0 = (uint32_t)(ck * Lseg), i1 = (uint32_t)((ck + 1) * Lseg < N ? (ck + 1) * Lseg : N);
@@ -4979,18 +5037,18 @@ static void bruno__eng_forward_item(bruno_net *net, bruno_layer *L, const bruno_
         if (k0 == 0) bruno__eng_init_state(&X, v, p);
         for (k = k0; k < k1; ++k) {
             bruno__cpy(&X, X.wv, v);
-            bruno__eng_step_fwd(&X, k, v, p, X.wv, L->taken, NULL);
+            bruno__eng_step_fwd(&X, k, v, p, X.wv, L->as.dev.taken, NULL);
             for (q = q0; q < q1; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v[q] - X.V_thr);
         }
         return;
     }
-    if (k0 == 0) bruno__eng_init_state(&X, L->st_a, L->st_b);
+    if (k0 == 0) bruno__eng_init_state(&X, L->as.dev.v, L->as.dev.p);
     for (k = k0; k < k1; ++k) {
-        bruno_real *v0 = L->st_a + k * BN, *v1 = v0 + BN, *p1 = L->st_b + (k + 1) * BN;
-        uint32_t *tk = keep_taken ? L->taken + k * BN : L->taken; /* one step's worth when not kept */
+        bruno_real *v0 = L->as.dev.v + k * BN, *v1 = v0 + BN, *p1 = L->as.dev.p + (k + 1) * BN;
+        uint32_t *tk = keep_taken ? L->as.dev.taken + k * BN : L->as.dev.taken; /* one step's worth when not kept */
         bruno__cpy(&X, v1, v0);
-        bruno__cpy(&X, p1, L->st_b + k * BN);
-        bruno__eng_step_fwd(&X, k, v1, p1, v0, tk, bptt ? L->fine + k * (size_t)X.N * 2 * BN : NULL);
+        bruno__cpy(&X, p1, L->as.dev.p + k * BN);
+        bruno__eng_step_fwd(&X, k, v1, p1, v0, tk, bptt ? L->as.dev.fine + k * (size_t)X.N * 2 * BN : NULL);
         for (q = q0; q < q1; ++q) L->out[k * BN + q] = bruno__spike(&L->cfg, v1[q] - X.V_thr);
     }
 }
@@ -5012,8 +5070,8 @@ static void bruno__eng_backward_item(bruno_net *net, bruno_layer *L, const bruno
         size_t s = net->cfg.checkpoints < T ? net->cfg.checkpoints : T;
         S.X = &X;
         S.n_slots = s;
-        X.taken = L->taken;
-        X.fine = L->fine + (s + 2) * 2 * BN;
+        X.taken = L->as.dev.taken;
+        X.fine = L->as.dev.fine + (s + 2) * 2 * BN;
         bruno__eng_init_state(&X, bruno__slot(&X, 0), bruno__slot(&X, 0) + BN);
         R.ctx = &S;
         R.work = (int)s;
@@ -5023,15 +5081,15 @@ static void bruno__eng_backward_item(bruno_net *net, bruno_layer *L, const bruno
         return;
     }
     for (k = T; k-- > 0;) {
-        const bruno_real *v0 = L->st_a + k * BN, *p0 = L->st_b + k * BN;
+        const bruno_real *v0 = L->as.dev.v + k * BN, *p0 = L->as.dev.p + k * BN;
         bruno__eng_adj_begin(&X, k, v0, v0 + BN);
         switch (net->cfg.trainer) {
         case BRUNO_TRAINER_BPTT:
-            X.taken = L->taken + k * BN;
-            bruno__eng_adj_stored(&X, L->fine + k * (size_t)X.N * 2 * BN);
+            X.taken = L->as.dev.taken + k * BN;
+            bruno__eng_adj_stored(&X, L->as.dev.fine + k * (size_t)X.N * 2 * BN);
             break;
         case BRUNO_TRAINER_CHECKPOINT:
-            X.taken = L->taken + k * BN;
+            X.taken = L->as.dev.taken + k * BN;
             bruno__eng_adj_checkpoint(&X, v0, p0);
             break;
         default:
@@ -5138,14 +5196,53 @@ static void bruno__eng_backward(bruno_net *net, bruno_layer *L, const bruno_real
     bruno__eng_pass(net, L, u, dy, du, T, B, 1);
 }
 
-/* ---- layers: configuration, checks, parameter and workspace plans, init ---- */
-/* A workspace buffer: where it goes, how many elements of what size. */
+/* ---- layers: what every kind shares ------------------------------------------ */
+/* Every layer kind is one section below ("layer: NAME") and one row of the
+   table of layer kinds after them; the network reaches a kind only through
+   its row (bruno__layer_ops). */
+
+/* A buffer of a plan: where it goes, how many elements of what size. */
 typedef struct bruno__buf {
     void **ptr;
     size_t n, size;
 } bruno__buf;
 
-#define BRUNO__DENSE_BLOCK 16 /* inputs a dense layer transposes at a time */
+/* A buffer of n elements of type T at b[k++]. */
+#define BRUNO__BUF(b, k, p, count, T) \
+    ((b)[k].ptr = (void **)&(p), (b)[k].n = (count), (b)[k].size = sizeof(T), ++(k))
+
+/* One row of the table of layer kinds: what the network asks of a kind.
+   Optional entries may be NULL. */
+struct bruno__layer_ops {
+    bruno_layer_kind kind;     /* the row's own kind: the table is in enum order */
+    const char *name;
+    const char *W_name;        /* its matrix W as a parameter ("W", "W_rec"), quantised and RRAM
+                                  per cfg.bits and cfg.synapse; NULL: no matrix */
+    int spiking;               /* its output is spikes with a surrogate gradient (cfg.surrogate) */
+    int dx_over_input;         /* its backward may write dL/dx over its input (see bruno__grad_in_place) */
+    int out_overwritable;      /* its backward never reads its own output: the layer above may write
+                                  its dL/dx there */
+    /* n_out (and nW) from the input size, and the checks of the sizes */
+    bruno_result (*check)(bruno_layer *L, const bruno_layer_config *lc, size_t n_in);
+    /* optional: after the shared checks, before the parameters are allocated: the checks of
+       its own parameters and what it holds outside its buffers (a device population) */
+    bruno_result (*setup)(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc);
+    /* the buffers that live as long as the layer (parameters, gradients) */
+    size_t (*params_plan)(bruno_layer *L, bruno__buf *b);
+    /* initial values from the network's RNG, in a fixed order; registers the parameters */
+    void (*init)(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc);
+    /* the workspace for (T, B) after L->out (train: what the backward pass needs) */
+    size_t (*ws_plan)(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train, bruno__buf *b);
+    /* x [T][B][n_in] -> L->out [T][B][n_out] */
+    bruno_result (*forward)(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B, int train);
+    /* dy -> dx (NULL for the first layer), gradients accumulated */
+    void (*backward)(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
+                     size_t T, size_t B);
+    void (*constrain)(bruno_layer *L);                    /* optional: after an optimiser step */
+    size_t (*own_bytes)(const bruno_layer *L);            /* optional: bytes held outside its buffers */
+    void (*release)(bruno_layer *L);                      /* optional: frees what setup made */
+    bruno_result (*redraw)(bruno_layer *L, double sigma, bruno_rng *rng); /* optional: device variability */
+};
 
 static bruno_real bruno__rsqrt_in(size_t n) { return (bruno_real)(1.0 / sqrt((double)n)); }
 
@@ -5175,6 +5272,686 @@ BRUNO_API bruno_layer_config bruno_layer_config_default(bruno_layer_kind kind)
     return c;
 }
 
+static size_t bruno__bytes_of(const bruno__buf *b, size_t k)
+{
+    size_t i, s = 0;
+    for (i = 0; i < k; ++i) {
+        size_t by = b[i].n * b[i].size;
+        s += by != 0 ? by : 1; /* bruno_alloc makes a zero-size request one byte */
+    }
+    return s;
+}
+
+static void bruno__free_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
+{
+    size_t i;
+    for (i = 0; i < k; ++i) {
+        bruno_free(a, *b[i].ptr, b[i].n, b[i].size);
+        *b[i].ptr = NULL;
+    }
+}
+
+/* Allocate the k buffers of a plan, zero-filled but for the one at *raw
+   (NULL: none). */
+static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, size_t k, void **raw)
+{
+    size_t i;
+    for (i = 0; i < k; ++i) {
+        *b[i].ptr = b[i].ptr == raw ? bruno__alloc_raw(a, b[i].n, b[i].size) : bruno_alloc(a, b[i].n, b[i].size);
+        if (!*b[i].ptr) {
+            bruno__free_bufs(a, b, i);
+            return BRUNO_ERR_NOMEM;
+        }
+    }
+    return BRUNO_OK;
+}
+
+static void bruno__add_param(bruno_net *net, const char *what, bruno_real *d,
+                             bruno_real *g, size_t n)
+{
+    bruno_param *p = &net->params[net->n_params++];
+    char *nm = net->param_names[net->n_params - 1];
+    size_t i = 0, l = net->n_layers;
+    /* "l<index>.<what>" without snprintf, which C89-ish C++ builds may warn about */
+    nm[i++] = 'l';
+    if (l >= 10) nm[i++] = (char)('0' + l / 10);
+    nm[i++] = (char)('0' + l % 10);
+    nm[i++] = '.';
+    while (*what && i < sizeof net->param_names[0] - 1) nm[i++] = *what++;
+    nm[i] = 0;
+    p->name = nm;
+    p->data = d;
+    p->grad = g;
+    p->n = n;
+}
+
+/* The sizes of a neuron layer: n neurons for n inputs. */
+static bruno_result bruno__neurons_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
+{
+    if (lc->n_out && lc->n_out != n_in) return BRUNO_ERR_SHAPE;
+    L->n_out = n_in;
+    return BRUNO_OK;
+}
+
+/* ---- layers: the matrix W of DENSE, RLIF and SNU (MODELS §5) ------------------ */
+static int bruno__has_rram(const bruno_layer *L)
+{
+    return L->ops->W_name && L->cfg.synapse == BRUNO_SYNAPSE_RRAM;
+}
+
+/* W, its gradient, the quantised Wq, the transpose Wt of the recurrent
+   matrices (transposed: they run step by step on it; a dense layer
+   transposes a block of inputs at a time into its workspace) and the RRAM
+   levels (the device array allocates its own, bruno_rram_array_bytes). */
+static size_t bruno__W_plan(bruno_layer *L, bruno__buf *b, int transposed)
+{
+    size_t k = 0;
+    BRUNO__BUF(b, k, L->W, L->nW, bruno_real);
+    BRUNO__BUF(b, k, L->gW, L->nW, bruno_real);
+    if (L->cfg.bits < 32) BRUNO__BUF(b, k, L->Wq, L->nW, bruno_real);
+    if (transposed) BRUNO__BUF(b, k, L->Wt, L->nW, bruno_real);
+    if (bruno__has_rram(L)) BRUNO__BUF(b, k, L->levels, L->nW, int8_t);
+    return k;
+}
+
+/* W ~ U(-s, s) with s = init_scale/sqrt(n_in), or U(0, init_scale*sqrt(1/n_out)). */
+static void bruno__W_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    size_t i;
+    if (lc->init_nonneg) {
+        double hi = lc->init_scale * sqrt(1.0 / (double)L->n_out);
+        for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(hi * bruno_rng_uniform(&net->rng));
+    } else {
+        double s = lc->init_scale * (double)bruno__rsqrt_in(L->n_in);
+        for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
+    }
+    bruno__add_param(net, L->ops->W_name, L->W, L->gW, L->nW);
+}
+
+/* The RRAM array of W. Seeds from the network's RNG state without
+   advancing it: the layers that follow draw the same initial values as
+   with ideal synapses. */
+static bruno_result bruno__layer_rram_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    bruno_rng peek = net->rng;
+    uint64_t v = bruno_rng_u64(&peek);
+    bruno_rram_array_config ac = lc->rram;
+    ac.n_weights = L->nW;
+    ac.bits = lc->bits;
+    ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
+    ac.allocator = net->cfg.allocator;
+    bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
+    L->rram_last = 0;
+    L->rram_total = L->rram_programs = 0;
+    return bruno_rram_array_init(&L->rram, &ac);
+}
+
+/* The W a forward pass uses (and its backward after it); the recurrent
+   matrices get it transposed (Wt, see bruno__matvec). */
+static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_result *r)
+{
+    const bruno_real *W = L->W;
+    size_t no = L->n_out, ni = L->nW / no, o, i;
+    *r = BRUNO_OK;
+    if (bruno__has_rram(L)) {
+        /* MODELS §5.2, RRAM.md §6: program the levels (only changed devices
+           are written), read them back with one read-noise sample; the
+           same Wq serves the backward pass */
+        bruno_real scale, m = (bruno_real)((1 << (L->cfg.bits - 1)) - 1);
+        size_t n_re = 0, j;
+        *r = bruno__quantize(L->W, L->Wq, L->levels, L->nW, L->cfg.bits, 0, NULL, &scale);
+        if (*r == BRUNO_OK) *r = bruno_rram_array_program(&L->rram, L->levels, &L->rram_rng, &n_re);
+        if (*r == BRUNO_OK) *r = bruno_rram_array_weights(&L->rram, L->Wq, &L->rram_rng);
+        if (*r != BRUNO_OK) return NULL;
+        L->rram_last = n_re;
+        L->rram_total += n_re;
+        ++L->rram_programs;
+        /* the quantiser's q * scale / m, with q read from the devices */
+        for (j = 0; j < L->nW; ++j) L->Wq[j] = L->Wq[j] * scale / m;
+        W = L->Wq;
+    } else if (L->cfg.bits < 32) {
+        /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
+        *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
+        if (*r != BRUNO_OK) return NULL;
+        W = L->Wq;
+    }
+    if (!L->Wt) return W; /* dense: transposed block by block in the forward */
+    for (o = 0; o < no; ++o)
+        for (i = 0; i < ni; ++i) L->Wt[i * no + o] = W[o * ni + i];
+    return L->Wt;
+}
+
+/* y = W x (add: y += W x) from the transpose Wt [n_in][n_out]: an axpy
+   per input, so the inner loop over outputs is contiguous and vectorises
+   without reassociating a sum (the order over inputs is fixed, so the bits
+   do not depend on the vector width). Zero inputs, most of a spike
+   vector, are skipped. */
+static void bruno__matvec(const bruno_real *Wt, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
+{
+    size_t o, i;
+    if (!add) memset(y, 0, n_out * sizeof *y);
+    for (i = 0; i < n_in; ++i) {
+        const bruno_real xi = x[i];
+        const bruno_real *BRUNO__RESTRICT w = Wt + i * n_out;
+        bruno_real *BRUNO__RESTRICT yy = y;
+        if (xi == 0) continue;
+        for (o = 0; o < n_out; ++o) yy[o] += xi * w[o];
+    }
+}
+
+/* y^T W added into dx: dx[i] += sum_o dy[o] W[o][i]; and gW[o][i] += dy[o] x[i] */
+static void bruno__matvec_back(const bruno_real *W, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
+                               bruno_real *gW, size_t n_out, size_t n_in)
+{
+    size_t o, i;
+    for (o = 0; o < n_out; ++o) {
+        const bruno_real *w = W + o * n_in;
+        bruno_real *g = gW + o * n_in, d = dy[o];
+        if (d == 0) continue;
+        if (dx)
+            for (i = 0; i < n_in; ++i) dx[i] += d * w[i];
+        for (i = 0; i < n_in; ++i) g[i] += d * x[i];
+    }
+}
+
+/* ---- layer: encode: tile the inputs, then gain*(x + bias) (MODELS §3) ---------- */
+static bruno_result bruno__encode_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
+{
+    /* n_in * tile must not wrap: the same bound as a dense layer's width */
+    if (lc->tile == 0 || lc->tile > ((size_t)1 << 24) / n_in) return BRUNO_ERR_SIZE;
+    L->n_out = n_in * lc->tile;
+    if (lc->n_out && lc->n_out != L->n_out) return BRUNO_ERR_SHAPE;
+    return BRUNO_OK;
+}
+
+static size_t bruno__encode_params_plan(bruno_layer *L, bruno__buf *b)
+{
+    size_t k = 0;
+    BRUNO__BUF(b, k, L->b, L->n_out, bruno_real);
+    BRUNO__BUF(b, k, L->gb, L->n_out, bruno_real);
+    BRUNO__BUF(b, k, L->as.encode.gain, L->n_out, bruno_real);
+    BRUNO__BUF(b, k, L->as.encode.ggain, L->n_out, bruno_real);
+    return k;
+}
+
+static void bruno__encode_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    size_t i;
+    for (i = 0; i < L->n_out; ++i)
+        L->as.encode.gain[i] = (bruno_real)(lc->gain_init_mean + lc->gain_init_std * bruno_rng_normal(&net->rng));
+    for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->bias_init_std * bruno_rng_normal(&net->rng));
+    bruno__add_param(net, "gain", L->as.encode.gain, L->as.encode.ggain, L->n_out);
+    bruno__add_param(net, "bias", L->b, L->gb, L->n_out);
+}
+
+static size_t bruno__no_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
+                                bruno__buf *b)
+{
+    (void)L, (void)c, (void)T, (void)B, (void)train, (void)b;
+    return 0;
+}
+
+static bruno_result bruno__encode_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
+                                          int train)
+{
+    size_t R = T * B, r, c;
+    const bruno_real *gain = L->as.encode.gain;
+    (void)net, (void)train;
+    for (r = 0; r < R; ++r)
+        for (c = 0; c < L->n_out; ++c) L->out[r * L->n_out + c] = gain[c] * (x[r * L->n_in + c % L->n_in] + L->b[c]);
+    return BRUNO_OK;
+}
+
+static void bruno__encode_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
+                                   bruno_real *dx, size_t T, size_t B)
+{
+    size_t R = T * B, r, c;
+    const bruno_real *gain = L->as.encode.gain;
+    (void)net;
+    if (dx) memset(dx, 0, R * L->n_in * sizeof *dx);
+    for (r = 0; r < R; ++r)
+        for (c = 0; c < L->n_out; ++c) {
+            bruno_real d = dy[r * L->n_out + c], xi = x[r * L->n_in + c % L->n_in];
+            L->as.encode.ggain[c] += d * (xi + L->b[c]);
+            L->gb[c] += d * gain[c];
+            if (dx) dx[r * L->n_in + c % L->n_in] += d * gain[c];
+        }
+}
+
+/* ---- layer: dense: y[r] = W x[r] (+ b) over rows r (MODELS §5) ------------------ */
+#define BRUNO__DENSE_BLOCK 16 /* inputs a dense layer transposes at a time */
+
+static bruno_result bruno__dense_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
+{
+    if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) return BRUNO_ERR_SIZE;
+    L->n_out = lc->n_out;
+    L->nW = L->n_out * n_in;
+    return BRUNO_OK;
+}
+
+static size_t bruno__dense_params_plan(bruno_layer *L, bruno__buf *b)
+{
+    size_t k = bruno__W_plan(L, b, 0);
+    if (L->cfg.bias) {
+        BRUNO__BUF(b, k, L->b, L->n_out, bruno_real);
+        BRUNO__BUF(b, k, L->gb, L->n_out, bruno_real);
+    }
+    return k;
+}
+
+static void bruno__dense_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    bruno__W_init(net, L, lc);
+    if (L->b) bruno__add_param(net, "b", L->b, L->gb, L->n_out);
+}
+
+/* BRUNO__DENSE_BLOCK inputs of W, transposed, one block per thread */
+static size_t bruno__dense_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
+                                   bruno__buf *b)
+{
+    size_t k = 0;
+    (void)train;
+    BRUNO__BUF(b, k, L->as.dense.blocks, BRUNO__DENSE_BLOCK * L->n_out * bruno__n_items(c, T * B), bruno_real);
+    return k;
+}
+
+static bruno_result bruno__dense_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t R)
+{
+    bruno_result res = BRUNO_OK;
+    const bruno_real *W = bruno__weights(net, L, &res);
+    size_t no = L->n_out, ni = L->n_in, nt = bruno__n_items(&net->cfg, R);
+    long part;
+    if (res != BRUNO_OK) return res;
+    /* y = W x (+ b) for every row, a block of inputs at a time: the block is
+       transposed into the workspace and each row adds it in axpy form
+       (bruno__matvec), inputs in ascending order, so the bits are those
+       of a full transpose at a fraction of its memory. Each thread
+       takes a static share of the rows and transposes every block into
+       its own slice of the workspace: no barrier between blocks. A
+       transpose shared by the threads needed two barriers per block,
+       and E1's dense forward (512 inputs, 32 blocks) ran 1.67x at two
+       threads; the repeated transpose copies 16 n_out values per block
+       and thread, against 16 n_out multiply-adds per row (E1: 200
+       rows per thread). Any thread count gives the same bits: a row's
+       sums do not depend on who computes it. */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
+#endif
+    for (part = 0; part < (long)nt; ++part) {
+        bruno_real *Wt = L->as.dense.blocks + (size_t)part * BRUNO__DENSE_BLOCK * no;
+        size_t r0 = R * (size_t)part / nt, r1 = R * ((size_t)part + 1) / nt, i0, r2, cc;
+        memset(L->out + r0 * no, 0, (r1 - r0) * no * sizeof *L->out);
+        for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
+            size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, oo, i;
+            for (oo = 0; oo < no; ++oo)
+                for (i = 0; i < nb; ++i) Wt[i * no + oo] = W[oo * ni + i0 + i];
+            for (r2 = r0; r2 < r1; ++r2) bruno__matvec(Wt, x + r2 * ni + i0, L->out + r2 * no, no, nb, 1);
+        }
+        if (L->b)
+            for (r2 = r0; r2 < r1; ++r2)
+                for (cc = 0; cc < no; ++cc) L->out[r2 * no + cc] += L->b[cc];
+    }
+    return BRUNO_OK;
+}
+
+/* dx rows and gW rows are each owned by one thread and summed in the
+   serial order, so any thread count gives the same bits. */
+static void bruno__dense_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
+                                  bruno_real *dx, size_t R)
+{
+    const bruno_real *W = L->Wq ? L->Wq : L->W;
+    size_t ni = L->n_in, no = L->n_out;
+    long k;
+    (void)net; /* the thread count, with OpenMP */
+    if (dx) {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, R)) schedule(static) if (net->cfg.threads > 1)
+#endif
+        for (k = 0; k < (long)R; ++k) {
+            bruno_real *d = dx + (size_t)k * ni;
+            const bruno_real *g = dy + (size_t)k * no;
+            size_t o, i;
+            memset(d, 0, ni * sizeof *d);
+            for (o = 0; o < no; ++o) {
+                const bruno_real *w = W + o * ni;
+                bruno_real go = g[o];
+                if (go == 0) continue;
+                for (i = 0; i < ni; ++i) d[i] += go * w[i];
+            }
+        }
+    }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, no)) schedule(static) if (net->cfg.threads > 1)
+#endif
+    for (k = 0; k < (long)no; ++k) {
+        bruno_real *gw = L->gW + (size_t)k * ni;
+        size_t rr, i;
+        for (rr = 0; rr < R; ++rr) {
+            bruno_real go = dy[rr * no + (size_t)k];
+            const bruno_real *xr = x + rr * ni;
+            if (go == 0) continue;
+            for (i = 0; i < ni; ++i) gw[i] += go * xr[i];
+        }
+        if (L->b)
+            for (rr = 0; rr < R; ++rr) L->gb[k] += dy[rr * no + (size_t)k];
+    }
+}
+
+/* the table's forms: a dense layer works on T*B rows */
+static bruno_result bruno__dense_fwd(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
+                                     int train)
+{
+    (void)train;
+    return bruno__dense_forward(net, L, x, T * B);
+}
+
+static void bruno__dense_bwd(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
+                             bruno_real *dx, size_t T, size_t B)
+{
+    bruno__dense_backward(net, L, x, dy, dx, T * B);
+}
+
+/* ---- layer: lif and rlif: current-based LIF, RLIF with W_rec s_{t-1} (MODELS §4) -- */
+static bruno_result bruno__rlif_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
+{
+    bruno_result r = bruno__neurons_check(L, lc, n_in);
+    L->nW = n_in * n_in;
+    return r;
+}
+
+static bruno_result bruno__lif_setup(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    (void)net, (void)L;
+    if (!(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1)) return BRUNO_ERR_PARAM;
+    return BRUNO_OK;
+}
+
+static size_t bruno__lif_params_plan(bruno_layer *L, bruno__buf *b)
+{
+    size_t k = L->ops->W_name ? bruno__W_plan(L, b, 1) : 0;
+    BRUNO__BUF(b, k, L->as.lif.dec, 2, bruno_real);
+    BRUNO__BUF(b, k, L->as.lif.gdec, 2, bruno_real);
+    return k;
+}
+
+static void bruno__lif_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    if (L->ops->W_name) bruno__W_init(net, L, lc);
+    L->as.lif.dec[0] = (bruno_real)lc->alpha;
+    L->as.lif.dec[1] = (bruno_real)lc->beta;
+    if (lc->train_decay) bruno__add_param(net, "decay", L->as.lif.dec, L->as.lif.gdec, 2);
+}
+
+static size_t bruno__lif_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
+                                 bruno__buf *b)
+{
+    size_t k = 0, BN = B * L->n_out;
+    (void)c, (void)train;
+    BRUNO__BUF(b, k, L->as.lif.syn, T * BN, bruno_real);
+    BRUNO__BUF(b, k, L->as.lif.mem, T * BN, bruno_real);
+    BRUNO__BUF(b, k, L->as.lif.work, 4 * BN, bruno_real);
+    return k;
+}
+
+static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
+                                       int train)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real a = L->as.lif.dec[0], be = L->as.lif.dec[1];
+    bruno_real *xin = L->as.lif.work;   /* [B][n] */
+    const bruno_real *Wr = NULL;
+    bruno_result r = BRUNO_OK;
+    (void)train;
+    if (L->ops->W_name) {
+        Wr = bruno__weights(net, L, &r);
+        if (r != BRUNO_OK) return r;
+    }
+    for (t = 0; t < T; ++t) {
+        const bruno_real *xt = x + t * BN;
+        bruno_real *syn = L->as.lif.syn + t * BN, *mt = L->as.lif.mem + t * BN, *y = L->out + t * BN;
+        const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL;
+        memcpy(xin, xt, BN * sizeof *xin);
+        if (Wr && t)
+            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) {
+            bruno_real sp = syn_p ? syn_p[i] : 0;
+            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0; /* mem after the reset */
+            syn[i] = be * sp + (1 - be) * xin[i];
+            mt[i] = a * mp + (1 - a) * syn[i];
+            y[i] = bruno__spike(&L->cfg, mt[i] - 1);
+        }
+    }
+    return BRUNO_OK;
+}
+
+static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
+                                bruno_real *dx, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real a = L->as.lif.dec[0], be = L->as.lif.dec[1], ga = 0, gb = 0, *w = L->as.lif.work;
+    bruno_real *g_syn = w, *g_mem = w + BN, *g_s = w + 2 * BN, *xin = w + 3 * BN;
+    const bruno_real *Wr = L->ops->W_name ? (L->Wq ? L->Wq : L->W) : NULL;
+    (void)net;
+    memset(w, 0, 3 * BN * sizeof(bruno_real));
+    for (t = T; t-- > 0;) {
+        const bruno_real *syn = L->as.lif.syn + t * BN, *mt = L->as.lif.mem + t * BN, *dyt = dy + t * BN;
+        const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL;
+        memcpy(xin, x + t * BN, BN * sizeof *xin);
+        if (Wr && t)
+            for (b = 0; b < B; ++b) bruno__matvec(L->Wt, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) {
+            bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
+            bruno_real gy = dyt[i] + g_s[i];
+            bruno_real gm = g_mem[i] * (1 - s_hard) + gy * bruno__surrogate(&L->cfg, mt[i] - 1);
+            bruno_real gsyn = g_syn[i] + gm * (1 - a);
+            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0;
+            bruno_real sp = syn_p ? syn_p[i] : 0;
+            ga += gm * (mp - syn[i]);
+            g_mem[i] = gm * a;
+            gb += gsyn * (sp - xin[i]);
+            g_syn[i] = gsyn * be;
+            xin[i] = gsyn * (1 - be); /* now dL/dxin */
+        }
+        if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
+        if (Wr) {
+            memset(g_s, 0, BN * sizeof *g_s);
+            if (t)
+                for (b = 0; b < B; ++b)
+                    bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, g_s + b * n, L->gW, n, n);
+        }
+    }
+    L->as.lif.gdec[0] += ga;
+    L->as.lif.gdec[1] += gb;
+}
+
+/* alpha, beta stay in [0.5, 1] */
+static void bruno__lif_constrain(bruno_layer *L)
+{
+    int i;
+    for (i = 0; i < 2; ++i) {
+        if (L->as.lif.dec[i] < (bruno_real)0.5) L->as.lif.dec[i] = (bruno_real)0.5;
+        if (L->as.lif.dec[i] > 1) L->as.lif.dec[i] = 1;
+    }
+}
+
+/* ---- layer: snu: h = h(1-s)decay + x + W_rec s + b (MODELS §4) ------------------ */
+static size_t bruno__snu_params_plan(bruno_layer *L, bruno__buf *b)
+{
+    size_t k = bruno__W_plan(L, b, 1);
+    BRUNO__BUF(b, k, L->b, L->n_out, bruno_real);
+    BRUNO__BUF(b, k, L->gb, L->n_out, bruno_real);
+    return k;
+}
+
+static void bruno__snu_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    bruno__W_init(net, L, lc);
+    bruno__add_param(net, "b", L->b, L->gb, L->n_out);
+}
+
+static size_t bruno__snu_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
+                                 bruno__buf *b)
+{
+    size_t k = 0, BN = B * L->n_out;
+    (void)c, (void)train;
+    BRUNO__BUF(b, k, L->as.snu.h, T * BN, bruno_real);
+    BRUNO__BUF(b, k, L->as.snu.work, 3 * BN, bruno_real);
+    return k;
+}
+
+static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
+                                       int train)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold, *H = L->as.snu.h;
+    bruno_result r;
+    const bruno_real *Wr = bruno__weights(net, L, &r);
+    (void)train;
+    if (r != BRUNO_OK) return r;
+    for (t = 0; t < T; ++t) {
+        bruno_real *h = H + t * BN, *y = L->out + t * BN;
+        for (i = 0; i < BN; ++i) {
+            bruno_real hp = t ? H[(t - 1) * BN + i] : 0;
+            bruno_real sp = (t && hp >= thr) ? (bruno_real)1 : (bruno_real)0;
+            h[i] = hp * (1 - sp) * d + x[t * BN + i] + L->b[i % n];
+        }
+        if (t)
+            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, h + b * n, n, n, 1);
+        for (i = 0; i < BN; ++i) y[i] = bruno__spike(&L->cfg, h[i] - thr);
+    }
+    return BRUNO_OK;
+}
+
+static void bruno__snu_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
+                                bruno_real *dx, size_t T, size_t B)
+{
+    size_t n = L->n_out, BN = B * n, t, i, b;
+    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold, *H = L->as.snu.h;
+    bruno_real *g_h = L->as.snu.work, *g_s = g_h + BN, *gh_t = g_h + 2 * BN;
+    const bruno_real *Wr = L->Wq ? L->Wq : L->W;
+    (void)net, (void)x;
+    memset(g_h, 0, 2 * BN * sizeof(bruno_real));
+    for (t = T; t-- > 0;) {
+        const bruno_real *h = H + t * BN;
+        for (i = 0; i < BN; ++i) {
+            gh_t[i] = g_h[i] + (dy[t * BN + i] + g_s[i]) * bruno__surrogate(&L->cfg, h[i] - thr);
+            L->gb[i % n] += gh_t[i];
+        }
+        if (dx) memcpy(dx + t * BN, gh_t, BN * sizeof *gh_t);
+        memset(g_s, 0, BN * sizeof *g_s);
+        if (t) {
+            for (b = 0; b < B; ++b)
+                bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, gh_t + b * n, g_s + b * n, L->gW, n, n);
+            for (i = 0; i < BN; ++i) {
+                bruno_real hp = H[(t - 1) * BN + i];
+                g_h[i] = gh_t[i] * (hp >= thr ? 0 : 1) * d;
+            }
+        }
+    }
+}
+
+/* ---- layer: device neurons: current = gain * input (MODELS §2, §3) --------------- */
+/* The device neurons of a FELIF layer: lc->device (FeLIF if NULL) with
+   lc->device_params (NULL: the typed felif parameters for FeLIF, else the
+   device's defaults), seeded from the network's RNG. Its forward and
+   backward are the fine-step engine's (bruno__eng_forward, _backward). */
+static bruno_result bruno__device_layer_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    const bruno_device *dev = lc->device ? lc->device : bruno__felif_dev();
+    double prm[BRUNO_DEVICE_MAX_PARAMS];
+    bruno_result r;
+    uint64_t seed;
+    if (!(lc->input_gain > 0)) return BRUNO_ERR_PARAM;
+    seed = bruno_rng_u64(&net->rng);
+    if (lc->device_params) memcpy(prm, lc->device_params, dev->n_params * sizeof prm[0]);
+    else if (dev == bruno__felif_dev()) {
+        /* the typed parameters keep their own checks (and error codes) */
+        if ((r = bruno_felif_params_validate(&lc->felif)) != BRUNO_OK) return r;
+        bruno_felif_params_to_vector(&lc->felif, prm);
+    } else bruno_device_defaults(dev, prm);
+    return bruno_device_pop_init(&L->as.dev.pop, dev, prm, L->n_out, lc->sigma, lc->vary_gain, seed,
+                                 &net->cfg.allocator);
+}
+
+static size_t bruno__no_params_plan(bruno_layer *L, bruno__buf *b)
+{
+    (void)L, (void)b;
+    return 0;
+}
+
+static void bruno__no_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
+{
+    (void)net, (void)L, (void)lc;
+}
+
+static size_t bruno__device_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
+                                    bruno__buf *b)
+{
+    size_t k = 0, BN = B * L->n_out;
+    int seq = train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
+    int exact = train && (c->trainer == BRUNO_TRAINER_BPTT || c->trainer == BRUNO_TRAINER_CHECKPOINT);
+    if (!seq) {
+        BRUNO__BUF(b, k, L->as.dev.v, (T + 1) * BN, bruno_real);
+        BRUNO__BUF(b, k, L->as.dev.p, (T + 1) * BN, bruno_real);
+    }
+    /* fine steps taken before the freeze: every step's when the backward pass needs them */
+    BRUNO__BUF(b, k, L->as.dev.taken, (exact && !seq ? T : 1) * BN, uint32_t);
+    if (exact) BRUNO__BUF(b, k, L->as.dev.fine, bruno__eng_fine_states(c, T) * 2 * BN, bruno_real);
+    /* gv, gp, gI, I, and a work state (v, p) */
+    BRUNO__BUF(b, k, L->as.dev.work, 6 * BN, bruno_real);
+    return k;
+}
+
+static bruno_result bruno__device_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
+                                          int train)
+{
+    bruno__eng_forward(net, L, x, T, B, train);
+    return BRUNO_OK;
+}
+
+static size_t bruno__device_bytes(const bruno_layer *L)
+{
+    return bruno_device_pop_bytes(L->as.dev.pop.dev, L->n_out);
+}
+
+static void bruno__device_release(bruno_layer *L) { bruno_device_pop_free(&L->as.dev.pop); }
+
+static bruno_result bruno__device_redraw(bruno_layer *L, double sigma, bruno_rng *rng)
+{
+    return bruno_device_pop_redraw(&L->as.dev.pop, sigma, L->cfg.vary_gain, rng);
+}
+
+/* ---- the table of layer kinds: one row per kind, in bruno_layer_kind order ------- */
+/* A new kind: its value in bruno_layer_kind (before the end), its section
+   above, and its row here. */
+static const bruno__layer_ops bruno__layer_kinds[] = {
+    {BRUNO_LAYER_ENCODE, "encode", NULL, 0, 0, 1, bruno__encode_check, NULL, bruno__encode_params_plan,
+     bruno__encode_init, bruno__no_ws_plan, bruno__encode_forward, bruno__encode_backward, NULL, NULL, NULL, NULL},
+    {BRUNO_LAYER_DENSE, "dense", "W", 0, 0, 1, bruno__dense_check, NULL, bruno__dense_params_plan,
+     bruno__dense_init, bruno__dense_ws_plan, bruno__dense_fwd, bruno__dense_bwd, NULL, NULL, NULL, NULL},
+    {BRUNO_LAYER_LIF, "lif", NULL, 1, 0, 0, bruno__neurons_check, bruno__lif_setup, bruno__lif_params_plan,
+     bruno__lif_init, bruno__lif_ws_plan, bruno__lif_forward, bruno__lif_backward, bruno__lif_constrain, NULL, NULL,
+     NULL},
+    {BRUNO_LAYER_RLIF, "rlif", "W_rec", 1, 0, 0, bruno__rlif_check, bruno__lif_setup, bruno__lif_params_plan,
+     bruno__lif_init, bruno__lif_ws_plan, bruno__lif_forward, bruno__lif_backward, bruno__lif_constrain, NULL, NULL,
+     NULL},
+    {BRUNO_LAYER_FELIF, "device", NULL, 1, 1, 0, bruno__neurons_check, bruno__device_layer_init,
+     bruno__no_params_plan, bruno__no_init, bruno__device_ws_plan, bruno__device_forward, bruno__eng_backward, NULL,
+     bruno__device_bytes, bruno__device_release, bruno__device_redraw},
+    {BRUNO_LAYER_SNU, "snu", "W_rec", 1, 0, 0, bruno__rlif_check, NULL, bruno__snu_params_plan, bruno__snu_init,
+     bruno__snu_ws_plan, bruno__snu_forward, bruno__snu_backward, NULL, NULL, NULL, NULL},
+};
+
+/* The row of a kind; NULL for a value outside the enum. */
+static const bruno__layer_ops *bruno__layer_ops_of(bruno_layer_kind kind)
+{
+    size_t k = (size_t)kind;
+    if (k >= sizeof bruno__layer_kinds / sizeof bruno__layer_kinds[0]) return NULL;
+    BRUNO_ASSERT(bruno__layer_kinds[k].kind == kind);
+    return &bruno__layer_kinds[k];
+}
+
+/* ---- the network ------------------------------------------------------------ */
 BRUNO_API bruno_net_config bruno_net_config_default(size_t n_in)
 {
     bruno_net_config c;
@@ -5226,143 +6003,30 @@ BRUNO_API size_t bruno_net_n_out(const bruno_net *net)
     return net->n_layers ? net->layers[net->n_layers - 1]->n_out : net->cfg.n_in;
 }
 
-static int bruno__is_spiking(bruno_layer_kind k)
-{
-    return k == BRUNO_LAYER_LIF || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_FELIF || k == BRUNO_LAYER_SNU;
-}
-
-static int bruno__has_W(bruno_layer_kind k)
-{
-    return k == BRUNO_LAYER_DENSE || k == BRUNO_LAYER_RLIF || k == BRUNO_LAYER_SNU;
-}
-
-static int bruno__has_rram(const bruno_layer_config *c)
-{
-    return bruno__has_W(c->kind) && c->synapse == BRUNO_SYNAPSE_RRAM;
-}
-
-/* The persistent buffers of a layer (parameters, gradients, Wq, the RRAM
-   levels; the device array allocates its own, bruno_rram_array_bytes). */
-static size_t bruno__layer_params_plan(bruno_layer *L, bruno__buf *b)
-{
-    size_t k = 0, n = L->n_out;
-    bruno_layer_kind kind = L->cfg.kind;
-    if (bruno__has_W(kind)) {
-        b[k].ptr = (void **)&L->W; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->gW; b[k].n = L->nW; b[k++].size = sizeof(bruno_real);
-        if (L->cfg.bits < 32) { b[k].ptr = (void **)&L->Wq; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
-        /* the recurrent matrices run step by step on their transpose; a dense
-           layer transposes a block of inputs at a time into its workspace */
-        if (kind != BRUNO_LAYER_DENSE) { b[k].ptr = (void **)&L->Wt; b[k].n = L->nW; b[k++].size = sizeof(bruno_real); }
-        if (bruno__has_rram(&L->cfg)) { b[k].ptr = (void **)&L->levels; b[k].n = L->nW; b[k++].size = sizeof(int8_t); }
-    }
-    if ((kind == BRUNO_LAYER_DENSE && L->cfg.bias) || kind == BRUNO_LAYER_SNU || kind == BRUNO_LAYER_ENCODE) {
-        b[k].ptr = (void **)&L->b; b[k].n = n; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->gb; b[k].n = n; b[k++].size = sizeof(bruno_real);
-    }
-    if (kind == BRUNO_LAYER_ENCODE) {
-        b[k].ptr = (void **)&L->gain; b[k].n = n; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->ggain; b[k].n = n; b[k++].size = sizeof(bruno_real);
-    }
-    if (kind == BRUNO_LAYER_LIF || kind == BRUNO_LAYER_RLIF) {
-        b[k].ptr = (void **)&L->dec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->gdec; b[k].n = 2; b[k++].size = sizeof(bruno_real);
-    }
-    return k;
-}
-
-static size_t bruno__bytes_of(const bruno__buf *b, size_t k)
-{
-    size_t i, s = 0;
-    for (i = 0; i < k; ++i) {
-        size_t by = b[i].n * b[i].size;
-        s += by != 0 ? by : 1; /* bruno_alloc makes a zero-size request one byte */
-    }
-    return s;
-}
-
-static void bruno__free_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
-{
-    size_t i;
-    for (i = 0; i < k; ++i) {
-        bruno_free(a, *b[i].ptr, b[i].n, b[i].size);
-        *b[i].ptr = NULL;
-    }
-}
-
-/* Allocate the k buffers of a plan, zero-filled but for the one at *raw
-   (NULL: none). */
-static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, size_t k, void **raw)
-{
-    size_t i;
-    for (i = 0; i < k; ++i) {
-        *b[i].ptr = b[i].ptr == raw ? bruno__alloc_raw(a, b[i].n, b[i].size) : bruno_alloc(a, b[i].n, b[i].size);
-        if (!*b[i].ptr) {
-            bruno__free_bufs(a, b, i);
-            return BRUNO_ERR_NOMEM;
-        }
-    }
-    return BRUNO_OK;
-}
-
-/* The workspace of a layer for (T, B). */
+/* The workspace of a layer for (T, B): its output, then its kind's. */
 static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, size_t T, size_t B, int train,
                                    bruno__buf *b)
 {
-    size_t k = 0, n = L->n_out, BN = B * L->n_out;
-    int seq = train && c->trainer == BRUNO_TRAINER_CHECKPOINT && c->schedule == BRUNO_SCHEDULE_SEQUENCE;
-    b[k].ptr = (void **)&L->out; b[k].n = T * B * n; b[k++].size = sizeof(bruno_real);
-    switch (L->cfg.kind) {
-    case BRUNO_LAYER_DENSE: /* BRUNO__DENSE_BLOCK inputs of W, transposed, one block per thread */
-        b[k].ptr = (void **)&L->tmp; b[k].n = BRUNO__DENSE_BLOCK * n * bruno__n_items(c, T * B);
-        b[k++].size = sizeof(bruno_real);
-        break;
-    case BRUNO_LAYER_LIF:
-    case BRUNO_LAYER_RLIF:
-        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->st_b; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->tmp; b[k].n = 4 * BN; b[k++].size = sizeof(bruno_real);
-        break;
-    case BRUNO_LAYER_SNU:
-        b[k].ptr = (void **)&L->st_a; b[k].n = T * BN; b[k++].size = sizeof(bruno_real);
-        b[k].ptr = (void **)&L->tmp; b[k].n = 3 * BN; b[k++].size = sizeof(bruno_real);
-        break;
-    case BRUNO_LAYER_FELIF:
-        if (!seq) {
-            b[k].ptr = (void **)&L->st_a; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
-            b[k].ptr = (void **)&L->st_b; b[k].n = (T + 1) * BN; b[k++].size = sizeof(bruno_real);
-        }
-        /* fine steps taken before the freeze: every step's when the backward pass needs them */
-        b[k].ptr = (void **)&L->taken; b[k].n = (train && !seq && (c->trainer == BRUNO_TRAINER_BPTT ||
-                    c->trainer == BRUNO_TRAINER_CHECKPOINT) ? T : 1) * BN;
-        b[k++].size = sizeof(uint32_t);
-        if (train && (c->trainer == BRUNO_TRAINER_BPTT || c->trainer == BRUNO_TRAINER_CHECKPOINT)) {
-            b[k].ptr = (void **)&L->fine; b[k].n = bruno__eng_fine_states(c, T) * 2 * BN;
-            b[k++].size = sizeof(bruno_real);
-        }
-        /* gv, gp, gI, I, and a work state (v, p) */
-        b[k].ptr = (void **)&L->tmp; b[k].n = 6 * BN; b[k++].size = sizeof(bruno_real);
-        break;
-    default: break;
-    }
-    return k;
+    size_t k = 0;
+    BRUNO__BUF(b, k, L->out, T * B * L->n_out, bruno_real);
+    return k + L->ops->ws_plan(L, c, T, B, train, b + k);
 }
 
 /* Whether layer l >= 1 writes dL/d(its input) over the output of the layer
-   below instead of into a buffer of its own. A FeLIF layer reads its input
-   u_k (as the current) when it starts reversing network step k and writes
-   du_k when it ends, lane by lane, and its recomputations (checkpointing,
-   the sequence schedule) read only steps before k; a dense or encoding
-   layer's backward never reads its own output. So the two can share the
-   array: E1's dense -> FeLIF net needs no gradient buffer at all (T*B*n
-   floats less, the same bits). The layer below's output is consumed: the
-   next backward needs a new forward. */
+   below instead of into a buffer of its own: when its kind may
+   (dx_over_input) and the kind below allows it (out_overwritable). A
+   device layer reads its input u_k (as the current) when it starts
+   reversing network step k and writes du_k when it ends, lane by lane,
+   and its recomputations (checkpointing, the sequence schedule) read only
+   steps before k; a dense or encoding layer's backward never reads its
+   own output. So the two can share the array: E1's dense -> FeLIF net
+   needs no gradient buffer at all (T*B*n floats less, the same bits). The
+   layer below's output is consumed: the next backward needs a new
+   forward. */
 static int bruno__grad_in_place(const bruno_net *net, size_t l)
 {
-    bruno_layer_kind below;
-    if (l == 0 || l >= net->n_layers || net->layers[l]->cfg.kind != BRUNO_LAYER_FELIF) return 0;
-    below = net->layers[l - 1]->cfg.kind;
-    return below == BRUNO_LAYER_DENSE || below == BRUNO_LAYER_ENCODE;
+    if (l == 0 || l >= net->n_layers || !net->layers[l]->ops->dx_over_input) return 0;
+    return net->layers[l - 1]->ops->out_overwritable;
 }
 
 /* Where layer l writes dL/d(its input): -1 nowhere (layer 0) or in place,
@@ -5407,13 +6071,12 @@ BRUNO_API size_t bruno_net_bytes(const bruno_net *net)
     if (!net) return 0;
     for (l = 0; l < net->n_layers; ++l) {
         bruno_layer *L = net->layers[l];
-        s += sizeof(bruno_layer) + bruno__bytes_of(b, bruno__layer_params_plan(L, b));
-        if (L->cfg.kind == BRUNO_LAYER_FELIF) s += bruno_device_pop_bytes(L->pop.dev, L->n_out);
-        if (bruno__has_rram(&L->cfg)) s += bruno_rram_array_bytes(&L->rram.cfg);
+        s += sizeof(bruno_layer) + bruno__bytes_of(b, L->ops->params_plan(L, b));
+        if (L->ops->own_bytes) s += L->ops->own_bytes(L);
+        if (bruno__has_rram(L)) s += bruno_rram_array_bytes(&L->rram.cfg);
     }
     return s;
 }
-
 BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t batch)
 {
     size_t l, s = 0, gw;
@@ -5470,8 +6133,11 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
            forward pass stores each window's steps up to its item's last
            running one, the only steps the backward pass reads), so they
            are not zero-filled; the checkpoint slots likewise, but they are
-           small */
-        void **raw = net->cfg.trainer == BRUNO_TRAINER_BPTT ? (void **)&net->layers[l]->fine : NULL;
+           small (as.dev is the device layer's part of a union: other kinds
+           keep other buffers there) */
+        void **raw = net->cfg.trainer == BRUNO_TRAINER_BPTT && net->layers[l]->cfg.kind == BRUNO_LAYER_FELIF
+                         ? (void **)&net->layers[l]->as.dev.fine
+                         : NULL;
         if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, raw)) != BRUNO_OK) {
             size_t m;
             for (m = 0; m < l; ++m)
@@ -5503,9 +6169,9 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
 static void bruno__layer_free(bruno_net *net, bruno_layer *L)
 {
     bruno__buf b[16];
-    bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_params_plan(L, b));
-    if (L->cfg.kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
-    if (bruno__has_rram(&L->cfg)) bruno_rram_array_free(&L->rram);
+    bruno__free_bufs(&net->cfg.allocator, b, L->ops->params_plan(L, b));
+    if (L->ops->release) L->ops->release(L);
+    if (bruno__has_rram(L)) bruno_rram_array_free(&L->rram);
     bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
 }
 
@@ -5519,129 +6185,22 @@ BRUNO_API void bruno_net_free(bruno_net *net)
     net->n_params = 0;
 }
 
-static void bruno__add_param(bruno_net *net, const char *what, bruno_real *d,
-                             bruno_real *g, size_t n)
-{
-    bruno_param *p = &net->params[net->n_params++];
-    char *nm = net->param_names[net->n_params - 1];
-    size_t i = 0, l = net->n_layers;
-    /* "l<index>.<what>" without snprintf, which C89-ish C++ builds may warn about */
-    nm[i++] = 'l';
-    if (l >= 10) nm[i++] = (char)('0' + l / 10);
-    nm[i++] = (char)('0' + l % 10);
-    nm[i++] = '.';
-    while (*what && i < sizeof net->param_names[0] - 1) nm[i++] = *what++;
-    nm[i] = 0;
-    p->name = nm;
-    p->data = d;
-    p->grad = g;
-    p->n = n;
-}
-
-/* The device neurons of a FELIF layer: lc->device (FeLIF if NULL) with
-   lc->device_params (NULL: the typed felif parameters for FeLIF, else the
-   device's defaults), seeded from the network's RNG. */
-static bruno_result bruno__device_layer_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
-{
-    const bruno_device *dev = lc->device ? lc->device : bruno__felif_dev();
-    double prm[BRUNO_DEVICE_MAX_PARAMS];
-    bruno_result r;
-    uint64_t seed;
-    if (!(lc->input_gain > 0)) return BRUNO_ERR_PARAM;
-    seed = bruno_rng_u64(&net->rng);
-    if (lc->device_params) memcpy(prm, lc->device_params, dev->n_params * sizeof prm[0]);
-    else if (dev == bruno__felif_dev()) {
-        /* the typed parameters keep their own checks (and error codes) */
-        if ((r = bruno_felif_params_validate(&lc->felif)) != BRUNO_OK) return r;
-        bruno_felif_params_to_vector(&lc->felif, prm);
-    } else bruno_device_defaults(dev, prm);
-    return bruno_device_pop_init(&L->pop, dev, prm, L->n_out, lc->sigma, lc->vary_gain, seed, &net->cfg.allocator);
-}
-
-/* The layer's sizes from its kind and input, and the checks of its
-   configuration (before anything is allocated or drawn). */
+/* The layer's sizes from its kind and input, and the checks every kind
+   shares (before anything is allocated or drawn). */
 static bruno_result bruno__layer_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
 {
-    switch (lc->kind) {
-    case BRUNO_LAYER_ENCODE:
-        /* n_in * tile must not wrap: the same bound as a dense layer's width */
-        if (lc->tile == 0 || lc->tile > ((size_t)1 << 24) / n_in) return BRUNO_ERR_SIZE;
-        L->n_out = n_in * lc->tile;
-        if (lc->n_out && lc->n_out != L->n_out) return BRUNO_ERR_SHAPE;
-        break;
-    case BRUNO_LAYER_DENSE:
-        if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) return BRUNO_ERR_SIZE;
-        L->n_out = lc->n_out;
-        L->nW = L->n_out * n_in;
-        break;
-    default:
-        if (lc->n_out && lc->n_out != n_in) return BRUNO_ERR_SHAPE;
-        L->n_out = n_in;
-        if (lc->kind == BRUNO_LAYER_RLIF || lc->kind == BRUNO_LAYER_SNU) L->nW = n_in * n_in;
-        break;
-    }
-    if (bruno__has_W(lc->kind) && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) return BRUNO_ERR_BITS;
+    bruno_result r;
+    if ((r = L->ops->check(L, lc, n_in)) != BRUNO_OK) return r;
+    if (L->ops->W_name && lc->bits != 32 && (lc->bits < 2 || lc->bits > 16)) return BRUNO_ERR_BITS;
     if ((unsigned)lc->synapse > BRUNO_SYNAPSE_RRAM) return BRUNO_ERR_ARG;
     /* the array holds 2^bits states per device: 2..5 bits */
-    if (bruno__has_rram(lc) && (lc->bits < 2 || lc->bits > 5)) return BRUNO_ERR_BITS;
+    if (bruno__has_rram(L) && (lc->bits < 2 || lc->bits > 5)) return BRUNO_ERR_BITS;
     if (!bruno__finite(lc->init_scale) || !bruno__finite(lc->gain_init_std) || !bruno__finite(lc->bias_init_std) ||
         !bruno__finite(lc->gain_init_mean) || !bruno__finite(lc->surrogate_beta) || !bruno__finite(lc->input_gain) ||
         !bruno__finite(lc->decay) || !bruno__finite(lc->threshold))
         return BRUNO_ERR_NONFINITE;
-    if (bruno__is_spiking(lc->kind) && !(lc->surrogate_beta > 0)) return BRUNO_ERR_PARAM;
-    if ((lc->kind == BRUNO_LAYER_LIF || lc->kind == BRUNO_LAYER_RLIF) &&
-        !(lc->alpha >= 0.5 && lc->alpha <= 1 && lc->beta >= 0.5 && lc->beta <= 1))
-        return BRUNO_ERR_PARAM;
+    if (L->ops->spiking && !(lc->surrogate_beta > 0)) return BRUNO_ERR_PARAM;
     return BRUNO_OK;
-}
-
-/* Initial values, drawn from the network's RNG in a fixed order, and the
-   layer's trainable tensors. */
-static void bruno__layer_init_values(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
-{
-    size_t i;
-    if (L->W) {
-        if (lc->init_nonneg) {
-            double hi = lc->init_scale * sqrt(1.0 / (double)L->n_out);
-            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(hi * bruno_rng_uniform(&net->rng));
-        } else {
-            double s = lc->init_scale * (double)bruno__rsqrt_in(L->n_in);
-            for (i = 0; i < L->nW; ++i) L->W[i] = (bruno_real)(s * (2.0 * bruno_rng_uniform(&net->rng) - 1.0));
-        }
-        bruno__add_param(net, lc->kind == BRUNO_LAYER_DENSE ? "W" : "W_rec", L->W, L->gW, L->nW);
-    }
-    if (lc->kind == BRUNO_LAYER_ENCODE) {
-        for (i = 0; i < L->n_out; ++i)
-            L->gain[i] = (bruno_real)(lc->gain_init_mean + lc->gain_init_std * bruno_rng_normal(&net->rng));
-        for (i = 0; i < L->n_out; ++i) L->b[i] = (bruno_real)(lc->bias_init_std * bruno_rng_normal(&net->rng));
-        bruno__add_param(net, "gain", L->gain, L->ggain, L->n_out);
-        bruno__add_param(net, "bias", L->b, L->gb, L->n_out);
-    } else if (L->b) {
-        bruno__add_param(net, "b", L->b, L->gb, L->n_out);
-    }
-    if (L->dec) {
-        L->dec[0] = (bruno_real)lc->alpha;
-        L->dec[1] = (bruno_real)lc->beta;
-        if (lc->train_decay) bruno__add_param(net, "decay", L->dec, L->gdec, 2);
-    }
-}
-
-/* The RRAM array of W. Seeds from the network's RNG state without
-   advancing it: the layers that follow draw the same initial values as
-   with ideal synapses. */
-static bruno_result bruno__layer_rram_init(bruno_net *net, bruno_layer *L, const bruno_layer_config *lc)
-{
-    bruno_rng peek = net->rng;
-    uint64_t v = bruno_rng_u64(&peek);
-    bruno_rram_array_config ac = lc->rram;
-    ac.n_weights = L->nW;
-    ac.bits = lc->bits;
-    ac.seed = v ^ UINT64_C(0x52524d2d64657673);   /* "RRM-devs" */
-    ac.allocator = net->cfg.allocator;
-    bruno_rng_seed(&L->rram_rng, v ^ UINT64_C(0x52524d2d6e6f6973)); /* "RRM-nois" */
-    L->rram_last = 0;
-    L->rram_total = L->rram_programs = 0;
-    return bruno_rram_array_init(&L->rram, &ac);
 }
 
 BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *lc)
@@ -5650,30 +6209,32 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
     bruno__buf b[16];
     size_t k, n_params0;
     bruno_result r;
+    const bruno__layer_ops *ops;
     if (!net || !lc) return BRUNO_ERR_ARG;
     n_params0 = net->n_params;
     if (net->n_layers >= BRUNO_MAX_LAYERS) return BRUNO_ERR_SIZE;
-    if ((unsigned)lc->kind > BRUNO_LAYER_SNU || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
+    ops = bruno__layer_ops_of(lc->kind);
+    if (!ops || (unsigned)lc->surrogate > BRUNO_SURROGATE_SIGMOID) return BRUNO_ERR_ARG;
     if (net->ws_T) bruno_net_release_workspace(net);
     L = (bruno_layer *)bruno_alloc(&net->cfg.allocator, 1, sizeof *L);
     if (!L) return BRUNO_ERR_NOMEM;
     L->cfg = *lc;
+    L->ops = ops;
     L->n_in = bruno_net_n_out(net);
     if ((r = bruno__layer_check(L, lc, L->n_in)) != BRUNO_OK) goto fail;
-    if (lc->kind == BRUNO_LAYER_FELIF && (r = bruno__device_layer_init(net, L, lc)) != BRUNO_OK) goto fail;
-    k = bruno__layer_params_plan(L, b);
-    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, NULL)) != BRUNO_OK) {
-        if (lc->kind == BRUNO_LAYER_FELIF) bruno_device_pop_free(&L->pop);
-        goto fail;
-    }
-    bruno__layer_init_values(net, L, lc);
-    if (bruno__has_rram(lc) && (r = bruno__layer_rram_init(net, L, lc)) != BRUNO_OK) {
+    if (ops->setup && (r = ops->setup(net, L, lc)) != BRUNO_OK) goto fail;
+    k = ops->params_plan(L, b);
+    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, NULL)) != BRUNO_OK) goto fail_setup;
+    ops->init(net, L, lc);
+    if (bruno__has_rram(L) && (r = bruno__layer_rram_init(net, L, lc)) != BRUNO_OK) {
         net->n_params = n_params0;
         bruno__free_bufs(&net->cfg.allocator, b, k);
-        goto fail;
+        goto fail_setup;
     }
     net->layers[net->n_layers++] = L;
     return BRUNO_OK;
+fail_setup:
+    if (ops->release) ops->release(L);
 fail:
     bruno_free(&net->cfg.allocator, L, 1, sizeof *L);
     return r;
@@ -5690,15 +6251,8 @@ BRUNO_API void bruno_net_constrain(bruno_net *net)
 {
     size_t l;
     if (!net) return;
-    for (l = 0; l < net->n_layers; ++l) {
-        bruno_layer *L = net->layers[l];
-        int i;
-        if (!L->dec) continue;
-        for (i = 0; i < 2; ++i) {
-            if (L->dec[i] < (bruno_real)0.5) L->dec[i] = (bruno_real)0.5;
-            if (L->dec[i] > 1) L->dec[i] = 1;
-        }
-    }
+    for (l = 0; l < net->n_layers; ++l)
+        if (net->layers[l]->ops->constrain) net->layers[l]->ops->constrain(net->layers[l]);
 }
 
 BRUNO_API int bruno_net_finite(const bruno_net *net)
@@ -5718,14 +6272,14 @@ BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, br
     bruno_result r;
     if (!net) return BRUNO_ERR_ARG;
     for (l = 0; l < net->n_layers; ++l)
-        if (net->layers[l]->cfg.kind == BRUNO_LAYER_FELIF)
-            if ((r = bruno_device_pop_redraw(&net->layers[l]->pop, sigma, net->layers[l]->cfg.vary_gain, rng)) != BRUNO_OK)
-                return r;
+        if (net->layers[l]->ops->redraw && (r = net->layers[l]->ops->redraw(net->layers[l], sigma, rng)) != BRUNO_OK)
+            return r;
     return BRUNO_OK;
 }
+
 BRUNO_API const bruno_rram_array *bruno_net_rram_array(const bruno_net *net, size_t layer)
 {
-    if (!net || layer >= net->n_layers || !bruno__has_rram(&net->layers[layer]->cfg)) return NULL;
+    if (!net || layer >= net->n_layers || !bruno__has_rram(net->layers[layer])) return NULL;
     return &net->layers[layer]->rram;
 }
 
@@ -5744,314 +6298,6 @@ BRUNO_API bruno_result bruno_net_rram_stats(const bruno_net *net, size_t layer, 
     return BRUNO_OK;
 }
 
-/* ---- dense: y[r] = W x[r] (+ b) over rows r ------------------------------- */
-static const bruno_real *bruno__weights(bruno_net *net, bruno_layer *L, bruno_result *r)
-{
-    const bruno_real *W = L->W;
-    size_t no = L->cfg.kind == BRUNO_LAYER_DENSE ? L->n_out : L->n_in, ni = L->nW / no, o, i;
-    *r = BRUNO_OK;
-    if (bruno__has_rram(&L->cfg)) {
-        /* MODELS §5.2, RRAM.md §6: program the levels (only changed devices
-           are written), read them back with one read-noise sample; the
-           same Wq serves the backward pass */
-        bruno_real scale, m = (bruno_real)((1 << (L->cfg.bits - 1)) - 1);
-        size_t n_re = 0, j;
-        *r = bruno__quantize(L->W, L->Wq, L->levels, L->nW, L->cfg.bits, 0, NULL, &scale);
-        if (*r == BRUNO_OK) *r = bruno_rram_array_program(&L->rram, L->levels, &L->rram_rng, &n_re);
-        if (*r == BRUNO_OK) *r = bruno_rram_array_weights(&L->rram, L->Wq, &L->rram_rng);
-        if (*r != BRUNO_OK) return NULL;
-        L->rram_last = n_re;
-        L->rram_total += n_re;
-        ++L->rram_programs;
-        /* the quantiser's q * scale / m, with q read from the devices */
-        for (j = 0; j < L->nW; ++j) L->Wq[j] = L->Wq[j] * scale / m;
-        W = L->Wq;
-    } else if (L->cfg.bits < 32) {
-        /* a fresh stochastic rounding per forward call; the same Wq serves its backward */
-        *r = bruno_quantize(L->W, L->Wq, L->nW, L->cfg.bits, L->cfg.stochastic_rounding, &net->rng, NULL);
-        if (*r != BRUNO_OK) return NULL;
-        W = L->Wq;
-    }
-    if (L->cfg.kind == BRUNO_LAYER_DENSE) return W; /* transposed block by block in the forward */
-    /* the recurrent products run on the transpose (see bruno__matvec) */
-    for (o = 0; o < no; ++o)
-        for (i = 0; i < ni; ++i) L->Wt[i * no + o] = W[o * ni + i];
-    return L->Wt;
-}
-
-/* y = W x (add: y += W x) from the transpose Wt [n_in][n_out]: an axpy
-   per input, so the inner loop over outputs is contiguous and vectorises
-   without reassociating a sum (the order over inputs is fixed, so the bits
-   do not depend on the vector width). Zero inputs, most of a spike
-   vector, are skipped. */
-static void bruno__matvec(const bruno_real *Wt, const bruno_real *x, bruno_real *y, size_t n_out, size_t n_in, int add)
-{
-    size_t o, i;
-    if (!add) memset(y, 0, n_out * sizeof *y);
-    for (i = 0; i < n_in; ++i) {
-        const bruno_real xi = x[i];
-        const bruno_real *BRUNO__RESTRICT w = Wt + i * n_out;
-        bruno_real *BRUNO__RESTRICT yy = y;
-        if (xi == 0) continue;
-        for (o = 0; o < n_out; ++o) yy[o] += xi * w[o];
-    }
-}
-
-/* y^T W added into dx: dx[i] += sum_o dy[o] W[o][i]; and gW[o][i] += dy[o] x[i] */
-static void bruno__matvec_back(const bruno_real *W, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
-                               bruno_real *gW, size_t n_out, size_t n_in)
-{
-    size_t o, i;
-    for (o = 0; o < n_out; ++o) {
-        const bruno_real *w = W + o * n_in;
-        bruno_real *g = gW + o * n_in, d = dy[o];
-        if (d == 0) continue;
-        if (dx)
-            for (i = 0; i < n_in; ++i) dx[i] += d * w[i];
-        for (i = 0; i < n_in; ++i) g[i] += d * x[i];
-    }
-}
-
-/* ---- LIF / RLIF forward over the sequence --------------------------------- */
-static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real a = L->dec[0], be = L->dec[1];
-    bruno_real *xin = L->tmp;   /* [B][n] */
-    const bruno_real *Wr = NULL;
-    bruno_result r = BRUNO_OK;
-    if (L->cfg.kind == BRUNO_LAYER_RLIF) {
-        Wr = bruno__weights(net, L, &r);
-        if (r != BRUNO_OK) return r;
-    }
-    for (t = 0; t < T; ++t) {
-        const bruno_real *xt = x + t * BN;
-        bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *y = L->out + t * BN;
-        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
-        memcpy(xin, xt, BN * sizeof *xin);
-        if (Wr && t)
-            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
-        for (i = 0; i < BN; ++i) {
-            bruno_real sp = syn_p ? syn_p[i] : 0;
-            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0; /* mem after the reset */
-            syn[i] = be * sp + (1 - be) * xin[i];
-            mt[i] = a * mp + (1 - a) * syn[i];
-            y[i] = bruno__spike(&L->cfg, mt[i] - 1);
-        }
-    }
-    return BRUNO_OK;
-}
-
-static void bruno__lif_backward(bruno_layer *L, const bruno_real *x, const bruno_real *dy, bruno_real *dx,
-                                size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real a = L->dec[0], be = L->dec[1], ga = 0, gb = 0;
-    bruno_real *g_syn = L->tmp, *g_mem = L->tmp + BN, *g_s = L->tmp + 2 * BN, *xin = L->tmp + 3 * BN;
-    const bruno_real *Wr = L->cfg.kind == BRUNO_LAYER_RLIF ? (L->Wq ? L->Wq : L->W) : NULL;
-    memset(L->tmp, 0, 3 * BN * sizeof(bruno_real));
-    for (t = T; t-- > 0;) {
-        const bruno_real *syn = L->st_a + t * BN, *mt = L->st_b + t * BN, *dyt = dy + t * BN;
-        const bruno_real *syn_p = t ? L->st_a + (t - 1) * BN : NULL, *mt_p = t ? L->st_b + (t - 1) * BN : NULL;
-        memcpy(xin, x + t * BN, BN * sizeof *xin);
-        if (Wr && t)
-            for (b = 0; b < B; ++b) bruno__matvec(L->Wt, L->out + (t - 1) * BN + b * n, xin + b * n, n, n, 1);
-        for (i = 0; i < BN; ++i) {
-            bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
-            bruno_real gy = dyt[i] + g_s[i];
-            bruno_real gm = g_mem[i] * (1 - s_hard) + gy * bruno__surrogate(&L->cfg, mt[i] - 1);
-            bruno_real gsyn = g_syn[i] + gm * (1 - a);
-            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0;
-            bruno_real sp = syn_p ? syn_p[i] : 0;
-            ga += gm * (mp - syn[i]);
-            g_mem[i] = gm * a;
-            gb += gsyn * (sp - xin[i]);
-            g_syn[i] = gsyn * be;
-            xin[i] = gsyn * (1 - be); /* now dL/dxin */
-        }
-        if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
-        if (Wr) {
-            memset(g_s, 0, BN * sizeof *g_s);
-            if (t)
-                for (b = 0; b < B; ++b)
-                    bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, xin + b * n, g_s + b * n, L->gW, n, n);
-        }
-    }
-    L->gdec[0] += ga;
-    L->gdec[1] += gb;
-}
-
-/* ---- SNU-style cell --------------------------------------------------------- */
-static bruno_result bruno__snu_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
-    bruno_result r;
-    const bruno_real *Wr = bruno__weights(net, L, &r);
-    if (r != BRUNO_OK) return r;
-    for (t = 0; t < T; ++t) {
-        bruno_real *h = L->st_a + t * BN, *y = L->out + t * BN;
-        for (i = 0; i < BN; ++i) {
-            bruno_real hp = t ? L->st_a[(t - 1) * BN + i] : 0;
-            bruno_real sp = (t && hp >= thr) ? (bruno_real)1 : (bruno_real)0;
-            h[i] = hp * (1 - sp) * d + x[t * BN + i] + L->b[i % n];
-        }
-        if (t)
-            for (b = 0; b < B; ++b) bruno__matvec(Wr, L->out + (t - 1) * BN + b * n, h + b * n, n, n, 1);
-        for (i = 0; i < BN; ++i) y[i] = bruno__spike(&L->cfg, h[i] - thr);
-    }
-    return BRUNO_OK;
-}
-
-static void bruno__snu_backward(bruno_layer *L, const bruno_real *dy, bruno_real *dx, size_t T, size_t B)
-{
-    size_t n = L->n_out, BN = B * n, t, i, b;
-    bruno_real d = (bruno_real)L->cfg.decay, thr = (bruno_real)L->cfg.threshold;
-    bruno_real *g_h = L->tmp, *g_s = L->tmp + BN, *gh_t = L->tmp + 2 * BN;
-    const bruno_real *Wr = L->Wq ? L->Wq : L->W;
-    memset(L->tmp, 0, 2 * BN * sizeof(bruno_real));
-    for (t = T; t-- > 0;) {
-        const bruno_real *h = L->st_a + t * BN;
-        for (i = 0; i < BN; ++i) {
-            gh_t[i] = g_h[i] + (dy[t * BN + i] + g_s[i]) * bruno__surrogate(&L->cfg, h[i] - thr);
-            L->gb[i % n] += gh_t[i];
-        }
-        if (dx) memcpy(dx + t * BN, gh_t, BN * sizeof *gh_t);
-        memset(g_s, 0, BN * sizeof *g_s);
-        if (t) {
-            for (b = 0; b < B; ++b)
-                bruno__matvec_back(Wr, L->out + (t - 1) * BN + b * n, gh_t + b * n, g_s + b * n, L->gW, n, n);
-            for (i = 0; i < BN; ++i) {
-                bruno_real hp = L->st_a[(t - 1) * BN + i];
-                g_h[i] = gh_t[i] * (hp >= thr ? 0 : 1) * d;
-            }
-        }
-    }
-}
-
-/* ---- the network ------------------------------------------------------------ */
-static bruno_result bruno__layer_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
-                                         int train)
-{
-    size_t R = T * B, r, c;
-    bruno_result res = BRUNO_OK;
-    switch (L->cfg.kind) {
-    case BRUNO_LAYER_ENCODE:
-        for (r = 0; r < R; ++r)
-            for (c = 0; c < L->n_out; ++c)
-                L->out[r * L->n_out + c] = L->gain[c] * (x[r * L->n_in + c % L->n_in] + L->b[c]);
-        break;
-    case BRUNO_LAYER_DENSE: {
-        const bruno_real *W = bruno__weights(net, L, &res);
-        size_t no = L->n_out, ni = L->n_in, nt = bruno__n_items(&net->cfg, R);
-        long part;
-        if (res != BRUNO_OK) return res;
-        /* y = W x (+ b) for every row, a block of inputs at a time: the block is
-           transposed into the workspace and each row adds it in axpy form
-           (bruno__matvec), inputs in ascending order, so the bits are those
-           of a full transpose at a fraction of its memory. Each thread
-           takes a static share of the rows and transposes every block into
-           its own slice of the workspace: no barrier between blocks. A
-           transpose shared by the threads needed two barriers per block,
-           and E1's dense forward (512 inputs, 32 blocks) ran 1.67x at two
-           threads; the repeated transpose copies 16 n_out values per block
-           and thread, against 16 n_out multiply-adds per row (E1: 200
-           rows per thread). Any thread count gives the same bits: a row's
-           sums do not depend on who computes it. */
-#ifdef _OPENMP
-#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
-#endif
-        for (part = 0; part < (long)nt; ++part) {
-            bruno_real *Wt = L->tmp + (size_t)part * BRUNO__DENSE_BLOCK * no;
-            size_t r0 = R * (size_t)part / nt, r1 = R * ((size_t)part + 1) / nt, i0, r2, cc;
-            memset(L->out + r0 * no, 0, (r1 - r0) * no * sizeof *L->out);
-            for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
-                size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, oo, i;
-                for (oo = 0; oo < no; ++oo)
-                    for (i = 0; i < nb; ++i) Wt[i * no + oo] = W[oo * ni + i0 + i];
-                for (r2 = r0; r2 < r1; ++r2) bruno__matvec(Wt, x + r2 * ni + i0, L->out + r2 * no, no, nb, 1);
-            }
-            if (L->b)
-                for (r2 = r0; r2 < r1; ++r2)
-                    for (cc = 0; cc < no; ++cc) L->out[r2 * no + cc] += L->b[cc];
-        }
-        (void)c;
-        break;
-    }
-    case BRUNO_LAYER_LIF:
-    case BRUNO_LAYER_RLIF: res = bruno__lif_forward(net, L, x, T, B); break;
-    case BRUNO_LAYER_SNU: res = bruno__snu_forward(net, L, x, T, B); break;
-    case BRUNO_LAYER_FELIF: bruno__eng_forward(net, L, x, T, B, train); break;
-    }
-    return res;
-}
-
-/* dx rows and gW rows are each owned by one thread and summed in the
-   serial order, so any thread count gives the same bits. */
-static void bruno__dense_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
-                                  bruno_real *dx, size_t R)
-{
-    const bruno_real *W = L->Wq ? L->Wq : L->W;
-    size_t ni = L->n_in, no = L->n_out;
-    long k;
-    (void)net; /* the thread count, with OpenMP */
-    if (dx) {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, R)) schedule(static) if (net->cfg.threads > 1)
-#endif
-        for (k = 0; k < (long)R; ++k) {
-            bruno_real *d = dx + (size_t)k * ni;
-            const bruno_real *g = dy + (size_t)k * no;
-            size_t o, i;
-            memset(d, 0, ni * sizeof *d);
-            for (o = 0; o < no; ++o) {
-                const bruno_real *w = W + o * ni;
-                bruno_real go = g[o];
-                if (go == 0) continue;
-                for (i = 0; i < ni; ++i) d[i] += go * w[i];
-            }
-        }
-    }
-#ifdef _OPENMP
-#pragma omp parallel for num_threads((int)bruno__n_items(&net->cfg, no)) schedule(static) if (net->cfg.threads > 1)
-#endif
-    for (k = 0; k < (long)no; ++k) {
-        bruno_real *gw = L->gW + (size_t)k * ni;
-        size_t rr, i;
-        for (rr = 0; rr < R; ++rr) {
-            bruno_real go = dy[rr * no + (size_t)k];
-            const bruno_real *xr = x + rr * ni;
-            if (go == 0) continue;
-            for (i = 0; i < ni; ++i) gw[i] += go * xr[i];
-        }
-        if (L->b)
-            for (rr = 0; rr < R; ++rr) L->gb[k] += dy[rr * no + (size_t)k];
-    }
-}
-
-static void bruno__layer_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
-                                  bruno_real *dx, size_t T, size_t B)
-{
-    size_t R = T * B, r, c;
-    switch (L->cfg.kind) {
-    case BRUNO_LAYER_ENCODE:
-        if (dx) memset(dx, 0, R * L->n_in * sizeof *dx);
-        for (r = 0; r < R; ++r)
-            for (c = 0; c < L->n_out; ++c) {
-                bruno_real d = dy[r * L->n_out + c], xi = x[r * L->n_in + c % L->n_in];
-                L->ggain[c] += d * (xi + L->b[c]);
-                L->gb[c] += d * L->gain[c];
-                if (dx) dx[r * L->n_in + c % L->n_in] += d * L->gain[c];
-            }
-        break;
-    case BRUNO_LAYER_DENSE: bruno__dense_backward(net, L, x, dy, dx, R); break;
-    case BRUNO_LAYER_LIF:
-    case BRUNO_LAYER_RLIF: bruno__lif_backward(L, x, dy, dx, T, B); break;
-    case BRUNO_LAYER_SNU: bruno__snu_backward(L, dy, dx, T, B); break;
-    case BRUNO_LAYER_FELIF: bruno__eng_backward(net, L, x, dy, dx, T, B); break;
-    }
-}
-
 BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, size_t T, size_t batch, int train,
                                          const bruno_real **y)
 {
@@ -6065,7 +6311,7 @@ BRUNO_API bruno_result bruno_net_forward(bruno_net *net, const bruno_real *x, si
     net->has_forward = 0;
     if ((r = bruno__ensure_ws(net, T, batch, train)) != BRUNO_OK) return r;
     for (l = 0; l < net->n_layers; ++l) {
-        if ((r = bruno__layer_forward(net, net->layers[l], in, T, batch, train)) != BRUNO_OK) return r;
+        if ((r = net->layers[l]->ops->forward(net, net->layers[l], in, T, batch, train)) != BRUNO_OK) return r;
         in = net->layers[l]->out;
     }
     net->has_forward = train ? 1 : 0;
@@ -6090,7 +6336,7 @@ BRUNO_API bruno_result bruno_net_backward(bruno_net *net, const bruno_real *dy)
         bruno_layer *L = net->layers[l];
         int slot = bruno__grad_slot(net, l);
         bruno_real *dx = l == 0 ? NULL : slot < 0 ? net->layers[l - 1]->out : slot == 0 ? net->grad_a : net->grad_b;
-        bruno__layer_backward(net, L, l ? net->layers[l - 1]->out : net->x, g, dx, T, B);
+        L->ops->backward(net, L, l ? net->layers[l - 1]->out : net->x, g, dx, T, B);
         g = dx;
     }
     /* a layer's output may now hold a gradient (bruno__grad_in_place) */

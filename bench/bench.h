@@ -17,8 +17,10 @@
 /* ---- command-line options ------------------------------------------------
    Options are "--name value" or "--flag". bench_opts_parse() checks every
    argument against the table; an unknown option, a missing or malformed
-   value prints one line "bruno-bench CMD: ..." and returns BENCH_EXIT_USAGE. */
-typedef enum { BENCH_OPT_FLAG, BENCH_OPT_STRING, BENCH_OPT_DOUBLE, BENCH_OPT_U64 } bench_opt_kind;
+   value prints one line "bruno-bench CMD: ..." and returns BENCH_EXIT_USAGE.
+   BENCH_OPT_RENAMED is an old name (not in --help): using it is a usage
+   error that names the new one, kept in `help`. */
+typedef enum { BENCH_OPT_FLAG, BENCH_OPT_STRING, BENCH_OPT_DOUBLE, BENCH_OPT_U64, BENCH_OPT_RENAMED } bench_opt_kind;
 
 typedef struct bench_opt {
     const char *name;     /* without the leading "--" */

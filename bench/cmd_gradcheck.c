@@ -99,7 +99,7 @@ int bench_cmd_gradcheck(int argc, char **argv)
             return BENCH_EXIT_USAGE;
         }
     if (bench_out_open(&out, out_path) != 0) return BENCH_EXIT_FAIL;
-    fprintf(out.f, "method,n_fine,dt,hidden,seq_ms,rate_grad,cosine,rel_err,norm_bptt,norm,loss_bptt,loss\n");
+    fprintf(out.f, "trainer,n_fine,dt,hidden,seq_ms,rate_grad,cosine,rel_err,norm_bptt,norm,loss_bptt,loss\n");
     for (j = 0; j < nd; ++j)
         for (i = 0; i < nn; ++i) {
             e1_setup s;

@@ -25,12 +25,13 @@ static unsigned long long jemalloc_peak(void)
 
 int bench_cmd_memtime(int argc, char **argv)
 {
-    const char *method = "bruno", *schedule = "binomial", *neuron = "felif", *out_path = NULL, *device_path = NULL;
+    const char *trainer = "bruno", *schedule = "binomial", *neuron = "felif", *out_path = NULL, *device_path = NULL;
     uint64_t checkpoints = 31, hidden = 128, inputs = 512, batch = 1, n_fine = 1000, repeats = 1, seed = 1, warmup = 0, threads = 1;
     double seq_ms = 100, dt = 1e-3, gain = 1e-9;
     int help = 0, rc, header = 1, no_header = 0;
     bench_opt opts[] = {
-        {"method", BENCH_OPT_STRING, &method, "bruno (default), bptt, checkpoint or coarse", 0},
+        {"trainer", BENCH_OPT_STRING, &trainer, "bruno (default), bptt, checkpoint or coarse", 0},
+        {"method", BENCH_OPT_RENAMED, NULL, "trainer", 0},
         {"schedule", BENCH_OPT_STRING, &schedule, "checkpointing schedule: binomial (default), uniform, sequence", 0},
         {"checkpoints", BENCH_OPT_U64, &checkpoints, "checkpoints K (default 31)", 0},
         {"neuron", BENCH_OPT_STRING, &neuron, "felif (default) or another device neuron, lif or rlif (baselines at dt, exact BPTT)", 0},
@@ -68,10 +69,10 @@ int bench_cmd_memtime(int argc, char **argv)
                           n_opts, argc, argv, &help);
     if (rc || help) return rc;
     header = !no_header;
-    tr = e1_trainer(method);
+    tr = e1_trainer(trainer);
     sc = e1_schedule(schedule);
     if (tr < 0 || sc < 0) {
-        fprintf(stderr, "bruno-bench memtime: unknown --method '%s' or --schedule '%s'\n", method, schedule);
+        fprintf(stderr, "bruno-bench memtime: unknown --trainer '%s' or --schedule '%s'\n", trainer, schedule);
         return BENCH_EXIT_USAGE;
     }
     if ((rc = bench_device_load(&dv, "memtime", neuron, device_path)) != 0) return rc;
@@ -140,14 +141,14 @@ int bench_cmd_memtime(int argc, char **argv)
         goto done;
     }
     if (header)
-        fprintf(out.f, "method,schedule,checkpoints,neuron,hidden,inputs,seq_ms,batch,n_fine,repeats,"
+        fprintf(out.f, "trainer,schedule,checkpoints,neuron,hidden,inputs,seq_ms,batch,n_fine,repeats,"
                        "peak_bytes_counted,peak_bytes_predicted,peak_bytes_jemalloc,time_forward_s,time_backward_s,"
                        "time_total_s,loss,recompute_steps\n");
     /* recompute_steps: fine steps the schedule recomputes per network step
        (bruno_checkpoint_recompute_steps), so the tables can say what the
        time pays for; 0 for the other trainers */
     fprintf(out.f, "%s,%s,%llu,%s,%llu,%llu,%g,%llu,%llu,%llu,%zu,%zu,%llu,%.6f,%.6f,%.6f,%.9g,%zu\n",
-            dv.dev ? method : "bptt", tr == BRUNO_TRAINER_CHECKPOINT ? schedule : "",
+            dv.dev ? trainer : "bptt", tr == BRUNO_TRAINER_CHECKPOINT ? schedule : "",
             tr == BRUNO_TRAINER_CHECKPOINT ? (unsigned long long)checkpoints : 0ULL, neuron,
             (unsigned long long)hidden, (unsigned long long)inputs, (double)s.T * dt * 1e3, (unsigned long long)batch,
             (unsigned long long)n_fine, (unsigned long long)repeats, ca.peak_bytes, predicted, je_peak,

@@ -49,15 +49,15 @@
 
 
 enum { TASK_RAW = 0, TASK_EVENTS, TASK_JSB };
-enum { MODEL_LIF = 0, MODEL_RLIF, MODEL_FELIF, MODEL_SNU, MODEL_HERACLES };
+enum { NEURON_LIF = 0, NEURON_RLIF, NEURON_FELIF, NEURON_SNU, NEURON_HERACLES };
 
 typedef struct opts {
-    const char *task, *model, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding;
+    const char *task, *neuron, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding;
     uint64_t bits, seed, epochs, batch, n_fine, threads, limit_train, limit_test, hidden, tile, plateau,
         split_seed, checkpoints, stop_after;
     double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
     double rram_sigma, rram_read_noise, rram_prog_noise;
-    const char *device;   /* --device FILE: the model's device neurons from key=value text */
+    const char *device;   /* --device FILE: the network's device neurons from key=value text */
     double device_sigma;  /* device-to-device variability of the device layers (MODELS §2) */
 } opts;
 
@@ -130,7 +130,7 @@ static int kv_set(const char *key, const char *value, void *user, char *why, siz
 /* ---- the run ------------------------------------------------------------------------ */
 typedef struct run {
     opts o;
-    int task, model;
+    int task, neuron;
     bruno_trainer trainer;
     bruno_counting_allocator ca;
     bruno_allocator a;
@@ -167,10 +167,10 @@ typedef struct run {
 } run;
 
 static const char *task_names[] = {"braille-raw", "braille-events", "jsb"};
-static const char *model_names[] = {"lif", "rlif", "felif", "snu", "heracles"};
+static const char *neuron_names[] = {"lif", "rlif", "felif", "snu", "heracles"};
 
-/* a model whose spiking layer is a device neuron (trained by --trainer) */
-static int device_model(int model) { return model == MODEL_FELIF || model == MODEL_HERACLES; }
+/* a neuron that is a device neuron (trained by --trainer) */
+static int device_neuron(int neuron) { return neuron == NEURON_FELIF || neuron == NEURON_HERACLES; }
 
 static int lookup(const char *s, const char **names, int n)
 {
@@ -253,8 +253,8 @@ static void make_config(run *R)
     const opts *o = &R->o;
     R->config[0] = 0;
     cfg_add(R, "task", "%s", task_names[R->task]);
-    cfg_add(R, "model", "%s", model_names[R->model]);
-    cfg_add(R, "trainer", "%s", device_model(R->model) ? e1_trainer_name(R->trainer) : "bptt");
+    cfg_add(R, "neuron", "%s", neuron_names[R->neuron]);
+    cfg_add(R, "trainer", "%s", device_neuron(R->neuron) ? e1_trainer_name(R->trainer) : "bptt");
     cfg_add(R, "bits", "%llu", (unsigned long long)o->bits);
     cfg_add(R, "seed", "%llu", (unsigned long long)o->seed);
     cfg_add(R, "lr", "%.17g", o->lr);
@@ -263,11 +263,11 @@ static void make_config(run *R)
     cfg_add(R, "init_scale", "%.17g", o->init_scale);
     cfg_add(R, "surrogate", "%s", o->surrogate);
     cfg_add(R, "surrogate_beta", "%.17g", o->surrogate_beta);
-    if (R->model != MODEL_SNU) {
+    if (R->neuron != NEURON_SNU) {
         cfg_add(R, "alpha", "%.17g", o->alpha);
         cfg_add(R, "beta", "%.17g", o->beta);
     }
-    if (device_model(R->model)) {
+    if (device_neuron(R->neuron)) {
         cfg_add(R, "v_thr", "%.17g", o->v_thr);
         cfg_add(R, "gain", "%.17g", o->gain);
         cfg_add(R, "i_dsc", "%.17g", o->i_dsc);
@@ -392,7 +392,7 @@ static int load_data(run *R)
     return 0;
 }
 
-/* --device FILE and --device-sigma: the model's device with its defaults,
+/* --device FILE and --device-sigma: the network's device with its defaults,
    --v-thr and --i-dsc, then the file on top. */
 static int device_options(run *R)
 {
@@ -402,10 +402,10 @@ static int device_options(run *R)
         fprintf(stderr, "bruno-bench train: --device-sigma must be in [0, 1)\n");
         return BENCH_EXIT_USAGE;
     }
-    if ((rc = bench_device_load(&R->dv, "train", model_names[R->model], NULL)) != 0) return rc;
+    if ((rc = bench_device_load(&R->dv, "train", neuron_names[R->neuron], NULL)) != 0) return rc;
     if (!R->dv.dev) {
-        fprintf(stderr, "bruno-bench train: --device and --device-sigma need a device-neuron model (felif, ...), "
-                        "not --model %s\n", o->model);
+        fprintf(stderr, "bruno-bench train: --device and --device-sigma need a device neuron (felif, ...), "
+                        "not --neuron %s\n", o->neuron);
         return BENCH_EXIT_USAGE;
     }
     bench_device_set(&R->dv, "V_thr", o->v_thr);
@@ -438,12 +438,12 @@ static bruno_result build_net(run *R)
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = (size_t)o->hidden;
         ++n;
-        L[n] = bruno_layer_config_default(R->model == MODEL_RLIF ? BRUNO_LAYER_RLIF : BRUNO_LAYER_LIF);
+        L[n] = bruno_layer_config_default(R->neuron == NEURON_RLIF ? BRUNO_LAYER_RLIF : BRUNO_LAYER_LIF);
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = BRUNO_DATA_BRAILLE_CLASSES;
         ++n;
-        L[n] = bruno_layer_config_default(device_model(R->model) ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
+        L[n] = bruno_layer_config_default(device_neuron(R->neuron) ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
         ++n;
     } else {
         /* E3: dense (non-negative init) -> FeLIF/SNU -> dense with bias (logits) */
@@ -451,7 +451,7 @@ static bruno_result build_net(run *R)
         L[n].n_out = (size_t)o->hidden;
         L[n].init_nonneg = 1;
         ++n;
-        L[n] = bruno_layer_config_default(R->model == MODEL_FELIF ? BRUNO_LAYER_FELIF : BRUNO_LAYER_SNU);
+        L[n] = bruno_layer_config_default(R->neuron == NEURON_FELIF ? BRUNO_LAYER_FELIF : BRUNO_LAYER_SNU);
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = R->C;
@@ -475,7 +475,7 @@ static bruno_result build_net(run *R)
         L[i].felif.V_thr = o->v_thr;
         L[i].felif.I_dsc = o->i_dsc;
         L[i].sigma = o->device_sigma;
-        if ((R->dv.from_file || R->model == MODEL_HERACLES) && L[i].kind == BRUNO_LAYER_FELIF) {
+        if ((R->dv.from_file || R->neuron == NEURON_HERACLES) && L[i].kind == BRUNO_LAYER_FELIF) {
             L[i].device = R->dv.dev;
             L[i].device_params = R->dv.prm;
         }
@@ -938,7 +938,8 @@ int bench_cmd_train(int argc, char **argv)
     uint64_t ep, done_now = 0;
     bench_opt table[] = {
         {"task", BENCH_OPT_STRING, &o->task, "braille-raw, braille-events or jsb (required)", 0},
-        {"model", BENCH_OPT_STRING, &o->model, "Braille: lif, rlif, felif or heracles (device output layer); JSB: felif or snu", 0},
+        {"neuron", BENCH_OPT_STRING, &o->neuron, "Braille: lif, rlif, felif or heracles (device output layer); JSB: felif or snu", 0},
+        {"model", BENCH_OPT_RENAMED, NULL, "neuron", 0},
         {"trainer", BENCH_OPT_STRING, &o->trainer,
          "how FeLIF layers are differentiated: bruno (default), bptt, checkpoint or coarse (MODELS §3; coarse-only "
          "Braille runs are tested with the fine model, the device: test_loss/test_acc; the coarse model's own test "
@@ -973,7 +974,7 @@ int bench_cmd_train(int argc, char **argv)
         {"data-file", BENCH_OPT_STRING, &o->data_file, "this data file instead (e.g. the 5400-sample raw Braille file)", 0},
         {"hparams", BENCH_OPT_STRING, &o->hparams,
          "key=value file of hyper-parameters (option names without --; the command line wins); "
-         "'auto': reference/hparams/<task>_<model>_<bits>.txt", 0},
+         "'auto': reference/hparams/<task>_<neuron>_<bits>.txt", 0},
         {"synapse", BENCH_OPT_STRING, &o->synapse,
          "ideal (default) or rram: the quantised matrices read from 3-bit RRAM arrays (MODELS §5.2; needs --bits 2..5)", 0},
         {"rounding", BENCH_OPT_STRING, &o->rounding,
@@ -1008,20 +1009,20 @@ int bench_cmd_train(int argc, char **argv)
                           "Train a Braille (EXPERIMENTS E2) or JSB (E3) network; resumable (rerun the same command).",
                           table, n_opts, argc, argv, &help);
     if (rc || help) return rc;
-    if (!o->task || !o->model || !o->out) {
-        fprintf(stderr, "bruno-bench train: --task, --model and --out are required (see --help)\n");
+    if (!o->task || !o->neuron || !o->out) {
+        fprintf(stderr, "bruno-bench train: --task, --neuron and --out are required (see --help)\n");
         return BENCH_EXIT_USAGE;
     }
-    if ((R->task = lookup(o->task, task_names, 3)) < 0 || (R->model = lookup(o->model, model_names, 5)) < 0 ||
+    if ((R->task = lookup(o->task, task_names, 3)) < 0 || (R->neuron = lookup(o->neuron, neuron_names, 5)) < 0 ||
         e1_trainer(o->trainer) < 0) {
-        fprintf(stderr, "bruno-bench train: unknown --task '%s', --model '%s' or --trainer '%s'\n", o->task, o->model,
+        fprintf(stderr, "bruno-bench train: unknown --task '%s', --neuron '%s' or --trainer '%s'\n", o->task, o->neuron,
                 o->trainer);
         return BENCH_EXIT_USAGE;
     }
     R->trainer = (bruno_trainer)e1_trainer(o->trainer);
-    if (R->task == TASK_JSB ? (R->model != MODEL_FELIF && R->model != MODEL_SNU) : R->model == MODEL_SNU) {
-        fprintf(stderr, "bruno-bench train: --model %s is not offered for --task %s (Braille: lif, rlif, felif, heracles; "
-                        "JSB: felif, snu)\n", o->model, o->task);
+    if (R->task == TASK_JSB ? (R->neuron != NEURON_FELIF && R->neuron != NEURON_SNU) : R->neuron == NEURON_SNU) {
+        fprintf(stderr, "bruno-bench train: --neuron %s is not offered for --task %s (Braille: lif, rlif, felif, heracles; "
+                        "JSB: felif, snu)\n", o->neuron, o->task);
         return BENCH_EXIT_USAGE;
     }
     if (o->hparams) {
@@ -1030,7 +1031,7 @@ int bench_cmd_train(int argc, char **argv)
         kv_ctx c;
         int k;
         if (strcmp(o->hparams, "auto") == 0)
-            k = snprintf(path, sizeof path, "reference/hparams/%s_%s_%llu.txt", o->task, o->model,
+            k = snprintf(path, sizeof path, "reference/hparams/%s_%s_%llu.txt", o->task, o->neuron,
                          (unsigned long long)o->bits);
         else
             k = snprintf(path, sizeof path, "%s", o->hparams);
@@ -1074,7 +1075,7 @@ int bench_cmd_train(int argc, char **argv)
         if (UNSET("lr")) o->lr = jsb ? 5e-3 : 2e-3;
         if (UNSET("alpha")) o->alpha = 0.95;
         if (UNSET("beta")) o->beta = 0.9;
-        if (UNSET("v-thr")) o->v_thr = R->model == MODEL_HERACLES ? 3.5 : (jsb ? 2.0 : 2.5); /* MODELS §7, §2 */
+        if (UNSET("v-thr")) o->v_thr = R->neuron == NEURON_HERACLES ? 3.5 : (jsb ? 2.0 : 2.5); /* MODELS §7, §2 */
         if (UNSET("gain")) o->gain = jsb ? 1e-8 : 2e-9;
         if (UNSET("i-dsc")) o->i_dsc = 10e-12;
         if (UNSET("gain-std")) o->gain_std = 0.18436;
@@ -1105,9 +1106,9 @@ int bench_cmd_train(int argc, char **argv)
                         "--rounding stochastic or deterministic\n");
         return BENCH_EXIT_USAGE;
     }
-    if (!device_model(R->model)) R->trainer = BRUNO_TRAINER_BPTT;
+    if (!device_neuron(R->neuron)) R->trainer = BRUNO_TRAINER_BPTT;
     /* Heracles is a device of the table only: its parameter set always comes from there */
-    if ((o->device || o->device_sigma != 0 || R->model == MODEL_HERACLES) && (rc = device_options(R)) != 0) return rc;
+    if ((o->device || o->device_sigma != 0 || R->neuron == NEURON_HERACLES) && (rc = device_options(R)) != 0) return rc;
 
     /* output directory and its files: names that do not fit are refused,
        never cut (two cut names could be the same file) */

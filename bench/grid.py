@@ -34,9 +34,9 @@ import sys
 
 # ---------------------------------------------------------------- E1 memory and time (EXPERIMENTS E1, E5)
 # One `bruno-bench memtime` per configuration; the name is the configuration:
-#   NEURON_METHOD_SCHEDULE_K_hHIDDEN_sSEQMS_rREPEATS
+#   NEURON_TRAINER_SCHEDULE_K_hHIDDEN_sSEQMS_rREPEATS
 E1_HIDDEN = [64, 128, 256]
-# methods timed on the whole hidden x sequence grid: the paper's set-up
+# trainers timed on the whole hidden x sequence grid: the paper's set-up
 # (binomial checkpointing with 31 checkpoints per network step) and a plain
 # uniform schedule with the same budget
 E1_METHODS = ["felif_bptt_none_0", "felif_bruno_none_0", "felif_checkpoint_binomial_31",
@@ -64,9 +64,9 @@ E1_SCALE = {
 
 def e1_args(name):
     """memtime options of a configuration name"""
-    neuron, method, schedule, k, h, s, r = name.split("_")
-    a = f"--neuron {neuron} --method {method}"
-    if method == "checkpoint":
+    neuron, trainer, schedule, k, h, s, r = name.split("_")
+    a = f"--neuron {neuron} --trainer {trainer}"
+    if trainer == "checkpoint":
         a += f" --schedule {schedule} --checkpoints {k}"
     return a + f" --hidden {h[1:]} --seq-ms {s[1:]} --repeats {r[1:]}"
 
@@ -74,7 +74,7 @@ def e1_args(name):
 def e1_names(scale):
     c = E1_SCALE[scale]
     r = c["repeats"]
-    grid = lambda methods, hidden: [f"{m}_h{h}_s{s}_r{r}" for m in methods for h in hidden for s in c["seq"]]
+    grid = lambda configs, hidden: [f"{m}_h{h}_s{s}_r{r}" for m in configs for h in hidden for s in c["seq"]]
     names = grid(E1_METHODS, E1_HIDDEN) + grid(E1_SEQSCHED, c["seq_hidden"])
     names += [f"felif_checkpoint_{sc}_{k}_h{E1_TRADE_H}_s{c['trade_seq']}_r{r}"
               for sc in ("binomial", "uniform") for k in E1_TRADE_K]
@@ -125,12 +125,12 @@ def rram_runs(scale):
 
 
 # ---------------------------------------------------------------- training (EXPERIMENTS E2, E3)
-# One `bruno-bench train --hparams auto` per run, results/train/<task>_<model>_<trainer>_<bits>_s<seed>/.
+# One `bruno-bench train --hparams auto` per run, results/train/<task>_<neuron>_<trainer>_<bits>_s<seed>/.
 # Two jobs of one thread each keep the two cores busy (inside one run only
 # the FeLIF and dense layers are threaded).
 TRAIN_SCALE = {
     # two Braille seeds, so that the table has a spread and a comparison of
-    # two models does not rest on one draw; JSB's BPTT run alone costs ~5 CPU-minutes
+    # two neurons does not rest on one draw; JSB's BPTT run alone costs ~5 CPU-minutes
     "quick": {"braille_seeds": [0, 1], "jsb_seeds": [0], "braille_epochs": 8, "jsb_epochs": 20},
     "paper": {"braille_seeds": list(range(50)), "jsb_seeds": list(range(50)),
               "braille_epochs": 150, "jsb_epochs": 100},
@@ -163,9 +163,9 @@ def train_order(names):
 
 
 def train_args(name, scale):
-    task, model, trainer, bits, seed = name.split("_")
-    a = f"--hparams auto --threads 1 --task {task} --model {model}"
-    if model == "felif":
+    task, neuron, trainer, bits, seed = name.split("_")
+    a = f"--hparams auto --threads 1 --task {task} --neuron {neuron}"
+    if neuron == "felif":
         a += f" --trainer {trainer}"
     a += f" --bits {bits.replace('rram', '')}"
     if bits.endswith("rram"):

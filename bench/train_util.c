@@ -338,6 +338,22 @@ static void train__first_diff(const char *a, const char *b, char *key, size_t n)
     snprintf(key, n, "?");
 }
 
+/* Whether a stored configuration is `config`. One written before the
+   option --model was renamed --neuron says "model=NAME" where `config`
+   says "neuron=NAME": the same run, so it resumes (the next save writes
+   the new name). */
+static int train__same_config(const char *stored, const char *config)
+{
+    const char *m = strncmp(stored, "model=", 6) == 0 ? stored : strstr(stored, "\nmodel=");
+    size_t head;
+    if (strcmp(stored, config) == 0) return 1;
+    if (!m) return 0;
+    if (*m == '\n') ++m;
+    head = (size_t)(m - stored);
+    return strncmp(config, stored, head) == 0 && strncmp(config + head, "neuron=", 7) == 0 &&
+           strcmp(config + head + 7, m + 6) == 0;
+}
+
 int train_state_decode(const unsigned char *data, size_t n, const char *config, train_state *st, bruno_net *net,
                        bruno_optim *opt, bruno_plateau *pl, char *msg, size_t msg_size)
 {
@@ -396,7 +412,7 @@ int train_state_decode(const unsigned char *data, size_t n, const char *config, 
         train__msg(msg, msg_size, "malformed payload");
         return -1;
     }
-    if (strcmp(cfg, config) != 0) {
+    if (!train__same_config(cfg, config)) {
         char key[128];
         train__first_diff(cfg, config, key, sizeof key);
         train__msg(msg, msg_size, "made by a different configuration (first difference: '%s'); "

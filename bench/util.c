@@ -132,6 +132,7 @@ void bench_opts_usage(FILE *f, const char *cmd, const char *summary, const bench
     fprintf(f, "usage: bruno-bench %s [options]\n%s\n\noptions:\n", cmd, summary);
     for (i = 0; i < n_opts; ++i) {
         const char *arg = opts[i].kind == BENCH_OPT_FLAG ? "" : opts[i].kind == BENCH_OPT_STRING ? " VALUE" : " NUMBER";
+        if (opts[i].kind == BENCH_OPT_RENAMED) continue;
         fprintf(f, "  --%s%s\n      %s\n", opts[i].name, arg, opts[i].help);
     }
     fprintf(f, "  --help\n      show this help\n");
@@ -158,6 +159,10 @@ int bench_opts_parse(const char *cmd, const char *summary, bench_opt *opts, int 
             if (strcmp(name + 2, opts[i].name) == 0) o = &opts[i];
         if (!o) {
             fprintf(stderr, "bruno-bench %s: unknown option '%s' (see --help)\n", cmd, name);
+            return BENCH_EXIT_USAGE;
+        }
+        if (o->kind == BENCH_OPT_RENAMED) {
+            fprintf(stderr, "bruno-bench %s: option '%s' is now '--%s' (see --help)\n", cmd, name, o->help);
             return BENCH_EXIT_USAGE;
         }
         o->seen = 1;

@@ -93,9 +93,9 @@ check "$D/m.csv" "$D/b.csv" FAIL "$TR +args" "baseline made with other arguments
 
 # ---- 2. end to end: real runs of the driver, tiny
 cat > "$D/runs.txt" <<EOF
-st_mt_bruno  memtime --neuron felif --method bruno --hidden 16 --inputs 32 --seq-ms 10 --n-fine 100
-st_mt_ckpt   memtime --neuron felif --method checkpoint --schedule uniform --checkpoints 4 --hidden 16 --inputs 32 --seq-ms 10 --n-fine 100
-st_tr_snu    train --task jsb --model snu --epochs 1 --limit-train 2 --limit-test 1 --seed 1
+st_mt_bruno  memtime --neuron felif --trainer bruno --hidden 16 --inputs 32 --seq-ms 10 --n-fine 100
+st_mt_ckpt   memtime --neuron felif --trainer checkpoint --schedule uniform --checkpoints 4 --hidden 16 --inputs 32 --seq-ms 10 --n-fine 100
+st_tr_snu    train --task jsb --neuron snu --epochs 1 --limit-train 2 --limit-test 1 --seed 1
 EOF
 $CI run --bench "$B" --runs "$D/runs.txt" --work "$D/w" --out "$D/m1.csv" > /dev/null
 $CI baseline --measured "$D/m1.csv" --out "$D/base.csv" > /dev/null

@@ -30,7 +30,7 @@ NAMES="mt_felif_bruno_h64_s100 mt_felif_bptt_h64_s100 mt_felif_ckpt_bin31_h64_s1
        mt_lif_h128_s100 mt_rlif_h128_s100 tr_braille_lif tr_braille_rlif tr_jsb_snu"
 awk -v n="$NAMES" 'BEGIN { split(n, a); for (i in a) want[a[i]] = 1 } want[$1]' ci/runs.txt > "$W/runs.txt"
 [ "$(wc -l < "$W/runs.txt")" -eq 9 ] || fail "ci/runs.txt no longer has the runs $NAMES"
-echo "tr_kill  train --task braille-raw --model lif --epochs 4 --seed 1 --hparams auto" >> "$W/runs.txt"
+echo "tr_kill  train --task braille-raw --neuron lif --epochs 4 --seed 1 --hparams auto" >> "$W/runs.txt"
 N=$(wc -l < "$W/runs.txt")
 
 # ---- the cluster (stopped at the end only if this script started it)

@@ -96,20 +96,20 @@ def main():
             rows = list(csv.DictReader(f))
         by = {}
         for r in rows:
-            key = (r["method"], r["hidden"], r["seq_ms"], r["batch"], r["threads"])
+            key = (r["trainer"], r["hidden"], r["seq_ms"], r["batch"], r["threads"])
             by.setdefault(key, {})["ours" if r["implementation"] == "bruno" else "torch"] = r
-        for method in ("bruno", "bptt"):
+        for trainer in ("bruno", "bptt"):
             tr, pr = [], []
             for key, d in by.items():
-                if key[0] != method or "ours" not in d or "torch" not in d:
+                if key[0] != trainer or "ours" not in d or "torch" not in d:
                     continue
                 tr.append(float(d["torch"]["time_total_s"]) / float(d["ours"]["time_total_s"]))
                 pr.append(float(d["ours"]["peak_bytes_jemalloc"]) / float(d["torch"]["peak_bytes_jemalloc"]))
             if not tr:
                 continue
-            L.append(f"| {method}: PyTorch time / ours (worst config) | {min(tr):.1f}x (best {max(tr):.1f}x) | >= 10x | "
+            L.append(f"| {trainer}: PyTorch time / ours (worst config) | {min(tr):.1f}x (best {max(tr):.1f}x) | >= 10x | "
                      f"{'PASS' if min(tr) >= 10 else 'FAIL'} | {peers_path} |")
-            L.append(f"| {method}: our peak / PyTorch peak (worst config) | {max(pr):.2f} | <= 0.5 | "
+            L.append(f"| {trainer}: our peak / PyTorch peak (worst config) | {max(pr):.2f} | <= 0.5 | "
                      f"{'PASS' if max(pr) <= 0.5 else 'FAIL'} | {peers_path} |")
     else:
         L.append(f"| bruno.h vs PyTorch | not run (`make peers`) | | | {peers_path} missing |")

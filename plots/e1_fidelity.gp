@@ -2,7 +2,7 @@
 # gradient (all parameters) against exact BPTT, as 1 - cosine similarity
 # and relative error ||g - g_bptt|| / ||g_bptt||, vs N at dt = 1 ms (left)
 # and vs dt at a fixed fine step h = dt/N = 1 us (right). Reads `gdata`,
-# the merged CSV of `bruno-bench gradcheck` (method, n_fine, dt, hidden,
+# the merged CSV of `bruno-bench gradcheck` (trainer, n_fine, dt, hidden,
 # seq_ms, rate_grad, cosine, rel_err, norm_bptt, norm, loss_bptt, loss).
 # Zeros cannot sit on a log axis: rows with a zero error (N = 1, where
 # BRUNO's single step is BPTT's) or a zero BPTT gradient are left out and

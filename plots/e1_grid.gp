@@ -1,6 +1,6 @@
 # e1_grid.gp - layout shared by e1_memory.gp and e1_time.gp (EXPERIMENTS
 # E1): one panel per hidden size, one line per trainer and schedule, x =
-# sequence length. Reads `data`, the merged memtime CSV (method, schedule,
+# sequence length. Reads `data`, the merged memtime CSV (trainer, schedule,
 # checkpoints, neuron, hidden, inputs, seq_ms, batch, n_fine, repeats,
 # peak_bytes_counted, peak_bytes_predicted, peak_bytes_jemalloc,
 # time_forward_s, time_backward_s, time_total_s, loss).
@@ -12,7 +12,7 @@ load "plots/common.gp"
 # gnuplot filter with 1/0 would break the line at every other row
 rows(m, sc, k, n, h) = sprintf("< awk -F, 'NR > 1 && $1 == \"%s\" && $2 == \"%s\" && $3 == %d && $4 == \"%s\" && $5 == %d' %s | sort -t, -k7,7g", m, sc, k, n, h, data)
 count(m, sc, k, n, h) = int(system(substr(rows(m, sc, k, n, h), 3, 10000) . " | wc -l"))
-# the series: method, schedule, K, neuron, label, colour, dash, point
+# the series: trainer, schedule, K, neuron, label, colour, dash, point
 NS = 8
 sm(i)  = word("bptt bruno checkpoint checkpoint checkpoint checkpoint bptt bptt", i)
 ssc(i) = word("- - binomial uniform sequence sequence - -", i)

@@ -22,12 +22,12 @@ from collections import defaultdict
 MIB = 1048576.0
 
 
-def label(method, schedule, k):
-    if method == "bptt":
+def label(trainer, schedule, k):
+    if trainer == "bptt":
         return "exact BPTT"
-    if method == "bruno":
+    if trainer == "bruno":
         return "BRUNO"
-    if method == "coarse":
+    if trainer == "coarse":
         return "coarse only"
     if schedule == "sequence":
         return "checkpointing over the sequence, K = %d" % k
@@ -35,8 +35,8 @@ def label(method, schedule, k):
 
 
 def order(key):
-    method, schedule, k = key
-    rank = {"bptt": 0, "bruno": 1, "checkpoint": 2, "coarse": 3}.get(method, 4)
+    trainer, schedule, k = key
+    rank = {"bptt": 0, "bruno": 1, "checkpoint": 2, "coarse": 3}.get(trainer, 4)
     return (rank, {"binomial": 0, "uniform": 1, "sequence": 2}.get(schedule, 3), k)
 
 
@@ -55,14 +55,15 @@ def main():
     ap.add_argument("--target-time", type=float, required=True, help="BRUNO time / BPTT time must be <= this")
     a = ap.parse_args()
 
-    # (hidden, seq) -> (method, schedule, K) -> list of rows (repeated configurations are averaged)
+    # (hidden, seq) -> (trainer, schedule, K) -> list of rows (repeated configurations are averaged)
     runs = defaultdict(lambda: defaultdict(list))
     meta = set()
     with open(a.memtime, newline="") as f:
         for r in csv.DictReader(f):
             if r["neuron"] != "felif":
                 continue
-            key = (r["method"], r["schedule"], int(r["checkpoints"]))
+            # "method": a CSV written before the rename of issue 13 (a resumed make reproduce)
+            key = (r.get("trainer") or r["method"], r["schedule"], int(r["checkpoints"]))
             runs[(int(r["hidden"]), float(r["seq_ms"]))][key].append(r)
             meta.add((r["inputs"], r["batch"], r["n_fine"], r["repeats"]))
     if not runs:
@@ -71,7 +72,7 @@ def main():
     paper = {}
     with open(a.reference, newline="") as f:
         for r in csv.DictReader(f):
-            if r["experiment"] == "E1" and r["model"] == "bruno":
+            if r["experiment"] == "E1" and r["network"] == "bruno":
                 paper[r["metric"]] = "%s-%s %s" % (r["low"], r["high"], r["unit"])
     for m in ("peak_memory_reduction_vs_bptt", "time_reduction_vs_bptt"):
         if m not in paper:

@@ -218,7 +218,7 @@ def section_e4(a, out):
         out.append("")
     out.append("### RRAM synapse: spread of the 8 programmed states\n")
     ref = [p for p in paper(a.reference) if p.get("experiment") == "E4" and p.get("metric") == "rram_state_spread"]
-    ref_txt = "; ".join("%s: %s %s" % (p["model"].replace("_", " "), p["value"], p["unit"]) for p in ref) \
+    ref_txt = "; ".join("%s: %s %s" % (p["network"].replace("_", " "), p["value"], p["unit"]) for p in ref) \
         or "no RRAM number in `reference/paper.csv`"
     any_rram = False
     for scheme in ("fixed-n", "compliance"):

@@ -2,9 +2,9 @@
 """train_tables.py - the Braille (E2) and JSB (E3) tables and curve CSVs.
 
 Reads results/train/<run>/epochs.csv and summary.json of every run named in
-runs.txt (task_model_trainer_bits_sSEED), and reference/paper.csv for the
+runs.txt (task_neuron_trainer_bits_sSEED), and reference/paper.csv for the
 paper's numbers. Writes
-  OUT/braille_table.md           model x bits: final test accuracy mean +- s.d.
+  OUT/braille_table.md           network x bits: final test accuracy mean +- s.d.
                                  over seeds, best epoch, the paper's value, delta
   OUT/jsb_table.md               test BCE, NLL per frame, frame accuracy for
                                  BRUNO, exact BPTT and SNU; the paper's values
@@ -24,7 +24,7 @@ from collections import defaultdict
 BITS = [32, 8, 4, 3, "3rram"]
 # the RRAM row is compared with the paper's ideal 3-bit quantiser
 PREC = {32: "fp32", 8: "8bit", 4: "4bit", 3: "3bit", "3rram": "3bit"}
-# (model, trainer) -> (label, the model name in reference/paper.csv)
+# (neuron, trainer) -> (label, the network in reference/paper.csv)
 BRAILLE = [
     (("lif", "bruno"), "LIF hidden, LIF output", "lif_hidden_lif_output"),
     (("rlif", "bruno"), "RLIF hidden, LIF output", "rlif_hidden_lif_output"),
@@ -91,15 +91,15 @@ def load_paper(path):
     try:
         with open(path) as f:
             for r in csv.DictReader(f):
-                out[(r["experiment"], r["metric"], r["model"], r["precision"], r["epoch"])] = r
+                out[(r["experiment"], r["metric"], r["network"], r["precision"], r["epoch"])] = r
     except OSError:
         pass
     return out
 
 
-def paper_row(paper, exp, metric, model, prec, epoch=None):
+def paper_row(paper, exp, metric, network, prec, epoch=None):
     for k, r in paper.items():
-        if k[:4] == (exp, metric, model, prec) and (epoch is None or k[4] == str(epoch)):
+        if k[:4] == (exp, metric, network, prec) and (epoch is None or k[4] == str(epoch)):
             return r
     return None
 
@@ -127,7 +127,7 @@ def status_note(runs):
 
 
 def group(train_dir, names, task):
-    g = defaultdict(list)  # (model, trainer, bits) -> [(seed, rows, status, planned)]
+    g = defaultdict(list)  # (neuron, trainer, bits) -> [(seed, rows, status, planned)]
     for n in names:
         p = parse_name(n)
         if not p or p[0] != task:
@@ -146,15 +146,15 @@ def braille(args, names, paper, targets):
                "\"best\" = mean over seeds of each seed's best epoch (the epoch in brackets: median of the "
                "seeds' best epochs). Paper: 5400-sample file, 150 epochs, 50 seeds (`reference/paper.csv`). "
                "Δ = ours − paper (final epoch), in points.\n" % args.scale)
-    out.append("| model | bits | seeds | epochs | ours, final | ours, best (epoch) | paper, final | paper, best | Δ |")
+    out.append("| network | bits | seeds | epochs | ours, final | ours, best (epoch) | paper, final | paper, best | Δ |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     curves = []
     final = {}
     for entry in BRAILLE:
-        (model, trainer), label, pmodel = entry[:3]
+        (neuron, trainer), label, pnet = entry[:3]
         acc = entry[3] if len(entry) > 3 else "test_acc"
         for b in BITS:
-            runs = g.get((model, trainer, b))
+            runs = g.get((neuron, trainer, b))
             if not runs:
                 continue
             runs.sort()
@@ -168,8 +168,8 @@ def braille(args, names, paper, targets):
             m, sd = mean_sd(finals)
             bm, _ = mean_sd(bests)
             key = trainer if acc == "test_acc" else trainer + "_" + acc
-            final[(model, key, b)] = (m, sd, len(done))
-            pr = paper_row(paper, "E2", "test_accuracy", pmodel, PREC[b])
+            final[(neuron, key, b)] = (m, sd, len(done))
+            pr = paper_row(paper, "E2", "test_accuracy", pnet, PREC[b])
             pv = fnum(pr["value"]) if pr else None
             psd = fnum(pr["sd"]) if pr else None
             pbest = fnum(pr["best"]) if pr else None
@@ -188,13 +188,13 @@ def braille(args, names, paper, targets):
                     by_ep[int(x["epoch"])].append(x[acc])
             for ep in sorted(by_ep):
                 em, esd = mean_sd(by_ep[ep])
-                curves.append(["%s_%s" % (model, key), b, ep, len(by_ep[ep]),
+                curves.append(["%s_%s" % (neuron, key), b, ep, len(by_ep[ep]),
                                "%.6g" % (100 * em), "%.6g" % (100 * (esd or 0.0))])
     if len(out) == 4:
         out.append("| not run | | | | | | | | |")
     with open(os.path.join(args.train_dir, "braille_curves.csv"), "w") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["model", "bits", "epoch", "n_seeds", "test_acc_mean", "test_acc_sd"])
+        w.writerow(["series", "bits", "epoch", "n_seeds", "test_acc_mean", "test_acc_sd"])
         w.writerows(curves)
 
     def get(k):
@@ -226,12 +226,12 @@ def jsb(args, names, paper, targets):
                "the 54 cropped keys and the steps after 5 warm-up steps (the training loss; the paper's "
                "number); NLL per frame over all 88 keys (nats) and frame accuracy TP/(TP+FP+FN) as in the "
                "music literature. Paper: the authors' BRUNO FeLIF run (`reference/paper.csv`).\n" % args.scale)
-    out.append("| model | seeds | epochs | BCE @1 | BCE @19 | BCE, final | BCE, best (epoch) | NLL/frame, final | frame acc, final | paper BCE @1 | paper BCE @19 |")
+    out.append("| network | seeds | epochs | BCE @1 | BCE @19 | BCE, final | BCE, best (epoch) | NLL/frame, final | frame acc, final | paper BCE @1 | paper BCE @19 |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     curves = []
     stats = {}
-    for (model, trainer), label, pmodel in JSB:
-        runs = g.get((model, trainer, 32))
+    for (neuron, trainer), label, pnet in JSB:
+        runs = g.get((neuron, trainer, 32))
         if not runs:
             continue
         done = [r for r in runs if r[1]]
@@ -248,7 +248,7 @@ def jsb(args, names, paper, targets):
         first20 = [mean_sd([x["test_loss"] for r in done for x in r[1] if int(x["epoch"]) == e])[0]
                    for e in range(1, 21)]
         first20 = [x for x in first20 if x is not None]
-        stats[(model, trainer)] = {"final": fin, "min20": min(first20) if first20 else None,
+        stats[(neuron, trainer)] = {"final": fin, "min20": min(first20) if first20 else None,
                                    "ep": eps[-1] if eps else None, "at": at}
         f4 = lambda x: "—" if x is None else "%.4f" % x
         out.append("| %s | %d%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
@@ -256,7 +256,7 @@ def jsb(args, names, paper, targets):
             f4(at(1)), f4(at(19)), f4(fin),
             "—" if best[0] is None else "%.4f (%d)" % best, "—" if nll is None else "%.3f" % nll,
             "—" if fa is None else "%.4f" % fa,
-            ref1["value"] if (ref1 and pmodel) else "—", ref19["value"] if (ref19 and pmodel) else "—"))
+            ref1["value"] if (ref1 and pnet) else "—", ref19["value"] if (ref19 and pnet) else "—"))
         by_ep = defaultdict(list)
         for r in done:
             for x in r[1]:
@@ -265,13 +265,13 @@ def jsb(args, names, paper, targets):
             xs = by_ep[ep]
             mcol = lambda c: "%.6g" % mean_sd([x[c] for x in xs if x.get(c) is not None])[0] \
                 if any(x.get(c) is not None for x in xs) else "NaN"
-            curves.append(["%s_%s" % (model, trainer), ep, len(xs), mcol("train_loss"), mcol("test_loss"),
+            curves.append(["%s_%s" % (neuron, trainer), ep, len(xs), mcol("train_loss"), mcol("test_loss"),
                            mcol("test_nll_frame"), mcol("test_frame_acc")])
     if len(out) == 4:
         out.append("| not run | | | | | | | | | | |")
     with open(os.path.join(args.train_dir, "jsb_curves.csv"), "w") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["model", "epoch", "n_seeds", "train_loss", "test_loss", "test_nll_frame", "test_frame_acc"])
+        w.writerow(["series", "epoch", "n_seeds", "train_loss", "test_loss", "test_nll_frame", "test_frame_acc"])
         w.writerows(curves)
     br, bp = stats.get(("felif", "bruno")), stats.get(("felif", "bptt"))
     targets.append(("E3", "FeLIF-BRUNO test BCE <= 0.18 within 20 epochs",

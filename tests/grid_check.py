@@ -13,7 +13,10 @@ directory (nothing runs: make -n only prints), and compares, for each SCALE:
   - every gnuplot / table command with `runner.py post --dry-run`;
   - the files merged into e1_memtime.csv and e1_gradcheck.csv, in order,
     and the names in train/runs.txt.
-Exits 1 on any difference and prints it. A deliberate change of the grid
+The old Makefile's command lines are read with issue 13's option renames
+applied (memtime --method is --trainer, train --model is --neuron): the
+same runs under the new names. Exits 1 on any difference and prints it. A
+deliberate change of the grid
 (new runs, other arguments) makes it fail by design: the proof is then
 about a grid that no longer exists, and this test goes from `make test`
 (keep it runnable with --rev for the record). Standard library only.
@@ -46,8 +49,13 @@ def old_commands(rev, scale):
     return [" ".join(line.split()) for line in text.splitlines()]
 
 
+# issue 13: one vocabulary, `trainer` and `neuron`
+RENAMED = {"--method": "--trainer", "--model": "--neuron"}
+
+
 def norm(line):
     line = re.sub(r"^flock \S+ ", "", line)
+    line = re.sub(r"(?<=\s)(--method|--model)(?=\s)", lambda m: RENAMED[m.group(1)], line)
     line = re.sub(r"\$\(awk 'BEGIN\{print ([\d.]+) \* 1000\}'\)", lambda m: f"{float(m.group(1)) * 1000:g}", line)
     m = re.match(r"rc=0; (build/bruno-bench train .*?) >> ", line)
     return m.group(1) if m else line

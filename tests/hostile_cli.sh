@@ -59,10 +59,14 @@ dead_pid() {
 }
 
 # a tiny JSB network (a few seconds per epoch)
-JSB="--task jsb --model snu --epochs 1 --limit-train 2 --limit-test 1 --hidden 8"
-JSBF="--task jsb --model felif --epochs 1 --limit-train 2 --limit-test 1 --hidden 8 --n-fine 10"
+JSB="--task jsb --neuron snu --epochs 1 --limit-train 2 --limit-test 1 --hidden 8"
+JSBF="--task jsb --neuron felif --epochs 1 --limit-train 2 --limit-test 1 --hidden 8 --n-fine 10"
 
 # ---- class 1: size arithmetic overflows ----------------------------------------------
+# the old option names of issue 13's one vocabulary: refused, naming the new one
+expect 2 "2: memtime --method (now --trainer)" $B memtime --method bptt --hidden 4 --inputs 4 --seq-ms 2 && says "memtime --method" "is now '--trainer'"
+expect 2 "2: train --model (now --neuron)" $B train --task jsb --model snu --out "$D/renamed" && says "train --model" "is now '--neuron'"
+check "2: train --model wrote nothing" test ! -e "$D/renamed"
 expect 2 "1: gradcheck --batch 2^46 (n * sizeof wrapped, SIGSEGV)" \
     $B gradcheck --batch 70368744177664 --hidden 4 --inputs 4 --seq-ms 2
 expect 2 "1: memtime --batch 2^40" $B memtime --batch 1099511627776 --hidden 4 --inputs 4 --seq-ms 2
@@ -135,7 +139,7 @@ for i in range(27):
 open(sys.argv[1], "wb").write(out)
 EOF
 # the 8.3 GB allocation is bounded here so that a regression fails instead of swapping
-expect 1 "5: an event at t = 100 s (asked for 8.3 GB)" sh -c "ulimit -v 3000000; exec $B train --task braille-events --model lif --epochs 1 --batch 4 --data-file $D/late.bin --out $D/t5"
+expect 1 "5: an event at t = 100 s (asked for 8.3 GB)" sh -c "ulimit -v 3000000; exec $B train --task braille-events --neuron lif --epochs 1 --batch 4 --data-file $D/late.bin --out $D/t5"
 says "5: late event" "longer than any recording"
 
 # ---- class 6: parameters that validate but cannot be computed -------------------------

@@ -13,7 +13,7 @@ HOST=$(hostname)
 
 # ---- 1. bruno-bench train against bruno-bench train: a long tiny run (SNU,
 # 2 pieces an epoch), then a second writer while it runs
-A="--task jsb --model snu --limit-train 2 --limit-test 1 --seed 1"
+A="--task jsb --neuron snu --limit-train 2 --limit-test 1 --seed 1"
 $B train $A --epochs 100000 --out "$D/run" > "$D/first.txt" 2>&1 &
 PID=$!
 i=0
@@ -30,7 +30,7 @@ pass "second bruno-bench train refused: $(cat "$D/second.txt")"
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 $B train $A --epochs 1 --out "$D/free" > /dev/null 2>&1 || fail "a fresh directory after the first exited"
 rc=0
-$B train --task jsb --model snu --limit-train 2 --limit-test 1 --seed 2 --epochs 1 --out "$D/run" > "$D/third.txt" 2>&1 || rc=$?
+$B train --task jsb --neuron snu --limit-train 2 --limit-test 1 --seed 2 --epochs 1 --out "$D/run" > "$D/third.txt" 2>&1 || rc=$?
 grep -q "in use" "$D/third.txt" && fail "the lock outlived its process"
 pass "the lock is released when its process exits (next writer not refused as in use)"
 

@@ -12,11 +12,11 @@
 NAME=runner-check; . tests/check_lib.sh
 RUN="python3 bench/runner.py"
 MT="--neuron felif --hidden 16 --inputs 32 --seq-ms 10 --n-fine 100"
-TR="--task jsb --model snu --limit-train 2 --limit-test 1 --seed 3 --epochs 3"
+TR="--task jsb --neuron snu --limit-train 2 --limit-test 1 --seed 3 --epochs 3"
 cat > "$D/list.txt" <<EOF
-mt/a  memtime  $MT --method bruno
-mt/b  memtime  $MT --method bptt
-mt/c  memtime  $MT --method checkpoint --schedule uniform --checkpoints 4
+mt/a  memtime  $MT --trainer bruno
+mt/b  memtime  $MT --trainer bptt
+mt/c  memtime  $MT --trainer checkpoint --schedule uniform --checkpoints 4
 tr    train    $TR
 tc/a  trace    --neuron lif --duration 0.02
 tc/b  trace    --neuron felif --duration 0.02

@@ -117,6 +117,34 @@ Test(train, state_round_trip_restores_everything_bit_for_bit)
     bruno_net_free(&b);
 }
 
+/* A state written before --model was renamed --neuron ("model=felif" in
+   its configuration) resumes under "neuron=felif" and under nothing else. */
+Test(train, a_state_from_before_the_neuron_rename_resumes_under_the_new_name)
+{
+    bruno_net a, b;
+    bruno_optim oa, ob;
+    bruno_plateau pa, pb;
+    train_state sa = a_state(), sb;
+    train_buf buf;
+    char msg[256];
+    const char *now[] = {"task=jsb\nneuron=felif\nbits=3\n", "neuron=felif\nbits=3\n"};
+    const char *old[] = {"task=jsb\nmodel=felif\nbits=3\n", "model=felif\nbits=3\n"};
+    const char *other[] = {"task=jsb\nneuron=snu\nbits=3\n", "neuron=felif\nbits=4\n"};
+    int i;
+    setup(&a, &oa, &pa, 1);
+    setup(&b, &ob, &pb, 2);
+    for (i = 0; i < 2; ++i) {
+        cr_assert_eq(train_state_encode(&buf, old[i], &sa, &a, &oa, &pa), 0);
+        cr_expect_eq(train_state_decode(buf.p, buf.n, now[i], &sb, &b, &ob, &pb, msg, sizeof msg), 0, "%s", msg);
+        cr_expect_eq(train_state_decode(buf.p, buf.n, other[i], &sb, &b, &ob, &pb, msg, sizeof msg), -1);
+        train_buf_free(&buf);
+    }
+    bruno_optim_free(&oa);
+    bruno_optim_free(&ob);
+    bruno_net_free(&a);
+    bruno_net_free(&b);
+}
+
 /* Decoding must fail with `want` in the message and leave b untouched. */
 static void expect_refused(const unsigned char *p, size_t n, const char *config, const char *want)
 {

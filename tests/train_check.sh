@@ -17,10 +17,10 @@
 #      uses the fine model) but test_loss differs (it does).
 NAME=train-check; . tests/check_lib.sh
 
-BRAILLE="--task braille-raw --model lif --epochs 3 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 6"
-FELIF="--task jsb --model felif --epochs 2 --limit-train 4 --limit-test 2 --seed 4 --n-fine 50"
-COARSE="--task braille-raw --model felif --trainer coarse --bits 3 --epochs 2 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 15 --lr 0.01 --gain 5e-10"
-JSB="--task jsb --model snu --epochs 3 --limit-train 6 --limit-test 3 --seed 5"
+BRAILLE="--task braille-raw --neuron lif --epochs 3 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 6"
+FELIF="--task jsb --neuron felif --epochs 2 --limit-train 4 --limit-test 2 --seed 4 --n-fine 50"
+COARSE="--task braille-raw --neuron felif --trainer coarse --bits 3 --epochs 2 --limit-train 64 --limit-test 32 --batch 32 --seed 3 --init-scale 15 --lr 0.01 --gain 5e-10"
+JSB="--task jsb --neuron snu --epochs 3 --limit-train 6 --limit-test 3 --seed 5"
 
 for name in braille felif jsb coarse; do
     case $name in braille) A=$BRAILLE ;; felif) A=$FELIF ;; jsb) A=$JSB ;; coarse) A="$COARSE --n-fine 20" ;; esac

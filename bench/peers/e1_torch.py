@@ -77,7 +77,7 @@ side and not on the other. `check` quantifies that.
 
 USAGE
   e1_torch.py check DIR [DIR ...] [--impl script,eager]   cross-check against e1dump output
-  e1_torch.py time DIR --method bruno|bptt --threads K --warmup 1 --repeats R [--impl script|eager]
+  e1_torch.py time DIR --trainer bruno|bptt --threads K --warmup 1 --repeats R [--impl script|eager]
 For `time`, run under LD_PRELOAD=libjemalloc.so.2 (and PYTHONMALLOC=malloc,
 so that Python's own objects also go through jemalloc) to get the same
 jemalloc per-thread peak (thread.peak.read) that bruno-bench memtime
@@ -204,8 +204,8 @@ class SuperSpike(torch.autograd.Function):
         return g / (d * d), None
 
 
-def felif_layer(c, u, method, impl):
-    """u [T][B][H] -> spikes [T][B][H] under trainer `method`."""
+def felif_layer(c, u, trainer, impl):
+    """u [T][B][H] -> spikes [T][B][H] under `trainer`."""
     T, B, H = u.shape
     K = consts(c, (B, H))
     V_thr, dt, v_reset, p_reset = K[13], K[15], K[16], K[17]
@@ -216,28 +216,28 @@ def felif_layer(c, u, method, impl):
     for k in range(T):
         I = u[k] * c.g
         spiked = v.detach() >= V_thr  # s_k: reset after this step's fine pass
-        if method == "bruno":
+        if trainer == "bruno":
             with torch.no_grad():
                 vf, pf = fp(v.detach(), p.detach(), I.detach(), K, c.P_s, c.v_clip, c.N, FREEZE_CHECK)
             vc, pc = eu(v, p, I, dt, K, c.P_s, c.v_clip)
             v1 = vf + (vc - vc.detach())
             p1 = pf + (pc - pc.detach())
-        elif method == "bptt":
+        elif trainer == "bptt":
             v1, p1 = fp(v, p, I, K, c.P_s, c.v_clip, c.N, FREEZE_CHECK)
         else:
-            raise ValueError(method)
+            raise ValueError(trainer)
         v = torch.where(spiked, v_reset, v1)
         p = torch.where(spiked, p_reset, p1)
         out.append(SuperSpike.apply(v - V_thr, c.beta))
     return torch.stack(out)
 
 
-def step(c, W, x, method, impl):
+def step(c, W, x, trainer, impl):
     """One training step: forward, loss sum s^2, backward. Returns
     (spikes, loss, t_forward, t_backward)."""
     t0 = time.perf_counter()
     u = torch.matmul(x, W.t())
-    s = felif_layer(c, u, method, impl)
+    s = felif_layer(c, u, trainer, impl)
     loss = (s * s).sum()
     t1 = time.perf_counter()
     loss.backward()
@@ -335,12 +335,12 @@ def cmd_check(args):
               f"{int(arr['spikes'].sum())} spikes; for scale, our BRUNO vs our BPTT gradient: "
               f"cosine {ours_cos:.9f}, rel.err {ours_rel:.3e}", flush=True)
         for impl in args.impl.split(","):
-            for method in ("bruno", "bptt"):
-                other = "bptt" if method == "bruno" else "bruno"
+            for trainer in ("bruno", "bptt"):
+                other = "bptt" if trainer == "bruno" else "bruno"
                 W = W0.clone().requires_grad_(True)
-                s, loss, tf, tb = step(c, W, x, method, impl)
+                s, loss, tf, tb = step(c, W, x, trainer, impl)
                 diff = int((s != arr["spikes"]).sum())
-                cos, rel = compare(W.grad, arr["grad_" + method])
+                cos, rel = compare(W.grad, arr["grad_" + trainer])
                 _, rel_other = compare(W.grad, arr["grad_" + other])
                 if diff == 0:
                     good = cos >= EXACT_COS_MIN and rel <= EXACT_REL_MAX
@@ -349,13 +349,13 @@ def cmd_check(args):
                 good = good and rel * DISCRIMINATION <= rel_other
                 ok = ok and good
                 rows.append({"dir": d, "T": meta["T"], "batch": meta["batch"], "hidden": meta["hidden"],
-                             "gain": meta["gain"], "impl": impl, "method": method,
+                             "gain": meta["gain"], "impl": impl, "trainer": trainer,
                              "spikes_ours": int(arr["spikes"].sum()), "spikes_torch": int(s.sum()),
                              "spike_mismatch": diff, "spike_total": n_spk, "spike_identical_frac": 1 - diff / n_spk,
                              "grad_cosine": cos, "grad_rel_err": rel, "grad_rel_err_vs_other_trainer": rel_other,
                              "ours_bruno_vs_bptt_cosine": ours_cos, "ours_bruno_vs_bptt_rel_err": ours_rel,
                              "seconds": tf + tb, "passed": good})
-                print(f"  {impl:6s} {method:5s}: spikes torch {int(s.sum())}, identical {1 - diff / n_spk:.6f} "
+                print(f"  {impl:6s} {trainer:5s}: spikes torch {int(s.sum())}, identical {1 - diff / n_spk:.6f} "
                       f"({diff}/{n_spk} differ); dL/dW vs ours: cosine {cos:.9f}, rel.err {rel:.3e} "
                       f"(vs our {other}: {rel_other:.3e}); {tf + tb:.1f} s  [{'ok' if good else 'FAIL'}]", flush=True)
     if args.out:
@@ -374,7 +374,7 @@ def cmd_check(args):
 
 
 # ---------------------------------------------------------------- time
-CSV_HEADER = ("implementation,variant,method,hidden,inputs,seq_ms,batch,n_fine,threads,repeats,peak_bytes_jemalloc,"
+CSV_HEADER = ("implementation,variant,trainer,hidden,inputs,seq_ms,batch,n_fine,threads,repeats,peak_bytes_jemalloc,"
               "peak_bytes_counted,time_forward_s,time_backward_s,time_total_s,loss,spike_mismatch,grad_cosine_vs_ours")
 
 
@@ -388,7 +388,7 @@ def cmd_time(args):
     # TorchScript's profiling runs, allocator arenas), as memtime --warmup 1
     for _ in range(args.warmup):
         W = W0.clone().requires_grad_(True)
-        step(c, W, x0.clone(), args.method, args.impl)
+        step(c, W, x0.clone(), args.trainer, args.impl)
         del W
     tf = tb = 0.0
     peak = 0
@@ -400,17 +400,17 @@ def cmd_time(args):
         je.reset()
         W = W0.clone().requires_grad_(True)
         x = x0.clone()
-        s, loss, f, b = step(c, W, x, args.method, args.impl)
+        s, loss, f, b = step(c, W, x, args.trainer, args.impl)
         pk = je.peak()
         # the timed run must compute what bruno computes: its spikes and gradient against the dump's
         mismatch = int((s != arr["spikes"]).sum())
-        cos, _ = compare(W.grad, arr["grad_" + args.method])
+        cos, _ = compare(W.grad, arr["grad_" + args.trainer])
         peak = max(peak, pk) if pk is not None and peak is not None else None
         tf += f
         tb += b
         del W, x, s
     r = args.repeats
-    row = (f"pytorch-{torch.__version__},{args.impl},{args.method},{meta['hidden']},{meta['inputs']},"
+    row = (f"pytorch-{torch.__version__},{args.impl},{args.trainer},{meta['hidden']},{meta['inputs']},"
            f"{meta['seq_ms']:g},{meta['batch']},{meta['n_fine']},{args.threads},{r},"
            f"{peak if peak is not None else ''},,{tf / r:.6f},{tb / r:.6f},{(tf + tb) / r:.6f},{loss:.9g},"
            f"{mismatch},{cos:.9f}")
@@ -434,7 +434,7 @@ def main():
     a.add_argument("--out", help="write the results as JSON here")
     a = sub.add_parser("time", help="time and peak memory of one forward+backward (CSV row)")
     a.add_argument("dir")
-    a.add_argument("--method", choices=("bruno", "bptt"), required=True)
+    a.add_argument("--trainer", choices=("bruno", "bptt"), required=True)
     a.add_argument("--threads", type=int, default=1)
     a.add_argument("--repeats", type=int, default=1)
     a.add_argument("--warmup", type=int, default=1, help="untimed full steps first (default 1)")

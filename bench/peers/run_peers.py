@@ -2,7 +2,7 @@
 """run_peers.py - what `make peers` runs: the cross-check of bench/peers/
 e1_torch.py against bruno-bench, then time and peak memory of both on a
 small grid of E1 configurations, into results/peers.csv (one row per
-implementation x method x configuration), then results/peers.md via
+implementation x trainer x configuration), then results/peers.md via
 table.py.
 
 Both sides are measured the same way: wall time of forward + backward,
@@ -24,7 +24,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COLUMNS = ["implementation", "variant", "method", "hidden", "inputs", "seq_ms", "batch", "n_fine", "threads",
+COLUMNS = ["implementation", "variant", "trainer", "hidden", "inputs", "seq_ms", "batch", "n_fine", "threads",
            "threads_used", "repeats", "peak_bytes_jemalloc", "peak_bytes_counted", "time_forward_s",
            "time_backward_s", "time_total_s", "loss", "spike_mismatch", "grad_cosine_vs_ours"]
 
@@ -98,14 +98,14 @@ def main():
                  str(args.batch), "--n-fine", str(args.n_fine), "--seed", str(args.seed)])
             for threads in ints(args.threads):
                 env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-                for method in ("bruno", "bptt"):
-                    cmd = [args.bench, "memtime", "--method", method, "--hidden", str(hidden), "--seq-ms", str(seq),
+                for trainer in ("bruno", "bptt"):
+                    cmd = [args.bench, "memtime", "--trainer", trainer, "--hidden", str(hidden), "--seq-ms", str(seq),
                            "--batch", str(args.batch), "--n-fine", str(args.n_fine), "--seed", str(args.seed),
                            "--warmup", "1", "--repeats", str(args.repeats_ours)]
                     if ours_threads:
                         cmd += ["--threads", str(threads)]
                     m = next(csv.DictReader(io.StringIO(run(cmd, env=env))))
-                    rows.append({"implementation": "bruno", "variant": "bruno.h", "method": method,
+                    rows.append({"implementation": "bruno", "variant": "bruno.h", "trainer": trainer,
                                  "hidden": hidden, "inputs": m["inputs"], "seq_ms": m["seq_ms"], "batch": m["batch"],
                                  "n_fine": m["n_fine"], "threads": threads,
                                  "threads_used": threads if ours_threads else 1, "repeats": m["repeats"],
@@ -115,7 +115,7 @@ def main():
                                  "time_total_s": m["time_total_s"], "loss": m["loss"], "spike_mismatch": "",
                                  "grad_cosine_vs_ours": ""})
                     tenv = dict(env, LD_PRELOAD=jemalloc, PYTHONMALLOC="malloc")
-                    out = run([py, e1t, "time", d, "--method", method, "--threads", str(threads), "--warmup", "1",
+                    out = run([py, e1t, "time", d, "--trainer", trainer, "--threads", str(threads), "--warmup", "1",
                                "--repeats", str(args.repeats_torch)], env=tenv)
                     line = [l for l in out.splitlines() if l.startswith("pytorch")][-1]
                     t = dict(zip([c for c in COLUMNS if c != "threads_used"], line.split(",")))

@@ -22,7 +22,7 @@ def main():
         rows = list(csv.DictReader(f))
     by = {}
     for r in rows:
-        key = (int(r["hidden"]), float(r["seq_ms"]), int(r["batch"]), int(r["n_fine"]), int(r["threads"]), r["method"])
+        key = (int(r["hidden"]), float(r["seq_ms"]), int(r["batch"]), int(r["n_fine"]), int(r["threads"]), r["trainer"])
         by.setdefault(key, {})["ours" if r["implementation"] == "bruno" else "torch"] = r
     L = []
     torch_name = next((r["implementation"] + " (" + r["variant"] + ")" for r in rows if r["implementation"] != "bruno"),
@@ -36,7 +36,7 @@ def main():
              "backward); ours also with the exact counting allocator.")
     L.append("Ratio < 1: ours is faster / smaller.")
     L.append("")
-    L.append("| method | hidden | seq ms | batch | threads (ours used) | time ours s | time PyTorch s | **time ratio** "
+    L.append("| trainer | hidden | seq ms | batch | threads (ours used) | time ours s | time PyTorch s | **time ratio** "
              "| peak ours MiB (counted) | peak PyTorch MiB | **peak ratio** | PyTorch spikes differing | "
              "PyTorch grad cosine vs ours |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -45,10 +45,10 @@ def main():
         if "ours" not in d or "torch" not in d:
             continue
         o, t = d["ours"], d["torch"]
-        hidden, seq, batch, _, threads, method = key
+        hidden, seq, batch, _, threads, trainer = key
         tr = float(o["time_total_s"]) / float(t["time_total_s"])
         pr = float(o["peak_bytes_jemalloc"]) / float(t["peak_bytes_jemalloc"])
-        L.append(f"| {method} | {hidden} | {seq:g} | {batch} | {threads} ({o['threads_used']}) | "
+        L.append(f"| {trainer} | {hidden} | {seq:g} | {batch} | {threads} ({o['threads_used']}) | "
                  f"{float(o['time_total_s']):.3f} | {float(t['time_total_s']):.3f} | **{tr:.3f}** | "
                  f"{mib(o['peak_bytes_jemalloc'])} ({mib(o['peak_bytes_counted'])}) | {mib(t['peak_bytes_jemalloc'])} | "
                  f"**{pr:.4f}** | {t['spike_mismatch']} | {float(t['grad_cosine_vs_ours']):.6f} |")
@@ -74,11 +74,11 @@ def main():
             ck = json.load(f)
         L.append(f"## Cross-check ({check_path}): {'passed' if ck['passed'] else 'FAILED'}")
         L.append("")
-        L.append("| T | batch | hidden | gain A | impl | method | spikes ours | spikes PyTorch | identical | "
+        L.append("| T | batch | hidden | gain A | impl | trainer | spikes ours | spikes PyTorch | identical | "
                  "grad cosine | grad rel. err | rel. err vs our other trainer |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in ck["runs"]:
-            L.append(f"| {r['T']} | {r['batch']} | {r['hidden']} | {r['gain']:g} | {r['impl']} | {r['method']} | "
+            L.append(f"| {r['T']} | {r['batch']} | {r['hidden']} | {r['gain']:g} | {r['impl']} | {r['trainer']} | "
                      f"{r['spikes_ours']} | {r['spikes_torch']} | {r['spike_identical_frac']:.6f} | "
                      f"{r['grad_cosine']:.9f} | {r['grad_rel_err']:.3e} | {r['grad_rel_err_vs_other_trainer']:.3e} |")
         L.append("")
