@@ -23,7 +23,11 @@ BENCH   = $(BUILD)/bruno-bench
 
 # ---------------------------------------------------------------- experiments
 # SCALE=quick (default): the whole `make reproduce` in under an hour on 2
-# cores; SCALE=paper: the paper's grid (bench/grid.py says what each has).
+# cores; SCALE=paper: the paper's grid (bench/grid.py says what each has);
+# SCALE=long (after quick, same RESULTS): one seed at 150 epochs of the FP32
+# and 3-bit raw-file rows, the authors' coarse-only pair and JSB BRUNO 100
+# epochs, for the claims table; resumable. `python3 bench/grid.py estimate
+# --root $(RESULTS)` estimates its wall time from the quick runs' epochs.
 # JOBS runs at once (one thread each; E1 timing runs never run two at once).
 # RUNNER=local runs here; RUNNER=slurm submits the list as a SLURM job array
 # (README "On a SLURM cluster"). RESULTS and BRUNO_DATA_DIR (the data) may
@@ -142,7 +146,7 @@ endif
 PART_e4-figures = e4
 PART_rram-figures = rram
 PART_e1-figures = e1
-PART_experiments = train
+PART_experiments = train,restated
 e4-figures rram-figures e1-figures experiments: $(BENCH)
 	$(RUN) run --list grid:$(SCALE):$(PART_$@) --root $(RESULTS) --bench $(BENCH) -j $(JOBS)
 	$(POST) --part $(PART_$@) --strict

@@ -52,9 +52,10 @@ enum { TASK_RAW = 0, TASK_EVENTS, TASK_JSB };
 enum { NEURON_LIF = 0, NEURON_RLIF, NEURON_FELIF, NEURON_SNU, NEURON_HERACLES };
 
 typedef struct opts {
-    const char *task, *neuron, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding;
+    const char *task, *neuron, *trainer, *out, *data_dir, *data_file, *hparams, *surrogate, *synapse, *rounding, *eval;
     uint64_t bits, seed, epochs, batch, n_fine, threads, limit_train, limit_test, hidden, tile, plateau,
-        split_seed, checkpoints, stop_after;
+        split_seed, checkpoints, stop_after, val_seed, dense_bias, log_spikes;
+    double val_fraction;  /* --eval val: share of the training split held out (per class for Braille) */
     double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
     double rram_sigma, rram_read_noise, rram_prog_noise;
     const char *device;   /* --device FILE: the network's device neurons from key=value text */
@@ -131,6 +132,8 @@ static int kv_set(const char *key, const char *value, void *user, char *why, siz
 typedef struct run {
     opts o;
     int task, neuron;
+    int val;   /* --eval val: train on train minus val, evaluate on val; the test split is never read */
+    char txt[1024];   /* eval_text() */
     bruno_trainer trainer;
     bruno_counting_allocator ca;
     bruno_allocator a;
@@ -283,9 +286,16 @@ static void make_config(run *R)
         cfg_add(R, "split_seed", "%llu", (unsigned long long)o->split_seed);
     }
     if (R->task == TASK_EVENTS) cfg_add(R, "bin_s", "%.17g", o->bin_s);
+    if (o->dense_bias) cfg_add(R, "dense_bias", "1"); /* only when given, as the synapse options */
+    if (o->log_spikes) cfg_add(R, "log_spikes", "1"); /* two (coarse-only: four) more columns */
     cfg_add(R, "plateau", "%llu", (unsigned long long)o->plateau);
     cfg_add(R, "limit_train", "%llu", (unsigned long long)o->limit_train);
     cfg_add(R, "limit_test", "%llu", (unsigned long long)o->limit_test);
+    if (R->val) { /* only when given: state.bin of test runs stays valid */
+        cfg_add(R, "eval", "val");
+        cfg_add(R, "val_fraction", "%.17g", o->val_fraction);
+        cfg_add(R, "val_seed", "%llu", (unsigned long long)o->val_seed);
+    }
     cfg_add(R, "data_sha256", "%s", R->data_sha);
     cfg_add(R, "real", "%s", BRUNO_REAL_IS_DOUBLE ? "double" : "float");
     /* synapse options only when not the defaults: state.bin of earlier runs stays valid */
@@ -310,6 +320,31 @@ static void make_config(run *R)
 }
 
 /* ---- data ------------------------------------------------------------------------------ */
+/* The split a run evaluates on: test, or with --eval val the validation
+   split carved from the training split. The CSV columns and messages say which. */
+static int eval_split(const run *R) { return R->val ? BRUNO_DATA_VALID : BRUNO_DATA_TEST; }
+static const char *eval_name(const run *R) { return R->val ? "val" : "test"; }
+
+/* s with every "test_" made "val_" in a --eval val run (CSV columns,
+   summary.json): a validation number never goes by a test column's name.
+   Valid until the next call. */
+static const char *eval_text(run *R, const char *s)
+{
+    size_t k = 0;
+    if (!R->val) return s;
+    while (*s && k + 5 < sizeof R->txt) {
+        if (strncmp(s, "test_", 5) == 0) {
+            memcpy(R->txt + k, "val_", 4);
+            k += 4;
+            s += 5;
+        } else {
+            R->txt[k++] = *s++;
+        }
+    }
+    R->txt[k] = 0;
+    return R->txt;
+}
+
 static int load_data(run *R)
 {
     char msg[512];
@@ -330,6 +365,8 @@ static int load_data(run *R)
         bruno_data_braille_raw_config c = bruno_data_braille_raw_config_default();
         c.seed = R->o.split_seed;
         c.allocator = R->a;
+        c.val_fraction = R->val ? R->o.val_fraction : 0.0;
+        c.val_seed = R->o.val_seed;
         if ((r = bruno_data_braille_raw_load(&R->raw, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
             (r = bruno_data_braille_raw_prepare(&R->raw, &c, &R->tr, &R->te, msg, sizeof msg)) != BRUNO_OK) {
             fprintf(stderr, "bruno-bench train: %s\n", msg);
@@ -340,6 +377,8 @@ static int load_data(run *R)
         c.seed = R->o.split_seed;
         c.bin_s = R->o.bin_s;
         c.allocator = R->a;
+        c.val_fraction = R->val ? R->o.val_fraction : 0.0;
+        c.val_seed = R->o.val_seed;
         if ((r = bruno_data_braille_events_load(&R->ev, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
             (r = bruno_data_braille_events_prepare(&R->ev, &c, &R->tr, &R->te, NULL, msg, sizeof msg)) != BRUNO_OK) {
             fprintf(stderr, "bruno-bench train: %s\n", msg);
@@ -348,10 +387,13 @@ static int load_data(run *R)
     } else {
         size_t k, i, frames;
         const bruno_data_jsb_split *sp;
+        /* --eval val: whole training pieces become the evaluation split; the test split is freed unread */
         if ((r = bruno_data_jsb_load(&R->jsb, R->data_path, &R->a, msg, sizeof msg)) != BRUNO_OK ||
+            (R->val && (r = bruno_data_jsb_holdout(&R->jsb, R->o.val_fraction, R->o.val_seed, msg, sizeof msg)) !=
+                           BRUNO_OK) ||
             (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_TRAIN, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
                                         &R->a, &R->jtr, msg, sizeof msg)) != BRUNO_OK ||
-            (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_TEST, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
+            (r = bruno_data_jsb_prepare(&R->jsb, eval_split(R), BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
                                         &R->a, &R->jte, msg, sizeof msg)) != BRUNO_OK) {
             fprintf(stderr, "bruno-bench train: %s\n", msg);
             return -1;
@@ -372,7 +414,8 @@ static int load_data(run *R)
             }
         for (i = 0; i < R->jte.n_seqs; ++i)
             if (R->jte.n_steps[i] <= 5) {
-                fprintf(stderr, "bruno-bench train: test piece %zu has only %zu steps\n", i, R->jte.n_steps[i]);
+                fprintf(stderr, "bruno-bench train: %s piece %zu has only %zu steps\n", eval_name(R), i,
+                        R->jte.n_steps[i]);
                 return -1;
             }
     }
@@ -437,11 +480,17 @@ static bruno_result build_net(run *R)
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = (size_t)o->hidden;
+        /* --dense-bias: the authors' coarse-only notebook (EXPERIMENTS E2); bias s.d. that of
+           PyTorch's default U(-1/sqrt(n_in), 1/sqrt(n_in)) */
+        L[n].bias = o->dense_bias != 0;
+        L[n].bias_init_std = 1.0 / sqrt(3.0 * (double)(R->C * o->tile));
         ++n;
         L[n] = bruno_layer_config_default(R->neuron == NEURON_RLIF ? BRUNO_LAYER_RLIF : BRUNO_LAYER_LIF);
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = BRUNO_DATA_BRAILLE_CLASSES;
+        L[n].bias = o->dense_bias != 0;
+        L[n].bias_init_std = 1.0 / sqrt(3.0 * (double)o->hidden);
         ++n;
         L[n] = bruno_layer_config_default(device_neuron(R->neuron) ? BRUNO_LAYER_FELIF : BRUNO_LAYER_LIF);
         ++n;
@@ -542,11 +591,19 @@ static int keep_rows(char **buf, const char *existing, const char *header, uint6
     return 0;
 }
 
-static const char *csv_header(const run *R)
+static const char *csv_header(run *R)
 {
-    return R->task == TASK_JSB ? "epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n"
-           : coarse_eval(R)    ? "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n"
-                               : "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n";
+    /* --log-spikes: output spikes per test sample, summed over the classes
+       and steps (test_spikes) and of the class with the most (test_spikes_max) */
+    static const char *h[2][3] = {
+        {"epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n"},
+        {"",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse,"
+         "test_spikes,test_spikes_max,test_spikes_coarse,test_spikes_max_coarse\n",
+         "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_spikes,test_spikes_max\n"}};
+    return eval_text(R, h[R->o.log_spikes != 0][R->task == TASK_JSB ? 0 : coarse_eval(R) ? 1 : 2]);
 }
 static const char *wall_header = "epoch,wall_s,train_s,test_s\n";
 
@@ -643,22 +700,29 @@ static int write_summary(run *R, const char *status)
     json_str(o.f, R->data_path);
     fprintf(o.f, ", \"sha256\": \"%s\"}],\n", R->data_sha);
     fprintf(o.f, "  \"git_revision\": \"%s\",\n  \"bruno_version\": \"%s\",\n", git, BRUNO_VERSION_STRING);
-    fprintf(o.f, "  \"n_train\": %zu,\n  \"n_test\": %zu,\n  \"n_steps\": %zu,\n  \"n_parameters\": %zu,\n",
-            R->n_train, R->n_test, R->T, n_weights);
+    fprintf(o.f, "  \"eval\": \"%s\",\n", eval_name(R));
+    if (R->val)
+        fprintf(o.f, "  \"eval_note\": \"evaluated on a validation split carved from the training split "
+                     "(val_fraction, val_seed; Braille stratified by class, JSB whole pieces); the test split was not "
+                     "read\",\n");
+    fprintf(o.f, "  \"n_train\": %zu,\n  \"n_%s\": %zu,\n  \"n_steps\": %zu,\n  \"n_parameters\": %zu,\n",
+            R->n_train, eval_name(R), R->n_test, R->T, n_weights);
     if (R->task == TASK_JSB)
-        fprintf(o.f, "  \"metrics_note\": \"test_loss: mean sigmoid BCE over the 54 keys and steps t >= 5, averaged "
+        fputs(eval_text(R, "  \"metrics_note\": \"test_loss: mean sigmoid BCE over the 54 keys and steps t >= 5, averaged "
                      "over pieces; test_nll_frame (nats) and frame accuracy TP/(TP+FP+FN): all 88 keys of the frames t "
                      ">= 5, keys outside the 54-key crop predicted with their Laplace-smoothed training-set marginal "
-                     "frequency (count+1)/(frames+2), threshold 0.5; train_acc likewise on the training pieces\",\n");
+                     "frequency (count+1)/(frames+2), threshold 0.5; train_acc likewise on the training pieces\",\n"), o.f);
     else
         fprintf(o.f, "  \"metrics_note\": \"loss: softmax cross-entropy on output spike counts; acc: argmax of the "
                      "counts; train numbers are means over the epoch's batches (remainder dropped)%s\",\n",
-                coarse_eval(R) ? "; coarse-only trainer: test_loss and test_acc run the trained weights through the "
-                                 "fine FeLIF model (n_fine Euler steps per network step, the device), "
-                                 "test_loss_coarse and test_acc_coarse through the coarse model they were trained "
-                                 "with (one Euler step of dt); train_loss and train_acc are the coarse model's"
+                coarse_eval(R) ? eval_text(R, "; coarse-only trainer: test_loss and test_acc run the trained weights "
+                                              "through the fine FeLIF model (n_fine Euler steps per network step, the "
+                                              "device), test_loss_coarse and test_acc_coarse through the coarse model "
+                                              "they were trained with (one Euler step of dt); train_loss and train_acc "
+                                              "are the coarse model's")
                                : "");
-    fprintf(o.f, "  \"best_by\": \"%s\",\n  \"final\": ", R->task == TASK_JSB ? "lowest test_loss" : "highest test_acc");
+    fprintf(o.f, "  \"best_by\": \"%s\",\n  \"final\": ",
+            eval_text(R, R->task == TASK_JSB ? "lowest test_loss" : "highest test_acc"));
     json_row(o.f, R->csv, R->st.epochs_done);
     fprintf(o.f, ",\n  \"best\": ");
     json_row(o.f, R->csv, R->st.best_epoch);
@@ -726,10 +790,10 @@ static int is_div(bruno_result r) { return r == BRUNO_ERR_DIVERGED || r == BRUNO
 
 /* Braille test: all of the (limited) test set, in batches of B, the last
    one shorter. Returns 0, 1 diverged, -1 error. */
-static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc)
+static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc, double *spikes)
 {
     size_t B = (size_t)R->o.batch, k, correct, n_corr = 0;
-    double loss, test_sum = 0;
+    double loss, test_sum = 0, sp_tot = 0, sp_max = 0;
     const bruno_real *y;
     bruno_result r;
     uint32_t idx[4096];
@@ -738,19 +802,32 @@ static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc
         for (i = 0; i < bn; ++i) idx[i] = (uint32_t)(b0 + i);
         gather(R, &R->te, idx, bn);
         if ((r = bruno_net_forward(&R->net, R->xb, R->T, bn, 0, &y)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "forward"); return 1; }
             goto fail;
         }
         r = bruno_loss_count_ce(y, R->T, bn, R->n_out, R->lab, NULL, &loss, &correct);
         if (r != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "loss"); return 1; }
             goto fail;
         }
         test_sum += loss * (double)bn;
         n_corr += correct;
+        for (i = 0; i < bn; ++i) {
+            size_t t, c;
+            double mx = 0;
+            for (c = 0; c < R->n_out; ++c) {
+                double cnt = 0;
+                for (t = 0; t < R->T; ++t) cnt += (double)y[(t * bn + i) * R->n_out + c];
+                sp_tot += cnt;
+                if (cnt > mx) mx = cnt;
+            }
+            sp_max += mx;
+        }
     }
     *test_loss = test_sum / (double)R->n_test;
     *test_acc = (double)n_corr / (double)R->n_test;
+    spikes[0] = sp_tot / (double)R->n_test;
+    spikes[1] = sp_max / (double)R->n_test;
     return 0;
 fail:
     train_progress_clear(&R->prog);
@@ -805,13 +882,13 @@ static int braille_epoch(run *R, uint64_t ep, double *m)
         bruno_rng g0 = R->net.rng;
         int er;
         R->net.cfg.trainer = BRUNO_TRAINER_BRUNO;
-        er = braille_test(R, ep, &m[2], &m[3]);
+        er = braille_test(R, ep, &m[2], &m[3], &m[8]);
         R->net.cfg.trainer = BRUNO_TRAINER_COARSE;
         if (er) return er;
         R->net.rng = g0;
-        return braille_test(R, ep, &m[6], &m[7]);
+        return braille_test(R, ep, &m[6], &m[7], &m[10]);
     }
-    return braille_test(R, ep, &m[2], &m[3]);
+    return braille_test(R, ep, &m[2], &m[3], &m[8]);
 fail_fwd:
     if (is_div(r)) { mark_diverged(R, ep, k + 1, "train", "forward"); return 1; }
 fail:
@@ -829,7 +906,7 @@ static int jsb_epoch(run *R, uint64_t ep, double *m)
     const bruno_real *y;
     bruno_result r;
     train_music tm, te;
-    const bruno_data_jsb_split *str = &R->jsb.split[BRUNO_DATA_TRAIN], *ste = &R->jsb.split[BRUNO_DATA_TEST];
+    const bruno_data_jsb_split *str = &R->jsb.split[BRUNO_DATA_TRAIN], *ste = &R->jsb.split[eval_split(R)];
     memset(&tm, 0, sizeof tm);
     memset(&te, 0, sizeof te);
     shuffle(R->perm, n, &R->st.shuffle_rng);
@@ -861,11 +938,11 @@ static int jsb_epoch(run *R, uint64_t ep, double *m)
         size_t T = R->jte.n_steps[k];
         const bruno_real *x = R->jte.x + R->jte.offset[k] * K, *tg = R->jte.y + R->jte.offset[k] * K;
         if ((r = bruno_net_forward(&R->net, x, T, 1, 0, &y)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "forward"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "forward"); return 1; }
             goto fail;
         }
         if ((r = bruno_loss_bce_logits(y, tg, T, 1, K, skip, NULL, &loss)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, "test", "loss"); return 1; }
+            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "loss"); return 1; }
             goto fail;
         }
         train_music_add(&te, y, T, K, BRUNO_DATA_JSB_KEY_LO, ste->roll + (ste->offset[k] + 1) * 88, R->q_out, skip);
@@ -964,8 +1041,21 @@ int bench_cmd_train(int argc, char **argv)
         {"init-scale", BENCH_OPT_DOUBLE, &o->init_scale, "dense weights: U(-s,s)*this, s = 1/sqrt(n_in) (default 1)", 0},
         {"surrogate", BENCH_OPT_STRING, &o->surrogate, "superspike (default Braille) or tanh (default JSB)", 0},
         {"surrogate-beta", BENCH_OPT_DOUBLE, &o->surrogate_beta, "SuperSpike slope (default 10)", 0},
-        {"plateau", BENCH_OPT_U64, &o->plateau, "1: reduce-on-plateau on the test loss (default 1 JSB, 0 Braille)", 0},
+        {"plateau", BENCH_OPT_U64, &o->plateau, "1: reduce-on-plateau on the evaluated split's loss (test, or val with --eval val; default 1 JSB, 0 Braille)", 0},
         {"split-seed", BENCH_OPT_U64, &o->split_seed, "Braille: seed of the fixed train/test split (default 0)", 0},
+        {"eval", BENCH_OPT_STRING, &o->eval,
+         "test (default) or val: train on the training split minus a validation split carved from it and "
+         "evaluate on that (columns val_*); the test split is not read (for hyper-parameter selection)", 0},
+        {"val-fraction", BENCH_OPT_DOUBLE, &o->val_fraction,
+         "--eval val: share of the training split held out, in (0, 1) (default 0.2; Braille per class, JSB whole "
+         "pieces)", 0},
+        {"val-seed", BENCH_OPT_U64, &o->val_seed, "--eval val: seed of the validation carve (default 0)", 0},
+        {"log-spikes", BENCH_OPT_U64, &o->log_spikes,
+         "Braille: 1 adds the columns test_spikes (output spikes per test sample, all classes and steps) and "
+         "test_spikes_max (of the class with the most); coarse-only runs also *_coarse (default 0)", 0},
+        {"dense-bias", BENCH_OPT_U64, &o->dense_bias,
+         "Braille: 1 gives both dense layers a trainable bias (init N(0, 1/(3 n_in)), the s.d. of PyTorch's "
+         "default), as the authors' coarse-only notebook (default 0)", 0},
         {"bin-s", BENCH_OPT_DOUBLE, &o->bin_s, "braille-events: bin width = network step in s (default 5e-3)", 0},
         {"limit-train", BENCH_OPT_U64, &o->limit_train, "use only the first N training samples/pieces (0: all)", 0},
         {"limit-test", BENCH_OPT_U64, &o->limit_test, "use only the first N test samples/pieces (0: all)", 0},
@@ -998,6 +1088,8 @@ int bench_cmd_train(int argc, char **argv)
     o->trainer = "bruno";
     o->synapse = "ideal";
     o->rounding = "stochastic";
+    o->eval = "test";
+    o->val_fraction = 0.2;
     {
         bruno_rram_array_config rc0 = bruno_rram_array_config_default(1);
         o->rram_sigma = rc0.var_sigma;
@@ -1020,6 +1112,11 @@ int bench_cmd_train(int argc, char **argv)
         return BENCH_EXIT_USAGE;
     }
     R->trainer = (bruno_trainer)e1_trainer(o->trainer);
+    if ((strcmp(o->eval, "test") && strcmp(o->eval, "val")) || !(o->val_fraction > 0 && o->val_fraction < 1)) {
+        fprintf(stderr, "bruno-bench train: --eval must be test or val; --val-fraction in (0, 1)\n");
+        return BENCH_EXIT_USAGE;
+    }
+    R->val = strcmp(o->eval, "val") == 0;
     if (R->task == TASK_JSB ? (R->neuron != NEURON_FELIF && R->neuron != NEURON_SNU) : R->neuron == NEURON_SNU) {
         fprintf(stderr, "bruno-bench train: --neuron %s is not offered for --task %s (Braille: lif, rlif, felif, heracles; "
                         "JSB: felif, snu)\n", o->neuron, o->task);
@@ -1093,10 +1190,13 @@ int bench_cmd_train(int argc, char **argv)
         o->batch == 0 || o->batch > 4096 || o->n_fine == 0 || o->n_fine > 1000000 || o->hidden == 0 ||
         o->hidden > 65536 || o->tile == 0 || o->tile > 4096 || o->threads == 0 || o->threads > 1024 ||
         o->checkpoints == 0 || o->checkpoints > UINT32_MAX || o->stop_after > TRAIN_MAX_EPOCHS || o->plateau > 1 ||
+        o->dense_bias > 1 || (o->dense_bias && R->task == TASK_JSB) || o->log_spikes > 1 ||
+        (o->log_spikes && R->task == TASK_JSB) ||
         !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) || (R->task == TASK_JSB && o->batch != 1)) {
         fprintf(stderr, "bruno-bench train: --bits must be 32 or 2..16; --epochs, --batch (<= 4096; JSB: 1), "
                         "--n-fine (<= 1e6), --hidden (<= 65536), --tile (<= 4096), --threads (<= 1024), "
-                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1\n");
+                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1; "
+                        "--dense-bias, --log-spikes 0 or 1 (Braille only)\n");
         return BENCH_EXIT_USAGE;
     }
     if ((strcmp(o->synapse, "ideal") && strcmp(o->synapse, "rram")) ||
@@ -1140,8 +1240,8 @@ int bench_cmd_train(int argc, char **argv)
     if (load_data(R) != 0) goto done;
     make_config(R);
     if (R->n_train == 0 || R->n_test == 0) {
-        fprintf(stderr, "bruno-bench train: the data set has %zu training and %zu test samples/pieces; "
-                        "both splits must be non-empty\n", R->n_train, R->n_test);
+        fprintf(stderr, "bruno-bench train: the data set has %zu training and %zu %s samples/pieces; "
+                        "both splits must be non-empty\n", R->n_train, R->n_test, eval_name(R));
         rc = BENCH_EXIT_USAGE;
         goto done;
     }
@@ -1225,7 +1325,7 @@ int bench_cmd_train(int argc, char **argv)
 
     train_progress_init(&R->prog);
     for (ep = R->st.epochs_done + 1; ep <= o->epochs; ++ep) {
-        double m[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t0, t2, lr = R->opt.cfg.lr, metric;
+        double m[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, t0, t2, lr = R->opt.cfg.lr, metric;
         int er;
         /* a fresh workspace each epoch: the peak then does not depend on what ran before */
         bruno_net_release_workspace(&R->net);
@@ -1239,7 +1339,7 @@ int bench_cmd_train(int argc, char **argv)
             int q, nm = R->task == TASK_JSB ? 5 : coarse_eval(R) ? 8 : 4;
             for (q = 0; q < nm; ++q)
                 if (q != 5 && !isfinite(m[q])) {
-                    mark_diverged(R, ep, 0, q < 2 ? "train" : "test", "metric");
+                    mark_diverged(R, ep, 0, q < 2 ? "train" : eval_name(R), "metric");
                     er = 1;
                     break;
                 }
@@ -1259,7 +1359,10 @@ int bench_cmd_train(int argc, char **argv)
                 goto oom;
         } else if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%zu", (unsigned long long)ep, m[0], m[1], m[2], m[3],
                           lr, R->ca.peak_bytes) ||
-                   (coarse_eval(R) && append(&R->csv, ",%.9g,%.9g", m[6], m[7])) || append(&R->csv, "\n")) {
+                   (coarse_eval(R) && append(&R->csv, ",%.9g,%.9g", m[6], m[7])) ||
+                   (o->log_spikes && append(&R->csv, ",%.9g,%.9g", m[8], m[9])) ||
+                   (o->log_spikes && coarse_eval(R) && append(&R->csv, ",%.9g,%.9g", m[10], m[11])) ||
+                   append(&R->csv, "\n")) {
             goto oom;
         }
         if (append(&R->wall, "%llu,%.3f,%.3f,%.3f\n", (unsigned long long)ep, t2 - t0, m[5] - t0, t2 - m[5])) goto oom;
@@ -1280,14 +1383,15 @@ int bench_cmd_train(int argc, char **argv)
             goto done;
         }
         if (R->task == TASK_JSB)
-            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f nll/frame %.3f frame acc %.4f | lr %.3g | %.1f s\n",
-                   (unsigned long long)ep, m[0], m[1], m[2], m[4], m[3], lr, t2 - t0);
+            printf("epoch %llu: train loss %.4f acc %.4f | %s loss %.4f nll/frame %.3f frame acc %.4f | lr %.3g | %.1f s\n",
+                   (unsigned long long)ep, m[0], m[1], eval_name(R), m[2], m[4], m[3], lr, t2 - t0);
         else
-            printf("epoch %llu: train loss %.4f acc %.4f | test loss %.4f acc %.4f%s | lr %.3g | %.1f s\n",
-                   (unsigned long long)ep, m[0], m[1], m[2], m[3], coarse_eval(R) ? " (fine model)" : "", lr, t2 - t0);
+            printf("epoch %llu: train loss %.4f acc %.4f | %s loss %.4f acc %.4f%s | lr %.3g | %.1f s\n",
+                   (unsigned long long)ep, m[0], m[1], eval_name(R), m[2], m[3], coarse_eval(R) ? " (fine model)" : "", lr,
+                   t2 - t0);
         if (coarse_eval(R))
-            printf("epoch %llu: coarse model (trained with): test loss %.4f acc %.4f\n", (unsigned long long)ep, m[6],
-                   m[7]);
+            printf("epoch %llu: coarse model (trained with): %s loss %.4f acc %.4f\n", (unsigned long long)ep,
+                   eval_name(R), m[6], m[7]);
         fflush(stdout);
         if (strcmp(o->synapse, "rram") == 0) {
             /* devices written during the epoch (training steps and test passes), over all arrays */

@@ -180,7 +180,15 @@ BRUNO_API void bruno_data_seq_free(bruno_data_seq *s);
    listed; z-score each channel over all samples and frames (population
    s.d., divided by sd + sd_eps); FFT-upsample by `upsample` (scipy.signal.
    resample semantics); shuffle with `seed` and split. As in the authors'
-   code, the z-score statistics come from the whole file, before the split. */
+   code, the z-score statistics come from the whole file, before the split.
+
+   Validation carve (val_fraction > 0, for hyper-parameter selection): the
+   training split is split again, stratified by class with val_seed, every
+   class giving n_c - round((1 - val_fraction) * n_c) of its training
+   samples to validation. train receives the training split minus those,
+   test receives the validation samples, and the test split is never read:
+   the crop length and the z-score statistics come from the training split
+   only (train + validation, as the default takes them from train + test). */
 typedef struct bruno_data_braille_raw_config {
     uint32_t taxels[BRUNO_DATA_BRAILLE_TAXELS]; /* default {1, 2, 6, 10} */
     uint32_t n_taxels;                          /* default 4 */
@@ -190,6 +198,8 @@ typedef struct bruno_data_braille_raw_config {
     int stratified;                             /* 0 (default): one shuffle of all samples, as the authors;
                                                    1: f of every class goes to train */
     uint64_t seed;                              /* shuffle seed (default 0) */
+    double val_fraction;                        /* 0 (default): train/test; in (0, 1): train minus val / val */
+    uint64_t val_seed;                          /* seed of the validation carve (default 0) */
     bruno_allocator allocator;                  /* zeroed: malloc/free */
 } bruno_data_braille_raw_config;
 
@@ -207,13 +217,19 @@ BRUNO_API bruno_result bruno_data_braille_raw_prepare(const bruno_data_braille_r
    for about 1 in 200 events. Several events of one channel in one bin give
    a single 1. Events at bin >= n_steps are dropped (counted in stats).
    Default split: stratified 80/20 (each class split 160/40 for 200
-   samples; the train and test sets are then shuffled), seeded. */
+   samples; the train and test sets are then shuffled), seeded.
+   val_fraction > 0: the validation carve of the raw pipeline (train gets
+   the training split minus validation, test the validation samples; the
+   test split is never read, n_steps = 0 takes the largest bin of the
+   training split's events only). */
 typedef struct bruno_data_braille_events_config {
     double bin_s;            /* default 5e-3 s */
     uint32_t n_steps;        /* 0 (default): max bin + 1 over the whole file */
     double train_fraction;   /* default 0.8 */
     int stratified;          /* default 1 */
     uint64_t seed;           /* default 0 */
+    double val_fraction;     /* 0 (default): train/test; in (0, 1): train minus val / val */
+    uint64_t val_seed;       /* seed of the validation carve (default 0) */
     bruno_allocator allocator;
 } bruno_data_braille_events_config;
 
@@ -269,6 +285,15 @@ typedef struct bruno_data_jsb_seqs {
 
 #define BRUNO_DATA_JSB_KEY_LO 22
 #define BRUNO_DATA_JSB_CROP_KEYS 54
+
+/* Validation carve for hyper-parameter selection, in place: a seeded
+   choice of n - round((1 - val_fraction) * n) whole pieces of the training
+   split (n pieces) becomes split VALID (replacing the file's own
+   validation pieces), the other pieces stay TRAIN, both in file order;
+   split TEST is freed and left empty, so nothing afterwards can read it.
+   val_fraction in (0, 1). On error d is unchanged. */
+BRUNO_API bruno_result bruno_data_jsb_holdout(bruno_data_jsb *d, double val_fraction, uint64_t val_seed, char *msg,
+                                              size_t msg_size);
 
 /* split: BRUNO_DATA_TRAIN/VALID/TEST. allocator may be NULL. */
 BRUNO_API bruno_result bruno_data_jsb_prepare(const bruno_data_jsb *d, int split, uint32_t key_lo,
@@ -1001,6 +1026,63 @@ static bruno_result bruno_data__split(const uint32_t *label, size_t n, uint32_t 
     return BRUNO_OK;
 }
 
+/* The validation carve: order[0 .. *n_train) are the training split's ids;
+   afterwards order[0 .. *n_train) are those minus the validation ids and
+   order[*n_train .. old *n_train) the validation ids. Stratified by label
+   when label is given (each part shuffled), else one seeded shuffle. */
+static bruno_result bruno_data__carve_val(const uint32_t *label, uint32_t n_classes, uint32_t *order,
+                                          size_t *n_train, double val_fraction, uint64_t val_seed,
+                                          const bruno_allocator *a)
+{
+    size_t n = *n_train, j, n_keep = 0;
+    uint32_t *sub = NULL, *tmp;
+    bruno_result e;
+    tmp = (uint32_t *)bruno_alloc(a, n, sizeof(uint32_t));
+    if (!tmp) return BRUNO_ERR_NOMEM;
+    if (label)
+        for (j = 0; j < n; ++j) tmp[j] = label[order[j]];
+    e = bruno_data__split(label ? tmp : NULL, n, n_classes, label != NULL, 1.0 - val_fraction, val_seed, a, &sub,
+                          &n_keep);
+    if (e == BRUNO_OK) {
+        for (j = 0; j < n; ++j) tmp[j] = order[sub[j]];
+        memcpy(order, tmp, n * sizeof *order);
+        bruno_free(a, sub, n, sizeof(uint32_t));
+        *n_train = n_keep;
+    }
+    bruno_free(a, tmp, n, sizeof(uint32_t));
+    return e;
+}
+
+static bruno_result bruno_data__check_val_cfg(double f, char *msg, size_t msg_size, const char *what)
+{
+    if (!(f >= 0.0 && f < 1.0)) {
+        bruno_data__msg(msg, msg_size, what, "val_fraction %g outside [0, 1)", f);
+        return BRUNO_ERR_ARG;
+    }
+    return BRUNO_OK;
+}
+
+/* The split (and, with val_fraction > 0, the validation carve) as one
+   order: order[0 .. *n_train) train, order[*n_train .. *n_used) test or
+   validation. *n_used = n without a carve; with one, the test ids beyond
+   *n_used are never to be read. */
+static bruno_result bruno_data__split_val(const uint32_t *label, size_t n, uint32_t n_classes, int stratified,
+                                          double f, uint64_t seed, double val_fraction, uint64_t val_seed,
+                                          const bruno_allocator *a, uint32_t **order, size_t *n_train,
+                                          size_t *n_used)
+{
+    bruno_result e = bruno_data__split(label, n, n_classes, stratified, f, seed, a, order, n_train);
+    *n_used = n;
+    if (e != BRUNO_OK || val_fraction <= 0) return e;
+    *n_used = *n_train;
+    e = bruno_data__carve_val(label, n_classes, *order, n_train, val_fraction, val_seed, a);
+    if (e != BRUNO_OK) {
+        bruno_free(a, *order, n, sizeof(uint32_t));
+        *order = NULL;
+    }
+    return e;
+}
+
 /* ---- FFT resampling ---------------------------------------------------------- */
 BRUNO_API bruno_result bruno_data_resample_fft(const double *x, size_t n, double *y, size_t num, double *work,
                                                const bruno_allocator *allocator)
@@ -1090,9 +1172,10 @@ BRUNO_API bruno_result bruno_data_braille_raw_prepare(const bruno_data_braille_r
     static const char *who = "braille raw pipeline";
     bruno_allocator a;
     bruno_result e;
-    size_t i, f, c, j, T, steps, C, n, n_train = 0, wsize;
+    size_t i, f, c, j, T = 0, steps = 0, C, n, n_train = 0, n_used = 0, wsize = 0, n_read = 0;
     double *mean = NULL, *sd = NULL, *buf = NULL, *up = NULL, *work = NULL, cnt, v, d;
     uint32_t *order = NULL;
+    unsigned char *use = NULL; /* [n] 1: a sample of the sets made (never a test sample of a val carve) */
     if (msg && msg_size) msg[0] = 0;
     if (!raw || !cfg || !train || !test) return BRUNO_ERR_ARG;
     memset(train, 0, sizeof *train);
@@ -1123,20 +1206,30 @@ BRUNO_API bruno_result bruno_data_braille_raw_prepare(const bruno_data_braille_r
         return BRUNO_ERR_ARG;
     }
     if ((e = bruno_data__check_split_cfg(cfg->train_fraction, msg, msg_size, who)) != BRUNO_OK) return e;
+    if ((e = bruno_data__check_val_cfg(cfg->val_fraction, msg, msg_size, who)) != BRUNO_OK) return e;
+    if ((e = bruno_data__split_val(raw->label, n, raw->n_classes, cfg->stratified, cfg->train_fraction, cfg->seed,
+                                   cfg->val_fraction, cfg->val_seed, &a, &order, &n_train, &n_used)) != BRUNO_OK)
+        goto fail;
+    use = (unsigned char *)bruno_alloc(&a, n, 1);
+    if (!use) {
+        e = BRUNO_ERR_NOMEM;
+        goto fail;
+    }
+    for (j = 0; j < n_used; ++j) use[order[j]] = 1;
 
-    /* crop to the shortest sample */
-    T = raw->n_frames[0];
-    for (i = 1; i < n; ++i)
-        if (raw->n_frames[i] < T) T = raw->n_frames[i];
+    /* crop to the shortest sample (of those used) */
+    for (i = 0; i < n; ++i)
+        if (use[i] && (n_read++ == 0 || raw->n_frames[i] < T)) T = raw->n_frames[i];
     steps = T * cfg->upsample;
     if (!bruno_data__size_ok(n, steps, C) ||
         (double)n * (double)steps * (double)C * (double)sizeof(bruno_real) > BRUNO_DATA_MAX_DENSE_BYTES) {
         bruno_data__msg(msg, msg_size, who, "%lu samples x %lu steps x %lu channels is more than %.0f bytes",
                         (unsigned long)n, (unsigned long)steps, (unsigned long)C, (double)BRUNO_DATA_MAX_DENSE_BYTES);
-        return BRUNO_ERR_SIZE;
+        e = BRUNO_ERR_SIZE;
+        goto fail;
     }
 
-    /* z-score statistics over every sample and cropped frame, in double */
+    /* z-score statistics over every sample used and its cropped frames, in double */
     mean = (double *)bruno_alloc(&a, C, sizeof(double));
     sd = (double *)bruno_alloc(&a, C, sizeof(double));
     buf = (double *)bruno_alloc(&a, T, sizeof(double));
@@ -1147,30 +1240,28 @@ BRUNO_API bruno_result bruno_data_braille_raw_prepare(const bruno_data_braille_r
         e = BRUNO_ERR_NOMEM;
         goto fail;
     }
-    cnt = (double)n * (double)T;
+    cnt = (double)n_read * (double)T;
     for (c = 0; c < C; ++c) {
         double s = 0.0, ss = 0.0;
         for (i = 0; i < n; ++i)
-            for (f = 0; f < T; ++f) s += 1.0 - raw->value[(raw->offset[i] + f) * raw->n_taxels + cfg->taxels[c]] / 255.0;
+            for (f = 0; use[i] && f < T; ++f)
+                s += 1.0 - raw->value[(raw->offset[i] + f) * raw->n_taxels + cfg->taxels[c]] / 255.0;
         mean[c] = s / cnt;
         for (i = 0; i < n; ++i)
-            for (f = 0; f < T; ++f) {
+            for (f = 0; use[i] && f < T; ++f) {
                 d = 1.0 - raw->value[(raw->offset[i] + f) * raw->n_taxels + cfg->taxels[c]] / 255.0 - mean[c];
                 ss += d * d;
             }
         sd[c] = sqrt(ss / cnt); /* population s.d. (numpy's default ddof = 0) */
     }
 
-    if ((e = bruno_data__split(raw->label, n, raw->n_classes, cfg->stratified, cfg->train_fraction, cfg->seed, &a,
-                               &order, &n_train)) != BRUNO_OK)
-        goto fail;
     if ((e = bruno_data__seq_init(train, &a, n_train, steps, C, raw->n_classes,
                                   1.0 / (raw->rate_hz * cfg->upsample))) != BRUNO_OK)
         goto fail;
-    if ((e = bruno_data__seq_init(test, &a, n - n_train, steps, C, raw->n_classes,
+    if ((e = bruno_data__seq_init(test, &a, n_used - n_train, steps, C, raw->n_classes,
                                   1.0 / (raw->rate_hz * cfg->upsample))) != BRUNO_OK)
         goto fail;
-    for (j = 0; j < n; ++j) {
+    for (j = 0; j < n_used; ++j) {
         bruno_data_seq *dst = j < n_train ? train : test;
         size_t row = j < n_train ? j : j - n_train;
         size_t src = order[j];
@@ -1194,6 +1285,7 @@ fail:
         bruno_data_seq_free(test);
     }
     if (order) bruno_free(&a, order, n, sizeof(uint32_t));
+    if (use) bruno_free(&a, use, n, 1);
     if (work) bruno_free(&a, work, wsize, sizeof(double));
     if (up) bruno_free(&a, up, steps, sizeof(double));
     if (buf) bruno_free(&a, buf, T, sizeof(double));
@@ -1255,7 +1347,7 @@ BRUNO_API bruno_result bruno_data_braille_events_prepare(const bruno_data_braill
     bruno_result e;
     bruno_data_events_stats st;
     uint64_t max_bin;
-    size_t n, steps, n_train = 0, j, k;
+    size_t n, steps, n_train = 0, n_used = 0, j, k;
     uint32_t *order = NULL;
     if (msg && msg_size) msg[0] = 0;
     if (!ev || !cfg || !train || !test) return BRUNO_ERR_ARG;
@@ -1274,15 +1366,29 @@ BRUNO_API bruno_result bruno_data_braille_events_prepare(const bruno_data_braill
         return BRUNO_ERR_ARG;
     }
     if ((e = bruno_data__check_split_cfg(cfg->train_fraction, msg, msg_size, who)) != BRUNO_OK) return e;
-    e = bruno_data_braille_events_max_bin(ev, cfg->bin_s, &max_bin);
-    if (e == BRUNO_ERR_TIME_STEP) {
+    if ((e = bruno_data__check_val_cfg(cfg->val_fraction, msg, msg_size, who)) != BRUNO_OK) return e;
+    if (!bruno_data__finite(cfg->bin_s) || cfg->bin_s <= 0) {
         bruno_data__msg(msg, msg_size, who, "bin width %g s must be finite and > 0", cfg->bin_s);
-        return e;
+        return BRUNO_ERR_TIME_STEP;
+    }
+    if (cfg->val_fraction > 0) {
+        /* a val carve reads no test sample: the largest bin of the samples used */
+        double b, mx = 0;
+        if ((e = bruno_data__split_val(ev->label, n, ev->n_classes, cfg->stratified, cfg->train_fraction, cfg->seed,
+                                       cfg->val_fraction, cfg->val_seed, &a, &order, &n_train, &n_used)) != BRUNO_OK)
+            goto fail;
+        for (j = 0; j < n_used && mx <= BRUNO_DATA__MAX_STEPS; ++j)
+            for (k = ev->first[order[j]]; k < ev->first[order[j] + 1]; ++k)
+                if ((b = bruno_data__bin(ev->t[k], cfg->bin_s)) > mx) mx = b;
+        e = mx <= BRUNO_DATA__MAX_STEPS ? BRUNO_OK : BRUNO_ERR_SIZE;
+        max_bin = (uint64_t)mx;
+    } else {
+        e = bruno_data_braille_events_max_bin(ev, cfg->bin_s, &max_bin);
     }
     if (e != BRUNO_OK) {
         bruno_data__msg(msg, msg_size, who, "bin width %g s gives more than %.0f steps", cfg->bin_s,
                         BRUNO_DATA__MAX_STEPS);
-        return e;
+        goto fail;
     }
     steps = cfg->n_steps ? cfg->n_steps : (size_t)max_bin + 1;
     if (!bruno_data__size_ok(n, steps, C) ||
@@ -1290,16 +1396,18 @@ BRUNO_API bruno_result bruno_data_braille_events_prepare(const bruno_data_braill
         bruno_data__msg(msg, msg_size, who, "%lu samples x %lu steps x %lu channels is more than %.0f bytes "
                         "(bin width too small, or n_steps too large)", (unsigned long)n, (unsigned long)steps,
                         (unsigned long)C, (double)BRUNO_DATA_MAX_DENSE_BYTES);
-        return BRUNO_ERR_SIZE;
+        e = BRUNO_ERR_SIZE;
+        goto fail;
     }
     st.n_events = ev->n_events;
     st.max_bin = max_bin;
-    if ((e = bruno_data__split(ev->label, n, ev->n_classes, cfg->stratified, cfg->train_fraction, cfg->seed, &a,
-                               &order, &n_train)) != BRUNO_OK)
+    if (!order && (e = bruno_data__split_val(ev->label, n, ev->n_classes, cfg->stratified, cfg->train_fraction,
+                                             cfg->seed, 0.0, 0, &a, &order, &n_train, &n_used)) != BRUNO_OK)
         goto fail;
     if ((e = bruno_data__seq_init(train, &a, n_train, steps, C, ev->n_classes, cfg->bin_s)) != BRUNO_OK) goto fail;
-    if ((e = bruno_data__seq_init(test, &a, n - n_train, steps, C, ev->n_classes, cfg->bin_s)) != BRUNO_OK) goto fail;
-    for (j = 0; j < n; ++j) {
+    if ((e = bruno_data__seq_init(test, &a, n_used - n_train, steps, C, ev->n_classes, cfg->bin_s)) != BRUNO_OK)
+        goto fail;
+    for (j = 0; j < n_used; ++j) {
         bruno_data_seq *dst = j < n_train ? train : test;
         size_t row = j < n_train ? j : j - n_train;
         size_t src = order[j];
@@ -1412,6 +1520,92 @@ BRUNO_API void bruno_data_jsb_seqs_free(bruno_data_jsb_seqs *s)
     if (s->x) bruno_free(&s->allocator, s->x, s->total_steps * s->n_keys, sizeof(bruno_real));
     if (s->y) bruno_free(&s->allocator, s->y, s->total_steps * s->n_keys, sizeof(bruno_real));
     memset(s, 0, sizeof *s);
+}
+
+/* The pieces of split src with mark[i] == want, in file order, into a fresh split. */
+static bruno_result bruno_data__jsb_pick(const bruno_data_jsb *d, const bruno_data_jsb_split *src,
+                                         const unsigned char *mark, unsigned char want, bruno_data_jsb_split *out)
+{
+    bruno_allocator a = d->allocator;
+    size_t f = 0, i;
+    uint32_t n = 0, k = 0;
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < src->n_seqs; ++i)
+        if (mark[i] == want) {
+            ++n;
+            f += src->len[i];
+        }
+    out->len = BRUNO_DATA__ALLOC(a, n, uint32_t);
+    out->offset = BRUNO_DATA__ALLOC(a, n, size_t);
+    out->roll = (uint8_t *)bruno_alloc(&a, f, d->n_keys);
+    out->n_seqs = n;
+    out->n_frames = f;
+    if (!out->len || !out->offset || !out->roll) return BRUNO_ERR_NOMEM;
+    for (i = 0, f = 0; i < src->n_seqs; ++i)
+        if (mark[i] == want) {
+            out->len[k] = src->len[i];
+            out->offset[k] = f;
+            memcpy(out->roll + f * d->n_keys, src->roll + src->offset[i] * d->n_keys, (size_t)src->len[i] * d->n_keys);
+            f += src->len[i];
+            ++k;
+        }
+    return BRUNO_OK;
+}
+
+static void bruno_data__jsb_split_free(const bruno_data_jsb *d, bruno_data_jsb_split *sp)
+{
+    BRUNO_DATA__FREE(d->allocator, sp->len, sp->n_seqs);
+    BRUNO_DATA__FREE(d->allocator, sp->offset, sp->n_seqs);
+    bruno_free(&d->allocator, sp->roll, sp->n_frames, d->n_keys);
+    memset(sp, 0, sizeof *sp);
+}
+
+BRUNO_API bruno_result bruno_data_jsb_holdout(bruno_data_jsb *d, double val_fraction, uint64_t val_seed, char *msg,
+                                              size_t msg_size)
+{
+    static const char *who = "jsb validation carve";
+    bruno_data_jsb_split *tr, keep, val;
+    bruno_allocator a;
+    bruno_result e;
+    uint32_t *order = NULL;
+    unsigned char *mark = NULL;
+    size_t n, n_keep = 0, j;
+    if (msg && msg_size) msg[0] = 0;
+    if (!d || !d->n_keys) return BRUNO_ERR_ARG;
+    if (!(val_fraction > 0.0 && val_fraction < 1.0)) {
+        bruno_data__msg(msg, msg_size, who, "val_fraction %g outside (0, 1)", val_fraction);
+        return BRUNO_ERR_ARG;
+    }
+    a = d->allocator;
+    tr = &d->split[BRUNO_DATA_TRAIN];
+    n = tr->n_seqs;
+    memset(&keep, 0, sizeof keep);
+    memset(&val, 0, sizeof val);
+    if ((e = bruno_data__split_val(NULL, n, 0, 0, 1.0, 0, val_fraction, val_seed, &a, &order, &n_keep, &j)) !=
+        BRUNO_OK)
+        goto done;
+    if (!(mark = (unsigned char *)bruno_alloc(&a, n, 1))) {
+        e = BRUNO_ERR_NOMEM;
+        goto done;
+    }
+    for (j = n_keep; j < n; ++j) mark[order[j]] = 1;
+    if ((e = bruno_data__jsb_pick(d, tr, mark, 0, &keep)) != BRUNO_OK ||
+        (e = bruno_data__jsb_pick(d, tr, mark, 1, &val)) != BRUNO_OK)
+        goto done;
+    bruno_data__jsb_split_free(d, tr);
+    bruno_data__jsb_split_free(d, &d->split[BRUNO_DATA_VALID]);
+    bruno_data__jsb_split_free(d, &d->split[BRUNO_DATA_TEST]);
+    *tr = keep;
+    d->split[BRUNO_DATA_VALID] = val;
+    memset(&keep, 0, sizeof keep);
+    memset(&val, 0, sizeof val);
+done:
+    if (e == BRUNO_ERR_NOMEM) bruno_data__msg(msg, msg_size, who, "out of memory");
+    bruno_data__jsb_split_free(d, &keep);
+    bruno_data__jsb_split_free(d, &val);
+    if (mark) bruno_free(&a, mark, n, 1);
+    if (order) bruno_free(&a, order, n, sizeof(uint32_t));
+    return e;
 }
 
 BRUNO_API bruno_result bruno_data_jsb_prepare(const bruno_data_jsb *d, int split, uint32_t key_lo,

@@ -39,7 +39,6 @@ JSB = [
     (("felif", "bptt"), "FeLIF, exact BPTT", None),
     (("snu", "bruno"), "SNU (recurrent LIF)", None),
 ]
-CHANCE = 1.0 / 27.0
 
 
 def mean_sd(xs):
@@ -201,18 +200,15 @@ def braille(args, names, paper, targets):
         return final.get(k, (None, None, 0))[0]
     lif32, fe32 = get(("lif", "bruno", 32)), get(("felif", "bruno", 32))
     lif3, fe3 = get(("lif", "bruno", 3)), get(("felif", "bruno", 3))
-    coarse = get(("felif", "coarse", 32))
     targets.append(("E2", "FeLIF-BRUNO FP32 >= LIF FP32 - 3 points",
                     None if None in (lif32, fe32) else "%.2f vs %.2f - 3" % (100 * fe32, 100 * lif32),
                     None if None in (lif32, fe32) else fe32 >= lif32 - 0.03))
     targets.append(("E2", "FeLIF-BRUNO 3 bit > LIF 3 bit",
                     None if None in (lif3, fe3) else "%.2f vs %.2f" % (100 * fe3, 100 * lif3),
                     None if None in (lif3, fe3) else fe3 > lif3))
-    # test_acc of a coarse-only run: its weights under the fine model (the device); the
-    # coarse model's own accuracy is the epochs.csv column test_acc_coarse
-    targets.append(("E2", "coarse-only FeLIF, tested with the fine model, near chance (<= 2/27 = 7.41 %)",
-                    None if coarse is None else "%.2f (chance %.2f)" % (100 * coarse, 100 * CHANCE),
-                    None if coarse is None else coarse <= 2 * CHANCE))
+    # the coarse-only target is restated (issue 17): the authors' configuration, BRUNO ahead on
+    # the device by >= 30 points (plots/restated.py, restated_targets.csv); this grid's coarse rows
+    # stay in the table
     return out
 
 

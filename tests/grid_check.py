@@ -15,8 +15,10 @@ directory (nothing runs: make -n only prints), and compares, for each SCALE:
     and the names in train/runs.txt.
 The old Makefile's command lines are read with issue 13's option renames
 applied (memtime --method is --trainer, train --model is --neuron): the
-same runs under the new names. Exits 1 on any difference and prints it. A
-deliberate change of the grid
+same runs under the new names. Runs and figures added on purpose since then are taken out of the new
+lists first (ADDED: each with the issue that added it), so the rest of the
+grid is still proven equal to the old Make rules.
+Exits 1 on any difference and prints it. A deliberate change of the grid
 (new runs, other arguments) makes it fail by design: the proof is then
 about a grid that no longer exists, and this test goes from `make test`
 (keep it runnable with --rev for the record). Standard library only.
@@ -32,6 +34,16 @@ from collections import Counter
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(HERE, "bench"))
 import grid  # noqa: E402
+
+# deliberate additions to the grid since the Make rules: a run or post
+# command containing one of these strings is not compared
+ADDED = {
+    "results/restated": "issue 17: the authors' coarse-only configuration restated (bench/grid.py RESTATED)",
+}
+
+
+def added(line):
+    return any(k in line for k in ADDED)
 
 
 def old_commands(rev, scale):
@@ -88,11 +100,11 @@ def main():
         old = [norm(x) for x in old_commands(a.rev, scale)]
         run = lambda *args: subprocess.run([sys.executable, os.path.join(HERE, "bench/runner.py")] + list(args),
                                            capture_output=True, text=True, check=True, cwd=HERE).stdout.splitlines()
-        new_runs = run("run", "--list", f"grid:{scale}", "--root", "results", "--dry-run")
+        new_runs = [x for x in run("run", "--list", f"grid:{scale}", "--root", "results", "--dry-run") if not added(x)]
         is_run = lambda x: x.startswith("build/bruno-bench ") or x.startswith("python3 plots/coarse_vs_fine.py")
         same(f"{scale}: run commands", Counter(x for x in old if is_run(x)), Counter(new_runs))
         is_post = lambda x: x.startswith("gnuplot ") or re.match(r"python3 plots/(e1_table|train_tables)\.py", x)
-        new_post = run("post", "--scale", scale, "--root", "results", "--dry-run")
+        new_post = [x for x in run("post", "--scale", scale, "--root", "results", "--dry-run") if not added(x)]
         same(f"{scale}: figure and table commands", Counter(x for x in old if is_post(x)),
              Counter(x for x in new_post if is_post(x)))
         steps = {s[1]: s[2] for s in grid.post(scale, "results") if s[0] != "sh"}

@@ -812,3 +812,199 @@ Test(datasets, a_bin_width_that_makes_a_huge_dense_array_is_refused_before_alloc
     bruno_data_braille_events_free(&ev);
     free(p);
 }
+
+/* ---- the validation carve (bruno-bench train --eval val) ------------------------------ */
+/* Every id of a (train, test) pair of sets: 1 train, 2 test; counts each
+   id once at most. */
+static void mark_ids(const bruno_data_seq *s, unsigned char *mark, unsigned char v, size_t n)
+{
+    size_t i;
+    for (i = 0; i < s->n_samples; ++i) {
+        cr_assert_lt(s->source_index[i], n);
+        cr_assert_eq(mark[s->source_index[i]], 0, "sample %u in two sets", (unsigned)s->source_index[i]);
+        mark[s->source_index[i]] = v;
+    }
+}
+
+static int same_seq(const bruno_data_seq *a, const bruno_data_seq *b)
+{
+    return a->n_samples == b->n_samples && a->n_steps == b->n_steps && a->n_channels == b->n_channels &&
+           memcmp(a->x, b->x, a->n_samples * a->n_steps * a->n_channels * sizeof(bruno_real)) == 0 &&
+           memcmp(a->label, b->label, a->n_samples * sizeof(uint32_t)) == 0 &&
+           memcmp(a->source_index, b->source_index, a->n_samples * sizeof(uint32_t)) == 0;
+}
+
+Test(datasets, raw_val_carve_is_a_stratified_deterministic_partition_of_the_training_split)
+{
+    bruno_data_braille_raw raw;
+    bruno_data_braille_raw_config cfg = bruno_data_braille_raw_config_default();
+    bruno_data_seq tr, te, a, v, a2, v2, a3, v3;
+    unsigned char mark[1350] = {0}, mark_v[1350] = {0};
+    size_t per_tr[27] = {0}, per_v[27] = {0}, i;
+    char msg[256];
+    load_raw(&raw);
+    cr_assert_eq(raw.n_samples, 1350);
+    cr_assert_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &tr, &te, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cfg.val_fraction = 0.2;
+    cfg.val_seed = 1;
+    cr_assert_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &a, &v, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_assert_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &a2, &v2, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cfg.val_seed = 2;
+    cr_assert_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &a3, &v3, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    /* train minus val and val cover the training split exactly, and no test sample */
+    mark_ids(&a, mark, 1, 1350);
+    mark_ids(&v, mark, 1, 1350);
+    mark_ids(&tr, mark_v, 1, 1350);
+    cr_expect_eq(memcmp(mark, mark_v, sizeof mark), 0, "train + val is not the training split");
+    cr_expect_eq(a.n_samples + v.n_samples, tr.n_samples);
+    /* stratified: every class gives n_c - round(0.8 n_c) of its training samples */
+    for (i = 0; i < tr.n_samples; ++i) per_tr[tr.label[i]]++;
+    for (i = 0; i < v.n_samples; ++i) per_v[v.label[i]]++;
+    for (i = 0; i < 27; ++i)
+        cr_expect_eq(per_v[i], per_tr[i] - (size_t)floor(0.8 * (double)per_tr[i] + 0.5), "class %zu", i);
+    /* deterministic per val_seed, another seed another carve */
+    cr_expect(same_seq(&a, &a2) && same_seq(&v, &v2));
+    cr_expect_neq(memcmp(v.source_index, v3.source_index, v.n_samples * sizeof(uint32_t)), 0);
+    bruno_data_seq_free(&a3);
+    bruno_data_seq_free(&v3);
+    /* a bad fraction is refused */
+    cfg.val_fraction = 1.0;
+    cr_expect_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &a3, &v3, msg, sizeof msg), BRUNO_ERR_ARG);
+    cr_expect(strstr(msg, "val_fraction") != NULL, "%s", msg);
+
+    /* the test split is never read: damage every test sample (values and
+       length: a shorter one would change the crop) and the carve gives the
+       same bits; without the carve the same damage changes the training set */
+    for (i = 0; i < te.n_samples; ++i) {
+        uint32_t s = te.source_index[i];
+        memset(raw.value + raw.offset[s] * raw.n_taxels, 0, (size_t)raw.n_frames[s] * raw.n_taxels);
+        raw.n_frames[s] = 3;
+    }
+    cfg.val_fraction = 0.2;
+    cfg.val_seed = 1;
+    cr_assert_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &a3, &v3, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_expect(same_seq(&a, &a3) && same_seq(&v, &v3), "the val carve depends on the test samples");
+    bruno_data_seq_free(&a3);
+    bruno_data_seq_free(&v3);
+    cfg.val_fraction = 0;
+    cr_assert_eq(bruno_data_braille_raw_prepare(&raw, &cfg, &a3, &v3, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_expect(!same_seq(&tr, &a3), "the damage is invisible even without the carve: the check above proves nothing");
+    bruno_data_seq_free(&a3);
+    bruno_data_seq_free(&v3);
+    bruno_data_seq_free(&tr);
+    bruno_data_seq_free(&te);
+    bruno_data_seq_free(&a);
+    bruno_data_seq_free(&v);
+    bruno_data_seq_free(&a2);
+    bruno_data_seq_free(&v2);
+    bruno_data_braille_raw_free(&raw);
+}
+
+static uint32_t five_classes(size_t i) { return (uint32_t)(i % 5); }
+
+Test(datasets, events_val_carve_partitions_the_training_split_and_never_reads_the_test_split)
+{
+    size_t n = 200, size, i, k;
+    unsigned char *p = make_events(n, five_classes, 0.05, &size);
+    bruno_data_braille_events ev;
+    bruno_data_braille_events_config cfg = bruno_data_braille_events_config_default();
+    bruno_data_seq tr, te, a, v, a2, v2;
+    unsigned char mark[200] = {0}, mark_tr[200] = {0};
+    size_t per_v[5] = {0};
+    char msg[256];
+    cr_assert_eq(bruno_data_braille_events_load_mem(&ev, p, size, "five", NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_assert_eq(bruno_data_braille_events_prepare(&ev, &cfg, &tr, &te, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cfg.val_fraction = 0.25;
+    cfg.val_seed = 9;
+    cr_assert_eq(bruno_data_braille_events_prepare(&ev, &cfg, &a, &v, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    mark_ids(&a, mark, 1, n);
+    mark_ids(&v, mark, 1, n);
+    mark_ids(&tr, mark_tr, 1, n);
+    cr_expect_eq(memcmp(mark, mark_tr, sizeof mark), 0, "train + val is not the training split");
+    for (i = 0; i < v.n_samples; ++i) per_v[v.label[i]]++;
+    for (i = 0; i < 5; ++i) cr_expect_eq(per_v[i], 8, "class %zu: %zu of 32 training samples", i, per_v[i]);
+    /* a test event late enough to lengthen every sample without the carve */
+    for (i = 0; i < te.n_samples; ++i)
+        for (k = ev.first[te.source_index[i]]; k < ev.first[te.source_index[i] + 1]; ++k) ev.t[k] = 1.0;
+    cr_assert_eq(bruno_data_braille_events_prepare(&ev, &cfg, &a2, &v2, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_expect(same_seq(&a, &a2) && same_seq(&v, &v2), "the val carve depends on the test samples");
+    bruno_data_seq_free(&a2);
+    bruno_data_seq_free(&v2);
+    cfg.val_fraction = 0;
+    cr_assert_eq(bruno_data_braille_events_prepare(&ev, &cfg, &a2, &v2, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_expect_neq(a2.n_steps, tr.n_steps, "the damage is invisible without the carve: the check proves nothing");
+    bruno_data_seq_free(&a2);
+    bruno_data_seq_free(&v2);
+    bruno_data_seq_free(&tr);
+    bruno_data_seq_free(&te);
+    bruno_data_seq_free(&a);
+    bruno_data_seq_free(&v);
+    bruno_data_braille_events_free(&ev);
+    free(p);
+}
+
+Test(datasets, jsb_holdout_moves_whole_training_pieces_and_drops_the_test_split)
+{
+    char path[512], msg[256];
+    bruno_data_jsb d, h, h2;
+    bruno_counting_allocator ca;
+    bruno_allocator al;
+    unsigned char used[229] = {0};
+    size_t i, j, hits;
+    bruno_result e = BRUNO_ERR_NOMEM;
+    find_data(JSB_REL, path, sizeof path);
+    cr_assert_eq(bruno_data_jsb_load(&d, path, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_assert_eq(bruno_data_jsb_load(&h, path, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_assert_eq(bruno_data_jsb_load(&h2, path, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    /* the test split's content cannot matter: h2's is wiped before the carve */
+    memset(h2.split[BRUNO_DATA_TEST].roll, 1, h2.split[BRUNO_DATA_TEST].n_frames * 88);
+    cr_assert_eq(bruno_data_jsb_holdout(&h, 0.2, 3, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_assert_eq(bruno_data_jsb_holdout(&h2, 0.2, 3, msg, sizeof msg), BRUNO_OK, "%s", msg);
+    cr_expect_eq(h.split[BRUNO_DATA_TRAIN].n_seqs, 183);
+    cr_expect_eq(h.split[BRUNO_DATA_VALID].n_seqs, 46);
+    cr_expect_eq(h.split[BRUNO_DATA_TEST].n_seqs, 0);
+    cr_expect_eq(h.split[BRUNO_DATA_TEST].roll, NULL);
+    /* every piece of both parts is a distinct original training piece, in file order */
+    for (j = 0; j < 2; ++j) {
+        const bruno_data_jsb_split *s = &h.split[j == 0 ? BRUNO_DATA_TRAIN : BRUNO_DATA_VALID];
+        const bruno_data_jsb_split *o = &d.split[BRUNO_DATA_TRAIN];
+        size_t from = 0;
+        for (i = 0; i < s->n_seqs; ++i) {
+            size_t q;
+            for (q = from, hits = 0; q < o->n_seqs && !hits; ++q)
+                if (!used[q] && o->len[q] == s->len[i] &&
+                    memcmp(o->roll + o->offset[q] * 88, s->roll + s->offset[i] * 88, (size_t)s->len[i] * 88) == 0) {
+                    used[q] = 1;
+                    hits = 1;
+                    from = q + 1;
+                }
+            cr_assert(hits, "part %zu piece %zu is not a later unused training piece", j, i);
+        }
+    }
+    for (i = 0; i < 229; ++i) cr_expect(used[i], "training piece %zu lost", i);
+    /* deterministic, independent of the test split */
+    for (j = 0; j < 2; ++j) {
+        const bruno_data_jsb_split *x = &h.split[j], *y = &h2.split[j];
+        cr_expect(x->n_seqs == y->n_seqs && x->n_frames == y->n_frames &&
+                  memcmp(x->roll, y->roll, x->n_frames * 88) == 0);
+    }
+    cr_expect_eq(bruno_data_jsb_holdout(&h2, 0.0, 3, msg, sizeof msg), BRUNO_ERR_ARG);
+    cr_expect(strstr(msg, "val_fraction") != NULL, "%s", msg);
+    bruno_data_jsb_free(&h);
+    bruno_data_jsb_free(&h2);
+    bruno_data_jsb_free(&d);
+    /* out of memory at every allocation: nothing leaks, the data is unchanged */
+    for (i = 1; e == BRUNO_ERR_NOMEM; ++i) {
+        bruno_counting_allocator_init(&ca, NULL);
+        al = bruno_counting_allocator_get(&ca);
+        cr_assert_eq(bruno_data_jsb_load(&h, path, &al, msg, sizeof msg), BRUNO_OK, "%s", msg);
+        ca.fail_at = ca.n_allocs + i;
+        e = bruno_data_jsb_holdout(&h, 0.2, 3, msg, sizeof msg);
+        if (e == BRUNO_ERR_NOMEM) cr_expect_eq(h.split[BRUNO_DATA_TEST].n_seqs, 77);
+        ca.fail_at = 0;
+        bruno_data_jsb_free(&h);
+        cr_expect_eq(ca.live_bytes, 0, "allocation %zu failed: leak", i);
+        if (i > 20) break;
+    }
+    cr_expect_eq(e, BRUNO_OK);
+}

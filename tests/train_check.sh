@@ -125,4 +125,55 @@ rc=0; err=$($B train $FELIF --device "$D/thick2.txt" --device-sigma 0.1 --out "$
 [ $rc -eq 1 ] && echo "$err" | grep -q "device.t_fe" || fail "--device: resume with another file: exit $rc, '$err'"
 cmp -s "$D/dev/state.bin" "$D/state.before" || fail "--device: a refused resume changed state.bin"
 pass "--device: bad files refused naming the key; the device in summary.json; another device cannot resume"
+# --eval val: trained on the training split minus a carved validation
+# split, evaluated on that; the test split is never read. A JSB file whose
+# test pieces are all inverted gives the same bits; columns are val_*; a
+# test run's state cannot be resumed as a val run.
+JF=$(for d in "${BRUNO_DATA_DIR:-}" datasets/data ../shared/datasets; do
+    [ -n "$d" ] && [ -f "$d/jsb_chorales/jsb_quarter.bin" ] && { echo "$d/jsb_chorales/jsb_quarter.bin"; break; }; done)
+[ -n "$JF" ] || fail "--eval val: jsb_quarter.bin not found"
+python3 -c "
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read()); pos = 24
+for split in range(3):
+    n, = struct.unpack_from('<I', b, pos); pos += 4
+    for _ in range(n):
+        T, = struct.unpack_from('<I', b, pos); pos += 4
+        if split == 2:
+            b[pos:pos + T * 88] = bytes(1 - x for x in b[pos:pos + T * 88])
+        pos += T * 88
+assert pos == len(b)
+open(sys.argv[2], 'wb').write(bytes(b))" "$JF" "$D/jsb_test_inverted.bin"
+VAL="--task jsb --neuron snu --epochs 2 --limit-train 6 --limit-test 3 --seed 5 --eval val --val-fraction 0.25 --val-seed 2"
+$B train $VAL --data-file "$JF" --out "$D/val" > /dev/null
+$B train $VAL --data-file "$D/jsb_test_inverted.bin" --out "$D/val-inv" > /dev/null
+head -n 1 "$D/val/epochs.csv" | grep -q '^epoch,train_loss,train_acc,val_loss,val_acc,val_nll_frame,val_frame_acc,lr,peak_bytes$' ||
+    fail "--eval val: header $(head -n 1 "$D/val/epochs.csv")"
+cmp -s "$D/val/epochs.csv" "$D/val-inv/epochs.csv" || fail "--eval val: the run depends on the test split"
+grep -q '"eval": "val"' "$D/val/summary.json" && grep -q '"val_seed": 2' "$D/val/summary.json" ||
+    fail "--eval val: summary.json lacks the choice"
+$B train $JSB --data-file "$D/jsb_test_inverted.bin" --out "$D/test-inv" > /dev/null
+cmp -s "$D/test-inv/epochs.csv" "$D/jsb-straight/epochs.csv" && fail "--eval test: inverting the test split changes nothing: the check above proves nothing" || true
+$B train $VAL --val-seed 3 --data-file "$JF" --out "$D/val3" > /dev/null
+cmp -s "$D/val/epochs.csv" "$D/val3/epochs.csv" && fail "--eval val: --val-seed changes nothing" || true
+rc=0; err=$($B train $JSB --eval val --out "$D/jsb-straight" 2>&1) || rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "different configuration" || fail "--eval val resumed a test run: exit $rc, '$err'"
+rc=0; $B train $JSB --eval val --val-fraction 1 --out "$D/val-bad" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--val-fraction 1: exit $rc, want 2"
+pass "--eval val: val_* columns, the same bits with the test split inverted, the choice in the configuration"
+# --log-spikes: two more columns (coarse-only four), the rest of the row the same bits;
+# --dense-bias: another configuration (a bias in both dense layers), refused for JSB
+$B train $COARSE --n-fine 1 --log-spikes 1 --out "$D/spikes" > /dev/null
+head -n 1 "$D/spikes/epochs.csv" | grep -q ',test_acc_coarse,test_spikes,test_spikes_max,test_spikes_coarse,test_spikes_max_coarse$' ||
+    fail "--log-spikes: header $(head -n 1 "$D/spikes/epochs.csv")"
+[ "$(cut -d, -f1-9 "$D/spikes/epochs.csv" | tail -n +2)" = "$(tail -n +2 "$D/coarse-n1/epochs.csv")" ] ||
+    fail "--log-spikes changed the training or the test"
+tail -n 1 "$D/spikes/epochs.csv" | awk -F, '{ exit !($10 > 0 && $11 > 0 && $11 <= $10 && $12 > 0) }' ||
+    fail "--log-spikes: no spikes counted: $(tail -n 1 "$D/spikes/epochs.csv")"
+$B train $COARSE --n-fine 1 --dense-bias 1 --out "$D/bias" > /dev/null
+[ "$(cut -d, -f2-5 "$D/bias/epochs.csv")" != "$(cut -d, -f2-5 "$D/coarse-n1/epochs.csv")" ] ||
+    fail "--dense-bias 1 changes nothing"
+rc=0; $B train $JSB --dense-bias 1 --out "$D/bias-jsb" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--dense-bias 1 for JSB: exit $rc, want 2"
+pass "--log-spikes: spike columns, same training; --dense-bias: another network, Braille only"
 echo "train-check: all passed"

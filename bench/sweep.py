@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""bench/sweep.py - hyper-parameter sweeps on the validation split, as data.
+
+    sweep.py list   [--only KEY...]                         the run list (grid format, stdout)
+    sweep.py run    [--only KEY...] [--root R] [-j N]       run it through bench/runner.py (resumable), then select
+    sweep.py select [--only KEY...] [--root R] [--write]    score every configuration; --write the hparams files
+    sweep.py inherit KEY PARENT [--root R] [--write]         KEY takes PARENT's validation-selected values
+                                                            (a bit width not swept itself; the header says so)
+
+KEY names a file reference/hparams/KEY.txt (<task>_<model>_<bits>). Every
+configuration of a sweep is one `bruno-bench train --eval val` run: trained
+on the training split minus a validation split carved from it (val_fraction
+0.2, val_seed 0: stratified by class for Braille, whole pieces for JSB),
+evaluated on that validation split. The test split is not read by any sweep
+run (bench/cmd_train.c, --eval val). Each configuration sets every key the
+file will hold, so a run does not depend on the file it is choosing.
+
+A sweep is small: its base configuration (the values the file held before)
+and one-at-a-time variations around it (SWEEPS below), a few epochs, one
+seed. Selection rule: the highest mean validation accuracy over the last
+two epochs (Braille), the lowest final validation loss (JSB); on a tie the
+earlier configuration in the list (the base first). `select --write`
+rewrites reference/hparams/KEY.txt: a header recording the sweep, every
+configuration's validation scores and the rule, then the selected key =
+value lines. Standard library only.
+"""
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+
+VAL = "--eval val --val-fraction 0.2 --val-seed 0"
+EPOCHS = 4
+SEED = 0
+
+
+def braille(task, model, bits, base, vary, epochs=EPOCHS):
+    a = f"--task {task} --neuron {model} --bits {bits} --threads 1"
+    if model == "felif":
+        a += " --trainer bruno"
+    return {"args": a, "base": base, "vary": vary, "epochs": epochs, "metric": "val_acc"}
+
+
+# base = the values of the files before this sweep (chosen then on the test split)
+RAW_LIF32 = {"lr": 0.03, "init-scale": 4, "surrogate-beta": 3, "alpha": 0.9, "beta": 0.8}
+RAW_LIF3 = {"lr": 0.03, "init-scale": 4, "surrogate-beta": 1, "alpha": 0.95, "beta": 0.9}
+RAW_RLIF = {"lr": 0.03, "init-scale": 2, "surrogate-beta": 3, "alpha": 0.95, "beta": 0.9}
+RAW_FELIF32 = {"lr": 0.03, "init-scale": 4, "gain": 5e-10, "v-thr": 3.0, "surrogate-beta": 3}
+RAW_FELIF3 = {"lr": 0.03, "init-scale": 4, "gain": 5e-10, "v-thr": 2.5, "surrogate-beta": 3}
+VARY_LIF = {"lr": [0.01], "init-scale": [2, 8], "surrogate-beta": [1, 10]}
+VARY_FELIF = {"lr": [0.01], "init-scale": [2, 8], "gain": [2.5e-10, 1e-9], "v-thr": [2.5, 3.0]}
+
+SWEEPS = {}
+for b in (32, 8, 4, 3):
+    SWEEPS[f"braille-raw_lif_{b}"] = braille("braille-raw", "lif", b, RAW_LIF32 if b >= 8 else RAW_LIF3,
+                                             dict(VARY_LIF, **{"surrogate-beta": [1, 3, 10]}))
+    SWEEPS[f"braille-raw_rlif_{b}"] = braille("braille-raw", "rlif", b, RAW_RLIF,
+                                              dict(VARY_LIF, **{"init-scale": [1, 4]}))
+    SWEEPS[f"braille-raw_felif_{b}"] = braille("braille-raw", "felif", b, RAW_FELIF32 if b >= 8 else RAW_FELIF3,
+                                               VARY_FELIF)
+
+
+JSB_FELIF = {"lr": 0.005, "gain": 1e-8, "v-thr": 2.0, "i-dsc": 1e-11, "plateau": 1}
+SWEEPS["jsb_felif_32"] = {"args": "--task jsb --neuron felif --trainer bruno --bits 32 --threads 1",
+                          "base": JSB_FELIF, "vary": {"lr": [0.002, 0.01], "gain": [5e-9, 2e-8]},
+                          "epochs": EPOCHS, "metric": "val_loss"}
+SWEEPS["jsb_snu_32"] = {"args": "--task jsb --neuron snu --bits 32 --threads 1", "base": {"lr": 0.005, "plateau": 1},
+                        "vary": {"lr": [0.002, 0.01]}, "epochs": EPOCHS, "metric": "val_loss"}
+
+
+def fmt(v):
+    return "%g" % v if isinstance(v, float) else str(v)
+
+
+def configs(key):
+    """[(name, {key: value})]: the base, then each one-at-a-time variation"""
+    s = SWEEPS[key]
+    out = [("base", dict(s["base"]))]
+    for k, vals in s["vary"].items():
+        for v in vals:
+            if s["base"].get(k) == v:
+                continue
+            c = dict(s["base"])
+            c[k] = v
+            out.append((f"{k}={fmt(v)}", c))
+    return out
+
+
+def hp_args(c):
+    return " ".join(f"--{k} {fmt(v)}" for k, v in c.items())
+
+
+def run_name(key, cname):
+    return f"sweep/{key}/{cname.replace('=', '_')}"
+
+
+def run_list(keys):
+    out = []
+    for key in keys:
+        s = SWEEPS[key]
+        for cname, c in configs(key):
+            out.append((run_name(key, cname), "train",
+                        f"{s['args']} {VAL} --seed {SEED} --epochs {s['epochs']} {hp_args(c)}"))
+    return out
+
+
+def score(root, key, cname):
+    """(per-epoch metric list, score, status)"""
+    d = os.path.join(root, run_name(key, cname))
+    metric = SWEEPS[key]["metric"]
+    try:
+        with open(os.path.join(d, "summary.json")) as f:
+            st = json.load(f).get("status", "?")
+        with open(os.path.join(d, "epochs.csv")) as f:
+            vals = [float(r[metric]) for r in csv.DictReader(f)]
+    except (OSError, ValueError, KeyError):
+        return [], None, "not run"
+    if st != "complete" or len(vals) < 2:
+        return vals, None, st
+    sc = sum(vals[-2:]) / 2 if metric == "val_acc" else vals[-1]
+    return vals, sc, st
+
+
+def select(root, key, write):
+    s = SWEEPS[key]
+    rows, best = [], None
+    for cname, c in configs(key):
+        vals, sc, st = score(root, key, cname)
+        rows.append((cname, c, vals, sc, st))
+        better = sc is not None and (best is None or (sc > best[1] if s["metric"] == "val_acc" else sc < best[1]))
+        if better:
+            best = (cname, sc, c)
+    if best is None or any(r[3] is None for r in rows):
+        print(f"sweep: {key}: incomplete ({sum(r[3] is not None for r in rows)}/{len(rows)} runs); nothing written")
+        return None
+    pct = s["metric"] == "val_acc"
+    h = [f"# {key}: selected on a VALIDATION split by bench/sweep.py (`python3 bench/sweep.py run --only {key}`);",
+         "# the test split was not read. Every configuration is one run of",
+         f"#   build/bruno-bench train {s['args']} {VAL} --seed {SEED} --epochs {s['epochs']} ARGS",
+         "# (training split minus a validation carve of 20 % (Braille: per class; JSB: whole pieces), val_seed 0;",
+         "# the base configuration is the file's values before this sweep, which were not validation-selected).",
+         "# Validation "
+         + ("accuracy %" if pct else s["metric"]) + " after each epoch:"]
+    for cname, c, vals, sc, st in rows:
+        v = " ".join(("%.1f" % (100 * x)) if pct else ("%.4f" % x) for x in vals)
+        h.append(f"#   {cname:<22} {hp_args(c)}")
+        h.append(f"#   {'':<22} {v}   score {('%.2f' % (100 * sc)) if pct else ('%.4f' % sc)}")
+    h.append("# Selection rule: " + ("the highest mean validation accuracy over the last two epochs"
+                                     if pct else "the lowest final validation loss")
+             + "; on a tie the earlier configuration (the base first).")
+    h.append(f"# Selected: {best[0]}.")
+    text = "\n".join(h) + "\n" + "".join(f"{k} = {fmt(v)}\n" for k, v in best[2].items())
+    print(f"sweep: {key}: selected {best[0]} (score {best[1]:.4f})")
+    if write:
+        path = os.path.join("reference", "hparams", key + ".txt")
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+        print(f"sweep: wrote {path}")
+    return text
+
+
+def inherit(root, key, parent, write):
+    text = select(root, parent, False)
+    if text is None:
+        return 1
+    kv = "".join(l + "\n" for l in text.splitlines() if l and not l.startswith("#"))
+    h = (f"# {key}: the validation-selected values of {parent}.txt (bench/sweep.py; the sweep, its validation\n"
+         f"# scores and the rule are recorded there), NOT swept at this bit width itself\n"
+         f"# (`python3 bench/sweep.py inherit {key} {parent} --write`; to sweep it: `sweep.py run --only {key}`).\n")
+    print(f"sweep: {key}: inherits {parent}")
+    if write:
+        path = os.path.join("reference", "hparams", key + ".txt")
+        with open(path + ".tmp", "w") as f:
+            f.write(h + kv)
+        os.replace(path + ".tmp", path)
+        print(f"sweep: wrote {path}")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("what", choices=["list", "run", "select", "inherit"])
+    p.add_argument("keys", nargs="*", help="inherit: KEY PARENT")
+    p.add_argument("--only", nargs="*", help="sweep keys (default all)")
+    p.add_argument("--root", default="build/sweep")
+    p.add_argument("--bench", default="build/bruno-bench")
+    p.add_argument("-j", "--jobs", type=int, default=2)
+    p.add_argument("--write", action="store_true", help="select: rewrite reference/hparams/KEY.txt")
+    a = p.parse_args()
+    if a.what == "inherit":
+        if len(a.keys) != 2 or a.keys[1] not in SWEEPS:
+            sys.exit("sweep.py inherit KEY PARENT: PARENT must be a sweep (%s)" % ", ".join(SWEEPS))
+        return inherit(a.root, a.keys[0], a.keys[1], a.write)
+    keys = a.only or list(SWEEPS)
+    bad = [k for k in keys if k not in SWEEPS]
+    if bad:
+        sys.exit("sweep.py: no sweep named %s (known: %s)" % (", ".join(bad), ", ".join(SWEEPS)))
+    runs = run_list(keys)
+    if a.what == "list":
+        for n, k, args in runs:
+            print(f"{n}  {k}  {args}")
+        return 0
+    if a.what == "run":
+        os.makedirs(a.root, exist_ok=True)
+        lst = os.path.join(a.root, "sweep_runs.txt")
+        with open(lst, "w") as f:
+            f.write("".join(f"{n}  {k}  {args}\n" for n, k, args in runs))
+        rc = subprocess.call([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py"),
+                              "run", "--list", lst, "--root", a.root, "--bench", a.bench, "-j", str(a.jobs)])
+        if rc != 0:
+            return rc
+    for k in keys:
+        select(a.root, k, a.what == "run" or a.write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
