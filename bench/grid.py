@@ -146,9 +146,9 @@ TRAIN_SCALE = {
     # converged numbers for the claims (issue 17): one seed, the paper's epochs, FP32 and 3 bits only
     "long": {"braille_seeds": [0], "jsb_seeds": [0], "braille_epochs": 150, "jsb_epochs": 100},
 }
-# Heracles rows (the device-engine issue): a slot, filled when its
+# Heracles rows (the device-engine issue) at SCALE=long: its
 # reference/hparams/braille-raw_heracles_*.txt files are validation-selected
-HERACLES = False
+HERACLES = True
 LONG_BITS = ["32", "3"]
 TRAIN_BITS = ["32", "8", "4", "3"]
 # first the runs the issue's targets compare (so that a list stopped early
@@ -167,6 +167,8 @@ def train_names(scale):
     braille = []
     for s in c["braille_seeds"]:
         braille += [f"braille-raw_felif_bruno_{b}_s{s}" for b in TRAIN_BITS] + [f"braille-raw_felif_coarse_32_s{s}"]
+        # the paper's second device neuron (MODELS §7), every bit width like FeLIF
+        braille += [f"braille-raw_heracles_bruno_{b}_s{s}" for b in TRAIN_BITS]
         braille += [f"braille-raw_{m}_bruno_{b}_s{s}" for m in ("rlif", "lif") for b in TRAIN_BITS]
         # 3-bit RRAM device synapses (bruno-bench train --synapse rram)
         braille += [f"braille-raw_lif_bruno_3rram_s{s}", f"braille-raw_felif_bruno_3rram_s{s}"]
@@ -184,7 +186,7 @@ def train_order(names):
 def train_args(name, scale):
     task, neuron, trainer, bits, seed = name.split("_")
     a = f"--hparams auto --threads 1 --task {task} --neuron {neuron}"
-    if neuron == "felif":
+    if neuron in ("felif", "heracles"):
         a += f" --trainer {trainer}"
     a += f" --bits {bits.replace('rram', '')}"
     if bits.endswith("rram"):

@@ -29,6 +29,7 @@ BRAILLE = [
     (("lif", "bruno"), "LIF hidden, LIF output", "lif_hidden_lif_output"),
     (("rlif", "bruno"), "RLIF hidden, LIF output", "rlif_hidden_lif_output"),
     (("felif", "bruno"), "LIF hidden, FeLIF output (BRUNO)", "lif_hidden_felif_output_bruno"),
+    (("heracles", "bruno"), "LIF hidden, Heracles output (BRUNO)", "lif_hidden_heracles_output_bruno"),
     (("felif", "coarse"), "FeLIF output, coarse only (tested with the fine model)", "lif_hidden_felif_output_coarse"),
     # the same runs, tested with the coarse model they were trained on
     (("felif", "coarse"), "FeLIF output, coarse only (tested with the coarse model)", "lif_hidden_felif_output_coarse",

@@ -39,11 +39,28 @@ import grid  # noqa: E402
 # command containing one of these strings is not compared
 ADDED = {
     "results/restated": "issue 17: the authors' coarse-only configuration restated (bench/grid.py RESTATED)",
+    "--neuron heracles": "issue 13: the Heracles Braille runs (checked on their own: heracles_ok)",
 }
+HERACLES = "_heracles_"  # their names in train/runs.txt
 
 
 def added(line):
     return any(k in line for k in ADDED)
+
+
+def heracles_ok(scale, runs, names):
+    """the Heracles runs: one per bit width and Braille seed, like the FeLIF BRUNO ones"""
+    c = grid.TRAIN_SCALE[scale]
+    want = [f"braille-raw_heracles_bruno_{b}_s{s}" for s in c["braille_seeds"] for b in grid.TRAIN_BITS]
+    cmds = [x for x in runs if "--neuron heracles" in x]
+    ok = sorted(names) == sorted(want) and len(cmds) == len(want)
+    for n in want:
+        b, s = n.split("_")[3], n.split("_")[4][1:]
+        args = (f"--hparams auto --threads 1 --task braille-raw --neuron heracles --trainer bruno --bits {b} "
+                f"--seed {s} --epochs {c['braille_epochs']}")
+        ok &= sum(args in x and f"/train/{n}" in x for x in cmds) == 1
+    print(f"grid_check: {scale}: {len(cmds)} added Heracles runs " + ("as expected" if ok else "DIFFER"))
+    return ok
 
 
 def old_commands(rev, scale):
@@ -100,7 +117,8 @@ def main():
         old = [norm(x) for x in old_commands(a.rev, scale)]
         run = lambda *args: subprocess.run([sys.executable, os.path.join(HERE, "bench/runner.py")] + list(args),
                                            capture_output=True, text=True, check=True, cwd=HERE).stdout.splitlines()
-        new_runs = [x for x in run("run", "--list", f"grid:{scale}", "--root", "results", "--dry-run") if not added(x)]
+        all_runs = run("run", "--list", f"grid:{scale}", "--root", "results", "--dry-run")
+        new_runs = [x for x in all_runs if not added(x)]
         is_run = lambda x: x.startswith("build/bruno-bench ") or x.startswith("python3 plots/coarse_vs_fine.py")
         same(f"{scale}: run commands", Counter(x for x in old if is_run(x)), Counter(new_runs))
         is_post = lambda x: x.startswith("gnuplot ") or re.match(r"python3 plots/(e1_table|train_tables)\.py", x)
@@ -113,7 +131,9 @@ def main():
                                                                                                    f"{out}.tmp {out}"))
             same(f"{scale}: files merged into {out}", merged.split()[8:-6], steps[out])
         names = next(x for x in old if x.startswith("echo ") and "results/train/runs.txt" in x)
-        same(f"{scale}: train/runs.txt", names.split("|")[0].split()[1:], steps["results/train/runs.txt"])
+        same(f"{scale}: train/runs.txt", names.split("|")[0].split()[1:],
+             [n for n in steps["results/train/runs.txt"] if HERACLES not in n])
+        bad += not heracles_ok(scale, all_runs, [n for n in steps["results/train/runs.txt"] if HERACLES in n])
     print("grid_check: " + ("FAIL" if bad else "the grid gives the Makefile's command lines"))
     return 1 if bad else 0
 
