@@ -3,7 +3,9 @@
 # builds tests/grad_hash.c in float (the host's kernel: AVX-512 where the
 # compiler targets it), float with the portable rows (BRUNO_NO_AVX512) and
 # double, and compares every case's hash with reference/grad_hashes.txt
-# (recorded on an AVX-512 host with gcc before the engine's window kernels;
+# (recorded on an AVX-512 host with gcc 12 from the per-step engine of main at
+# 81ecf47, whose Heracles rule changed 14 cases a variant, before the window
+# kernels;
 # make grad-hash). --record rewrites that file instead (reviewed, never in CI).
 # usage: grad_hash.sh BUILD_DIR CC "CFLAGS" [--record]
 set -eu
