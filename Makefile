@@ -61,7 +61,7 @@ TEST_BINS = $(BUILD)/test-float $(BUILD)/test-double $(BUILD)/test-float-san $(B
 
 .PHONY: all deps test tests-build check-header check-data-header train-check lock-check runner-check grid-check \
         reproduce experiments e1-figures e4-figures rram-figures report status clean \
-        ci ci-run ci-baseline ci-selftest slurm-check memcheck vg-bins massif bench peers peers-deps \
+        ci ci-run ci-baseline ci-selftest slurm-check memcheck vg-bins massif bench peers peers-deps grad-hash \
         datasets datasets-check fuzz grid-estimate
 
 all: $(BENCH) tests-build $(EXAMPLES)
@@ -93,11 +93,17 @@ tests-build: $(TEST_BINS)
 # ci-selftest (the ci checker fails on a regression),
 # datasets-check (convert.py reproduces the shipped .bin files).
 test: deps check-header check-data-header tests-build $(BENCH) train-check lock-check runner-check grid-check \
-      ci-selftest datasets-check hostile-cli
+      ci-selftest datasets-check hostile-cli grad-hash
 	$(BUILD)/test-float
 	$(BUILD)/test-double
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-float-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test-double-san
+
+# grad-hash: the exact trainers' gradients (BPTT, every checkpoint schedule;
+# FeLIF and Heracles; float with the host's kernel, float portable, double)
+# bit for bit against reference/grad_hashes.txt (tests/grad_hash.sh).
+grad-hash: | $(BUILD)
+	sh tests/grad_hash.sh $(BUILD)/grad-hash "$(CC)" "$(CFLAGS)"
 
 # A header alone compiles without a warning: C99, C++, float, double, host ISA (AVX-512 kernel).
 HDR_CC = "gcc -std=c99 -x c" "gcc -std=c99 -x c -DBRUNO_REAL_DOUBLE -DBRUNO_STATIC" "g++ -std=c++11 -x c++" "clang -std=c99 -x c"

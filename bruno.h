@@ -493,11 +493,15 @@ BRUNO_API bruno_felif_jacobian bruno_felif_coarse_jacobian(const bruno_felif_con
       BRUNO_DEVICE_PORTABLE_ROWS(prefix, lane, adj, c_vclip, c_pclip) (in the
       implementation) expands them into the engine's row functions
       prefix_fwd_row and prefix_adj_row (the loop over a row with the clip,
-      the freeze and the uniform/varied split), so the compiler inlines and
+      the freeze and the uniform/varied split) and its window functions
+      prefix_fwd_window (the fine steps of a window in one call, storing
+      each step's input state as it loads it: BPTT's forward and
+      checkpointing's recomputation) and prefix_adj_window (the reverse
+      sweep over stored states in one call), so the compiler inlines and
       vectorises the lane; the engine reaches a device only through the
       function pointers below, once per ROW or per WINDOW, never per lane.
    6. Optionally a hand-written fast kernel in the same slots (FeLIF's
-      AVX-512 rows, and its window of fine steps in one call), and a scalar
+      AVX-512 rows and windows), and a scalar
       reference kernel (BRUNO_KERNEL_REFERENCE; NULL: the portable rows).
 
    A layer names its device by bruno_layer_config.dev.device (NULL: FeLIF from
@@ -562,8 +566,20 @@ typedef struct bruno_device {
     size_t (*fwd_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
     /* reverse one step of length tau of one row (lanes i < taken) */
     void (*adj_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
-    /* optional: fine steps [i0, i1) of a uniform population in one call (NULL: fwd_row per step) */
-    void (*window)(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau);
+    /* optional (NULL: fwd_row once per step): fine steps [i0, i1) of one row
+       in one call, with the freeze. With sv not NULL, the input state of
+       step i is written to sv[(i - i0) stride + j] and sp[(i - i0) stride + j]
+       as the step loads it (BPTT's store, checkpointing's segments); stream
+       asks for non-temporal stores where the kernel has them and the arrays
+       are 64-byte aligned (states read back only after much other traffic).
+       Stops after the step that leaves no lane of the row running; returns
+       the number of steps run (and stored), at least 1 when i0 < i1. */
+    uint32_t (*fwd_window)(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau, bruno_real *sv,
+                           bruno_real *sp, size_t stride, int stream);
+    /* optional (NULL: adj_row once per step): reverse steps i1 - 1 down to
+       i0 of one row in one call (lanes i < taken); step i's input state is
+       r->v[(i - i0) stride + j], r->p[(i - i0) stride + j]. */
+    void (*adj_window)(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau, size_t stride);
     /* optional scalar reference kernel (NULL: fwd_row, adj_row) */
     size_t (*ref_fwd_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
     void (*ref_adj_row)(const bruno_device_row *r, uint32_t i, bruno_real tau);
@@ -1212,8 +1228,10 @@ static void *bruno__malloc64(size_t sz)
 /* the lane functions must be inlined into their loops to vectorise */
 #if defined(__GNUC__)
 #define BRUNO__INLINE inline __attribute__((always_inline))
+#define BRUNO__NOINLINE __attribute__((noinline))
 #else
 #define BRUNO__INLINE inline
+#define BRUNO__NOINLINE
 #endif
 /* a device's portable rows stay unused where it has a hand-written kernel */
 #if defined(__GNUC__)
@@ -1265,17 +1283,23 @@ BRUNO_API bruno_allocator bruno_allocator_default(void)
    pool's alloc must never reach BRUNO_FREE, nor BRUNO_MALLOC's a pool's free. */
 static int bruno__allocator_ok(const bruno_allocator *a) { return !a || !a->alloc == !a->free; }
 
-BRUNO_API void *bruno_alloc(const bruno_allocator *a, size_t n, size_t size)
+/* bruno_alloc without the zero fill, for a buffer every reader finds
+   written (BPTT's fine states: zeroing them first wrote each byte twice). */
+static void *bruno__alloc_raw(const bruno_allocator *a, size_t n, size_t size)
 {
-    void *p;
     size_t bytes;
     if (size != 0 && n > (size_t)-1 / size) return NULL;
     if (!bruno__allocator_ok(a)) return NULL;
     bytes = n * size;
     if (bytes == 0) bytes = 1; /* a valid, distinct pointer; freed with size 1 */
-    if (a && a->alloc) p = a->alloc(bytes, a->user);
-    else p = BRUNO_MALLOC(bytes);
-    if (p) memset(p, 0, bytes);
+    if (a && a->alloc) return a->alloc(bytes, a->user);
+    return BRUNO_MALLOC(bytes);
+}
+
+BRUNO_API void *bruno_alloc(const bruno_allocator *a, size_t n, size_t size)
+{
+    void *p = bruno__alloc_raw(a, n, size);
+    if (p) memset(p, 0, n * size != 0 ? n * size : 1);
     return p;
 }
 
@@ -3248,9 +3272,12 @@ static BRUNO__INLINE float bruno__flog2(float x)
 
 /* ---- the portable row functions of a device --------------------------------
    BRUNO_DEVICE_PORTABLE_ROWS(pre, LANE, ADJ, C_VCLIP, C_PCLIP) defines a
-   device's two engine slots from its lane functions (bruno_device, item
+   device's four engine slots from its lane functions (bruno_device, item
    5): pre##_fwd_row, one fine step of a row with the clip and the freeze,
-   and pre##_adj_row, its reverse. Each row loop is its own function with
+   pre##_adj_row, its reverse, and their windows pre##_fwd_window (the
+   steps of a window in one call, each step's input state stored from the
+   values the lane loaded) and pre##_adj_window (the reverse sweep over
+   stored states in one call). Each row loop is its own function with
    restrict pointers, written twice by a literal uniform = 1 / 0: uniform
    reads every constant at index 0, so the loads leave the loop and the
    constants stay in registers; the lane is inlined and the loop
@@ -3262,7 +3289,8 @@ static BRUNO__INLINE float bruno__flog2(float x)
     static BRUNO__INLINE uint32_t pre##_fwd_impl(bruno_real *BRUNO__RESTRICT vr, bruno_real *BRUNO__RESTRICT pr,       \
                                                  uint32_t *BRUNO__RESTRICT tr, const bruno_real *BRUNO__RESTRICT Ir,   \
                                                  const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,      \
-                                                 bruno_real tau, bruno_real thr, int uniform)                         \
+                                                 bruno_real tau, bruno_real thr, int uniform,                          \
+                                                 bruno_real *BRUNO__RESTRICT sv, bruno_real *BRUNO__RESTRICT sp)       \
     {                                                                                                                  \
         uint32_t running = 0;                                                                                          \
         size_t j;                                                                                                      \
@@ -3270,6 +3298,10 @@ static BRUNO__INLINE float bruno__flog2(float x)
             size_t jc = uniform ? 0 : j;                                                                               \
             bruno_real vq = vr[j], pq = pr[j], pc = S[(C_PCLIP) * n + jc], vc = S[(C_VCLIP) * n + jc], pn, vn;         \
             uint32_t tk = tr[j], ntk;                                                                                  \
+            if (sv) { /* the step's input state, as loaded */                                                         \
+                sv[j] = vq;                                                                                            \
+                sp[j] = pq;                                                                                            \
+            }                                                                                                          \
             LANE(S, n, jc, vq, pq, Ir[j], tau, &vn, &pn);                                                              \
             pn = pn > pc ? pc : (pn < -pc ? -pc : pn);                                                                 \
             vn = vn > vc ? vc : (vn < -vc ? -vc : vn);                                                                 \
@@ -3281,10 +3313,34 @@ static BRUNO__INLINE float bruno__flog2(float x)
         }                                                                                                              \
         return running;                                                                                                \
     }                                                                                                                  \
-    static BRUNO__UNUSED size_t pre##_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)                   \
+    static BRUNO__UNUSED BRUNO__NOINLINE size_t pre##_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)   \
     {                                                                                                                  \
-        if (r->uniform) return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 1); \
-        return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 0);                \
+        if (r->uniform)                                                                                                \
+            return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 1, NULL, NULL); \
+        return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 0, NULL, NULL);    \
+    }                                                                                                                  \
+    /* one step of the window's loop with the store: a function of its own,  \
+       like pre##_fwd_row (inlined into the loop over steps, gcc 12 left     \
+       Heracles' row loop scalar) */                                          \
+    static BRUNO__NOINLINE size_t pre##_fwd_row_store(const bruno_device_row *r, uint32_t i, bruno_real tau,          \
+                                                      bruno_real *sv, bruno_real *sp)                                  \
+    {                                                                                                                  \
+        if (r->uniform)                                                                                                \
+            return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 1, sv, sp);    \
+        return pre##_fwd_impl(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, 0, sv, sp);        \
+    }                                                                                                                  \
+    static BRUNO__UNUSED uint32_t pre##_fwd_window(const bruno_device_row *r, uint32_t i0, uint32_t i1,               \
+                                                   bruno_real tau, bruno_real *sv, bruno_real *sp, size_t stride,      \
+                                                   int stream)                                                         \
+    {                                                                                                                  \
+        uint32_t i, run;                                                                                               \
+        (void)stream; /* plain stores: the compiler's loop */                                                          \
+        for (i = i0; i < i1; ++i) {                                                                                    \
+            size_t o = (size_t)(i - i0) * stride;                                                                      \
+            run = sv ? pre##_fwd_row_store(r, i, tau, sv + o, sp + o) != 0 : pre##_fwd_row(r, i, tau) != 0;           \
+            if (!run) return i - i0 + 1;                                                                               \
+        }                                                                                                              \
+        return i1 - i0;                                                                                                \
     }                                                                                                                  \
     static BRUNO__INLINE void pre##_adj_impl(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr, \
                                              const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr, \
@@ -3309,6 +3365,18 @@ static BRUNO__INLINE float bruno__flog2(float x)
         if (r->uniform)                                                                                                \
             pre##_adj_impl(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 1);  \
         else pre##_adj_impl(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 0); \
+    }                                                                                                                  \
+    static BRUNO__UNUSED void pre##_adj_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,    \
+                                               size_t stride)                                                          \
+    {                                                                                                                  \
+        bruno_real rg = r->grad ? (bruno_real)1 : (bruno_real)0;                                                       \
+        uint32_t i = i1;                                                                                               \
+        while (i-- > i0) {                                                                                             \
+            const bruno_real *v = r->v + (size_t)(i - i0) * stride, *p = r->p + (size_t)(i - i0) * stride;             \
+            if (r->uniform)                                                                                            \
+                pre##_adj_impl(v, p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 1);    \
+            else pre##_adj_impl(v, p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 0);   \
+        }                                                                                                              \
     }
 
 /* ---- device: felif (MODELS §2), its lane and the AVX-512 kernel ------------ */
@@ -3526,11 +3594,13 @@ static BRUNO__INLINE void bruno__vblk_at(int nu, bruno__vblk *b, const bruno_rea
 #define BRUNO__VLOAD(full, k, ptr) ((full) ? _mm512_loadu_ps(ptr) : _mm512_maskz_loadu_ps(k, ptr))
 
 /* The forward step on BRUNO__VU vectors from vr etc.: frozen lanes
-   (i >= taken) keep their state (left out of the stores). Returns the
-   lanes still running after step i. */
+   (i >= taken) keep their state (left out of the stores). With sv, the
+   input state goes to sv, sp from the registers it was loaded into
+   (stream: whole vectors by non-temporal stores, the arrays 64-byte
+   aligned). Returns the lanes still running after step i. */
 static BRUNO__INLINE __mmask16 bruno__v_fwd(int nu, const bruno__vblk *b, bruno_real *vr, bruno_real *pr, uint32_t *tr,
                                             const bruno_real *Ir, int full, __m512i vi, __m512i vi1, __m512 tau,
-                                            __m512 thr)
+                                            __m512 thr, bruno_real *sv, bruno_real *sp, int stream)
 {
     __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], vn[BRUNO__VU], pn[BRUNO__VU];
     __m512i tk[BRUNO__VU];
@@ -3543,6 +3613,13 @@ static BRUNO__INLINE __mmask16 bruno__v_fwd(int nu, const bruno__vblk *b, bruno_
     BRUNO__EACH(I[u_] = BRUNO__VLOAD(full, km[u_], Ir + 16 * u_));
     BRUNO__EACH(tk[u_] = full ? _mm512_loadu_si512((const void *)(tr + 16 * u_))
                               : _mm512_maskz_loadu_epi32(km[u_], tr + 16 * u_));
+    if (sv && full && stream) {
+        BRUNO__EACH(_mm512_stream_ps(sv + 16 * u_, v[u_]));
+        BRUNO__EACH(_mm512_stream_ps(sp + 16 * u_, p[u_]));
+    } else if (sv) {
+        BRUNO__EACH(_mm512_mask_storeu_ps(sv + 16 * u_, km[u_], v[u_]));
+        BRUNO__EACH(_mm512_mask_storeu_ps(sp + 16 * u_, km[u_], p[u_]));
+    }
     bruno__v_lane(nu, b, v, p, I, tau, &o);
     /* clip to [-P_s, P_s] and [-v_clip, v_clip]: the smaller magnitude,
        with the sign of the first operand */
@@ -3569,22 +3646,23 @@ static BRUNO__INLINE __mmask16 bruno__v_fwd(int nu, const bruno__vblk *b, bruno_
 static BRUNO__INLINE __mmask16 bruno__v_fwd_tail(bruno__vblk *b, const bruno_real *S, size_t n, size_t j, size_t jb,
                                                  int uniform, bruno_real tau, bruno_real *vr, bruno_real *pr,
                                                  uint32_t *tr, const bruno_real *Ir, __m512i vi, __m512i vi1,
-                                                 __m512 vtau, __m512 vthr)
+                                                 __m512 vtau, __m512 vthr, bruno_real *sv, bruno_real *sp)
 {
+    bruno_real *svj = sv ? sv + j : NULL, *spj = sv ? sp + j : NULL;
     if (jb - j > 48) {
         bruno__vblk_at(4, b, S, n, j, jb, uniform, 0, tau);
-        return bruno__v_fwd(4, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+        return bruno__v_fwd(4, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr, svj, spj, 0);
     }
     if (jb - j > 32) {
         bruno__vblk_at(3, b, S, n, j, jb, uniform, 0, tau);
-        return bruno__v_fwd(3, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+        return bruno__v_fwd(3, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr, svj, spj, 0);
     }
     if (jb - j > 16) {
         bruno__vblk_at(2, b, S, n, j, jb, uniform, 0, tau);
-        return bruno__v_fwd(2, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+        return bruno__v_fwd(2, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr, svj, spj, 0);
     }
     bruno__vblk_at(1, b, S, n, j, jb, uniform, 0, tau);
-    return bruno__v_fwd(1, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr);
+    return bruno__v_fwd(1, b, vr + j, pr + j, tr + j, Ir + j, 0, vi, vi1, vtau, vthr, svj, spj, 0);
 }
 
 /* The forward step i on [ja, jb) of a row (or of the whole item for a
@@ -3592,144 +3670,201 @@ static BRUNO__INLINE __mmask16 bruno__v_fwd_tail(bruno__vblk *b, const bruno_rea
    stay in registers) with the block b whose constants are loaded (c[0]
    broadcast when uniform); nonzero when a lane is still running after it.
    BRUNO__VU vectors at a time, then the rest side by side
-   (bruno__v_fwd_tail; a short row computes no empty vectors). */
+   (bruno__v_fwd_tail; a short row computes no empty vectors). With sv,
+   each lane's input state is stored at sv[j], sp[j]. */
 static BRUNO__INLINE __mmask16 bruno__v_sweep(bruno__vblk *b, bruno_real *vr, bruno_real *pr, uint32_t *tr,
                                               const bruno_real *Ir, const bruno_real *S, size_t n, size_t ja,
                                               size_t jb, uint32_t i, bruno_real tau, __m512 vtau, __m512 vthr,
-                                              int uniform)
+                                              int uniform, bruno_real *sv, bruno_real *sp, int stream)
 {
     const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
     __mmask16 any = 0;
     size_t j, full = jb - (jb - ja) % (16 * BRUNO__VU);
     for (j = ja; j < full; j += 16 * BRUNO__VU) {
         if (!uniform) bruno__vblk_at(BRUNO__VU, b, S, n, j, jb, 0, 1, tau); /* these neurons' constants */
-        any |= bruno__v_fwd(BRUNO__VU, b, vr + j, pr + j, tr + j, Ir + j, 1, vi, vi1, vtau, vthr);
+        any |= bruno__v_fwd(BRUNO__VU, b, vr + j, pr + j, tr + j, Ir + j, 1, vi, vi1, vtau, vthr, sv ? sv + j : NULL,
+                            sv ? sp + j : NULL, stream);
     }
-    if (j < jb) any |= bruno__v_fwd_tail(b, S, n, j, jb, uniform, tau, vr, pr, tr, Ir, vi, vi1, vtau, vthr);
+    if (j < jb) any |= bruno__v_fwd_tail(b, S, n, j, jb, uniform, tau, vr, pr, tr, Ir, vi, vi1, vtau, vthr, sv, sp);
     return any;
 }
 
 /* Forward steps [i0, i1) of [ja, jb), the constants loaded once for them
-   all; stops after the step that leaves no lane running and returns
-   nonzero when a lane still runs after the last. One call per window,
-   not per step, where no step's state is stored: the constants' load
-   costs about 50 cycles per call, which a 256-lane item paid 4 times as
-   often as a 1024-lane one (E1's FeLIF forward at one thread took 5 %
-   longer as 4 items than as 1; AMD Zen 5). */
-static BRUNO__INLINE size_t bruno__v_steps_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
-                                                const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0,
-                                                uint32_t i1, bruno_real tau, bruno_real thr, int uniform)
+   all; stops after the step that leaves no lane running and returns the
+   number of steps run. One call per window, not per step: the constants'
+   load costs about 50 cycles per call, which a 256-lane item paid 4 times
+   as often as a 1024-lane one (E1's FeLIF forward at one thread took 5 %
+   longer as 4 items than as 1; AMD Zen 5). With sv (BPTT's store,
+   checkpointing's segments), step i's input state goes to
+   sv + (i - i0) stride, sp + (i - i0) stride, written from the registers
+   the step loaded it into: no second pass over the state, no call per
+   step. */
+static BRUNO__INLINE uint32_t bruno__v_steps_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
+                                                  const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0,
+                                                  uint32_t i1, bruno_real tau, bruno_real thr, int uniform,
+                                                  bruno_real *sv, bruno_real *sp, size_t stride, int stream)
 {
     const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
     bruno__vblk b;
     uint32_t i;
     bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
     b.cu = !uniform;
-    for (i = i0; i < i1; ++i)
-        if (!bruno__v_sweep(&b, vr, pr, tr, Ir, S, n, ja, jb, i, tau, vtau, vthr, uniform)) return 0;
-    return 1;
+    for (i = i0; i < i1; ++i) {
+        size_t o = (size_t)(i - i0) * stride;
+        if (!bruno__v_sweep(&b, vr, pr, tr, Ir, S, n, ja, jb, i, tau, vtau, vthr, uniform, sv ? sv + o : NULL,
+                            sv ? sp + o : NULL, stream)) {
+            ++i;
+            break;
+        }
+    }
+    if (stream) _mm_sfence(); /* the non-temporal stores before any later read, by any thread */
+    return i - i0;
 }
 
-/* One step of a row (the device slot fwd_row, where each step's state is
-   stored or the population varies), and a window of a uniform population
-   (bruno__eng_fine): separate functions, so each hot loop is compiled
-   on its own (one function for both measured 1-2 % slower). */
+/* One step of a row (the device slot fwd_row: the reference-free
+   single-step form), and a window of fine steps of a row (fwd_window):
+   separate functions, so each hot loop is compiled on its own (one
+   function for both measured 1-2 % slower); each form is instantiated
+   with literal uniform, store and stream flags. */
 static size_t bruno__v_row(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir, const bruno_real *S,
                            size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real thr, int uniform)
 {
-    if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i, i + 1, tau, thr, 1);
-    return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i, i + 1, tau, thr, 0);
+    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
+    bruno__vblk b;
+    bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
+    if (uniform) {
+        b.cu = 0;
+        return bruno__v_sweep(&b, vr, pr, tr, Ir, S, n, ja, jb, i, tau, vtau, vthr, 1, NULL, NULL, 0) != 0;
+    }
+    b.cu = 1;
+    return bruno__v_sweep(&b, vr, pr, tr, Ir, S, n, ja, jb, i, tau, vtau, vthr, 0, NULL, NULL, 0) != 0;
 }
 
-static void bruno__v_window(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir, const bruno_real *S,
-                            size_t n, size_t len, uint32_t i0, uint32_t i1, bruno_real tau, bruno_real thr)
+static uint32_t bruno__v_window(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
+                                const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0, uint32_t i1,
+                                bruno_real tau, bruno_real thr, int uniform, bruno_real *sv, bruno_real *sp,
+                                size_t stride, int stream)
 {
-    (void)bruno__v_steps_impl(vr, pr, tr, Ir, S, n, 0, len, i0, i1, tau, thr, 1);
+    /* streaming only where every whole vector it writes is aligned */
+    stream = stream && sv && ((uintptr_t)(sv + ja) | (uintptr_t)(sp + ja)) % 64 == 0 &&
+             (stride * sizeof(bruno_real)) % 64 == 0;
+    if (!sv) {
+        if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, NULL, NULL, 0, 0);
+        return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, NULL, NULL, 0, 0);
+    }
+    if (stream) {
+        if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 1);
+        return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 1);
+    }
+    if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 0);
+    return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 0);
 }
 
-/* The adjoint step on BRUNO__VU vectors, as bruno__felif_adj_lane: lanes
-   of act reverse the step, the others keep their adjoints. */
+/* The adjoint of steps i1 - 1 down to i0 on BRUNO__VU vectors, as
+   bruno__felif_adj_lane: lanes of act (i < taken) reverse the step, the
+   others keep their adjoints. Step i's input state is at vr, pr +
+   (i - i0) stride. The adjoints (gv, gp, gI), the input current and taken
+   stay in registers for the whole window, loaded before the first step and
+   stored after the last, so a step costs the loads of its state and its
+   arithmetic; consecutive steps' arithmetic is independent but for the
+   last products, so the core overlaps them. grad is a literal: without
+   the rate gradient (rg = 0) r'(E) = copysign(((0 alpha) X) r / aE, E),
+   and the quotient of that numerator (+0, or NaN if X overflowed) by
+   aE > 0 is the numerator itself, bit for bit, so the division is left
+   out. One step (i1 = i0 + 1) is the device slot adj_row: the same code,
+   so the bits do not depend on how the engine cuts a window. */
 static BRUNO__INLINE void bruno__v_adj(int nu, const bruno__vblk *b, const bruno_real *vr, const bruno_real *pr,
-                                       const bruno_real *Ir, const uint32_t *tr, bruno_real *gvr, bruno_real *gpr,
-                                       bruno_real *gIr, int full, __m512i vi, __m512 tau, __m512 rg)
+                                       size_t stride, const bruno_real *Ir, const uint32_t *tr, bruno_real *gvr,
+                                       bruno_real *gpr, bruno_real *gIr, int full, uint32_t i0, uint32_t i1,
+                                       __m512 tau, __m512 rg, int grad)
 {
     __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], gv[BRUNO__VU], gp[BRUNO__VU], gI[BRUNO__VU];
     __m512 dr[BRUNO__VU], Adr[BRUNO__VU], dIp_dp[BRUNO__VU], dIp_dv[BRUNO__VU], dIl_dv[BRUNO__VU], dv_dv[BRUNO__VU],
-        dv_dp[BRUNO__VU], dp_dv[BRUNO__VU], dp_dp[BRUNO__VU], tadr[BRUNO__VU], one = BRUNO__V1(1.0f);
-    __mmask16 act[BRUNO__VU], tv[BRUNO__VU], tp[BRUNO__VU];
+        dv_dp[BRUNO__VU], dp_dv[BRUNO__VU], dp_dp[BRUNO__VU], tadr[BRUNO__VU], nv[BRUNO__VU], np[BRUNO__VU],
+        one = BRUNO__V1(1.0f);
+    __m512i tk[BRUNO__VU];
+    __mmask16 km[BRUNO__VU], act[BRUNO__VU], tv[BRUNO__VU], tp[BRUNO__VU];
     bruno__vlane o;
-    BRUNO__EACH(v[u_] = BRUNO__VLOAD(full, b->km[u_], vr + 16 * u_));
-    BRUNO__EACH(p[u_] = BRUNO__VLOAD(full, b->km[u_], pr + 16 * u_));
-    BRUNO__EACH(I[u_] = BRUNO__VLOAD(full, b->km[u_], Ir + 16 * u_));
-    BRUNO__EACH(gv[u_] = BRUNO__VLOAD(full, b->km[u_], gvr + 16 * u_));
-    BRUNO__EACH(gp[u_] = BRUNO__VLOAD(full, b->km[u_], gpr + 16 * u_));
-    BRUNO__EACH(gI[u_] = BRUNO__VLOAD(full, b->km[u_], gIr + 16 * u_));
-    BRUNO__EACH(act[u_] = tr ? _mm512_mask_cmpgt_epu32_mask(b->km[u_], _mm512_maskz_loadu_epi32(b->km[u_], tr + 16 * u_), vi)
-                             : b->km[u_]);
-    bruno__v_lane(nu, b, v, p, I, tau, &o);
-    /* r'(E) = alpha X r sign(E)/(|E| + E_soft); rg = 0 without the rate
-       gradient */
-    BRUNO__EACH(dr[u_] = bruno__v_copysign(
-                    (__mmask16)0xffff,
-                    _mm512_div_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(rg, BRUNO__C(b, u_)->alpha), o.X[u_]), o.r[u_]),
-                                  o.aE[u_]),
-                    o.E[u_]));
-    BRUNO__EACH(Adr[u_] = _mm512_mul_ps(_mm512_mul_ps(BRUNO__C(b, u_)->A, o.a[u_]), dr[u_]));
-    /* with I_pa = A*a: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
-    BRUNO__EACH(dIp_dp[u_] = _mm512_fnmsub_ps(BRUNO__C(b, u_)->A, o.r[u_], _mm512_mul_ps(Adr[u_], BRUNO__C(b, u_)->kp)));
-    BRUNO__EACH(dIp_dv[u_] = _mm512_mul_ps(Adr[u_], BRUNO__C(b, u_)->kv));
-    BRUNO__EACH(dIl_dv[u_] = bruno__v_copysign(
-                    o.vnz[u_], _mm512_mul_ps(_mm512_mul_ps(BRUNO__C(b, u_)->i0a, o.ev[u_]), BRUNO__C(b, u_)->invvt),
-                    v[u_]));
-    /* h/C = tC */
-    BRUNO__EACH(dv_dv[u_] = _mm512_fnmadd_ps(BRUNO__C(b, u_)->tC, _mm512_add_ps(dIl_dv[u_], dIp_dv[u_]), one));
-    BRUNO__EACH(dv_dp[u_] = _mm512_fnmadd_ps(BRUNO__C(b, u_)->tC, dIp_dp[u_], _mm512_setzero_ps()));
-    BRUNO__EACH(tadr[u_] = _mm512_mul_ps(_mm512_mul_ps(tau, o.a[u_]), dr[u_]));
-    BRUNO__EACH(dp_dv[u_] = _mm512_mul_ps(tadr[u_], BRUNO__C(b, u_)->kv));
-    BRUNO__EACH(dp_dp[u_] = _mm512_fnmadd_ps(tadr[u_], BRUNO__C(b, u_)->kp, _mm512_fnmadd_ps(tau, o.r[u_], one)));
-    /* clipped outputs have zero derivative (a state on a bound counts as
-       clipped, as in bruno_felif_euler); masked, so a lane contributes
-       exactly 0 even where a derivative overflowed */
-    BRUNO__EACH(tv[u_] = _mm512_mask_cmp_ps_mask(act[u_], _mm512_abs_ps(o.vn[u_]), BRUNO__C(b, u_)->vclip, _CMP_LT_OQ));
-    BRUNO__EACH(tp[u_] = _mm512_mask_cmp_ps_mask(act[u_], _mm512_abs_ps(o.pn[u_]), BRUNO__C(b, u_)->ps, _CMP_LT_OQ));
-    BRUNO__EACH(_mm512_mask_storeu_ps(gvr + 16 * u_, act[u_],
-                                      _mm512_add_ps(_mm512_maskz_mul_ps(tv[u_], gv[u_], dv_dv[u_]),
-                                                    _mm512_maskz_mul_ps(tp[u_], gp[u_], dp_dv[u_]))));
-    BRUNO__EACH(_mm512_mask_storeu_ps(gpr + 16 * u_, act[u_],
-                                      _mm512_add_ps(_mm512_maskz_mul_ps(tv[u_], gv[u_], dv_dp[u_]),
-                                                    _mm512_maskz_mul_ps(tp[u_], gp[u_], dp_dp[u_]))));
-    /* dv/dI = h/C */
-    BRUNO__EACH(_mm512_mask_storeu_ps(gIr + 16 * u_, tv[u_], _mm512_add_ps(gI[u_], _mm512_mul_ps(gv[u_], BRUNO__C(b, u_)->tC))));
+    uint32_t i = i1;
+    BRUNO__EACH(km[u_] = full ? (__mmask16)0xffff : b->km[u_]);
+    BRUNO__EACH(I[u_] = BRUNO__VLOAD(full, km[u_], Ir + 16 * u_));
+    BRUNO__EACH(gv[u_] = BRUNO__VLOAD(full, km[u_], gvr + 16 * u_));
+    BRUNO__EACH(gp[u_] = BRUNO__VLOAD(full, km[u_], gpr + 16 * u_));
+    BRUNO__EACH(gI[u_] = BRUNO__VLOAD(full, km[u_], gIr + 16 * u_));
+    /* no taken: every lane of the row runs */
+    BRUNO__EACH(tk[u_] = tr ? _mm512_maskz_loadu_epi32(km[u_], tr + 16 * u_) : _mm512_set1_epi32(-1));
+    while (i-- > i0) {
+        const bruno_real *vi_ = vr + (size_t)(i - i0) * stride, *pi_ = pr + (size_t)(i - i0) * stride;
+        const __m512i vi = _mm512_set1_epi32((int)i);
+        BRUNO__EACH(v[u_] = BRUNO__VLOAD(full, km[u_], vi_ + 16 * u_));
+        BRUNO__EACH(p[u_] = BRUNO__VLOAD(full, km[u_], pi_ + 16 * u_));
+        BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
+        bruno__v_lane(nu, b, v, p, I, tau, &o);
+        /* r'(E) = alpha X r sign(E)/(|E| + E_soft); rg = 0 without the rate
+           gradient */
+        BRUNO__EACH(dr[u_] = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(rg, BRUNO__C(b, u_)->alpha), o.X[u_]), o.r[u_]));
+        if (grad) BRUNO__EACH(dr[u_] = _mm512_div_ps(dr[u_], o.aE[u_]));
+        BRUNO__EACH(dr[u_] = bruno__v_copysign((__mmask16)0xffff, dr[u_], o.E[u_]));
+        BRUNO__EACH(Adr[u_] = _mm512_mul_ps(_mm512_mul_ps(BRUNO__C(b, u_)->A, o.a[u_]), dr[u_]));
+        /* with I_pa = A*a: dI_p/dp = -A r - I_pa r' k_p, dI_p/dv = I_pa r' k_v */
+        BRUNO__EACH(dIp_dp[u_] = _mm512_fnmsub_ps(BRUNO__C(b, u_)->A, o.r[u_], _mm512_mul_ps(Adr[u_], BRUNO__C(b, u_)->kp)));
+        BRUNO__EACH(dIp_dv[u_] = _mm512_mul_ps(Adr[u_], BRUNO__C(b, u_)->kv));
+        BRUNO__EACH(dIl_dv[u_] = bruno__v_copysign(
+                        o.vnz[u_], _mm512_mul_ps(_mm512_mul_ps(BRUNO__C(b, u_)->i0a, o.ev[u_]), BRUNO__C(b, u_)->invvt),
+                        v[u_]));
+        /* h/C = tC */
+        BRUNO__EACH(dv_dv[u_] = _mm512_fnmadd_ps(BRUNO__C(b, u_)->tC, _mm512_add_ps(dIl_dv[u_], dIp_dv[u_]), one));
+        BRUNO__EACH(dv_dp[u_] = _mm512_fnmadd_ps(BRUNO__C(b, u_)->tC, dIp_dp[u_], _mm512_setzero_ps()));
+        BRUNO__EACH(tadr[u_] = _mm512_mul_ps(_mm512_mul_ps(tau, o.a[u_]), dr[u_]));
+        BRUNO__EACH(dp_dv[u_] = _mm512_mul_ps(tadr[u_], BRUNO__C(b, u_)->kv));
+        BRUNO__EACH(dp_dp[u_] = _mm512_fnmadd_ps(tadr[u_], BRUNO__C(b, u_)->kp, _mm512_fnmadd_ps(tau, o.r[u_], one)));
+        /* clipped outputs have zero derivative (a state on a bound counts as
+           clipped, as in bruno_felif_euler); masked, so a lane contributes
+           exactly 0 even where a derivative overflowed */
+        BRUNO__EACH(tv[u_] = _mm512_mask_cmp_ps_mask(act[u_], _mm512_abs_ps(o.vn[u_]), BRUNO__C(b, u_)->vclip, _CMP_LT_OQ));
+        BRUNO__EACH(tp[u_] = _mm512_mask_cmp_ps_mask(act[u_], _mm512_abs_ps(o.pn[u_]), BRUNO__C(b, u_)->ps, _CMP_LT_OQ));
+        BRUNO__EACH(nv[u_] = _mm512_add_ps(_mm512_maskz_mul_ps(tv[u_], gv[u_], dv_dv[u_]),
+                                           _mm512_maskz_mul_ps(tp[u_], gp[u_], dp_dv[u_])));
+        BRUNO__EACH(np[u_] = _mm512_add_ps(_mm512_maskz_mul_ps(tv[u_], gv[u_], dv_dp[u_]),
+                                           _mm512_maskz_mul_ps(tp[u_], gp[u_], dp_dp[u_])));
+        /* dv/dI = h/C */
+        BRUNO__EACH(gI[u_] = _mm512_mask_add_ps(gI[u_], tv[u_], gI[u_], _mm512_mul_ps(gv[u_], BRUNO__C(b, u_)->tC)));
+        BRUNO__EACH(gv[u_] = _mm512_mask_mov_ps(gv[u_], act[u_], nv[u_]));
+        BRUNO__EACH(gp[u_] = _mm512_mask_mov_ps(gp[u_], act[u_], np[u_]));
+    }
+    BRUNO__EACH(_mm512_mask_storeu_ps(gvr + 16 * u_, km[u_], gv[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_ps(gpr + 16 * u_, km[u_], gp[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_ps(gIr + 16 * u_, km[u_], gI[u_]));
 }
 
 /* The adjoint of the last 1 to 63 lanes of a row, as bruno__v_fwd_tail. */
 static BRUNO__INLINE void bruno__v_adj_tail(bruno__vblk *b, const bruno_real *S, size_t n, size_t j, size_t jb,
                                             int uniform, bruno_real tau, const bruno_real *vr, const bruno_real *pr,
-                                            const bruno_real *Ir, const uint32_t *tr, bruno_real *gvr,
-                                            bruno_real *gpr, bruno_real *gIr, __m512i vi, __m512 vtau, __m512 vrg)
+                                            size_t stride, const bruno_real *Ir, const uint32_t *tr, bruno_real *gvr,
+                                            bruno_real *gpr, bruno_real *gIr, uint32_t i0, uint32_t i1, __m512 vtau,
+                                            __m512 vrg, int grad)
 {
     const uint32_t *t = tr ? tr + j : NULL;
-    if (jb - j > 48) {
-        bruno__vblk_at(4, b, S, n, j, jb, uniform, 0, tau);
-        bruno__v_adj(4, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
-    } else if (jb - j > 32) {
-        bruno__vblk_at(3, b, S, n, j, jb, uniform, 0, tau);
-        bruno__v_adj(3, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
-    } else if (jb - j > 16) {
-        bruno__vblk_at(2, b, S, n, j, jb, uniform, 0, tau);
-        bruno__v_adj(2, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
-    } else {
-        bruno__vblk_at(1, b, S, n, j, jb, uniform, 0, tau);
-        bruno__v_adj(1, b, vr + j, pr + j, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, vi, vtau, vrg);
-    }
+    int nu = jb - j > 48 ? 4 : jb - j > 32 ? 3 : jb - j > 16 ? 2 : 1;
+    bruno__vblk_at(nu, b, S, n, j, jb, uniform, 0, tau);
+    if (nu == 4)
+        bruno__v_adj(4, b, vr + j, pr + j, stride, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, i0, i1, vtau, vrg, grad);
+    else if (nu == 3)
+        bruno__v_adj(3, b, vr + j, pr + j, stride, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, i0, i1, vtau, vrg, grad);
+    else if (nu == 2)
+        bruno__v_adj(2, b, vr + j, pr + j, stride, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, i0, i1, vtau, vrg, grad);
+    else bruno__v_adj(1, b, vr + j, pr + j, stride, Ir + j, t, gvr + j, gpr + j, gIr + j, 0, i0, i1, vtau, vrg, grad);
 }
 
-static BRUNO__INLINE void bruno__v_adj_row_impl(const bruno_real *vr, const bruno_real *pr, const bruno_real *Ir,
+/* The adjoint steps i1 - 1 down to i0 on [ja, jb), a block of BRUNO__VU
+   vectors at a time (each block's whole window in registers, see
+   bruno__v_adj), the constants loaded once (uniform) or once per block. */
+static BRUNO__INLINE void bruno__v_adj_win_impl(const bruno_real *vr, const bruno_real *pr, const bruno_real *Ir,
                                                const uint32_t *tr, bruno_real *gvr, bruno_real *gpr, bruno_real *gIr,
-                                               const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i,
-                                               bruno_real tau, bruno_real rg, int uniform)
+                                               const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0,
+                                               uint32_t i1, size_t stride, bruno_real tau, bruno_real rg, int uniform,
+                                               int grad)
 {
-    const __m512i vi = _mm512_set1_epi32((int)i);
     const __m512 vtau = _mm512_set1_ps(tau), vrg = _mm512_set1_ps(rg);
     bruno__vblk b;
     size_t j = ja;
@@ -3737,19 +3872,24 @@ static BRUNO__INLINE void bruno__v_adj_row_impl(const bruno_real *vr, const brun
     b.cu = !uniform;
     for (; j + 16 * BRUNO__VU <= jb; j += 16 * BRUNO__VU) {
         bruno__vblk_at(BRUNO__VU, &b, S, n, j, jb, uniform, 1, tau);
-        bruno__v_adj(BRUNO__VU, &b, vr + j, pr + j, Ir + j, tr ? tr + j : NULL, gvr + j, gpr + j, gIr + j, 1, vi, vtau,
-                     vrg);
+        bruno__v_adj(BRUNO__VU, &b, vr + j, pr + j, stride, Ir + j, tr ? tr + j : NULL, gvr + j, gpr + j, gIr + j, 1,
+                     i0, i1, vtau, vrg, grad);
     }
-    if (j < jb) bruno__v_adj_tail(&b, S, n, j, jb, uniform, tau, vr, pr, Ir, tr, gvr, gpr, gIr, vi, vtau, vrg);
+    if (j < jb)
+        bruno__v_adj_tail(&b, S, n, j, jb, uniform, tau, vr, pr, stride, Ir, tr, gvr, gpr, gIr, i0, i1, vtau, vrg, grad);
 }
 
-/* The adjoint step i on [ja, jb), as the forward row. */
-static void bruno__v_adj_row(const bruno_real *vr, const bruno_real *pr, const bruno_real *Ir, const uint32_t *tr,
-                             bruno_real *gvr, bruno_real *gpr, bruno_real *gIr, const bruno_real *S, size_t n,
-                             size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real rg, int uniform)
+/* The adjoint steps [i0, i1) of [ja, jb) in reverse, as the forward window. */
+static void bruno__v_adj_window(const bruno_real *vr, const bruno_real *pr, const bruno_real *Ir, const uint32_t *tr,
+                                bruno_real *gvr, bruno_real *gpr, bruno_real *gIr, const bruno_real *S, size_t n,
+                                size_t ja, size_t jb, uint32_t i0, uint32_t i1, size_t stride, bruno_real tau,
+                                bruno_real rg, int uniform)
 {
-    if (uniform) bruno__v_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 1);
-    else bruno__v_adj_row_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 0);
+    if (rg == 0) {
+        if (uniform) bruno__v_adj_win_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i0, i1, stride, tau, rg, 1, 0);
+        else bruno__v_adj_win_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i0, i1, stride, tau, rg, 0, 0);
+    } else if (uniform) bruno__v_adj_win_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i0, i1, stride, tau, rg, 1, 1);
+    else bruno__v_adj_win_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i0, i1, stride, tau, rg, 0, 1);
 }
 #else
 #define BRUNO__AVX512 0
@@ -3806,7 +3946,7 @@ static BRUNO__INLINE void bruno__felif_lane_vp(const bruno_real *S, size_t n, si
 BRUNO_DEVICE_PORTABLE_ROWS(bruno__felif_port, bruno__felif_lane_vp, bruno__felif_adj_lane, BRUNO__S_VCLIP, BRUNO__S_PS)
 
 #if BRUNO__AVX512
-/* The AVX-512 kernel in the same slots (its rows, and a uniform window in one call). */
+/* The AVX-512 kernel in the same slots: its rows and its windows. */
 static size_t bruno__felif_v_fwd_row(const bruno_device_row *r, uint32_t i, bruno_real tau)
 {
     return bruno__v_row(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i, tau, r->thr, r->uniform);
@@ -3814,13 +3954,22 @@ static size_t bruno__felif_v_fwd_row(const bruno_device_row *r, uint32_t i, brun
 
 static void bruno__felif_v_adj_row(const bruno_device_row *r, uint32_t i, bruno_real tau)
 {
-    bruno__v_adj_row(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau,
-                     r->grad ? (bruno_real)1 : (bruno_real)0, r->uniform);
+    bruno__v_adj_window(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, i + 1, 0, tau,
+                        r->grad ? (bruno_real)1 : (bruno_real)0, r->uniform);
 }
 
-static void bruno__felif_v_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau)
+static uint32_t bruno__felif_v_fwd_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,
+                                          bruno_real *sv, bruno_real *sp, size_t stride, int stream)
 {
-    bruno__v_window(r->v, r->p, r->taken, r->I, r->S, r->n, r->jb - r->ja, i0, i1, tau, r->thr);
+    return bruno__v_window(r->v, r->p, r->taken, r->I, r->S, r->n, r->ja, r->jb, i0, i1, tau, r->thr, r->uniform, sv,
+                           sp, stride, stream);
+}
+
+static void bruno__felif_v_adj_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,
+                                      size_t stride)
+{
+    bruno__v_adj_window(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i0, i1, stride,
+                        tau, r->grad ? (bruno_real)1 : (bruno_real)0, r->uniform);
 }
 #endif
 
@@ -3861,9 +4010,9 @@ static const bruno_device bruno__felif_device = {
     bruno__felif_table, BRUNO__S_COUNT, sizeof(bruno_felif_consts), BRUNO__S_GAIN, BRUNO__S_VCLIP, BRUNO__S_PS,
     BRUNO__S_PS, bruno__felif_check, bruno__felif_derive_dev, bruno__felif_state,
 #if BRUNO__AVX512
-    bruno__felif_v_fwd_row, bruno__felif_v_adj_row, bruno__felif_v_window,
+    bruno__felif_v_fwd_row, bruno__felif_v_adj_row, bruno__felif_v_fwd_window, bruno__felif_v_adj_window,
 #else
-    bruno__felif_port_fwd_row, bruno__felif_port_adj_row, NULL,
+    bruno__felif_port_fwd_row, bruno__felif_port_adj_row, bruno__felif_port_fwd_window, bruno__felif_port_adj_window,
 #endif
     bruno__felif_ref_fwd_row, bruno__felif_ref_adj_row};
 
@@ -4207,7 +4356,8 @@ static const bruno_device bruno__heracles_device = {
     "heracles", "Heracles: HZO capacitor with a depletion layer (MODELS §7)",
     sizeof bruno__heracles_table / sizeof bruno__heracles_table[0], bruno__heracles_table, BRUNO__H_COUNT, 0,
     BRUNO__H_GAIN, BRUNO__H_VCLIP, BRUNO__H_PS, BRUNO__H_PS, bruno__heracles_check, bruno__heracles_derive,
-    bruno__heracles_state, bruno__heracles_fwd_row, bruno__heracles_adj_row, NULL, NULL, NULL};
+    bruno__heracles_state, bruno__heracles_fwd_row, bruno__heracles_adj_row, bruno__heracles_fwd_window,
+    bruno__heracles_adj_window, NULL, NULL};
 
 /* ---- the table of devices: one line per device ------------------------------ */
 static const bruno_device *const bruno__devices[] = {
@@ -4451,6 +4601,7 @@ typedef struct bruno__eng_ctx {
     bruno_real *gv, *gp, *gI, *I, *wv, *wp; /* [BN] each; this item uses [q0, q1) */
     uint32_t *taken;         /* of the current step, [BN] */
     bruno_real *fine;        /* stored fine states of the current step (BPTT, SEQUENCE) */
+    int stream;              /* the store is BPTT's whole sequence: non-temporal stores */
 } bruno__eng_ctx;
 
 /* The part of a work item that only depends on the population. */
@@ -4558,17 +4709,58 @@ static size_t bruno__eng_step(const bruno__eng_ctx *X, bruno_real *v, bruno_real
     return running;
 }
 
+/* Steps a row of the device's window ran: it stops after the step that
+   leaves none of its lanes running (i + 1 >= taken for every lane, taken
+   as the window left it), and runs at least one. */
+static uint32_t bruno__row_steps(const uint32_t *taken, size_t ja, size_t jb, uint32_t i0, uint32_t i1)
+{
+    uint32_t m = i0 + 1;
+    size_t j;
+    for (j = ja; j < jb; ++j)
+        if (taken[j] > m) m = taken[j];
+    return (m < i1 ? m : i1) - i0;
+}
+
 /* Fine Euler steps [i0, i1) of the current window for every neuron that
    has not frozen (i < taken). During the forward pass taken is RUNNING
    and becomes i + 1 at the step after which v >= V_thr (MODELS §2). With
-   store, the input state of each step is saved as [i - i0][v|p][BN]. */
+   store, the input state of each step is saved as [i - i0][v|p][BN] up to
+   the step after which no lane of the item runs (the backward pass never
+   reads past it). With the device's window (every kernel but the
+   reference), one call per row, or per item for a uniform population, and
+   the state stored as the kernel loads it; a row of a varied population
+   stops on its own, and repeats its frozen state in the steps the rest of
+   the item still runs, so the store holds what one step at a time over
+   the item would. */
 static void bruno__eng_fine(const bruno__eng_ctx *X, bruno_real *v, bruno_real *p, uint32_t *taken,
                               uint32_t i0, uint32_t i1, bruno_real *store)
 {
+    size_t BN = X->BN, rs, ja, jb;
     uint32_t i;
-    if (!store && X->dev->window && X->pop->uniform && X->nc->kernel != BRUNO_KERNEL_REFERENCE) {
-        bruno_device_row r = bruno__row(X, v, p, taken, X->q0, 0, X->q1 - X->q0, 1);
-        X->dev->window(&r, i0, i1, X->h);
+    bruno_device_row r;
+    if (i0 >= i1) return;
+    if (X->dev->fwd_window && X->nc->kernel != BRUNO_KERNEL_REFERENCE) {
+        uint32_t m = 0;
+        if (X->pop->uniform) {
+            r = bruno__row(X, v, p, taken, X->q0, 0, X->q1 - X->q0, 1);
+            X->dev->fwd_window(&r, i0, i1, X->h, store ? store + X->q0 : NULL, store ? store + BN + X->q0 : NULL,
+                               2 * BN, X->stream);
+            return;
+        }
+        BRUNO__FOR_ROWS(X, rs, ja, jb) {
+            uint32_t k;
+            r = bruno__row(X, v, p, taken, rs, ja, jb, 0);
+            k = X->dev->fwd_window(&r, i0, i1, X->h, store ? store + rs : NULL, store ? store + BN + rs : NULL, 2 * BN,
+                                   X->stream);
+            if (k > m) m = k;
+        }
+        if (store)
+            BRUNO__FOR_ROWS(X, rs, ja, jb) {
+                for (i = bruno__row_steps(taken + rs, ja, jb, i0, i1); i < m; ++i) {
+                    memcpy(store + (size_t)i * 2 * BN + rs + ja, v + rs + ja, (jb - ja) * sizeof *v);
+                    memcpy(store + (size_t)i * 2 * BN + BN + rs + ja, p + rs + ja, (jb - ja) * sizeof *p);
+                }
+            }
         return;
     }
     for (i = i0; i < i1; ++i) {
@@ -4607,6 +4799,29 @@ static void bruno__eng_adj_step(const bruno__eng_ctx *X, const bruno_real *vi, c
 static void bruno__eng_adj_fine(const bruno__eng_ctx *X, const bruno_real *vi, const bruno_real *pi, uint32_t i)
 {
     bruno__eng_adj_step(X, vi, pi, X->taken, i, X->h);
+}
+
+/* Reverse fine steps i1 - 1 down to i0 whose input states are stored in F
+   as [i - i0][v|p][BN]: with the device's adj_window one call per row (per
+   item for a uniform population), else one adj_row call per step. */
+static void bruno__eng_adj_window(const bruno__eng_ctx *X, const bruno_real *F, uint32_t i0, uint32_t i1)
+{
+    size_t BN = X->BN, rs, ja, jb;
+    uint32_t i;
+    bruno_device_row r;
+    if (!X->dev->adj_window || X->nc->kernel == BRUNO_KERNEL_REFERENCE) {
+        for (i = i1; i-- > i0;) bruno__eng_adj_fine(X, F + (size_t)(i - i0) * 2 * BN, F + (size_t)(i - i0) * 2 * BN + BN, i);
+        return;
+    }
+    if (X->pop->uniform) {
+        r = bruno__row(X, F, F + BN, X->taken, X->q0, 0, X->q1 - X->q0, 1);
+        X->dev->adj_window(&r, i0, i1, X->h, 2 * BN);
+        return;
+    }
+    BRUNO__FOR_ROWS(X, rs, ja, jb) {
+        r = bruno__row(X, F, F + BN, X->taken, rs, ja, jb, 0);
+        X->dev->adj_window(&r, i0, i1, X->h, 2 * BN);
+    }
 }
 
 static uint32_t bruno__max_taken(const bruno__eng_ctx *X)
@@ -4716,8 +4931,7 @@ static void bruno__eng_adj_end(bruno__eng_ctx *X, size_t k)
 /* Exact reverse of a window whose fine states are stored in F. */
 static void bruno__eng_adj_stored(bruno__eng_ctx *X, const bruno_real *F)
 {
-    uint32_t i = bruno__max_taken(X);
-    while (i-- > 0) bruno__eng_adj_fine(X, F + (size_t)i * 2 * X->BN, F + (size_t)i * 2 * X->BN + X->BN, i);
+    bruno__eng_adj_window(X, F, 0, bruno__max_taken(X));
 }
 
 /* revolve callbacks inside one window: slots are [v|p] arrays in L->as.dev.fine */
@@ -4765,11 +4979,11 @@ static void bruno__eng_adj_checkpoint(bruno__eng_ctx *X, const bruno_real *v_k, 
         bruno_real *seg = X->L->as.dev.fine + ((X->N + Lseg - 1) / Lseg) * 2 * BN;
         for (ck = 1; ck < nck; ++ck) bruno__fine_advance(X, (int)ck - 1, (int)ck, (ck - 1) * Lseg, ck * Lseg);
         for (ck = nck; ck-- > 0;) {
-            uint32_t i0 = (uint32_t)(ck * Lseg), i1 = (uint32_t)((ck + 1) * Lseg < N ? (ck + 1) * Lseg : N), i;
+            uint32_t i0 = (uint32_t)(ck * Lseg), i1 = (uint32_t)((ck + 1) * Lseg < N ? (ck + 1) * Lseg : N);
             bruno__cpy(X, X->wv, bruno__slot(X, (int)ck));
             bruno__cpy(X, X->wp, bruno__slot(X, (int)ck) + BN);
             bruno__eng_fine(X, X->wv, X->wp, X->taken, i0, i1, seg);
-            for (i = i1; i-- > i0;) bruno__eng_adj_fine(X, seg + (size_t)(i - i0) * 2 * BN, seg + (size_t)(i - i0) * 2 * BN + BN, i);
+            bruno__eng_adj_window(X, seg, i0, i1);
         }
     }
 }
@@ -4886,6 +5100,7 @@ static void bruno__eng_forward_item(bruno_net *net, bruno_layer *L, const bruno_
     int keep_taken = train && (bptt || net->cfg.trainer == BRUNO_TRAINER_CHECKPOINT);
     bruno__eng_ctx_init(&X, net, L, T, B, q0, q1);
     X.u = u;
+    X.stream = bptt; /* the whole sequence's states: read back only after the forward pass */
     BN = X.BN;
     if (bruno__eng_seq(&net->cfg, train)) {
         /* keep nothing but the outputs; the backward pass recomputes */
@@ -5147,11 +5362,13 @@ static void bruno__free_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
     }
 }
 
-static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, size_t k)
+/* Allocate the k buffers of a plan, zero-filled but for the one at *raw
+   (NULL: none). */
+static bruno_result bruno__alloc_bufs(const bruno_allocator *a, bruno__buf *b, size_t k, void **raw)
 {
     size_t i;
     for (i = 0; i < k; ++i) {
-        *b[i].ptr = bruno_alloc(a, b[i].n, b[i].size);
+        *b[i].ptr = b[i].ptr == raw ? bruno__alloc_raw(a, b[i].n, b[i].size) : bruno_alloc(a, b[i].n, b[i].size);
         if (!*b[i].ptr) {
             bruno__free_bufs(a, b, i);
             return BRUNO_ERR_NOMEM;
@@ -6163,7 +6380,16 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
     net->ws_cfg = net->cfg;
     for (l = 0; l < net->n_layers; ++l) {
         size_t k = bruno__layer_ws_plan(net->layers[l], &net->cfg, T, B, train, b);
-        if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) {
+        /* the fine states of BPTT are written before they are read (the
+           forward pass stores each window's steps up to its item's last
+           running one, the only steps the backward pass reads), so they
+           are not zero-filled; the checkpoint slots likewise, but they are
+           small (as.dev is the device layer's part of a union: other kinds
+           keep other buffers there) */
+        void **raw = net->cfg.trainer == BRUNO_TRAINER_BPTT && net->layers[l]->cfg.kind == BRUNO_LAYER_FELIF
+                         ? (void **)&net->layers[l]->as.dev.fine
+                         : NULL;
+        if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, raw)) != BRUNO_OK) {
             size_t m;
             for (m = 0; m < l; ++m)
                 bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[m], &net->cfg, T, B, train, b));
@@ -6249,7 +6475,7 @@ BRUNO_API bruno_result bruno_net_add(bruno_net *net, const bruno_layer_config *l
     if ((r = bruno__layer_check(L, lc, L->n_in)) != BRUNO_OK) goto fail;
     if (ops->setup && (r = ops->setup(net, L, lc)) != BRUNO_OK) goto fail;
     k = ops->params_plan(L, b);
-    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k)) != BRUNO_OK) goto fail_setup;
+    if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, NULL)) != BRUNO_OK) goto fail_setup;
     ops->init(net, L, lc);
     if (bruno__has_rram(L) && (r = bruno__layer_rram_init(net, L, lc)) != BRUNO_OK) {
         net->n_params = n_params0;

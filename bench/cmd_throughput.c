@@ -32,7 +32,34 @@
    code could get from these two cores at that moment. On this project's
    shared 2-core VM it was 1.72-1.96 (median of 20-25 rounds, run to run),
    so a 2-thread target near 1.8 can fail on the host alone; the ratio of
-   the two (threads2_efficiency_vs_pair) tells the code's share. */
+   the two (threads2_efficiency_vs_pair) tells the code's share.
+
+   The exact trainers' phases (issue 14, §1), at the E1 set-up (dense
+   512 -> FeLIF, --phase-hidden 128, --phase-ms 100 ms, batch 1, N = 1000,
+   one thread), all in the same run and on a workspace that is already
+   allocated (a training epoch's steady state; `bruno-bench memtime`
+   allocates it anew each repetition and so also counts the first touch of
+   its pages): the forward pass of BRUNO, of BPTT (every fine step's state
+   stored) and of checkpointing (binomial, 31), and each one's backward
+   pass, best of --phase-rounds rounds, the nets timed one after the other
+   in each round. Updates are T B H N neuron-steps of the fine loop
+   (recomputed ones: bruno_checkpoint_recompute_steps per window). The
+   adjoint sweep's time is BPTT's backward minus BRUNO's (both reverse the
+   dense layer, BRUNO's fine part is one coarse step per window); the
+   recomputation's is checkpointing's backward (binomial, 31 snapshots)
+   minus the same schedule's with N snapshots, which keeps every state and
+   recomputes each step once (the two reverse the same steps the same way
+   from snapshots; the first recomputes the difference of
+   bruno_checkpoint_recompute_steps besides). Beside
+   them the machine's limits, measured in the same run: the store
+   bandwidth, a plain streaming write of as many bytes as BPTT stores into
+   a buffer whose pages are already mapped; and the arithmetic limit of one
+   update, the core's rate of independent 512-bit FMAs times 16 lanes over
+   the vector operations of one fast-kernel step (PHASE_LANE_OPS). The
+   targets: BPTT's forward at least min(1/3 of BRUNO's forward rate, 60 %
+   of the store bandwidth in updates (2 states per update)), the adjoint
+   sweep at least 1/4 of BRUNO's forward rate; PASS or FAIL per target on
+   stderr and as 1/0 in the CSV. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
 #endif
@@ -45,6 +72,9 @@
 #endif
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+#if defined(__AVX512F__) || defined(__SSE2__)
+#include <immintrin.h>
 #endif
 
 /* Time a and b in the same windows of a shared machine: each round runs a
@@ -328,12 +358,219 @@ static int train_step_times(size_t H, size_t B, size_t T, unsigned rounds, threa
     return rc;
 }
 
+/* ---- the exact trainers' phases (see the top of the file) ---------------- */
+/* The vector operations of one step of 16 lanes of the AVX-512 FeLIF
+   kernel (bruno.h: bruno__v_lane and bruno__v_fwd), counted in the source
+   one intrinsic each: the field and |E| + E_soft 4 (fmsub, mul, abs, add);
+   log2 12 (getmant, sub, mul, getexp, 8 fma); X = 2^(alpha(...)) 2 + 8
+   (sub, mul; exp2: roundscale, sub, 5 fma, scalef); the rate's exponent
+   and its underflow mask 2, its exp2 8; e^(v/V_t) 1 + 8; a = sign(E) P_s -
+   p 2 (ternlog, sub); v != 0 1; the leak 2 (fma, ternlog); a r 1; p' 1;
+   v' 3 (sub, fnmadd, fma); the two clips 2 (range); the freeze 4 (the
+   active, running and spike compares, the still-running compare). 61 in
+   all, not counting the 4 loads and 3 stores (5 with BPTT's store), which
+   run on other ports. */
+#define PHASE_LANE_OPS 61
+
+typedef struct phase_net {
+    bruno_net net;
+    bruno_real *x, *dy;
+    size_t T, ny;
+    double tf, tb; /* best forward and backward [s] */
+} phase_net;
+
+static int phase_init(phase_net *s, bruno_trainer tr, uint32_t K, size_t H, size_t T, uint32_t N)
+{
+    e1_setup e;
+    size_t nx = T * 512;
+    memset(s, 0, sizeof *s);
+    e1_setup_init(&e, "felif", 512, H, 1, (double)T, 1e-3, 1e-9, N, 1);
+    e.net.trainer = tr;
+    e.net.schedule = BRUNO_SCHEDULE_BINOMIAL;
+    e.net.checkpoints = K;
+    e.net.threads = 1;
+    if (e1_build(&s->net, &e) != BRUNO_OK) return -1;
+    s->T = T;
+    s->ny = T * H;
+    s->tf = s->tb = 1e300;
+    s->x = (bruno_real *)malloc(nx * sizeof *s->x);
+    s->dy = (bruno_real *)malloc(s->ny * sizeof *s->dy);
+    if (!s->x || !s->dy) return -1;
+    e1_input(s->x, nx, 1);
+    return 0;
+}
+
+/* One forward and backward pass; keeps the best of each. 0 or -1. */
+static int phase_run(phase_net *s)
+{
+    const bruno_real *y;
+    double t0 = bench_now(), t1, t2, loss;
+    if (bruno_net_forward(&s->net, s->x, s->T, 1, 1, &y) != BRUNO_OK) return -1;
+    t1 = bench_now();
+    bruno_loss_sum_sq(y, s->ny, s->dy, &loss);
+    bruno_net_zero_grad(&s->net);
+    t2 = bench_now();
+    if (bruno_net_backward(&s->net, s->dy) != BRUNO_OK) return -1;
+    t2 = bench_now() - t2;
+    if (t1 - t0 < s->tf) s->tf = t1 - t0;
+    if (t2 < s->tb) s->tb = t2;
+    return 0;
+}
+
+static void phase_free(phase_net *s)
+{
+    free(s->x);
+    free(s->dy);
+    bruno_net_free(&s->net);
+}
+
+/* Seconds of a plain streaming write of `bytes` (a multiple of 64) into
+   buf, whose pages are mapped: non-temporal whole-vector stores. */
+static double stream_write(void *buf, size_t bytes)
+{
+    double t0 = bench_now();
+    size_t i;
+#if defined(__AVX512F__)
+    __m512i v = _mm512_set1_epi32(0x3f800000);
+    for (i = 0; i < bytes; i += 64) _mm512_stream_si512((__m512i *)(void *)((char *)buf + i), v);
+    _mm_sfence();
+#elif defined(__SSE2__)
+    __m128i v = _mm_set1_epi32(0x3f800000);
+    for (i = 0; i < bytes; i += 16) _mm_stream_si128((__m128i *)(void *)((char *)buf + i), v);
+    _mm_sfence();
+#else
+    volatile uint32_t *w = (volatile uint32_t *)buf;
+    for (i = 0; i < bytes / 4; ++i) w[i] = 0x3f800000u;
+#endif
+    return bench_now() - t0;
+}
+
+/* Independent 512-bit FMAs per second on this core (12 chains, longer
+   than any FMA latency times its ports; about 24 million), or 0 without
+   AVX-512. */
+static double vector_op_rate(void)
+{
+#if defined(__AVX512F__)
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    const long iters = 2000000;
+    double t0, t;
+    float sink = 0;
+    int u;
+    long k;
+    for (u = 0; u < 12; ++u) a[u] = _mm512_set1_ps(1.0f + (float)u);
+    t0 = bench_now();
+    for (k = 0; k < iters; ++k)
+        for (u = 0; u < 12; ++u) a[u] = _mm512_fmadd_ps(a[u], m, c);
+    t = bench_now() - t0;
+    for (u = 0; u < 12; ++u) sink += _mm512_reduce_add_ps(a[u]);
+    if (sink != sink || t <= 0) return 0; /* keeps the chains live */
+    return 12.0 * (double)iters / t;
+#else
+    return 0;
+#endif
+}
+
+typedef struct phase_times {
+    double updates, recompute_updates, store_bytes;
+    double bruno_fwd, bptt_fwd, ckpt_fwd, bruno_bwd, bptt_bwd, ckpt_bwd, full_bwd, stream; /* best [s] */
+    double vec_ops; /* independent 512-bit FMAs per s (0: not measured) */
+} phase_times;
+
+static int phase_times_run(size_t H, size_t T, uint32_t N, unsigned rounds, phase_times *o)
+{
+    phase_net nb, np, nc, nf;
+    void *buf = NULL;
+    int rc = -1;
+    unsigned r;
+    memset(o, 0, sizeof *o);
+    memset(&nb, 0, sizeof nb); /* all freed below whatever set-up failed */
+    memset(&np, 0, sizeof np);
+    memset(&nc, 0, sizeof nc);
+    memset(&nf, 0, sizeof nf);
+    o->updates = (double)T * (double)H * (double)N;
+    /* recomputed beyond what N snapshots (every state kept, nothing recomputed twice) advance */
+    o->recompute_updates = (double)T * (double)H *
+                           ((double)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, N, 31) -
+                            (double)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, N, N));
+    o->store_bytes = o->updates * 2 * (double)sizeof(bruno_real);
+    o->stream = 1e300;
+    if (phase_init(&nb, BRUNO_TRAINER_BRUNO, 31, H, T, N) == 0 && phase_init(&np, BRUNO_TRAINER_BPTT, 31, H, T, N) == 0 &&
+        phase_init(&nc, BRUNO_TRAINER_CHECKPOINT, 31, H, T, N) == 0 &&
+        phase_init(&nf, BRUNO_TRAINER_CHECKPOINT, N, H, T, N) == 0 &&
+        (buf = malloc((size_t)o->store_bytes + 64)) != NULL) {
+        char *b64 = (char *)buf + (64 - (uintptr_t)buf % 64) % 64;
+        size_t bytes = (size_t)o->store_bytes / 64 * 64;
+        memset(buf, 1, (size_t)o->store_bytes + 64); /* map every page before the timing */
+        /* a first pass of each allocates its workspace */
+        rc = phase_run(&nb) || phase_run(&np) || phase_run(&nc) || phase_run(&nf) ? -1 : 0;
+        nb.tf = nb.tb = np.tf = np.tb = nc.tf = nc.tb = nf.tf = nf.tb = 1e300;
+        for (r = 0; r < rounds && rc == 0; ++r) {
+            double t;
+            if (phase_run(&nb) || phase_run(&np) || phase_run(&nc) || phase_run(&nf)) rc = -1;
+            t = stream_write(b64, bytes);
+            if (t < o->stream) o->stream = t;
+            t = vector_op_rate(); /* in every round too, so a busy spell of the host does not set it alone */
+            if (t > o->vec_ops) o->vec_ops = t;
+        }
+        o->store_bytes = (double)bytes;
+        o->bruno_fwd = nb.tf;
+        o->bptt_fwd = np.tf;
+        o->ckpt_fwd = nc.tf;
+        o->bruno_bwd = nb.tb;
+        o->bptt_bwd = np.tb;
+        o->ckpt_bwd = nc.tb;
+        o->full_bwd = nf.tb;
+    }
+    free(buf);
+    phase_free(&nb);
+    phase_free(&np);
+    phase_free(&nc);
+    phase_free(&nf);
+    return rc;
+}
+
+/* The phases' rates beside the limits, the two targets (PASS/FAIL on
+   stderr, 1/0 in the CSV). 0, or -1 when a write failed. */
+static int phase_write(FILE *f, const phase_times *o, size_t H, size_t ms)
+{
+    double upd_bytes = 2 * (double)sizeof(bruno_real); /* v and p of one update */
+    double bruno = o->updates / o->bruno_fwd, bptt = o->updates / o->bptt_fwd, adj_s = o->bptt_bwd - o->bruno_bwd;
+    double rec_s = o->ckpt_bwd - o->full_bwd, adj = adj_s > 0 ? o->updates / adj_s : 0;
+    double rec = rec_s > 0 ? o->recompute_updates / rec_s : 0, bw = o->store_bytes / o->stream;
+    double bw_upd = bw / upd_bytes, t_bptt = bruno / 3 < 0.6 * bw_upd ? bruno / 3 : 0.6 * bw_upd, t_adj = bruno / 4;
+    /* the op count is the AVX-512 float kernel's (16 lanes a vector) */
+    double arith = BRUNO_REAL_IS_DOUBLE ? 0 : o->vec_ops * 16 / PHASE_LANE_OPS;
+    int pass_bptt = bptt >= t_bptt, pass_adj = adj >= t_adj;
+    fprintf(f, "phase_hidden,%zu\nphase_seq_ms,%zu\nphase_updates,%.6g\nphase_recompute_updates,%.6g\n", H, ms,
+            o->updates, o->recompute_updates);
+    fprintf(f, "phase_bruno_forward_s,%.6g\nphase_bptt_forward_s,%.6g\nphase_checkpoint_forward_s,%.6g\n", o->bruno_fwd,
+            o->bptt_fwd, o->ckpt_fwd);
+    fprintf(f, "phase_bruno_backward_s,%.6g\nphase_bptt_backward_s,%.6g\nphase_checkpoint_backward_s,%.6g\n",
+            o->bruno_bwd, o->bptt_bwd, o->ckpt_bwd);
+    fprintf(f, "phase_checkpoint_all_snapshots_backward_s,%.6g\n", o->full_bwd);
+    fprintf(f, "bruno_forward_updates_per_s,%.6g\nbptt_forward_updates_per_s,%.6g\n", bruno, bptt);
+    fprintf(f, "checkpoint_forward_updates_per_s,%.6g\n", o->updates / o->ckpt_fwd);
+    fprintf(f, "adjoint_updates_per_s,%.6g\ncheckpoint_recompute_updates_per_s,%.6g\n", adj, rec);
+    fprintf(f, "bptt_store_bytes,%.6g\nbptt_store_bytes_per_s,%.6g\nstream_write_s,%.6g\nstore_bandwidth_bytes_per_s,%.6g\n",
+            o->store_bytes, o->store_bytes / o->bptt_fwd, o->stream, bw);
+    fprintf(f, "store_bandwidth_updates_per_s,%.6g\n", bw_upd);
+    fprintf(f, "vector_fma_per_s,%.6g\nlane_vector_ops,%d\narithmetic_limit_updates_per_s,%.6g\n", o->vec_ops,
+            PHASE_LANE_OPS, arith);
+    fprintf(f, "target_bptt_forward_updates_per_s,%.6g\ntarget_bptt_forward_pass,%d\n", t_bptt, pass_bptt);
+    fprintf(f, "target_adjoint_updates_per_s,%.6g\ntarget_adjoint_pass,%d\n", t_adj, pass_adj);
+    fprintf(stderr, "throughput: BPTT forward %.3g updates/s >= min(BRUNO forward %.3g / 3, 60 %% of store bandwidth "
+                    "%.3g updates/s) = %.3g: %s\n", bptt, bruno, bw_upd, t_bptt, pass_bptt ? "PASS" : "FAIL");
+    fprintf(stderr, "throughput: adjoint sweep %.3g updates/s >= BRUNO forward / 4 = %.3g: %s\n", adj, t_adj,
+            pass_adj ? "PASS" : "FAIL");
+    return ferror(f) ? -1 : 0;
+}
+
 int bench_cmd_throughput(int argc, char **argv)
 {
     uint64_t hidden = 256, batch = 4, steps = 20, n_fine = 1000, train_hidden = 128, train_batch = 8, train_ms = 50,
-             repeats = 25;
+             repeats = 25, phase_hidden = 128, phase_ms = 100, phase_rounds = 5;
     const char *out_path = NULL;
-    int help = 0, rc;
+    int help = 0, rc, phases_only = 0;
     bench_opt opts[] = {
         {"hidden", BENCH_OPT_U64, &hidden, "FeLIF neurons of the kernel measurement (default 256)", 0},
         {"batch", BENCH_OPT_U64, &batch, "batch of the kernel measurement (default 4)", 0},
@@ -343,10 +580,15 @@ int bench_cmd_throughput(int argc, char **argv)
         {"train-batch", BENCH_OPT_U64, &train_batch, "batch of the training-step measurement (default 8)", 0},
         {"train-ms", BENCH_OPT_U64, &train_ms, "sequence length of the training step in ms (default 50)", 0},
         {"repeats", BENCH_OPT_U64, &repeats, "rounds of the training step: 1 thread on each core, 2 threads, two 1-thread steps at once (default 25)", 0},
+        {"phase-hidden", BENCH_OPT_U64, &phase_hidden, "FeLIF neurons of the exact trainers' phases (default 128)", 0},
+        {"phase-ms", BENCH_OPT_U64, &phase_ms, "sequence length of the phases in ms (default 100)", 0},
+        {"phase-rounds", BENCH_OPT_U64, &phase_rounds, "rounds of the phases, best of (default 5)", 0},
+        {"phases-only", BENCH_OPT_FLAG, &phases_only, "measure only the exact trainers' phases", 0},
         {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
     };
-    double s_ref = 0, s_fast = 0, t_ref, t_fast, t1, upd;
+    double s_ref = 0, s_fast = 0, t_ref = 1, t_fast = 1, t1 = 1, upd;
     thread_times tt;
+    phase_times ph;
     bench_out out;
     rc = bench_opts_parse("throughput", "FeLIF updates per second: scalar reference vs fast kernel; training step at 1 and 2 threads.",
                           opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, &help);
@@ -354,22 +596,29 @@ int bench_cmd_throughput(int argc, char **argv)
     if (!hidden || !batch || !steps || !n_fine || n_fine > UINT32_MAX || !train_hidden || !train_batch || !train_ms ||
         !repeats || repeats > 1000 || hidden > E1_MAX_WIDTH || batch > E1_MAX_BATCH || steps > 1000000 ||
         (double)hidden * (double)batch > 1e8 || train_hidden > E1_MAX_WIDTH || train_batch > E1_MAX_BATCH ||
-        train_ms > 1000000) {
+        train_ms > 1000000 || !phase_hidden || phase_hidden > E1_MAX_WIDTH || !phase_ms || phase_ms > 100000 ||
+        !phase_rounds || phase_rounds > 1000) {
         fprintf(stderr, "bruno-bench throughput: every size must be > 0 (repeats at most 1000; --hidden, "
                         "--train-hidden <= 2^20, --batch, --train-batch <= 4096, hidden x batch <= 1e8, --steps, "
-                        "--train-ms <= 1e6)\n");
+                        "--train-ms <= 1e6, --phase-hidden <= 2^20, --phase-ms <= 1e5, --phase-rounds <= 1000)\n");
         return BENCH_EXIT_USAGE;
     }
     upd = (double)hidden * (double)batch * (double)steps * (double)n_fine;
-    if (kernel_times(hidden, batch, steps, (uint32_t)n_fine, &t_ref, &t_fast, &s_ref, &s_fast) != 0) t_ref = t_fast = -1;
-    if (train_step_times(train_hidden, train_batch, train_ms, (unsigned)repeats, &tt) != 0) tt.t1c[0] = tt.t2 = -1;
-    t1 = tt.t1c[0] < tt.t1c[1] ? tt.t1c[0] : tt.t1c[1]; /* either core */
-    if (t_ref <= 0 || t_fast <= 0 || t1 <= 0 || tt.t2 <= 0) {
+    memset(&tt, 0, sizeof tt);
+    tt.t1c[0] = tt.t1c[1] = tt.t2 = 1;
+    if (!phases_only) {
+        if (kernel_times(hidden, batch, steps, (uint32_t)n_fine, &t_ref, &t_fast, &s_ref, &s_fast) != 0) t_ref = t_fast = -1;
+        if (train_step_times(train_hidden, train_batch, train_ms, (unsigned)repeats, &tt) != 0) tt.t1c[0] = tt.t2 = -1;
+        t1 = tt.t1c[0] < tt.t1c[1] ? tt.t1c[0] : tt.t1c[1]; /* either core */
+    }
+    if (phase_times_run(phase_hidden, phase_ms, (uint32_t)n_fine, (unsigned)phase_rounds, &ph) != 0) ph.bptt_fwd = -1;
+    if (t_ref <= 0 || t_fast <= 0 || t1 <= 0 || tt.t2 <= 0 || ph.bptt_fwd <= 0) {
         fprintf(stderr, "bruno-bench throughput: a measurement failed (out of memory?)\n");
         return BENCH_EXIT_FAIL;
     }
     if (bench_out_open(&out, out_path) != 0) return BENCH_EXIT_FAIL;
     fprintf(out.f, "metric,value\n");
+    if (!phases_only) {
     fprintf(out.f, "reference_updates_per_s,%.6g\n", upd / t_ref);
     fprintf(out.f, "fast_updates_per_s,%.6g\n", upd / t_fast);
     fprintf(out.f, "fast_over_reference,%.4g\n", t_ref / t_fast);
@@ -384,5 +633,10 @@ int bench_cmd_throughput(int argc, char **argv)
     fprintf(out.f, "threads2_speedup_of_bests,%.4g\n", t1 / tt.t2);
     fprintf(out.f, "host_pair_speedup,%.4g\n", tt.pair_speedup);
     fprintf(out.f, "threads2_efficiency_vs_pair,%.4g\n", tt.efficiency);
+    }
+    if (phase_write(out.f, &ph, (size_t)phase_hidden, (size_t)phase_ms) != 0) {
+        bench_out_abort(&out);
+        return BENCH_EXIT_FAIL;
+    }
     return bench_out_commit(&out) == 0 ? BENCH_EXIT_OK : BENCH_EXIT_FAIL;
 }

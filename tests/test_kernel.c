@@ -240,13 +240,14 @@ Test(kernel, many_work_items_give_the_same_bits_as_one)
     }
 }
 
-/* The fast forward runs a window's fine steps in one call
-   (bruno__v_window) except where BPTT stores each step's input state (one
-   call per step). Both must give a lane the same bits: checkpointing
-   recomputes its segments the first way and BPTT the second, so their
-   gradients agree bit for bit only if they do. 300 lanes: full blocks of
-   64, two full vectors and a masked one in the tail; a nominal and a
-   varied population (which takes the per-step path). */
+/* The fast forward runs a window's fine steps in one call (the device's
+   fwd_window), storing each step's input state where BPTT, the uniform
+   schedule's segments or the sequence schedule's window need it, and not
+   where binomial checkpointing recomputes to a snapshot. Every form must
+   give a lane the same bits, or checkpointing's gradients would not agree
+   with BPTT's bit for bit. 300 lanes: full blocks of 64, two full vectors
+   and a masked one in the tail; a nominal population (one flat row) and a
+   varied one (row by row, each row stopping on its own). */
 Test(kernel, windows_in_one_call_give_the_bits_of_single_steps)
 {
     enum { T = 4, B = 3, NI = 5, H = 100 };
