@@ -56,7 +56,7 @@ typedef struct opts {
     uint64_t bits, seed, epochs, batch, n_fine, threads, limit_train, limit_test, hidden, tile, plateau,
         split_seed, checkpoints, stop_after, val_seed, dense_bias, log_spikes;
     double val_fraction;  /* --eval val: share of the training split held out (per class for Braille) */
-    double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, init_scale, surrogate_beta, bin_s;
+    double lr, alpha, beta, v_thr, gain, i_dsc, gain_std, bias_std, init_scale, surrogate_beta, bin_s;
     double rram_sigma, rram_read_noise, rram_prog_noise;
     const char *device;   /* --device FILE: the network's device neurons from key=value text */
     double device_sigma;  /* device-to-device variability of the device layers (MODELS §2) */
@@ -64,7 +64,7 @@ typedef struct opts {
 
 /* Options an --hparams file may set (the rest identify the run). */
 static const char *hparam_keys[] = {"lr", "batch", "alpha", "beta", "v-thr", "gain", "i-dsc", "n-fine", "hidden",
-                                    "tile", "gain-std", "init-scale", "surrogate", "surrogate-beta", "plateau",
+                                    "tile", "gain-std", "bias-std", "init-scale", "surrogate", "surrogate-beta", "plateau",
                                     "epochs", "checkpoints", "bin-s"};
 
 typedef struct kv_ctx {
@@ -283,6 +283,9 @@ static void make_config(run *R)
     if (R->task != TASK_JSB) {
         cfg_add(R, "tile", "%llu", (unsigned long long)o->tile);
         cfg_add(R, "gain_std", "%.17g", o->gain_std);
+        /* raw runs: only when not the old fixed 1, so their state.bin stays valid; event runs:
+           always, so a state made before the events default became 0 is refused, not resumed */
+        if (R->task == TASK_EVENTS || o->bias_std != 1.0) cfg_add(R, "bias_std", "%.17g", o->bias_std);
         cfg_add(R, "split_seed", "%llu", (unsigned long long)o->split_seed);
     }
     if (R->task == TASK_EVENTS) cfg_add(R, "bin_s", "%.17g", o->bin_s);
@@ -476,7 +479,7 @@ static bruno_result build_net(run *R)
         L[n] = bruno_layer_config_default(BRUNO_LAYER_ENCODE);
         L[n].encode.tile = (size_t)o->tile;
         L[n].encode.gain_init_std = o->gain_std;
-        L[n].encode.bias_init_std = 1.0;
+        L[n].encode.bias_init_std = o->bias_std;
         ++n;
         L[n] = bruno_layer_config_default(BRUNO_LAYER_DENSE);
         L[n].n_out = (size_t)o->hidden;
@@ -1038,6 +1041,8 @@ int bench_cmd_train(int argc, char **argv)
         {"hidden", BENCH_OPT_U64, &o->hidden, "hidden neurons (default 256 Braille, 150 JSB)", 0},
         {"tile", BENCH_OPT_U64, &o->tile, "Braille encoding: copies of the input channels (default 32 raw, 5 events)", 0},
         {"gain-std", BENCH_OPT_DOUBLE, &o->gain_std, "Braille encoding: gain init N(0,1)*this (default 0.18436)", 0},
+        {"bias-std", BENCH_OPT_DOUBLE, &o->bias_std, "Braille encoding: bias init N(0,1)*this (default 1 raw, 0 events: "
+         "a bias of s.d. 1 drowns the sparse 0/1 event inputs)", 0},
         {"init-scale", BENCH_OPT_DOUBLE, &o->init_scale, "dense weights: U(-s,s)*this, s = 1/sqrt(n_in) (default 1)", 0},
         {"surrogate", BENCH_OPT_STRING, &o->surrogate, "superspike (default Braille) or tanh (default JSB)", 0},
         {"surrogate-beta", BENCH_OPT_DOUBLE, &o->surrogate_beta, "SuperSpike slope (default 10)", 0},
@@ -1176,6 +1181,7 @@ int bench_cmd_train(int argc, char **argv)
         if (UNSET("gain")) o->gain = jsb ? 1e-8 : 2e-9;
         if (UNSET("i-dsc")) o->i_dsc = 10e-12;
         if (UNSET("gain-std")) o->gain_std = 0.18436;
+        if (UNSET("bias-std")) o->bias_std = R->task == TASK_EVENTS ? 0.0 : 1.0;
         if (UNSET("init-scale")) o->init_scale = 1.0;
         if (UNSET("surrogate-beta")) o->surrogate_beta = 10.0;
         if (UNSET("bin-s")) o->bin_s = 5e-3;
@@ -1192,10 +1198,10 @@ int bench_cmd_train(int argc, char **argv)
         o->checkpoints == 0 || o->checkpoints > UINT32_MAX || o->stop_after > TRAIN_MAX_EPOCHS || o->plateau > 1 ||
         o->dense_bias > 1 || (o->dense_bias && R->task == TASK_JSB) || o->log_spikes > 1 ||
         (o->log_spikes && R->task == TASK_JSB) ||
-        !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) || (R->task == TASK_JSB && o->batch != 1)) {
+        !(o->lr > 0) || !(o->gain > 0) || !(o->bin_s > 0) || !(o->bias_std >= 0) || (R->task == TASK_JSB && o->batch != 1)) {
         fprintf(stderr, "bruno-bench train: --bits must be 32 or 2..16; --epochs, --batch (<= 4096; JSB: 1), "
                         "--n-fine (<= 1e6), --hidden (<= 65536), --tile (<= 4096), --threads (<= 1024), "
-                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1; "
+                        "--checkpoints, --lr, --gain, --bin-s must be > 0; --bias-std >= 0; --epochs, --stop-after <= 1e6; --plateau 0 or 1; "
                         "--dense-bias, --log-spikes 0 or 1 (Braille only)\n");
         return BENCH_EXIT_USAGE;
     }

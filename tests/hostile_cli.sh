@@ -77,6 +77,7 @@ expect 2 "1: trace --n-fine 4e9 (hours of work)" $B trace --n-fine 4000000000 --
 expect 2 "1: trace --neurons 1e6 for 1e5 steps (1e11 rows)" $B trace --neurons 1000000 --duration 100
 expect 2 "1: train --n-fine 2e6" $B train $JSBF --n-fine 2000000 --out "$D/t1a"
 expect 2 "1: train --epochs 1e12" $B train $JSB --epochs 1000000000000 --out "$D/t1b"
+expect 2 "1: train --bias-std -1 (a negative standard deviation)" $B train --task braille-raw --neuron lif --bias-std -1 --out "$D/t1c"
 
 # ---- class 2: numbers that wrap or hit a sentinel ---------------------------------------
 expect 2 "2: memtime --warmup 2^64-1 (warmup + repeats wrapped to 0: a row of zeros, exit 0)" \
