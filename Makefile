@@ -116,6 +116,9 @@ check-header: | $(BUILD)
 	@printf '#define BRUNO_IMPLEMENTATION\n#include "bruno.h"\nint main(void){return 0;}\n' > $(BUILD)/hdr.c
 	$(call check_hdr,$(BUILD)/hdr.c,)
 	$(call check_hdr,$(BUILD)/hdr.c,-O2 $(ARCH))
+	@# the examples at the build's own flags: gcc's -O3 inlining warns where -O2 did not
+	@set -e; for e in examples/*.c; do echo "$(CC) $(CFLAGS) -Werror -c $$e"; \
+	  $(CC) $(CFLAGS) -Werror -I. -c $$e -o $(BUILD)/example-check.o; done
 check-data-header: | $(BUILD)
 	@printf '#define BRUNO_IMPLEMENTATION\n#include "bruno.h"\n#define BRUNO_DATA_IMPLEMENTATION\n#include "datasets/bruno_data.h"\nint main(void){return 0;}\n' > $(BUILD)/hdr-data.c
 	$(call check_hdr,$(BUILD)/hdr-data.c,-O2)
