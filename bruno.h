@@ -4394,6 +4394,13 @@ typedef struct bruno__rev {
     void (*advance)(void *ctx, int from, int to, size_t i0, size_t i1);
     /* reverse step i, whose input state is in `slot` */
     void (*adjoint)(void *ctx, int slot, size_t i);
+    /* optional: reverse [a, b), l = b - a <= s + 1 steps, the state at a
+       in slot_a: the states of a + 1 .. b - 1 computed in one call into
+       the slots slot_a + 1 .. slot_a + l - 1 (the last may be the work
+       slot, which is always slot_a + s), then the reverse sweep over them
+       in one call. The same l - 1 recomputed steps as revolve's own path
+       there (one step into each further slot), without a call per step. */
+    void (*window)(void *ctx, int slot_a, size_t a, size_t b);
 } bruno__rev;
 
 static double bruno__beta(size_t s, size_t t)
@@ -4410,6 +4417,10 @@ static void bruno__revolve(const bruno__rev *R, size_t a, size_t b, int slot_a, 
         size_t l = b - a, t, m, i;
         if (l == 1) {
             R->adjoint(R->ctx, slot_a, a);
+            return;
+        }
+        if (R->window && l <= s + 1) {
+            R->window(R->ctx, slot_a, a, b);
             return;
         }
         if (s <= 1) { /* no snapshot left: recompute from a for every step */
@@ -4468,6 +4479,7 @@ BRUNO_API size_t bruno_checkpoint_recompute_steps(bruno_schedule schedule, size_
         R.work = (int)s;
         R.advance = bruno__count_advance;
         R.adjoint = bruno__count_adjoint;
+        R.window = NULL; /* revolve's own path recomputes the same steps */
         bruno__revolve(&R, 0, n_fine, 0, 1, s);
         return count;
     }
@@ -4960,6 +4972,20 @@ static void bruno__fine_adjoint(void *ctx, int slot, size_t i)
     bruno__eng_adj_fine(X, s, s + X->BN, (uint32_t)i);
 }
 
+/* revolve's leaf (bruno__rev.window): the states of steps a + 1 .. b - 1
+   into the slots after slot_a, the last one computed in place in its slot
+   and the others stored as the window kernel loads them (state a is
+   rewritten into slot_a with the value it holds), then one adjoint sweep
+   over the slots, which are laid out as a stored window [i - a][v|p][BN]. */
+static void bruno__fine_window(void *ctx, int slot_a, size_t a, size_t b)
+{
+    bruno__eng_ctx *X = (bruno__eng_ctx *)ctx;
+    bruno_real *F = bruno__slot(X, slot_a), *last = bruno__slot(X, slot_a + (int)(b - a) - 1);
+    bruno__slot_copy(X, last, F);
+    bruno__eng_fine(X, last, last + X->BN, X->taken, (uint32_t)a, (uint32_t)b - 1, F);
+    bruno__eng_adj_window(X, F, (uint32_t)a, (uint32_t)b);
+}
+
 /* Exact reverse of window k by recomputation from its start state. */
 static void bruno__eng_adj_checkpoint(bruno__eng_ctx *X, const bruno_real *v_k, const bruno_real *p_k)
 {
@@ -4975,6 +5001,7 @@ static void bruno__eng_adj_checkpoint(bruno__eng_ctx *X, const bruno_real *v_k, 
         R.work = (int)s;
         R.advance = bruno__fine_advance;
         R.adjoint = bruno__fine_adjoint;
+        R.window = bruno__fine_window;
         bruno__revolve(&R, 0, N, 0, 1, s);
     } else { /* UNIFORM: one sweep to the checkpoints, then each segment stored and reversed */
         size_t Lseg = (X->N + K - 1) / K, nck = (N + Lseg - 1) / Lseg, ck;
@@ -5150,6 +5177,7 @@ static void bruno__eng_backward_item(bruno_net *net, bruno_layer *L, const bruno
         R.work = (int)s;
         R.advance = bruno__seq_advance;
         R.adjoint = bruno__seq_adjoint;
+        R.window = NULL; /* network steps: one at a time (each is a window of fine steps) */
         bruno__revolve(&R, 0, T, 0, 1, s);
         return;
     }

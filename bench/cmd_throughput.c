@@ -50,7 +50,11 @@
    minus the same schedule's with N snapshots, which keeps every state and
    recomputes each step once (the two reverse the same steps the same way
    from snapshots; the first recomputes the difference of
-   bruno_checkpoint_recompute_steps besides). Beside
+   bruno_checkpoint_recompute_steps besides). Checkpointing's backward
+   passes are also reported whole, as all their fine updates (recomputed
+   and reversed) per second, and their adjoint sweep as the N-snapshot
+   backward's time less its recomputation (N - 1 steps a window stored as
+   they go, timed at BPTT's forward rate, which does the same). Beside
    them the machine's limits, measured in the same run: the store
    bandwidth, a plain streaming write of as many bytes as BPTT stores into
    a buffer whose pages are already mapped; and the arithmetic limit of one
@@ -471,7 +475,7 @@ static double vector_op_rate(void)
 }
 
 typedef struct phase_times {
-    double updates, recompute_updates, store_bytes;
+    double updates, recompute_updates, ckpt_updates, full_updates, store_bytes;
     double bruno_fwd, bptt_fwd, ckpt_fwd, bruno_bwd, bptt_bwd, ckpt_bwd, full_bwd, stream; /* best [s] */
     double vec_ops; /* independent 512-bit FMAs per s (0: not measured) */
 } phase_times;
@@ -492,6 +496,11 @@ static int phase_times_run(size_t H, size_t T, uint32_t N, unsigned rounds, phas
     o->recompute_updates = (double)T * (double)H *
                            ((double)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, N, 31) -
                             (double)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, N, N));
+    /* every fine update of a checkpointing backward: the recomputed ones and the reversed ones */
+    o->ckpt_updates = o->updates + (double)T * (double)H *
+                                       (double)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, N, 31);
+    o->full_updates = o->updates + (double)T * (double)H *
+                                       (double)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, N, N);
     o->store_bytes = o->updates * 2 * (double)sizeof(bruno_real);
     o->stream = 1e300;
     if (phase_init(&nb, BRUNO_TRAINER_BRUNO, 31, H, T, N) == 0 && phase_init(&np, BRUNO_TRAINER_BPTT, 31, H, T, N) == 0 &&
@@ -541,6 +550,15 @@ static int phase_write(FILE *f, const phase_times *o, size_t H, size_t ms)
     /* the op count is the AVX-512 float kernel's (16 lanes a vector) */
     double arith = BRUNO_REAL_IS_DOUBLE ? 0 : o->vec_ops * 16 / PHASE_LANE_OPS;
     int pass_bptt = bptt >= t_bptt, pass_adj = adj >= t_adj;
+    /* checkpointing's backward passes: all their fine updates (recomputed and
+       reversed) per second; and the adjoint sweep of the one with N
+       snapshots, its backward less its recomputation (N - 1 steps a window,
+       each state stored as it goes, as BPTT's forward does: timed at BPTT's
+       forward rate) */
+    double ck_s = o->ckpt_bwd - o->bruno_bwd, full_s = o->full_bwd - o->bruno_bwd;
+    double ck_adj_s = full_s - (o->full_updates - o->updates) / bptt;
+    double ck_all = ck_s > 0 ? o->ckpt_updates / ck_s : 0, full_all = full_s > 0 ? o->full_updates / full_s : 0;
+    double ck_adj = ck_adj_s > 0 ? o->updates / ck_adj_s : 0;
     fprintf(f, "phase_hidden,%zu\nphase_seq_ms,%zu\nphase_updates,%.6g\nphase_recompute_updates,%.6g\n", H, ms,
             o->updates, o->recompute_updates);
     fprintf(f, "phase_bruno_forward_s,%.6g\nphase_bptt_forward_s,%.6g\nphase_checkpoint_forward_s,%.6g\n", o->bruno_fwd,
@@ -551,6 +569,10 @@ static int phase_write(FILE *f, const phase_times *o, size_t H, size_t ms)
     fprintf(f, "bruno_forward_updates_per_s,%.6g\nbptt_forward_updates_per_s,%.6g\n", bruno, bptt);
     fprintf(f, "checkpoint_forward_updates_per_s,%.6g\n", o->updates / o->ckpt_fwd);
     fprintf(f, "adjoint_updates_per_s,%.6g\ncheckpoint_recompute_updates_per_s,%.6g\n", adj, rec);
+    fprintf(f, "checkpoint_backward_updates,%.6g\ncheckpoint_backward_updates_per_s,%.6g\n", o->ckpt_updates, ck_all);
+    fprintf(f, "checkpoint_all_snapshots_backward_updates,%.6g\ncheckpoint_all_snapshots_backward_updates_per_s,%.6g\n",
+            o->full_updates, full_all);
+    fprintf(f, "checkpoint_adjoint_updates_per_s,%.6g\n", ck_adj);
     fprintf(f, "bptt_store_bytes,%.6g\nbptt_store_bytes_per_s,%.6g\nstream_write_s,%.6g\nstore_bandwidth_bytes_per_s,%.6g\n",
             o->store_bytes, o->store_bytes / o->bptt_fwd, o->stream, bw);
     fprintf(f, "store_bandwidth_updates_per_s,%.6g\n", bw_upd);
