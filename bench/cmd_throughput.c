@@ -37,9 +37,8 @@
    The exact trainers' phases (issue 14, §1), at the E1 set-up (dense
    512 -> FeLIF, --phase-hidden 128, --phase-ms 100 ms, batch 1, N = 1000,
    one thread), all in the same run and on a workspace that is already
-   allocated (a training epoch's steady state; `bruno-bench memtime`
-   allocates it anew each repetition and so also counts the first touch of
-   its pages): the forward pass of BRUNO, of BPTT (every fine step's state
+   allocated (a training epoch's steady state, as `bruno-bench memtime`'s
+   times, which report the first touch of its pages apart): the forward pass of BRUNO, of BPTT (every fine step's state
    stored) and of checkpointing (binomial, 31), and each one's backward
    pass, best of --phase-rounds rounds, the nets timed one after the other
    in each round. Updates are T B H N neuron-steps of the fine loop

@@ -49,6 +49,15 @@ def phase_rows(m, tp_path, L):
              f"{share(m['checkpoint_recompute_updates_per_s'], arith)} |")
     P.append(f"| adjoint sweep (BPTT's backward) | {adj / M:.0f} M | {adj * m['bptt_store_bytes'] / m['phase_updates'] / 1e9:.2f} GB/s read | "
              f"| {share(adj, bruno)} of BRUNO's forward rate |")
+    if "checkpoint_backward_updates_per_s" in m:  # older CSVs lack the checkpointing rows
+        ck, full, cka = (m["checkpoint_backward_updates_per_s"], m["checkpoint_all_snapshots_backward_updates_per_s"],
+                         m["checkpoint_adjoint_updates_per_s"])
+        P.append(f"| checkpointing's backward (binomial, 31: {m['checkpoint_backward_updates']:.3g} updates recomputed "
+                 f"and reversed) | {ck / M:.0f} M | | {lim_a} | {share(ck, arith)} |")
+        P.append(f"| checkpointing's backward (N snapshots: {m['checkpoint_all_snapshots_backward_updates']:.3g} updates) | "
+                 f"{full / M:.0f} M | | {lim_a} | {share(full, arith)} |")
+        P.append(f"| adjoint sweep (checkpointing's, N snapshots: its backward less its recomputation at BPTT's forward "
+                 f"rate) | {cka / M:.0f} M | | | {share(cka, bruno)} of BRUNO's forward rate |")
     P.append("")
     return P
 

@@ -58,10 +58,12 @@ def main():
     # (hidden, seq) -> (trainer, schedule, K) -> list of rows (repeated configurations are averaged)
     runs = defaultdict(lambda: defaultdict(list))
     meta = set()
+    first_touch = True  # every row from a memtime that times the workspace's first touch apart
     with open(a.memtime, newline="") as f:
         for r in csv.DictReader(f):
             if r["neuron"] != "felif":
                 continue
+            first_touch = first_touch and bool(r.get("time_first_forward_s"))
             # "method": a CSV written before the rename of issue 13 (a resumed make reproduce)
             key = (r.get("trainer") or r["method"], r["schedule"], int(r["checkpoints"]))
             runs[(int(r["hidden"]), float(r["seq_ms"]))][key].append(r)
@@ -103,6 +105,11 @@ def main():
     w("counting allocator: parameters and their gradients, the input and dL/dy, and the")
     w("trainer's workspace; the ideal 1 - 1/N counts only the stored FeLIF states, so the")
     w("measured memory reduction sits below it where the fixed part is large.")
+    if first_touch:
+        w("Times are training's steady state: one forward + backward on the workspace kept from the")
+        w("step before, as training keeps it; the first step, which allocates the workspace and")
+        w("touches its pages (BPTT's store of every fine state), is timed apart (memtime's")
+        w("time_first_* columns) and in no time here.")
     if any(int(m[3]) == 1 for m in meta):
         w("Each time is a single run (SCALE=quick): on shared cores it can be far off, so read")
         w("the time columns as an order of magnitude; SCALE=paper averages repeats.")

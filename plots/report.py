@@ -189,6 +189,16 @@ def e1_explained(a):
             "%.2fx a forward update of BRUNO's kernel (BPTT's whole backward pass over BRUNO's whole forward pass, "
             "dense layers included), where the count assumes 1x." % (
                 100 * red, 100 * (N - 1) / (2.0 * N), 100 * nostore, bp["time_backward_s"] / br["time_forward_s"])))
+    first = [x for x in pts[k]["bptt"] if x.get("time_first_forward_s")]
+    if first:  # memtime keeps the workspace: its first step is timed apart
+        t1 = sum(float(x["time_first_forward_s"]) + float(x["time_first_backward_s"]) for x in first) / len(first)
+        out.append("")
+        out.append(
+            "These times are training's steady state: each step runs on the workspace kept from the step before, as "
+            "a training run keeps it. The first step allocates the workspace and touches its pages for the "
+            "first time; for exact BPTT, whose workspace holds every fine state, that step took %.3f s against "
+            "%.3f s afterwards (memtime's time_first_* columns), a cost `bruno-bench train` pays once per epoch (it frees the workspace between epochs), not per step." % (
+                t1, bp["time_total_s"]))
     out.append("")
     return out
 
