@@ -148,6 +148,7 @@ typedef struct run {
     bruno_data_jsb_seqs jtr, jte;
     double q_out[88];
     size_t n_train, n_test, T, C, n_out;
+    size_t fine_lanes;   /* neurons of the device (FeLIF-kind) layers: the fine loop's lanes per sample */
     bruno_net net;
     bruno_optim opt;
     bruno_plateau pl;
@@ -534,6 +535,9 @@ static bruno_result build_net(run *R)
         L[i].dev.input_gain = o->gain;
         L[i].snu.decay = 0.4;
     }
+    R->fine_lanes = 0;
+    for (i = 1; i < n; ++i) /* a device layer keeps the width of the dense layer before it */
+        if (L[i].kind == BRUNO_LAYER_FELIF && L[i - 1].kind == BRUNO_LAYER_DENSE) R->fine_lanes += L[i - 1].n_out;
     if ((r = bruno_net_init(&R->net, &nc)) != BRUNO_OK) return r;
     for (i = 0; i < n; ++i)
         if ((r = bruno_net_add(&R->net, &L[i])) != BRUNO_OK) {
@@ -710,6 +714,21 @@ static int write_summary(run *R, const char *status)
                      "read\",\n");
     fprintf(o.f, "  \"n_train\": %zu,\n  \"n_%s\": %zu,\n  \"n_steps\": %zu,\n  \"n_parameters\": %zu,\n",
             R->n_train, eval_name(R), R->n_test, R->T, n_weights);
+    /* what one epoch runs, for bench/grid_estimate.py's arithmetic floor: samples x network steps
+       of the training pass (Braille: whole batches, the remainder dropped) and of one evaluation
+       pass, and the neurons on the fine loop */
+    {
+        size_t st_tr = 0, st_te = 0, k;
+        if (R->task == TASK_JSB) {
+            for (k = 0; k < R->n_train; ++k) st_tr += R->jtr.n_steps[k];
+            for (k = 0; k < R->n_test; ++k) st_te += R->jte.n_steps[k];
+        } else {
+            st_tr = R->n_train / (size_t)R->o.batch * (size_t)R->o.batch * R->T;
+            st_te = R->n_test * R->T;
+        }
+        fprintf(o.f, "  \"fine_lanes\": %zu,\n  \"epoch_sample_steps_train\": %zu,\n  \"epoch_sample_steps_%s\": %zu,\n",
+                R->fine_lanes, st_tr, eval_name(R), st_te);
+    }
     if (R->task == TASK_JSB)
         fputs(eval_text(R, "  \"metrics_note\": \"test_loss: mean sigmoid BCE over the 54 keys and steps t >= 5, averaged "
                      "over pieces; test_nll_frame (nats) and frame accuracy TP/(TP+FP+FN): all 88 keys of the frames t "

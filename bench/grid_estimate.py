@@ -41,6 +41,37 @@ measured runs' fraction and each sample costs in proportion to its steps:
 f_train = f_test = (N' / (n_train + n_test)) * (T' / T), where n_train,
 n_test and T are the measured runs' own (summary.json). JSB is not scaled.
 
+The arithmetic floor (what the grid would cost if every fine-loop update
+ran at the core's arithmetic limit and nothing else took time):
+
+    U_epoch(c)  = lanes(c) * (S_train(c) * u_train(c) + S_eval(c) * u_eval(c))
+    floor(c)    = U_epoch(c) / R_arith                  (seconds per epoch)
+    floor CPU-hours = sum_r E(r) * floor(c(r)) * f / 3600, its wall the same
+                  makespan on C cores
+
+lanes: the neurons of the device (FeLIF-kind) layers, the fine loop's
+lanes per sample; S_train, S_eval: samples x network steps of one epoch's
+training pass and of its evaluation pass (summary.json: fine_lanes,
+epoch_sample_steps_*); u_train: fine updates per lane and network step in
+training: N + 1 for BRUNO (N forward, one coarse adjoint step), 2 N for
+exact BPTT (N forward, N adjoint; checkpointing recomputes on top, so 2 N
+is a floor for it too), 2 for the coarse-only trainer (one coarse step
+forward and back); u_eval: N (coarse-only N + 1: the fine and the coarse
+evaluation). R_arith: arithmetic_limit_updates_per_s of `bruno-bench
+throughput` (the core's measured rate of independent 512-bit FMAs x 16
+lanes / the 61 vector operations of one step of the AVX-512 FeLIF kernel,
+bench/cmd_throughput.c), read from --throughput CSV, else from
+ROOT/throughput.csv, else (with --probe) measured by `throughput
+--phases-only` into ROOT/grid-probe/throughput.csv. An adjoint update
+re-evaluates the lane and its Jacobian, so it costs at least a forward
+one; other devices (Heracles) are counted at FeLIF's cost per update, a
+floor only in FeLIF-equivalent updates (their own lanes are not counted);
+models without device layers (LIF, RLIF, SNU) have no fine loop and a
+floor of 0 here (their dense products are not floored). The fast kernel
+stops an item's fine loop once all its lanes froze, so a layer whose every
+neuron spikes early in a step runs fewer than N updates there: a measured
+epoch can in principle sit below this floor.
+
 The E1, E4 and RRAM runs and the figures are not in the projection: they
 are seconds to minutes (ROOT/.runs/*.json records each run's wall time)
 against the training runs' hours. Standard library only.
@@ -116,7 +147,9 @@ def measured(root):
             if cfg.get("limit_train") or cfg.get("limit_test") or cfg.get("threads", 1) != 1:
                 continue
             m = out.setdefault(c[0], {"tr": [], "te": [], "runs": [], "n_train": s.get("n_train"),
-                                      "n_test": s.get("n_test"), "n_steps": s.get("n_steps")})
+                                      "n_test": s.get("n_test"), "n_steps": s.get("n_steps"), "work": None})
+            if m["work"] is None:
+                m["work"] = work_of(s)
             m["tr"] += [e[0] for e in ep]
             m["te"] += [e[1] for e in ep]
             m["runs"].append(f"{src}/{n}")
@@ -125,6 +158,52 @@ def measured(root):
         m["train_s"] = sum(m.pop("tr")) / m["epochs"]
         m["test_s"] = sum(m.pop("te")) / m["epochs"]
     return out
+
+
+def work_of(s):
+    """the fine-loop work of one epoch from a run's summary.json (None when the driver that wrote it did not record it)"""
+    cfg = s.get("config", {})
+    try:
+        lanes, n = int(s["fine_lanes"]), int(cfg["n_fine"])
+        s_tr, s_ev = int(s["epoch_sample_steps_train"]), int(s["epoch_sample_steps_" + s.get("eval", "test")])
+    except (KeyError, TypeError, ValueError):
+        return None
+    tr = cfg.get("trainer", "bruno")
+    u_tr = {"bruno": n + 1, "coarse": 2}.get(tr, 2 * n)  # bptt, checkpoint: N forward + N adjoint at least
+    u_ev = n + 1 if tr == "coarse" else n
+    return {"lanes": lanes, "n_fine": n, "trainer": tr, "updates_train": lanes * s_tr * u_tr,
+            "updates_eval": lanes * s_ev * u_ev}
+
+
+def arith_rate(path):
+    """arithmetic_limit_updates_per_s of a `bruno-bench throughput` CSV, or None"""
+    try:
+        with open(path) as f:
+            m = {r[0]: r[1] for r in csv.reader(f) if len(r) == 2}
+        v = float(m["arithmetic_limit_updates_per_s"])
+    except (OSError, KeyError, ValueError):
+        return None
+    return v if v > 0 else None
+
+
+def throughput_source(root, given=None, bench=None):
+    """(path, R_arith) of the arithmetic limit: --throughput, ROOT/throughput.csv, else measured with --probe"""
+    for p in ([given] if given else []) + [os.path.join(root, "throughput.csv"),
+                                           os.path.join(root, "grid-probe", "throughput.csv")]:
+        r = arith_rate(p)
+        if r:
+            return p, r
+    if bench and not given:
+        p = os.path.join(root, "grid-probe", "throughput.csv")
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        cmd = ["nice", "-n", "10", bench, "throughput", "--phases-only", "--phase-ms", "10", "--phase-rounds", "5",
+               "--out", p]
+        print("grid-estimate: " + " ".join(cmd), flush=True)
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = arith_rate(p)
+        if r:
+            return p, r
+    return None, None
 
 
 def paper_runs(scale):
@@ -172,12 +251,17 @@ def makespan(times, cores):
     return max(free)
 
 
-def estimate(root, scale="paper", cores=None, paper_samples=5400, paper_steps=102):
-    """the projection as a dict (None-valued parts where a configuration was never measured)"""
+def estimate(root, scale="paper", cores=None, paper_samples=5400, paper_steps=102, arith=(None, None)):
+    """the projection as a dict (None-valued parts where a configuration was never measured);
+    arith: (source, R_arith) of the floor, or (None, None)"""
     cores = cores or os.cpu_count() or 1
     meas = measured(root)
     runs = paper_runs(scale)
-    res = {"scale": scale, "cores": cores, "configs": [], "missing": [], "variants": {}}
+    res = {"scale": scale, "cores": cores, "configs": [], "missing": [], "variants": {},
+           "arith_source": arith[0], "arith_rate": arith[1]}
+    for m in meas.values():  # the floor of one epoch on the runs' own file [s]
+        w = m.get("work")
+        m["floor_s"] = (w["updates_train"] + w["updates_eval"]) / arith[1] if w and arith[1] else None
     for cfg in dict.fromkeys(c for _, c, _ in runs):
         n = sum(1 for _, c, _ in runs if c == cfg)
         ep = next(e for _, c, e in runs if c == cfg)
@@ -196,15 +280,21 @@ def estimate(root, scale="paper", cores=None, paper_samples=5400, paper_steps=10
             if variant == "paper_file" and cfg.startswith("braille-raw"):
                 # (N' n_train / N) / n_train * T' / T: the same for the test split
                 ftr = fte = paper_samples / (m["n_train"] + m["n_test"]) * paper_steps / m["n_steps"]
-            times.append((name, cfg, ep * (m["train_s"] * ftr + m["test_s"] * fte)))
+            fl = ep * m["floor_s"] * ftr if m["floor_s"] is not None else None
+            times.append((name, cfg, ep * (m["train_s"] * ftr + m["test_s"] * fte), fl))
         t = [x[2] for x in times]
-        by = {}
-        for _, cfg, x in times:
+        by, by_cfg = {}, {}
+        for _, cfg, x, _ in times:
             by[cfg.split("_")[0]] = by.get(cfg.split("_")[0], 0.0) + x
+            by_cfg[cfg] = by_cfg.get(cfg, 0.0) + x
         res["variants"][variant] = {
             "cpu_h": sum(t) / 3600, "wall_h": makespan(t, cores) / 3600,
             "lower_h": max(sum(t) / cores, max(t)) / 3600, "longest_h": max(t) / 3600,
-            "by_task_cpu_h": {k: v / 3600 for k, v in by.items()}, "runs": len(t)}
+            "by_task_cpu_h": {k: v / 3600 for k, v in by.items()},
+            "share": {k: v / sum(t) for k, v in by_cfg.items()}, "runs": len(t)}
+        fl = [x[3] for x in times]
+        if all(x is not None for x in fl):
+            res["variants"][variant].update({"floor_cpu_h": sum(fl) / 3600, "floor_wall_h": makespan(fl, cores) / 3600})
     return res
 
 
@@ -219,15 +309,21 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     out.append(f"# What SCALE={sc}'s training grid costs on this machine\n")
     out.append("`make grid-estimate` (`bench/grid_estimate.py`): per-epoch times from the finished runs' own "
                "`wall.csv` (`results/train/`, `results/grid-probe/`), the grid of `bench/grid.py`.\n")
+    sh = {v: x["share"] for v, x in res["variants"].items()}
     out.append("| configuration | runs | epochs each | train s / epoch | test s / epoch | epochs measured | "
-               "CPU-hours (all its runs) |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+               "CPU-hours (all its runs) | share of the CPU-hours (runs' file / %d samples) | fine updates / epoch | "
+               "floor s / epoch | measured / floor |" % paper_samples)
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for cfg, n, ep, m in res["configs"]:
         if m:
-            out.append("| %s | %d | %d | %.3f | %.3f | %d | %.2f |" % (
-                cfg, n, ep, m["train_s"], m["test_s"], m["epochs"], n * ep * (m["train_s"] + m["test_s"]) / 3600))
+            w, fl, t = m.get("work"), m.get("floor_s"), m["train_s"] + m["test_s"]
+            share = ("%.1f %% / %.1f %%" % (100 * sh["measured"][cfg], 100 * sh["paper_file"][cfg])) if sh else "-"
+            upd = "%.3g" % (w["updates_train"] + w["updates_eval"]) if w else "not recorded"
+            out.append("| %s | %d | %d | %.3f | %.3f | %d | %.2f | %s | %s | %s | %s |" % (
+                cfg, n, ep, m["train_s"], m["test_s"], m["epochs"], n * ep * t / 3600, share, upd,
+                "%.3f" % fl if fl is not None else "-", "%.1fx" % (t / fl) if fl else "- (no fine loop)" if w else "-"))
         else:
-            out.append("| %s | %d | %d | not run | not run | 0 | - |" % (cfg, n, ep))
+            out.append("| %s | %d | %d | not run | not run | 0 | - | - | - | - | - |" % (cfg, n, ep))
     out.append("")
     if res["missing"]:
         out.append("No projection: %d configuration(s) have no finished epoch (%s); `make grid-estimate` "
@@ -264,6 +360,7 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
         out.append("| %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.1f |%s" % (
             label, x["runs"], x["cpu_h"], b, j, x["longest_h"], x["wall_h"], x["lower_h"], tgt))
     out.append("")
+    out += floor_markdown(res, paper_samples)
     out.append("Per-epoch times are `wall.csv`'s times the run's CPU share (cpu_s / wall_s of its process): a "
                "single-threaded run's time on a core of its own. Cache and memory bandwidth shared with other "
                "jobs still slow it, and the first epochs of a run stand for all of its epochs (the spike "
@@ -271,17 +368,55 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     return "\n".join(out) + "\n"
 
 
+def floor_markdown(res, paper_samples):
+    """the arithmetic floor of the grid: formula, source of R_arith, totals (lines)"""
+    out = ["## The arithmetic floor\n"]
+    if not res["arith_rate"]:
+        return out + ["Not computed: no arithmetic limit (`arithmetic_limit_updates_per_s` of `bruno-bench throughput`, "
+                      "AVX-512 float builds only; --throughput CSV or --probe).\n"]
+    out.append("What the grid would cost if every fine-loop update ran at the core's arithmetic limit and nothing else "
+               "took time (bench/grid_estimate.py's docstring):\n")
+    out.append("    U_epoch(c) = lanes(c) * (S_train(c) * u_train(c) + S_eval(c) * u_eval(c))")
+    out.append("    floor(c)   = U_epoch(c) / R_arith")
+    out.append("    u_train    = N + 1 (BRUNO), 2 N (BPTT, checkpointing at least), 2 (coarse-only);"
+               " u_eval = N (coarse-only N + 1)\n")
+    out.append("lanes: neurons of the device layers; S: samples x network steps of an epoch's training and evaluation "
+               "pass (the runs' summary.json). R_arith = %.4g updates/s: `arithmetic_limit_updates_per_s` of `%s` "
+               "(the measured rate of independent 512-bit FMAs x 16 lanes / the 61 vector operations of one "
+               "AVX-512 FeLIF step). Heracles is counted at FeLIF's cost per update (its lane's operations are not "
+               "counted); LIF, RLIF and SNU have no fine loop and a floor of 0 (their dense products are not "
+               "floored).\n" % (res["arith_rate"], res["arith_source"]))
+    out.append("| Braille file | CPU-hours measured | floor CPU-hours | measured / floor | floor wall on %d cores [h] |"
+               % res["cores"])
+    out.append("|---|---:|---:|---:|---:|")
+    for v, label in (("measured", "the runs' own"), ("paper_file", "scaled to %d samples" % paper_samples)):
+        x = res["variants"][v]
+        if "floor_cpu_h" not in x:
+            out.append("| %s | %.1f | - | - | - |" % (label, x["cpu_h"]))
+            continue
+        out.append("| %s | %.1f | %.1f | %.1fx | %.1f |" % (label, x["cpu_h"], x["floor_cpu_h"],
+                                                            x["cpu_h"] / x["floor_cpu_h"], x["floor_wall_h"]))
+    out.append("")
+    return out
+
+
 def write_csv(res, path):
     f = io.StringIO()
     w = csv.writer(f, lineterminator="\n")
     w.writerow(["configuration", "runs", "epochs", "train_s_per_epoch", "test_s_per_epoch", "epochs_measured",
-                "measured_in"])
+                "measured_in", "fine_updates_per_epoch", "floor_s_per_epoch", "share_of_cpu_h"])
     for cfg, n, ep, m in res["configs"]:
+        wk, fl = (m.get("work"), m.get("floor_s")) if m else (None, None)
+        share = res["variants"].get("measured", {}).get("share", {}).get(cfg)
         w.writerow([cfg, n, ep] + ([f"{m['train_s']:.4f}", f"{m['test_s']:.4f}", m["epochs"], " ".join(m["runs"])]
-                                   if m else ["", "", 0, ""]))
+                                   if m else ["", "", 0, ""]) +
+                   [wk["updates_train"] + wk["updates_eval"] if wk else "", f"{fl:.4f}" if fl is not None else "",
+                    f"{share:.4f}" if share is not None else ""])
     for v, x in res["variants"].items():
+        fl = (f" floor_cpu_h={x['floor_cpu_h']:.3f} floor_wall_h={x['floor_wall_h']:.3f} R_arith={res['arith_rate']:.4g}"
+              if "floor_cpu_h" in x else "")
         w.writerow([f"total_{v}", x["runs"], "", "", "", "", f"cpu_h={x['cpu_h']:.3f} wall_h={x['wall_h']:.3f} "
-                    f"lower_h={x['lower_h']:.3f} cores={res['cores']}"])
+                    f"lower_h={x['lower_h']:.3f} cores={res['cores']}" + fl])
     with open(path + ".tmp", "w") as o:
         o.write(f.getvalue())
     os.replace(path + ".tmp", path)
@@ -298,6 +433,8 @@ def main():
     ap.add_argument("--paper-steps", type=int, default=102)
     ap.add_argument("--target-hours", type=float, default=grid.GRID_TARGET_H,
                     help="the wall-time target to mark (default bench/grid.py GRID_TARGET_H)")
+    ap.add_argument("--throughput", metavar="CSV",
+                    help="`bruno-bench throughput` CSV with the arithmetic limit of the floor (default ROOT/throughput.csv)")
     ap.add_argument("--out")
     ap.add_argument("--csv")
     a = ap.parse_args()
@@ -305,7 +442,8 @@ def main():
         sys.exit("grid_estimate: --cores, --probe-epochs, --paper-samples and --paper-steps must be >= 1")
     if a.probe:
         probe(a.probe, a.results, a.scale, a.probe_epochs, measured(a.results))
-    res = estimate(a.results, a.scale, a.cores, a.paper_samples, a.paper_steps)
+    res = estimate(a.results, a.scale, a.cores, a.paper_samples, a.paper_steps,
+                   throughput_source(a.results, a.throughput, a.probe))
     md = markdown(res, a.target_hours, a.paper_samples, a.paper_steps)
     if a.out:
         os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)

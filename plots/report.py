@@ -530,11 +530,13 @@ def grid_estimate():
 def section_grid(a, out):
     """issue 14 §4: the projected cost of SCALE=paper's training runs, from the runs' own wall.csv"""
     ge = grid_estimate()
-    res = ge.estimate(a.results, "paper")
+    # the floor's arithmetic limit from results/throughput.csv (`make bench`) or the probe's, if either exists
+    res = ge.estimate(a.results, "paper", arith=ge.throughput_source(a.results))
     md = ge.markdown(res, ge.grid.GRID_TARGET_H)
     title, _, body = md.partition("\n")
     out.append("#" + title + "\n")
-    out.append(demote(body) + "\n")
+    # its subsections (## in grid_estimate.md) one level below this section's heading
+    out.append("\n".join(("#" + l) if l.startswith("#") else l for l in body.strip().split("\n")) + "\n")
 
 
 def section_targets(a, out):
