@@ -164,7 +164,8 @@ def work_of(s):
     """the fine-loop work of one epoch from a run's summary.json (None when the driver that wrote it did not record it)"""
     cfg = s.get("config", {})
     try:
-        lanes, n = int(s["fine_lanes"]), int(cfg["n_fine"])
+        lanes = int(s["fine_lanes"])
+        n = int(cfg["n_fine"]) if lanes else 0  # models without device layers have no n_fine
         s_tr, s_ev = int(s["epoch_sample_steps_train"]), int(s["epoch_sample_steps_" + s.get("eval", "test")])
     except (KeyError, TypeError, ValueError):
         return None
@@ -360,7 +361,7 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
         out.append("| %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.1f |%s" % (
             label, x["runs"], x["cpu_h"], b, j, x["longest_h"], x["wall_h"], x["lower_h"], tgt))
     out.append("")
-    out += floor_markdown(res, paper_samples)
+    out += floor_markdown(res, paper_samples, target_h)
     out.append("Per-epoch times are `wall.csv`'s times the run's CPU share (cpu_s / wall_s of its process): a "
                "single-threaded run's time on a core of its own. Cache and memory bandwidth shared with other "
                "jobs still slow it, and the first epochs of a run stand for all of its epochs (the spike "
@@ -368,7 +369,7 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     return "\n".join(out) + "\n"
 
 
-def floor_markdown(res, paper_samples):
+def floor_markdown(res, paper_samples, target_h=None):
     """the arithmetic floor of the grid: formula, source of R_arith, totals (lines)"""
     out = ["## The arithmetic floor\n"]
     if not res["arith_rate"]:
@@ -386,16 +387,20 @@ def floor_markdown(res, paper_samples):
                "AVX-512 FeLIF step). Heracles is counted at FeLIF's cost per update (its lane's operations are not "
                "counted); LIF, RLIF and SNU have no fine loop and a floor of 0 (their dense products are not "
                "floored).\n" % (res["arith_rate"], res["arith_source"]))
-    out.append("| Braille file | CPU-hours measured | floor CPU-hours | measured / floor | floor wall on %d cores [h] |"
-               % res["cores"])
-    out.append("|---|---:|---:|---:|---:|")
+    tcol = " the target at the floor |" if target_h else ""
+    out.append("| Braille file | CPU-hours measured | floor CPU-hours | measured / floor | floor wall on %d cores [h] |%s"
+               % (res["cores"], tcol))
+    out.append("|---|---:|---:|---:|---:|%s" % ("---|" if target_h else ""))
     for v, label in (("measured", "the runs' own"), ("paper_file", "scaled to %d samples" % paper_samples)):
         x = res["variants"][v]
         if "floor_cpu_h" not in x:
-            out.append("| %s | %.1f | - | - | - |" % (label, x["cpu_h"]))
+            out.append("| %s | %.1f | - | - | - |%s" % (label, x["cpu_h"], " - |" if target_h else ""))
             continue
-        out.append("| %s | %.1f | %.1f | %.1fx | %.1f |" % (label, x["cpu_h"], x["floor_cpu_h"],
-                                                            x["cpu_h"] / x["floor_cpu_h"], x["floor_wall_h"]))
+        tgt = ""
+        if target_h:  # whether even the floor meets the wall-time target
+            tgt = " %s |" % ("within %g h" % target_h if x["floor_wall_h"] <= target_h else "above %g h" % target_h)
+        out.append("| %s | %.1f | %.1f | %.1fx | %.1f |%s" % (label, x["cpu_h"], x["floor_cpu_h"],
+                                                              x["cpu_h"] / x["floor_cpu_h"], x["floor_wall_h"], tgt))
     out.append("")
     return out
 
