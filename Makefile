@@ -163,6 +163,9 @@ status:
 # SCALE=paper's training runs, projected from the runs' own wall.csv
 # (bench/grid_estimate.py writes the formula out); PROBE=1 (default) first
 # trains one epoch of each configuration that has none yet (results/grid-probe/).
+# Beside it the arithmetic floor: every fine-loop update at the core's arithmetic
+# limit (RESULTS/throughput.csv of `make bench`, else measured by the probe with
+# `bruno-bench throughput --phases-only`).
 # The target (bench/grid.py GRID_TARGET_H) is marked met or not.
 PROBE ?= 1
 grid-estimate: $(BENCH)
