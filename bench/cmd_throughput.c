@@ -35,8 +35,8 @@
    the two (threads2_efficiency_vs_pair) tells the code's share.
 
    The exact trainers' phases (issue 14, §1), at the E1 set-up (dense
-   512 -> FeLIF, --phase-hidden 128, --phase-ms 100 ms, batch 1, N = 1000,
-   one thread), all in the same run and on a workspace that is already
+   512 -> FeLIF, or the device --neuron names, --phase-hidden 128,
+   --phase-ms 100 ms, batch 1, N = 1000, one thread), all in the same run and on a workspace that is already
    allocated (a training epoch's steady state; `bruno-bench memtime`
    allocates it anew each repetition and so also counts the first touch of
    its pages): the forward pass of BRUNO, of BPTT (every fine step's state
