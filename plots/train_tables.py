@@ -222,8 +222,10 @@ def jsb(args, names, paper, targets):
     out.append("Ours: `bruno-bench train --task jsb`, SCALE=%s, mean over seeds. BCE = mean sigmoid BCE over "
                "the 54 cropped keys and the steps after 5 warm-up steps (the training loss; the paper's "
                "number); NLL per frame over all 88 keys (nats) and frame accuracy TP/(TP+FP+FN) as in the "
-               "music literature. Paper: the authors' BRUNO FeLIF run (`reference/paper.csv`).\n" % args.scale)
-    out.append("| network | seeds | epochs | BCE @1 | BCE @19 | BCE, final | BCE, best (epoch) | NLL/frame, final | frame acc, final | paper BCE @1 | paper BCE @19 |")
+               "music literature. \"Lowest valid loss\": the epoch whose validation-split loss (the plateau's, "
+               "`plateau_loss`) is lowest, with its test BCE: no epoch is chosen on the test split. "
+               "Paper: the authors' BRUNO FeLIF run (`reference/paper.csv`).\n" % args.scale)
+    out.append("| network | seeds | epochs | BCE @1 | BCE @19 | BCE, final | BCE at the lowest valid loss (epoch) | NLL/frame, final | frame acc, final | paper BCE @1 | paper BCE @19 |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     curves = []
     stats = {}
@@ -240,7 +242,10 @@ def jsb(args, names, paper, targets):
         fin = mean_sd([r[1][-1]["test_loss"] for r in done])[0]
         nll = mean_sd([r[1][-1].get("test_nll_frame") for r in done if r[1][-1].get("test_nll_frame") is not None])[0]
         fa = mean_sd([r[1][-1].get("test_frame_acc") for r in done if r[1][-1].get("test_frame_acc") is not None])[0]
-        best = min(((x["test_loss"], int(x["epoch"])) for r in done for x in r[1]), default=(None, None))
+        # the epoch is chosen on the validation split (plateau_loss), never on the test split (issue 17);
+        # runs made before that column have no such epoch
+        best = min(((x["plateau_loss"], x["test_loss"], int(x["epoch"])) for r in done for x in r[1]
+                    if x.get("plateau_loss") is not None), default=(None, None, None))[1:]
         eps = sorted(set(int(r[1][-1]["epoch"]) for r in done))
         first20 = [mean_sd([x["test_loss"] for r in done for x in r[1] if int(x["epoch"]) == e])[0]
                    for e in range(1, 21)]
