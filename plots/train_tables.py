@@ -333,7 +333,8 @@ def jsb_wall_ratio(args, names, targets):
     r = tot["bptt"][0] / tot["bruno"][0] if ok else None
     rt = tot["bptt"][1] / tot["bruno"][1] if ok and tot["bruno"][1] > 0 else None
     targets.append(("E3", "JSB exact BPTT wall time <= %g x BRUNO's (issue 14; the runs' wall.csv)" % JSB_WALL_TARGET,
-                    None if not ok else "%.2f x (%.1f vs %.1f min over %d epochs, %d seed%s; training passes alone %s)" % (
+                    None if not ok else "%.2f x (%.1f vs %.1f min over %d epochs, %d seed%s; both walls include the same forward-only test "
+                        "and validation passes; the training passes alone: %s)" % (
                         r, tot["bptt"][0] / 60, tot["bruno"][0] / 60, eps, seeds, "" if seeds == 1 else "s",
                         "—" if rt is None else "%.2f x" % rt),
                     None if not ok else r <= JSB_WALL_TARGET))
