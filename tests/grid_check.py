@@ -78,6 +78,12 @@ def events_ok(scale, runs, names):
     for n in want:
         ep = c["events_heracles_epochs"] if "_heracles_" in n else c["events_epochs"]
         ok &= sum(x.endswith(f"--epochs {ep} --out results/train/{n}") and "--hparams auto" in x for x in cmds) == 1
+    # the tables read them back: plots/train_tables.py parses every name into task, neuron, trainer, bits, seed
+    sys.path.insert(0, os.path.join(HERE, "plots"))
+    import train_tables
+    for n in want:
+        p = train_tables.parse_name(n)
+        ok &= p is not None and p[0] == "braille-events" and "_".join(str(x) for x in p[1:4]) in n
     nn = [x for x in runs if x.startswith("build/bruno-bench nn ")]
     ok &= sorted(x.split("--out ")[-1] for x in nn) == ["results/nn/braille-events.csv", "results/nn/braille-raw.csv"]
     print(f"grid_check: {scale}: {len(cmds)} added event-file runs, {len(nn)} nn runs "
