@@ -69,7 +69,7 @@ for b in (32, 8, 4, 3):
 # encoding (--gain-std 2 --bin-s 10e-3: the probe that first left chance; the encoding's bias s.d. is 0,
 # the events default), one-at-a-time variations of lr, init-scale and the encoding around them;
 # --limit-train 800 and 3 epochs keep a sweep small (the header records both: with batch 128 that is
-# 7 updates an epoch, so the scores are early-training ones). Bits 8 and 4 are not swept:
+# 6 updates an epoch, so the scores are early-training ones). Bits 8 and 4 are not swept:
 # `sweep.py check` runs the 32-bit choice once on validation.
 EV_LIMIT = 800
 EV_EPOCHS = 3
@@ -89,6 +89,9 @@ for m, by_bits in EV_BASE.items():
         SWEEPS[f"braille-events_{m}_{b}"] = braille("braille-events", m, b, dict(base, **EV_ENC), vary, EV_EPOCHS)
 for k in [k for k in SWEEPS if k.startswith("braille-events")]:
     SWEEPS[k]["args"] += f" --limit-train {EV_LIMIT}"
+    SWEEPS[k]["base_note"] = (f"--limit-train {EV_LIMIT}: the first {EV_LIMIT} samples of that training split, {EV_LIMIT // 128} updates "
+                              "an epoch;\n# the base configuration is the raw file's validation-selected values "
+                              "with --gain-std 2 --bin-s 10e-3")
 
 
 JSB_FELIF = {"lr": 0.005, "gain": 1e-8, "v-thr": 2.0, "i-dsc": 1e-11, "plateau": 1}
@@ -169,7 +172,8 @@ def select(root, key, write):
          "# the test split was not read. Every configuration is one run of",
          f"#   build/bruno-bench train {s['args']} {VAL} --seed {SEED} --epochs {s['epochs']} ARGS",
          "# (training split minus a validation carve of 20 % (Braille: per class; JSB: whole pieces), val_seed 0;",
-         "# the base configuration is the file's values before this sweep, which were not validation-selected).",
+         "# " + s.get("base_note", "the base configuration is the file's values before this sweep, which were not "
+                                   "validation-selected") + ").",
          "# Validation "
          + ("accuracy %" if pct else s["metric"]) + " after each epoch:"]
     for cname, c, vals, sc, st in rows:
