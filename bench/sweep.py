@@ -288,7 +288,7 @@ def check_write(root, key, args):
     if c.get("writes"):
         text = ([f"# {key}: NOT swept. The values of {srcs}, run ONCE on a VALIDATION split carved from the",
                  f"# training split (`python3 bench/sweep.py check --only {key}`; the test split was not read) to",
-                 "# record that they learn at this configuration; no selection was made here:"] + rec
+                 "# record how they do at this configuration; no selection was made here:"] + rec
                 + [f"{k} = {v}" for k, v in check_values(key).items()])
         path = os.path.join("reference", "hparams", key + ".txt")
     else:
