@@ -270,6 +270,15 @@ def events_intro(args, g):
 
 def braille_events(args, names, paper):
     out = braille(args, names, paper, [], task="braille-events", curves_csv="braille_events_curves.csv")
+    g = group(args.train_dir, names, "braille-events")
+    planned = lambda heracles: {r[3] for k, runs in g.items() if (k[0] == "heracles") == heracles
+                                for r in runs if r[3]}
+    h, rest = planned(True), planned(False)
+    if h and rest and max(h) < max(rest):
+        out.append("")
+        out.append("Heracles rows at a reduced scale: %s epoch(s) planned against %s for the other rows (a Heracles "
+                   "epoch on this file costs several FeLIF ones; bench/grid.py TRAIN_SCALE)."
+                   % ("/".join(str(x) for x in sorted(h)), "/".join(str(x) for x in sorted(rest))))
     out.append("")
     out.append(nn_line(nn_baseline(os.path.join(args.out_dir, "nn", "braille-events.csv")),
                        "the same split, at each bin width (a bin decides which events coincide)"))
