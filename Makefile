@@ -231,8 +231,10 @@ PEERS_ARGS ?=
 bench: $(BENCH)
 	@mkdir -p $(RESULTS)
 	$(BENCH) throughput --out $(RESULTS)/throughput.csv
+	$(BENCH) throughput --neuron heracles --phases-only --out $(RESULTS)/throughput_heracles.csv
 	$(MAKE) --no-print-directory peers
-	python3 plots/bench_table.py $(RESULTS)/throughput.csv $(RESULTS)/peers.csv $(RESULTS)/bench.md
+	python3 plots/bench_table.py $(RESULTS)/throughput.csv $(RESULTS)/peers.csv $(RESULTS)/bench.md \
+		$(RESULTS)/throughput_heracles.csv
 	@cat $(RESULTS)/bench.md
 peers-deps: deps
 	@$(PEERS_PY) -c 'import torch' 2>/dev/null || sh ci/deps.sh python3-torch

@@ -3299,7 +3299,7 @@ static BRUNO__INLINE float bruno__flog2(float x)
         for (j = ja; j < jb; ++j) {                                                                                    \
             size_t jc = uniform ? 0 : j;                                                                               \
             bruno_real vq = vr[j], pq = pr[j], pc = S[(C_PCLIP) * n + jc], vc = S[(C_VCLIP) * n + jc], pn, vn;         \
-            uint32_t tk = tr[j], ntk;                                                                                  \
+            uint32_t tk = tr[j], fresh;                                                                                \
             if (sv) { /* the step's input state, as loaded */                                                         \
                 sv[j] = vq;                                                                                            \
                 sp[j] = pq;                                                                                            \
@@ -3309,9 +3309,11 @@ static BRUNO__INLINE float bruno__flog2(float x)
             vn = vn > vc ? vc : (vn < -vc ? -vc : vn);                                                                 \
             vr[j] = i < tk ? vn : vq;                                                                                  \
             pr[j] = i < tk ? pn : pq;                                                                                  \
-            ntk = (tk == BRUNO_RUNNING && vn >= thr) ? i + 1 : tk;                                                     \
-            tr[j] = ntk;                                                                                               \
-            running += i + 1 < ntk;                                                                                    \
+            fresh = (uint32_t)(tk == BRUNO_RUNNING) & (uint32_t)(vn >= thr); /* spikes in this step */                 \
+            tr[j] = fresh ? i + 1 : tk;                                                                                \
+            /* i + 1 < the new taken, as a sum of 0/1 (gcc 12 did not take a  \
+               count under a select for a reduction) */                       \
+            running += (fresh ^ 1u) & (uint32_t)(i + 1 < tk);                                                          \
         }                                                                                                              \
         return running;                                                                                                \
     }                                                                                                                  \
@@ -3347,9 +3349,9 @@ static BRUNO__INLINE float bruno__flog2(float x)
     static BRUNO__INLINE void pre##_adj_impl(const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr, \
                                              const bruno_real *BRUNO__RESTRICT Ir, const uint32_t *BRUNO__RESTRICT tr, \
                                              bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,         \
-                                             bruno_real *BRUNO__RESTRICT gIr, const bruno_real *S, size_t n,           \
-                                             size_t ja, size_t jb, uint32_t i, bruno_real tau, bruno_real rg,          \
-                                             int uniform)                                                              \
+                                             bruno_real *BRUNO__RESTRICT gIr, const bruno_real *BRUNO__RESTRICT S,     \
+                                             size_t n, size_t ja, size_t jb, uint32_t i, bruno_real tau,               \
+                                             bruno_real rg, int uniform)                                               \
     {                                                                                                                  \
         size_t j;                                                                                                      \
         if (tr) {                                                                                                      \
@@ -3361,12 +3363,23 @@ static BRUNO__INLINE float bruno__flog2(float x)
                 ADJ(S, n, uniform ? 0 : j, vr[j], pr[j], Ir[j], tau, rg, (bruno_real)1, &gvr[j], &gpr[j], &gIr[j]);    \
         }                                                                                                              \
     }                                                                                                                  \
+    /* the row loop behind a call of its own whose pointers are restrict      \
+       parameters: inlined into the window's loop the restrict was lost, and  \
+       gcc 12 gave up on the run-time alias checks of every row of S */       \
+    static BRUNO__UNUSED BRUNO__NOINLINE void pre##_adj_call(                                                          \
+        const bruno_real *BRUNO__RESTRICT vr, const bruno_real *BRUNO__RESTRICT pr, const bruno_real *BRUNO__RESTRICT Ir, \
+        const uint32_t *BRUNO__RESTRICT tr, bruno_real *BRUNO__RESTRICT gvr, bruno_real *BRUNO__RESTRICT gpr,          \
+        bruno_real *BRUNO__RESTRICT gIr, const bruno_real *BRUNO__RESTRICT S, size_t n, size_t ja, size_t jb,          \
+        uint32_t i, bruno_real tau, bruno_real rg, int uniform)                                                        \
+    {                                                                                                                  \
+        if (uniform) pre##_adj_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 1);                       \
+        else pre##_adj_impl(vr, pr, Ir, tr, gvr, gpr, gIr, S, n, ja, jb, i, tau, rg, 0);                               \
+    }                                                                                                                  \
     static BRUNO__UNUSED void pre##_adj_row(const bruno_device_row *r, uint32_t i, bruno_real tau)                     \
     {                                                                                                                  \
         bruno_real rg = r->grad ? (bruno_real)1 : (bruno_real)0;                                                       \
-        if (r->uniform)                                                                                                \
-            pre##_adj_impl(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 1);  \
-        else pre##_adj_impl(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 0); \
+        pre##_adj_call(r->v, r->p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg,          \
+                       r->uniform);                                                                                    \
     }                                                                                                                  \
     static BRUNO__UNUSED void pre##_adj_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,    \
                                                size_t stride)                                                          \
@@ -3375,9 +3388,8 @@ static BRUNO__INLINE float bruno__flog2(float x)
         uint32_t i = i1;                                                                                               \
         while (i-- > i0) {                                                                                             \
             const bruno_real *v = r->v + (size_t)(i - i0) * stride, *p = r->p + (size_t)(i - i0) * stride;             \
-            if (r->uniform)                                                                                            \
-                pre##_adj_impl(v, p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 1);    \
-            else pre##_adj_impl(v, p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg, 0);   \
+            pre##_adj_call(v, p, r->I, r->taken, r->gv, r->gp, r->gI, r->S, r->n, r->ja, r->jb, i, tau, rg,            \
+                           r->uniform);                                                                                \
         }                                                                                                              \
     }
 
@@ -4295,6 +4307,9 @@ static BRUNO__INLINE void bruno__heracles_jac(const bruno_real *S, size_t n, siz
 {
     const bruno_real KPW = BRUNO__HS(BRUNO__H_KPW), RFD = BRUNO__HS(BRUNO__H_RFD), A = BRUNO__HS(BRUNO__H_A);
     const bruno_real vc = BRUNO__HS(BRUNO__H_VCLIP), ln2 = (bruno_real)0.693147180559945309;
+    /* every constant loaded unconditionally: a load under a select became a
+       masked load of an invariant address, which gcc 12 cannot vectorise */
+    const bruno_real GW = BRUNO__HS(BRUNO__H_GW), I0A = BRUNO__HS(BRUNO__H_I0A), IVT = BRUNO__HS(BRUNO__H_IVT);
     const int plain = grad != 0;
     bruno__hlane o;
     bruno_real num_v, D_v, D_p, w_v, w_p, E_v, E_p, kE, f_v, f_p, fe_v, fe_p, Il_v, sc, q;
@@ -4306,9 +4321,9 @@ static BRUNO__INLINE void bruno__heracles_jac(const bruno_real *S, size_t n, siz
     D_p = o.a - o.b;
     wi = (o.w0 >= 0) & (o.w0 <= o.whi);
     w_v = !plain ? (bruno_real)0
-                 : (wi ? (num_v - o.w0 * D_v) / o.Ds : (o.w0 > o.whi ? BRUNO__HS(BRUNO__H_GW) * o.sv : (bruno_real)0));
+                 : (wi ? (num_v - o.w0 * D_v) / o.Ds : (o.w0 > o.whi ? GW * o.sv : (bruno_real)0));
     w_p = plain && wi ? -o.w0 * D_p / o.Ds : (bruno_real)0;
-    Il_v = plain ? o.sv * BRUNO__HS(BRUNO__H_I0A) * o.ev * BRUNO__HS(BRUNO__H_IVT) : (bruno_real)0;
+    Il_v = plain ? o.sv * I0A * o.ev * IVT : (bruno_real)0;
     sc = plain ? (bruno_real)1 : (bruno_real)1e-3;
     E_v = (1 - p * KPW * w_v - o.E * RFD * w_v) / o.den;
     E_p = (-KPW * (o.w + p * w_p) - o.E * RFD * w_p) / o.den;

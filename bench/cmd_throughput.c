@@ -35,8 +35,8 @@
    the two (threads2_efficiency_vs_pair) tells the code's share.
 
    The exact trainers' phases (issue 14, §1), at the E1 set-up (dense
-   512 -> FeLIF, --phase-hidden 128, --phase-ms 100 ms, batch 1, N = 1000,
-   one thread), all in the same run and on a workspace that is already
+   512 -> FeLIF, or the device --neuron names, --phase-hidden 128,
+   --phase-ms 100 ms, batch 1, N = 1000, one thread), all in the same run and on a workspace that is already
    allocated (a training epoch's steady state; `bruno-bench memtime`
    allocates it anew each repetition and so also counts the first touch of
    its pages): the forward pass of BRUNO, of BPTT (every fine step's state
@@ -379,12 +379,12 @@ typedef struct phase_net {
     double tf, tb; /* best forward and backward [s] */
 } phase_net;
 
-static int phase_init(phase_net *s, bruno_trainer tr, uint32_t K, size_t H, size_t T, uint32_t N)
+static int phase_init(phase_net *s, const char *neuron, bruno_trainer tr, uint32_t K, size_t H, size_t T, uint32_t N)
 {
     e1_setup e;
     size_t nx = T * 512;
     memset(s, 0, sizeof *s);
-    e1_setup_init(&e, "felif", 512, H, 1, (double)T, 1e-3, 1e-9, N, 1);
+    e1_setup_init(&e, neuron, 512, H, 1, (double)T, 1e-3, 1e-9, N, 1);
     e.net.trainer = tr;
     e.net.schedule = BRUNO_SCHEDULE_BINOMIAL;
     e.net.checkpoints = K;
@@ -476,7 +476,7 @@ typedef struct phase_times {
     double vec_ops; /* independent 512-bit FMAs per s (0: not measured) */
 } phase_times;
 
-static int phase_times_run(size_t H, size_t T, uint32_t N, unsigned rounds, phase_times *o)
+static int phase_times_run(const char *neuron, size_t H, size_t T, uint32_t N, unsigned rounds, phase_times *o)
 {
     phase_net nb, np, nc, nf;
     void *buf = NULL;
@@ -494,9 +494,9 @@ static int phase_times_run(size_t H, size_t T, uint32_t N, unsigned rounds, phas
                             (double)bruno_checkpoint_recompute_steps(BRUNO_SCHEDULE_BINOMIAL, N, N));
     o->store_bytes = o->updates * 2 * (double)sizeof(bruno_real);
     o->stream = 1e300;
-    if (phase_init(&nb, BRUNO_TRAINER_BRUNO, 31, H, T, N) == 0 && phase_init(&np, BRUNO_TRAINER_BPTT, 31, H, T, N) == 0 &&
-        phase_init(&nc, BRUNO_TRAINER_CHECKPOINT, 31, H, T, N) == 0 &&
-        phase_init(&nf, BRUNO_TRAINER_CHECKPOINT, N, H, T, N) == 0 &&
+    if (phase_init(&nb, neuron, BRUNO_TRAINER_BRUNO, 31, H, T, N) == 0 && phase_init(&np, neuron, BRUNO_TRAINER_BPTT, 31, H, T, N) == 0 &&
+        phase_init(&nc, neuron, BRUNO_TRAINER_CHECKPOINT, 31, H, T, N) == 0 &&
+        phase_init(&nf, neuron, BRUNO_TRAINER_CHECKPOINT, N, H, T, N) == 0 &&
         (buf = malloc((size_t)o->store_bytes + 64)) != NULL) {
         char *b64 = (char *)buf + (64 - (uintptr_t)buf % 64) % 64;
         size_t bytes = (size_t)o->store_bytes / 64 * 64;
@@ -531,7 +531,7 @@ static int phase_times_run(size_t H, size_t T, uint32_t N, unsigned rounds, phas
 
 /* The phases' rates beside the limits, the two targets (PASS/FAIL on
    stderr, 1/0 in the CSV). 0, or -1 when a write failed. */
-static int phase_write(FILE *f, const phase_times *o, size_t H, size_t ms)
+static int phase_write(FILE *f, const phase_times *o, const char *neuron, size_t H, size_t ms)
 {
     double upd_bytes = 2 * (double)sizeof(bruno_real); /* v and p of one update */
     double bruno = o->updates / o->bruno_fwd, bptt = o->updates / o->bptt_fwd, adj_s = o->bptt_bwd - o->bruno_bwd;
@@ -541,6 +541,7 @@ static int phase_write(FILE *f, const phase_times *o, size_t H, size_t ms)
     /* the op count is the AVX-512 float kernel's (16 lanes a vector) */
     double arith = BRUNO_REAL_IS_DOUBLE ? 0 : o->vec_ops * 16 / PHASE_LANE_OPS;
     int pass_bptt = bptt >= t_bptt, pass_adj = adj >= t_adj;
+    fprintf(f, "phase_neuron,%s\n", neuron);
     fprintf(f, "phase_hidden,%zu\nphase_seq_ms,%zu\nphase_updates,%.6g\nphase_recompute_updates,%.6g\n", H, ms,
             o->updates, o->recompute_updates);
     fprintf(f, "phase_bruno_forward_s,%.6g\nphase_bptt_forward_s,%.6g\nphase_checkpoint_forward_s,%.6g\n", o->bruno_fwd,
@@ -569,7 +570,7 @@ int bench_cmd_throughput(int argc, char **argv)
 {
     uint64_t hidden = 256, batch = 4, steps = 20, n_fine = 1000, train_hidden = 128, train_batch = 8, train_ms = 50,
              repeats = 25, phase_hidden = 128, phase_ms = 100, phase_rounds = 5;
-    const char *out_path = NULL;
+    const char *out_path = NULL, *neuron = "felif";
     int help = 0, rc, phases_only = 0;
     bench_opt opts[] = {
         {"hidden", BENCH_OPT_U64, &hidden, "FeLIF neurons of the kernel measurement (default 256)", 0},
@@ -584,6 +585,7 @@ int bench_cmd_throughput(int argc, char **argv)
         {"phase-ms", BENCH_OPT_U64, &phase_ms, "sequence length of the phases in ms (default 100)", 0},
         {"phase-rounds", BENCH_OPT_U64, &phase_rounds, "rounds of the phases, best of (default 5)", 0},
         {"phases-only", BENCH_OPT_FLAG, &phases_only, "measure only the exact trainers' phases", 0},
+        {"neuron", BENCH_OPT_STRING, &neuron, "device neuron of the phases' hidden layer (default felif)", 0},
         {"out", BENCH_OPT_STRING, &out_path, "CSV file (default stdout), written atomically", 0},
     };
     double s_ref = 0, s_fast = 0, t_ref = 1, t_fast = 1, t1 = 1, upd;
@@ -603,6 +605,10 @@ int bench_cmd_throughput(int argc, char **argv)
                         "--train-ms <= 1e6, --phase-hidden <= 2^20, --phase-ms <= 1e5, --phase-rounds <= 1000)\n");
         return BENCH_EXIT_USAGE;
     }
+    if (!bruno_device_find(neuron)) {
+        fprintf(stderr, "bruno-bench throughput: --neuron %s: no such device\n", neuron);
+        return BENCH_EXIT_USAGE;
+    }
     upd = (double)hidden * (double)batch * (double)steps * (double)n_fine;
     memset(&tt, 0, sizeof tt);
     tt.t1c[0] = tt.t1c[1] = tt.t2 = 1;
@@ -611,7 +617,7 @@ int bench_cmd_throughput(int argc, char **argv)
         if (train_step_times(train_hidden, train_batch, train_ms, (unsigned)repeats, &tt) != 0) tt.t1c[0] = tt.t2 = -1;
         t1 = tt.t1c[0] < tt.t1c[1] ? tt.t1c[0] : tt.t1c[1]; /* either core */
     }
-    if (phase_times_run(phase_hidden, phase_ms, (uint32_t)n_fine, (unsigned)phase_rounds, &ph) != 0) ph.bptt_fwd = -1;
+    if (phase_times_run(neuron, phase_hidden, phase_ms, (uint32_t)n_fine, (unsigned)phase_rounds, &ph) != 0) ph.bptt_fwd = -1;
     if (t_ref <= 0 || t_fast <= 0 || t1 <= 0 || tt.t2 <= 0 || ph.bptt_fwd <= 0) {
         fprintf(stderr, "bruno-bench throughput: a measurement failed (out of memory?)\n");
         return BENCH_EXIT_FAIL;
@@ -634,7 +640,7 @@ int bench_cmd_throughput(int argc, char **argv)
     fprintf(out.f, "host_pair_speedup,%.4g\n", tt.pair_speedup);
     fprintf(out.f, "threads2_efficiency_vs_pair,%.4g\n", tt.efficiency);
     }
-    if (phase_write(out.f, &ph, (size_t)phase_hidden, (size_t)phase_ms) != 0) {
+    if (phase_write(out.f, &ph, neuron, (size_t)phase_hidden, (size_t)phase_ms) != 0) {
         bench_out_abort(&out);
         return BENCH_EXIT_FAIL;
     }

@@ -146,8 +146,11 @@ typedef struct run {
     /* JSB */
     bruno_data_jsb jsb;
     bruno_data_jsb_seqs jtr, jte;
+    /* JSB test runs with --plateau 1: the data set's own validation split,
+       whose loss the plateau steps on (never the test split's) */
+    bruno_data_jsb_seqs jpl;
     double q_out[88];
-    size_t n_train, n_test, T, C, n_out;
+    size_t n_train, n_test, n_pl, T, C, n_out;
     bruno_net net;
     bruno_optim opt;
     bruno_plateau pl;
@@ -211,6 +214,15 @@ static int find_data(const run *R, const char *rel, char *buf, size_t n)
    trained with (two extra columns at the end). */
 static int coarse_eval(const run *R) { return R->task != TASK_JSB && R->trainer == BRUNO_TRAINER_COARSE; }
 
+/* The plateau must not make a choice on the test split (issue 17: the test
+   split is read for the numbers we report, nothing else). The authors'
+   ELEANOR JSB script stepped reduce-on-plateau on the test loss; the
+   honest equivalent is the data set's own validation split (76 pieces of
+   the Boulanger-Lewandowski split, which the music literature uses for
+   exactly such choices), which no update ever trains on. A --eval val run
+   steps on its evaluated split: there that is the validation carve. */
+static int plateau_own_split(const run *R) { return R->task == TASK_JSB && R->o.plateau && !R->val; }
+
 static void cfg_add(run *R, const char *key, const char *fmt, ...)
 {
     size_t k = strlen(R->config);
@@ -268,6 +280,8 @@ static void make_config(run *R)
     if (o->dense_bias) cfg_add(R, "dense_bias", "1"); /* only when given, as the synapse options */
     if (o->log_spikes) cfg_add(R, "log_spikes", "1"); /* two (coarse-only: four) more columns */
     cfg_add(R, "plateau", "%llu", (unsigned long long)o->plateau);
+    /* a state.bin whose plateau stepped on the test loss is refused, not resumed */
+    if (plateau_own_split(R)) cfg_add(R, "plateau_on", "valid");
     cfg_add(R, "limit_train", "%llu", (unsigned long long)o->limit_train);
     cfg_add(R, "limit_test", "%llu", (unsigned long long)o->limit_test);
     if (R->val) { /* only when given: state.bin of test runs stays valid */
@@ -373,7 +387,10 @@ static int load_data(run *R)
             (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_TRAIN, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
                                         &R->a, &R->jtr, msg, sizeof msg)) != BRUNO_OK ||
             (r = bruno_data_jsb_prepare(&R->jsb, eval_split(R), BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
-                                        &R->a, &R->jte, msg, sizeof msg)) != BRUNO_OK) {
+                                        &R->a, &R->jte, msg, sizeof msg)) != BRUNO_OK ||
+            (plateau_own_split(R) &&
+             (r = bruno_data_jsb_prepare(&R->jsb, BRUNO_DATA_VALID, BRUNO_DATA_JSB_KEY_LO, BRUNO_DATA_JSB_CROP_KEYS,
+                                         &R->a, &R->jpl, msg, sizeof msg)) != BRUNO_OK)) {
             fprintf(stderr, "bruno-bench train: %s\n", msg);
             return -1;
         }
@@ -397,6 +414,12 @@ static int load_data(run *R)
                         R->jte.n_steps[i]);
                 return -1;
             }
+        for (i = 0; i < R->jpl.n_seqs; ++i)
+            if (R->jpl.n_steps[i] <= 5) {
+                fprintf(stderr, "bruno-bench train: validation piece %zu (plateau) has only %zu steps\n", i,
+                        R->jpl.n_steps[i]);
+                return -1;
+            }
     }
     if (R->task == TASK_JSB) {
         R->n_train = R->jtr.n_seqs;
@@ -411,6 +434,8 @@ static int load_data(run *R)
     }
     if (R->o.limit_train && R->o.limit_train < R->n_train) R->n_train = (size_t)R->o.limit_train;
     if (R->o.limit_test && R->o.limit_test < R->n_test) R->n_test = (size_t)R->o.limit_test;
+    R->n_pl = R->jpl.n_seqs;
+    if (R->o.limit_test && R->o.limit_test < R->n_pl) R->n_pl = (size_t)R->o.limit_test;
     return 0;
 }
 
@@ -575,7 +600,7 @@ static const char *csv_header(run *R)
     /* --log-spikes: output spikes per test sample, summed over the classes
        and steps (test_spikes) and of the class with the most (test_spikes_max) */
     static const char *h[2][3] = {
-        {"epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes\n",
+        {"epoch,train_loss,train_acc,test_loss,test_acc,test_nll_frame,test_frame_acc,lr,peak_bytes,plateau_loss\n",
          "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes,test_loss_coarse,test_acc_coarse\n",
          "epoch,train_loss,train_acc,test_loss,test_acc,lr,peak_bytes\n"},
         {"",
@@ -700,6 +725,16 @@ static int write_summary(run *R, const char *status)
                                               "they were trained with (one Euler step of dt); train_loss and train_acc "
                                               "are the coarse model's")
                                : "");
+    if (R->o.plateau)
+        fprintf(o.f, "  \"plateau_on\": \"%s\",\n  \"plateau_note\": \"%s\",\n",
+                plateau_own_split(R) ? "valid" : eval_name(R),
+                plateau_own_split(R)
+                    ? "reduce-on-plateau steps on the mean BCE (plateau_loss in epochs.csv) of the data set's own "
+                      "validation split (the 76 valid pieces of the Boulanger-Lewandowski split; --limit-test caps "
+                      "them too), which no update trains on; the authors' ELEANOR script stepped on the test loss, a "
+                      "choice made on the test split"
+                    : "--eval val: reduce-on-plateau steps on the evaluated validation carve; the test split is "
+                      "not read");
     fprintf(o.f, "  \"best_by\": \"%s\",\n  \"final\": ",
             eval_text(R, R->task == TASK_JSB ? "lowest test_loss" : "highest test_acc"));
     json_row(o.f, R->csv, R->st.epochs_done);
@@ -876,14 +911,44 @@ fail:
     return -1;
 }
 
-/* JSB: one piece per update. m: train_loss, train_acc, test_loss, test_acc(=frame acc), nll, t_train_end */
+/* JSB forward pass over the first n pieces of seqs (split sp, named what):
+   mean BCE of the loss function over pieces into *loss; the music metrics
+   into te when te is not NULL. 0, 1 diverged, -1 error (r set). */
+static int jsb_eval(run *R, uint64_t ep, const bruno_data_jsb_seqs *seqs, const bruno_data_jsb_split *sp, size_t n,
+                    const char *what, train_music *te, double *loss_out, bruno_result *r)
+{
+    const size_t K = R->C, skip = 5;
+    size_t k;
+    double loss, sum = 0;
+    const bruno_real *y;
+    for (k = 0; k < n; ++k) {
+        size_t T = seqs->n_steps[k];
+        const bruno_real *x = seqs->x + seqs->offset[k] * K, *tg = seqs->y + seqs->offset[k] * K;
+        if ((*r = bruno_net_forward(&R->net, x, T, 1, 0, &y)) != BRUNO_OK) {
+            if (is_div(*r)) { mark_diverged(R, ep, k + 1, what, "forward"); return 1; }
+            return -1;
+        }
+        if ((*r = bruno_loss_bce_logits(y, tg, T, 1, K, skip, NULL, &loss)) != BRUNO_OK) {
+            if (is_div(*r)) { mark_diverged(R, ep, k + 1, what, "loss"); return 1; }
+            return -1;
+        }
+        if (te) train_music_add(te, y, T, K, BRUNO_DATA_JSB_KEY_LO, sp->roll + (sp->offset[k] + 1) * 88, R->q_out, skip);
+        sum += loss;
+    }
+    *loss_out = sum / (double)n;
+    return 0;
+}
+
+/* JSB: one piece per update. m: train_loss, train_acc, test_loss, test_acc(=frame acc), nll, t_train_end,
+   plateau_loss (the loss the plateau steps on: the validation split's, never the test split's) */
 static int jsb_epoch(run *R, uint64_t ep, double *m)
 {
     const size_t K = R->C, skip = 5;
     size_t k, n = R->n_train;
-    double loss, sum = 0, test_sum = 0;
+    double loss, sum = 0;
     const bruno_real *y;
     bruno_result r;
+    int e;
     train_music tm, te;
     const bruno_data_jsb_split *str = &R->jsb.split[BRUNO_DATA_TRAIN], *ste = &R->jsb.split[eval_split(R)];
     memset(&tm, 0, sizeof tm);
@@ -913,23 +978,18 @@ static int jsb_epoch(run *R, uint64_t ep, double *m)
     m[0] = sum / (double)n;
     m[1] = train_music_accuracy(&tm);
     m[5] = bench_now();
-    for (k = 0; k < R->n_test; ++k) {
-        size_t T = R->jte.n_steps[k];
-        const bruno_real *x = R->jte.x + R->jte.offset[k] * K, *tg = R->jte.y + R->jte.offset[k] * K;
-        if ((r = bruno_net_forward(&R->net, x, T, 1, 0, &y)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "forward"); return 1; }
-            goto fail;
-        }
-        if ((r = bruno_loss_bce_logits(y, tg, T, 1, K, skip, NULL, &loss)) != BRUNO_OK) {
-            if (is_div(r)) { mark_diverged(R, ep, k + 1, eval_name(R), "loss"); return 1; }
-            goto fail;
-        }
-        train_music_add(&te, y, T, K, BRUNO_DATA_JSB_KEY_LO, ste->roll + (ste->offset[k] + 1) * 88, R->q_out, skip);
-        test_sum += loss;
+    if ((e = jsb_eval(R, ep, &R->jte, ste, R->n_test, eval_name(R), &te, &m[2], &r)) != 0) {
+        if (e > 0) return 1;
+        goto fail;
     }
-    m[2] = test_sum / (double)R->n_test;
     m[3] = train_music_accuracy(&te);
     m[4] = train_music_nll_per_frame(&te);
+    m[6] = m[2]; /* --eval val, or --plateau 0: the plateau (if any) sees the validation carve */
+    if (R->n_pl && (e = jsb_eval(R, ep, &R->jpl, &R->jsb.split[BRUNO_DATA_VALID], R->n_pl, "valid (plateau)", NULL,
+                                 &m[6], &r)) != 0) {
+        if (e > 0) return 1;
+        goto fail;
+    }
     return 0;
 fail:
     train_progress_clear(&R->prog);
@@ -979,6 +1039,7 @@ static void free_run(run *R)
     bruno_data_braille_events_free(&R->ev);
     bruno_data_jsb_seqs_free(&R->jtr);
     bruno_data_jsb_seqs_free(&R->jte);
+    bruno_data_jsb_seqs_free(&R->jpl);
     bruno_data_jsb_free(&R->jsb);
     free(R->csv);
     free(R->wall);
@@ -1022,7 +1083,7 @@ int bench_cmd_train(int argc, char **argv)
         {"init-scale", BENCH_OPT_DOUBLE, &o->init_scale, "dense weights: U(-s,s)*this, s = 1/sqrt(n_in) (default 1)", 0},
         {"surrogate", BENCH_OPT_STRING, &o->surrogate, "superspike (default Braille) or tanh (default JSB)", 0},
         {"surrogate-beta", BENCH_OPT_DOUBLE, &o->surrogate_beta, "SuperSpike slope (default 10)", 0},
-        {"plateau", BENCH_OPT_U64, &o->plateau, "1: reduce-on-plateau on the evaluated split's loss (test, or val with --eval val; default 1 JSB, 0 Braille)", 0},
+        {"plateau", BENCH_OPT_U64, &o->plateau, "1: reduce-on-plateau on a validation loss: JSB the data set's own valid split (--eval val: the carve), Braille only with --eval val; never the test split (default 1 JSB, 0 Braille)", 0},
         {"split-seed", BENCH_OPT_U64, &o->split_seed, "Braille: seed of the fixed train/test split (default 0)", 0},
         {"eval", BENCH_OPT_STRING, &o->eval,
          "test (default) or val: train on the training split minus a validation split carved from it and "
@@ -1181,6 +1242,12 @@ int bench_cmd_train(int argc, char **argv)
                         "--dense-bias, --log-spikes 0 or 1 (Braille only)\n");
         return BENCH_EXIT_USAGE;
     }
+    if (o->plateau && R->task != TASK_JSB && !R->val) {
+        /* Braille has no validation split of its own: a plateau there would step on the test loss */
+        fprintf(stderr, "bruno-bench train: --plateau 1 on Braille needs --eval val (the plateau must not step on "
+                        "the test split's loss)\n");
+        return BENCH_EXIT_USAGE;
+    }
     if ((strcmp(o->synapse, "ideal") && strcmp(o->synapse, "rram")) ||
         (strcmp(o->rounding, "stochastic") && strcmp(o->rounding, "deterministic")) ||
         (strcmp(o->synapse, "rram") == 0 && (o->bits < 2 || o->bits > 5))) {
@@ -1318,7 +1385,7 @@ int bench_cmd_train(int argc, char **argv)
         if (er < 0) goto done;
         if (er == 0) {
             /* every number of the row must be finite: a NaN loss or accuracy is a diverged run, never a result */
-            int q, nm = R->task == TASK_JSB ? 5 : coarse_eval(R) ? 8 : 4;
+            int q, nm = R->task == TASK_JSB ? 7 : coarse_eval(R) ? 8 : 4;
             for (q = 0; q < nm; ++q)
                 if (q != 5 && !isfinite(m[q])) {
                     mark_diverged(R, ep, 0, q < 2 ? "train" : eval_name(R), "metric");
@@ -1334,10 +1401,12 @@ int bench_cmd_train(int argc, char **argv)
             goto done;
         }
         t2 = bench_now();
-        if (o->plateau) bruno_plateau_step(&R->pl, m[2], &R->opt);
+        /* JSB: the validation split's loss (m[6]); Braille: the evaluated split's, which is validation (refused
+           with --eval test) */
+        if (o->plateau) bruno_plateau_step(&R->pl, R->task == TASK_JSB ? m[6] : m[2], &R->opt);
         if (R->task == TASK_JSB) {
-            if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%zu\n", (unsigned long long)ep, m[0], m[1], m[2],
-                       m[3], m[4], m[3], lr, R->ca.peak_bytes))
+            if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%zu,%.9g\n", (unsigned long long)ep, m[0], m[1],
+                       m[2], m[3], m[4], m[3], lr, R->ca.peak_bytes, m[6]))
                 goto oom;
         } else if (append(&R->csv, "%llu,%.9g,%.9g,%.9g,%.9g,%.9g,%zu", (unsigned long long)ep, m[0], m[1], m[2], m[3],
                           lr, R->ca.peak_bytes) ||

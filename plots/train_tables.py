@@ -294,8 +294,10 @@ def jsb(args, names, paper, targets):
     out.append("Ours: `bruno-bench train --task jsb`, SCALE=%s, mean over seeds. BCE = mean sigmoid BCE over "
                "the 54 cropped keys and the steps after 5 warm-up steps (the training loss; the paper's "
                "number); NLL per frame over all 88 keys (nats) and frame accuracy TP/(TP+FP+FN) as in the "
-               "music literature. Paper: the authors' BRUNO FeLIF run (`reference/paper.csv`).\n" % args.scale)
-    out.append("| network | seeds | epochs | BCE @1 | BCE @19 | BCE, final | BCE, best (epoch) | NLL/frame, final | frame acc, final | paper BCE @1 | paper BCE @19 |")
+               "music literature. \"Lowest valid loss\": the epoch whose validation-split loss (the plateau's, "
+               "`plateau_loss`) is lowest, with its test BCE: no epoch is chosen on the test split. "
+               "Paper: the authors' BRUNO FeLIF run (`reference/paper.csv`).\n" % args.scale)
+    out.append("| network | seeds | epochs | BCE @1 | BCE @19 | BCE, final | BCE at the lowest valid loss (epoch) | NLL/frame, final | frame acc, final | paper BCE @1 | paper BCE @19 |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     curves = []
     stats = {}
@@ -312,7 +314,10 @@ def jsb(args, names, paper, targets):
         fin = mean_sd([r[1][-1]["test_loss"] for r in done])[0]
         nll = mean_sd([r[1][-1].get("test_nll_frame") for r in done if r[1][-1].get("test_nll_frame") is not None])[0]
         fa = mean_sd([r[1][-1].get("test_frame_acc") for r in done if r[1][-1].get("test_frame_acc") is not None])[0]
-        best = min(((x["test_loss"], int(x["epoch"])) for r in done for x in r[1]), default=(None, None))
+        # the epoch is chosen on the validation split (plateau_loss), never on the test split (issue 17);
+        # runs made before that column have no such epoch
+        best = min(((x["plateau_loss"], x["test_loss"], int(x["epoch"])) for r in done for x in r[1]
+                    if x.get("plateau_loss") is not None), default=(None, None, None))[1:]
         eps = sorted(set(int(r[1][-1]["epoch"]) for r in done))
         first20 = [mean_sd([x["test_loss"] for r in done for x in r[1] if int(x["epoch"]) == e])[0]
                    for e in range(1, 21)]
@@ -358,6 +363,55 @@ def jsb(args, names, paper, targets):
     return out
 
 
+JSB_WALL_TARGET = 4.0  # issue 14 section 2: exact BPTT's wall time at most 4 times BRUNO's
+
+
+def load_wall(train_dir, name):
+    """wall.csv of a run: {epoch: (wall_s, train_s)}"""
+    out = {}
+    try:
+        with open(os.path.join(train_dir, name, "wall.csv")) as f:
+            for r in csv.DictReader(f):
+                e, w, t = fnum(r.get("epoch")), fnum(r.get("wall_s")), fnum(r.get("train_s"))
+                if e is not None and w is not None:
+                    out[int(e)] = (w, t)
+    except OSError:
+        pass
+    return out
+
+
+def jsb_wall_ratio(args, names, targets):
+    """exact BPTT's wall time over BRUNO's, from the grid's own JSB runs' wall.csv: per seed both
+    ran, over the epochs both finished (a run still going is compared where it is)"""
+    by = defaultdict(dict)  # seed -> trainer -> {epoch: (wall_s, train_s)}
+    for n in names:
+        p = parse_name(n)
+        if p and p[:2] == ("jsb", "felif") and p[2] in ("bptt", "bruno") and p[3] == 32:
+            by[p[4]][p[2]] = load_wall(args.train_dir, n)
+    tot = {"bptt": [0.0, 0.0], "bruno": [0.0, 0.0]}
+    eps, seeds = 0, 0
+    for seed, d in sorted(by.items()):
+        if "bptt" not in d or "bruno" not in d:
+            continue
+        common = sorted(set(d["bptt"]) & set(d["bruno"]))
+        if not common:
+            continue
+        seeds += 1
+        eps = max(eps, len(common))
+        for tr in tot:
+            tot[tr][0] += sum(d[tr][e][0] for e in common)
+            tot[tr][1] += sum(d[tr][e][1] or 0.0 for e in common)
+    ok = seeds > 0 and tot["bruno"][0] > 0
+    r = tot["bptt"][0] / tot["bruno"][0] if ok else None
+    rt = tot["bptt"][1] / tot["bruno"][1] if ok and tot["bruno"][1] > 0 else None
+    targets.append(("E3", "JSB exact BPTT wall time <= %g x BRUNO's (issue 14; the runs' wall.csv)" % JSB_WALL_TARGET,
+                    None if not ok else "%.2f x (%.1f vs %.1f min over %d epochs, %d seed%s; both walls include the same forward-only test "
+                        "and validation passes; the training passes alone: %s)" % (
+                        r, tot["bptt"][0] / 60, tot["bruno"][0] / 60, eps, seeds, "" if seeds == 1 else "s",
+                        "—" if rt is None else "%.2f x" % rt),
+                    None if not ok else r <= JSB_WALL_TARGET))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", required=True, help="file: one run name a line")
@@ -379,6 +433,7 @@ def main():
     if a.scale != "long":   # SCALE=long's tables (ROOT/long) sit beside the quick ones, which have it
         b += ["", nn_line(nn_baseline(os.path.join(a.out_dir, "nn", "braille-raw.csv")), "the same split")]
     j = jsb(a, names, paper, targets)
+    jsb_wall_ratio(a, names, targets)
     tgt = ["", "## The issue's targets (SCALE=%s)\n" % a.scale, "| experiment | target | measured | result |",
            "|---|---|---|---|"]
     for exp, what, val, ok in targets:

@@ -73,6 +73,7 @@ expect 2 "1: memtime --batch 2^40" $B memtime --batch 1099511627776 --hidden 4 -
 expect 2 "1: memtime --seq-ms 1e12 (steps x batch x inputs)" $B memtime --seq-ms 1e12 --hidden 4 --inputs 4
 expect 2 "1: e1dump --batch 2^46" $B e1dump --dir "$D/e1" --batch 70368744177664 --hidden 4 --inputs 4
 expect 2 "1: throughput --hidden 2^40" $B throughput --hidden 1099511627776
+expect 2 "2: throughput --neuron nosuch (no such device)" $B throughput --phases-only --neuron nosuch && says "throughput --neuron" "no such device"
 expect 2 "1: trace --n-fine 4e9 (hours of work)" $B trace --n-fine 4000000000 --duration 0.01
 expect 2 "1: trace --neurons 1e6 for 1e5 steps (1e11 rows)" $B trace --neurons 1000000 --duration 100
 expect 2 "1: train --n-fine 2e6" $B train $JSBF --n-fine 2000000 --out "$D/t1a"

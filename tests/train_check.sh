@@ -147,13 +147,22 @@ open(sys.argv[2], 'wb').write(bytes(b))" "$JF" "$D/jsb_test_inverted.bin"
 VAL="--task jsb --neuron snu --epochs 2 --limit-train 6 --limit-test 3 --seed 5 --eval val --val-fraction 0.25 --val-seed 2"
 $B train $VAL --data-file "$JF" --out "$D/val" > /dev/null
 $B train $VAL --data-file "$D/jsb_test_inverted.bin" --out "$D/val-inv" > /dev/null
-head -n 1 "$D/val/epochs.csv" | grep -q '^epoch,train_loss,train_acc,val_loss,val_acc,val_nll_frame,val_frame_acc,lr,peak_bytes$' ||
+head -n 1 "$D/val/epochs.csv" | grep -q '^epoch,train_loss,train_acc,val_loss,val_acc,val_nll_frame,val_frame_acc,lr,peak_bytes,plateau_loss$' ||
     fail "--eval val: header $(head -n 1 "$D/val/epochs.csv")"
 cmp -s "$D/val/epochs.csv" "$D/val-inv/epochs.csv" || fail "--eval val: the run depends on the test split"
 grep -q '"eval": "val"' "$D/val/summary.json" && grep -q '"val_seed": 2' "$D/val/summary.json" ||
     fail "--eval val: summary.json lacks the choice"
 $B train $JSB --data-file "$D/jsb_test_inverted.bin" --out "$D/test-inv" > /dev/null
 cmp -s "$D/test-inv/epochs.csv" "$D/jsb-straight/epochs.csv" && fail "--eval test: inverting the test split changes nothing: the check above proves nothing" || true
+# --eval test with the plateau (JSB's default): it steps on the data set's own validation
+# split (plateau_loss), so training, lr and plateau_loss keep their bits with the test split inverted
+[ "$(cut -d, -f1-3,8,10 "$D/test-inv/epochs.csv")" = "$(cut -d, -f1-3,8,10 "$D/jsb-straight/epochs.csv")" ] ||
+    fail "--eval test: the training or the plateau's loss depends on the test split"
+[ "$(cut -d, -f4 "$D/jsb-straight/epochs.csv" | tail -n +2)" != "$(cut -d, -f10 "$D/jsb-straight/epochs.csv" | tail -n +2)" ] ||
+    fail "--eval test: plateau_loss is the test loss"
+grep -q '"plateau_on": "valid"' "$D/jsb-straight/summary.json" || fail "--eval test: summary.json lacks plateau_on"
+rc=0; $B train --task braille-raw --neuron lif --plateau 1 --epochs 1 --out "$D/bpl" > /dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "Braille --plateau 1 with --eval test: exit $rc, want 2 (it would step on the test loss)"
 $B train $VAL --val-seed 3 --data-file "$JF" --out "$D/val3" > /dev/null
 cmp -s "$D/val/epochs.csv" "$D/val3/epochs.csv" && fail "--eval val: --val-seed changes nothing" || true
 rc=0; err=$($B train $JSB --eval val --out "$D/jsb-straight" 2>&1) || rc=$?
