@@ -49,6 +49,10 @@ int bench_path_join(char *buf, size_t n, const char *dir, const char *file);
 /* -1 with a message if two of the outputs paths[0..n) (NULL: not written,
    "-": stdout) are the same file; names[] are the option names. */
 int bench_outputs_distinct(const char *cmd, const char *const *paths, const char *const *names, int n);
+/* A data file: data_file if not NULL, else DIR/<rel> or DIR/<basename> for DIR in data_dir (may be
+   NULL), $BRUNO_DATA_DIR; then datasets/data/<rel>, ../shared/datasets/<rel> (the search order of
+   datasets/fetch.sh). 0 found (path in buf), -1 not (buf holds the last path tried). */
+int bench_find_data(const char *data_file, const char *data_dir, const char *rel, char *buf, size_t n);
 void bench_opts_usage(FILE *f, const char *cmd, const char *summary, const bench_opt *opts, int n_opts);
 
 /* ---- output ---------------------------------------------------------------

@@ -205,33 +205,9 @@ static int file_exists(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* --data-file, else DIR/<rel> or DIR/<name> for DIR in --data-dir,
-   $BRUNO_DATA_DIR; then datasets/data/<rel>, ../shared/datasets/<rel>
-   (the search order of datasets/fetch.sh). */
 static int find_data(const run *R, const char *rel, char *buf, size_t n)
 {
-    const char *dirs[2];
-    const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-    int i;
-    if (R->o.data_file) {
-        snprintf(buf, n, "%s", R->o.data_file);
-        return file_exists(buf) ? 0 : -1;
-    }
-    dirs[0] = R->o.data_dir;
-    dirs[1] = getenv("BRUNO_DATA_DIR");
-    for (i = 0; i < 2; ++i) {
-        if (!dirs[i] || !*dirs[i]) continue;
-        snprintf(buf, n, "%s/%s", dirs[i], rel);
-        if (file_exists(buf)) return 0;
-        snprintf(buf, n, "%s/%s", dirs[i], base);
-        if (file_exists(buf)) return 0;
-    }
-    snprintf(buf, n, "datasets/data/%s", rel);
-    if (file_exists(buf)) return 0;
-    snprintf(buf, n, "../shared/datasets/%s", rel);
-    if (file_exists(buf)) return 0;
-    snprintf(buf, n, "%s", rel);
-    return -1;
+    return bench_find_data(R->o.data_file, R->o.data_dir, rel, buf, n);
 }
 
 /* Braille coarse-only FeLIF runs: the test of the trained weights with the

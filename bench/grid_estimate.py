@@ -209,11 +209,11 @@ def throughput_source(root, given=None, bench=None):
 
 def paper_runs(scale):
     """[(name, configuration, epochs)] of the grid's training runs, in the runner's order"""
-    c = grid.TRAIN_SCALE[scale]
     out = []
     for n in grid.train_order(grid.train_names(scale)):
         cfg = config_of(n)[0]
-        out.append((n, cfg, c["jsb_epochs"] if cfg.startswith("jsb") else c["braille_epochs"]))
+        # the run's own --epochs (the event-file runs have their own, Heracles there its own again)
+        out.append((n, cfg, int(shlex.split(grid.train_args(n, scale))[-1])))
     return out
 
 

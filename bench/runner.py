@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grid  # noqa: E402
 
 E1_KINDS = ("memtime", "gradcheck")
-KINDS = E1_KINDS + ("train", "rram", "trace", "converge", "script")
+KINDS = E1_KINDS + ("train", "rram", "trace", "converge", "nn", "script")
 
 
 class Run:

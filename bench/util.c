@@ -297,3 +297,35 @@ int bench_lock_dir(const char *cmd, const char *dir)
     }
     return 0; /* fd stays open: the lock is held until the process exits */
 }
+
+static int bench__file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+int bench_find_data(const char *data_file, const char *data_dir, const char *rel, char *buf, size_t n)
+{
+    const char *dirs[2];
+    const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    int i;
+    if (data_file) {
+        snprintf(buf, n, "%s", data_file);
+        return bench__file_exists(buf) ? 0 : -1;
+    }
+    dirs[0] = data_dir;
+    dirs[1] = getenv("BRUNO_DATA_DIR");
+    for (i = 0; i < 2; ++i) {
+        if (!dirs[i] || !*dirs[i]) continue;
+        snprintf(buf, n, "%s/%s", dirs[i], rel);
+        if (bench__file_exists(buf)) return 0;
+        snprintf(buf, n, "%s/%s", dirs[i], base);
+        if (bench__file_exists(buf)) return 0;
+    }
+    snprintf(buf, n, "datasets/data/%s", rel);
+    if (bench__file_exists(buf)) return 0;
+    snprintf(buf, n, "../shared/datasets/%s", rel);
+    if (bench__file_exists(buf)) return 0;
+    snprintf(buf, n, "%s", rel);
+    return -1;
+}

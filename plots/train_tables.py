@@ -137,15 +137,18 @@ def group(train_dir, names, task):
     return g
 
 
-def braille(args, names, paper, targets):
-    g = group(args.train_dir, names, "braille-raw")
+def braille(args, names, paper, targets, task="braille-raw", curves_csv="braille_curves.csv"):
+    g = group(args.train_dir, names, task)
     out = []
-    out.append("# Braille letters (EXPERIMENTS E2): test accuracy, %\n")
-    out.append("Ours: `bruno-bench train --task braille-raw` on the 1350-sample raw file (27 x 50; "
-               "1080 train / 270 test), SCALE=%s; mean ± s.d. over seeds of the final-epoch test accuracy; "
-               "\"best\" = mean over seeds of each seed's best epoch (the epoch in brackets: median of the "
-               "seeds' best epochs). Paper: 5400-sample file, 150 epochs, 50 seeds (`reference/paper.csv`). "
-               "Δ = ours − paper (final epoch), in points.\n" % args.scale)
+    if task == "braille-raw":
+        out.append("# Braille letters (EXPERIMENTS E2): test accuracy, %\n")
+        out.append("Ours: `bruno-bench train --task braille-raw` on the 1350-sample raw file (27 x 50; "
+                   "1080 train / 270 test), SCALE=%s; mean ± s.d. over seeds of the final-epoch test accuracy; "
+                   "\"best\" = mean over seeds of each seed's best epoch (the epoch in brackets: median of the "
+                   "seeds' best epochs). Paper: 5400-sample file, 150 epochs, 50 seeds (`reference/paper.csv`). "
+                   "Δ = ours − paper (final epoch), in points.\n" % args.scale)
+    else:
+        out += events_intro(args, g)
     out.append("| network | bits | seeds | epochs | ours, final | ours, best (epoch) | paper, final | paper, best | Δ |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     curves = []
@@ -192,10 +195,13 @@ def braille(args, names, paper, targets):
                                "%.6g" % (100 * em), "%.6g" % (100 * (esd or 0.0))])
     if len(out) == 4:
         out.append("| not run | | | | | | | | |")
-    with open(os.path.join(args.train_dir, "braille_curves.csv"), "w") as f:
+    with open(os.path.join(args.train_dir, curves_csv), "w") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["series", "bits", "epoch", "n_seeds", "test_acc_mean", "test_acc_sd"])
         w.writerows(curves)
+
+    if task != "braille-raw":
+        return out
 
     def get(k):
         return final.get(k, (None, None, 0))[0]
@@ -210,6 +216,72 @@ def braille(args, names, paper, targets):
     # the coarse-only target is restated (issue 17): the authors' configuration, BRUNO ahead on
     # the device by >= 30 points (plots/restated.py, restated_targets.csv); this grid's coarse rows
     # stay in the table
+    return out
+
+
+# ---------------------------------------------------------------- the E2 table on the event file (issue 17 §2)
+def run_sizes(train_dir, g):
+    """(n_train, n_test, n_steps) of the first run with a summary, or None"""
+    for (neuron, trainer, bits), runs in sorted(g.items(), key=str):
+        for seed, _, _, _ in runs:
+            name = "braille-events_%s_%s_%s_s%d" % (neuron, trainer, bits, seed)
+            try:
+                with open(os.path.join(train_dir, name, "summary.json")) as f:
+                    j = json.load(f)
+                return j.get("n_train"), j.get("n_test", j.get("n_val")), j.get("n_steps")
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+def nn_baseline(path):
+    """rows of a `bruno-bench nn` CSV (one per bin width), or []"""
+    try:
+        with open(path) as f:
+            return [{k: fnum(v) if k not in ("task", "eval") else v for k, v in r.items()} for r in csv.DictReader(f)]
+    except OSError:
+        return []
+
+
+def nn_line(rows, what):
+    """one sentence: the 1-NN test accuracy of each bin width (events) or of the file (raw)"""
+    if not rows:
+        return "1-nearest-neighbour baseline on %s: not run (`bruno-bench nn`, bench/grid.py nn_runs)." % what
+    r0 = rows[0]
+    if len(rows) == 1 and not r0.get("bin_s"):
+        acc = "%.2f %%" % (100 * r0["acc"])
+    else:
+        acc = ", ".join("%.2f %% at %g ms" % (100 * r["acc"], 1e3 * r["bin_s"]) for r in rows)
+    return ("1-nearest-neighbour classifier (Euclidean, on the network's own input, %d train / %d test samples; "
+            "`bruno-bench nn`) on %s: %s." % (r0["n_train"], r0["n_test"], what, acc))
+
+
+def events_intro(args, g):
+    sz = run_sizes(args.train_dir, g)
+    size = "%d train / %d test samples, %d network steps" % sz if sz and None not in sz else "sizes: no run yet"
+    return ["# Braille letters on the 5400-sample event file (EXPERIMENTS E2, issue 17 §2): test accuracy, %\n",
+            "Ours: `bruno-bench train --task braille-events` on the θ = 10 sigma-delta event file (27 x 200; "
+            "%s), SCALE=%s, hyper-parameters from `reference/hparams/braille-events_*.txt` (selected or checked on "
+            "a validation split, each file says which); seeds and epochs per row (the quick scale's are cut to "
+            "its 45-minute budget, bench/grid.py TRAIN_SCALE). Columns as in the raw-file table; the "
+            "paper's column is its 5400-sample file (a raw-data pipeline, 150 epochs, 50 seeds), the same "
+            "samples in another encoding.\n" % (size, args.scale)]
+
+
+def braille_events(args, names, paper):
+    out = braille(args, names, paper, [], task="braille-events", curves_csv="braille_events_curves.csv")
+    g = group(args.train_dir, names, "braille-events")
+    planned = lambda heracles: {r[3] for k, runs in g.items() if (k[0] == "heracles") == heracles
+                                for r in runs if r[3]}
+    h, rest = planned(True), planned(False)
+    if h and rest and max(h) < max(rest):
+        out.append("")
+        out.append("Heracles rows at a reduced scale: %s epoch(s) planned against %s for the other rows (a Heracles "
+                   "epoch on this file costs several FeLIF ones; bench/grid.py TRAIN_SCALE)."
+                   % ("/".join(str(x) for x in sorted(h)), "/".join(str(x) for x in sorted(rest))))
+    out.append("")
+    out.append(nn_line(nn_baseline(os.path.join(args.out_dir, "nn", "braille-events.csv")),
+                       "the same split, at each bin width (a bin decides which events coincide)"))
     return out
 
 
@@ -358,6 +430,8 @@ def main():
     os.makedirs(a.train_dir, exist_ok=True)
     os.makedirs(a.out_dir, exist_ok=True)
     b = braille(a, names, paper, targets)
+    if a.scale != "long":   # SCALE=long's tables (ROOT/long) sit beside the quick ones, which have it
+        b += ["", nn_line(nn_baseline(os.path.join(a.out_dir, "nn", "braille-raw.csv")), "the same split")]
     j = jsb(a, names, paper, targets)
     jsb_wall_ratio(a, names, targets)
     tgt = ["", "## The issue's targets (SCALE=%s)\n" % a.scale, "| experiment | target | measured | result |",
@@ -368,6 +442,9 @@ def main():
     bt = [l for l in tgt if True]
     with open(os.path.join(a.out_dir, "braille_table.md"), "w") as f:
         f.write("\n".join(b + [l for l in bt if not l.startswith("| E3")]) + "\n")
+    if any(n.startswith("braille-events_") for n in names):
+        with open(os.path.join(a.out_dir, "braille_events_table.md"), "w") as f:
+            f.write("\n".join(braille_events(a, names, paper)) + "\n")
     with open(os.path.join(a.out_dir, "jsb_table.md"), "w") as f:
         f.write("\n".join(j + [l for l in bt if not l.startswith("| E2")]) + "\n")
     with open(os.path.join(a.out_dir, "train_targets.csv"), "w") as f:

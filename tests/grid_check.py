@@ -40,8 +40,11 @@ import grid  # noqa: E402
 ADDED = {
     "results/restated": "issue 17: the authors' coarse-only configuration restated (bench/grid.py RESTATED)",
     "--neuron heracles": "issue 13: the Heracles Braille runs (checked on their own: heracles_ok)",
+    "--task braille-events": "issue 17 §2: the E2 table on the event file (checked on their own: events_ok)",
+    "build/bruno-bench nn ": "issue 17 §2: the 1-nearest-neighbour baselines (checked on their own: events_ok)",
 }
 HERACLES = "_heracles_"  # their names in train/runs.txt
+EVENTS = "braille-events_"
 
 
 def added(line):
@@ -52,7 +55,7 @@ def heracles_ok(scale, runs, names):
     """the Heracles runs: one per bit width and Braille seed, like the FeLIF BRUNO ones"""
     c = grid.TRAIN_SCALE[scale]
     want = [f"braille-raw_heracles_bruno_{b}_s{s}" for s in c["braille_seeds"] for b in grid.TRAIN_BITS]
-    cmds = [x for x in runs if "--neuron heracles" in x]
+    cmds = [x for x in runs if "--neuron heracles" in x and "--task braille-raw" in x]
     ok = sorted(names) == sorted(want) and len(cmds) == len(want)
     for n in want:
         b, s = n.split("_")[3], n.split("_")[4][1:]
@@ -60,6 +63,31 @@ def heracles_ok(scale, runs, names):
                 f"--seed {s} --epochs {c['braille_epochs']}")
         ok &= sum(args in x and f"/train/{n}" in x for x in cmds) == 1
     print(f"grid_check: {scale}: {len(cmds)} added Heracles runs " + ("as expected" if ok else "DIFFER"))
+    return ok
+
+
+def events_ok(scale, runs, names):
+    """the event-file runs: every raw-file row's configuration once per events seed, at the scale's events
+    epochs (Heracles at its own), and one nn run per Braille file"""
+    c = grid.TRAIN_SCALE[scale]
+    rows = {n.rsplit("_s", 1)[0].replace("braille-raw", "braille-events", 1)
+            for n in grid.train_names(scale) if n.startswith("braille-raw_") and n.endswith("_s0")}
+    want = [f"{r}_s{s}" for s in c["events_seeds"] for r in sorted(rows)]
+    cmds = [x for x in runs if "--task braille-events" in x and x.startswith("build/bruno-bench train ")]
+    ok = sorted(names) == sorted(want) and len(cmds) == len(want) and len(want) == 19 * len(c["events_seeds"])
+    for n in want:
+        ep = c["events_heracles_epochs"] if "_heracles_" in n else c["events_epochs"]
+        ok &= sum(x.endswith(f"--epochs {ep} --out results/train/{n}") and "--hparams auto" in x for x in cmds) == 1
+    # the tables read them back: plots/train_tables.py parses every name into task, neuron, trainer, bits, seed
+    sys.path.insert(0, os.path.join(HERE, "plots"))
+    import train_tables
+    for n in want:
+        p = train_tables.parse_name(n)
+        ok &= p is not None and p[0] == "braille-events" and "_".join(str(x) for x in p[1:4]) in n
+    nn = [x for x in runs if x.startswith("build/bruno-bench nn ")]
+    ok &= sorted(x.split("--out ")[-1] for x in nn) == ["results/nn/braille-events.csv", "results/nn/braille-raw.csv"]
+    print(f"grid_check: {scale}: {len(cmds)} added event-file runs, {len(nn)} nn runs "
+          + ("as expected" if ok else "DIFFER"))
     return ok
 
 
@@ -132,8 +160,10 @@ def main():
             same(f"{scale}: files merged into {out}", merged.split()[8:-6], steps[out])
         names = next(x for x in old if x.startswith("echo ") and "results/train/runs.txt" in x)
         same(f"{scale}: train/runs.txt", names.split("|")[0].split()[1:],
-             [n for n in steps["results/train/runs.txt"] if HERACLES not in n])
-        bad += not heracles_ok(scale, all_runs, [n for n in steps["results/train/runs.txt"] if HERACLES in n])
+             [n for n in steps["results/train/runs.txt"] if HERACLES not in n and EVENTS not in n])
+        bad += not heracles_ok(scale, all_runs, [n for n in steps["results/train/runs.txt"]
+                                                 if HERACLES in n and EVENTS not in n])
+        bad += not events_ok(scale, all_runs, [n for n in steps["results/train/runs.txt"] if EVENTS in n])
     print("grid_check: " + ("FAIL" if bad else "the grid gives the Makefile's command lines"))
     return 1 if bad else 0
 

@@ -203,6 +203,15 @@ for path, sample in ((sys.argv[1], {"letter": "A", "repetition": 2 ** 33, "taxel
     with open(path, "wb") as f:
         pickle.dump([sample], f, protocol=4)
 EOF
+# bruno-bench nn (issue 17 §2): the 1-nearest-neighbour baseline
+expect 2 "2: nn --task jsb" $B nn --task jsb
+says "2: nn --task jsb" "must be braille-raw or braille-events"
+expect 2 "2: nn --bin-s with an empty item" $B nn --task braille-events --bin-s 1e-2,,2e-2
+expect 2 "2: nn --bin-s 0" $B nn --task braille-events --bin-s 0
+expect 2 "2: nn --val-fraction 1" $B nn --task braille-raw --eval val --val-fraction 1
+expect 1 "5: nn on a missing file" $B nn --task braille-raw --data-file "$D/no-such.bin"
+expect 1 "5: nn on an event file with an event at t = 100 s" sh -c "ulimit -v 3000000; exec $B nn --task braille-events --data-file $D/late.bin"
+
 conv_bad "bad counts (repetition 2^33)" raw "$D/badcount.pkl" "$D/cv3.bin"
 conv_bad "a malformed dtype" raw "$D/shortstate.pkl" "$D/cv4.bin"
 printf '{"train": [], "valid": [], "test": []}' > "$D/empty.json"
