@@ -151,17 +151,19 @@ def main():
           (pct(a.target_mem), "PASS" if rm <= a.target_mem else "FAIL", m, bm, pct(rm)))
         w("- BRUNO time <= %s of BPTT's: %s (%.3f s / %.3f s = %s)" %
           (pct(a.target_time), "PASS" if rt <= a.target_time else "FAIL", t, bt, pct(rt)))
-        # the third target: each checkpointing schedule between BRUNO and BPTT
+        # the third target: each checkpointing schedule's memory between BRUNO's and BPTT's. Its
+        # time is reported, not gated: it runs BPTT's forward and adjoint sweeps plus the
+        # recomputed ones, so with BPTT's store path as fast as the machine it is slower than
+        # BPTT (it was faster only while BPTT's stores were the slow per-step path).
         for k in sorted(p, key=order):
             if k[0] != "checkpoint":
                 continue
             cm, _, ct, nf = p[k]
             mem_ok = m <= cm <= bm
-            time_ok = t <= ct <= bt
-            w("- %s between BRUNO and BPTT: memory %s (%s of BPTT's), time %s (%.3f s = %.2f x BPTT's)%s" % (
-                label(*k), "PASS" if mem_ok else "FAIL", pct(cm / bm), "PASS" if time_ok else "FAIL", ct, ct / bt,
+            w("- %s memory between BRUNO's and BPTT's: %s (%s of BPTT's); time %.3f s = %.2f x BPTT's%s" % (
+                label(*k), "PASS" if mem_ok else "FAIL", pct(cm / bm), ct, ct / bt,
                 "" if not recompute(a.target_hidden, a.target_seq, k) else
-                "; it recomputes %.2f fine sweeps per network step" %
+                ", recomputing %.2f fine sweeps per network step" %
                 (recompute(a.target_hidden, a.target_seq, k) / float(nf))))
         w("")
         w("Checkpointing pays its memory saving with recomputation: per network step it runs the")
