@@ -422,8 +422,7 @@ def claims(a, out):
         h, f = acc(sc, "heracles", 32), acc(sc, "felif", 32)
         cells.append("Heracles %s, FeLIF %s" % (txt(h), txt(f)))
         v, why = par_claim(sc, h, f, "Heracles - FeLIF") if h[0] is not None else (
-            "cannot tell", "no Heracles run: a slot in bench/grid.py (HERACLES) until its hyper-parameters are "
-            "validation-selected")
+            "cannot tell", "not run at this scale")
         verdicts.append("%s: %s (%s)" % (sc, v, why))
     lines.append(("Heracles is on a par with FeLIF", cells, verdicts))
     cells, verdicts = [], []
