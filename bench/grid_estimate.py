@@ -273,12 +273,16 @@ def estimate(root, scale="paper", cores=None, paper_samples=5400, paper_steps=10
     if res["missing"]:
         return res
     # the 5400-sample Braille file: the measured runs' split fraction and steps
-    for variant in ("measured", "paper_file"):
+    # the issue-14 grid is the raw-file table and JSB ("_raw" variants); the event-file table
+    # (issue 17, already the 5400-sample file) comes on top in the plain variants
+    for variant in ("measured", "paper_file", "measured_raw", "paper_file_raw"):
         times = []
         for name, cfg, ep in runs:
+            if variant.endswith("_raw") and cfg.startswith("braille-events"):
+                continue
             m = meas[cfg]
             ftr = fte = 1.0
-            if variant == "paper_file" and cfg.startswith("braille-raw"):
+            if variant.startswith("paper_file") and cfg.startswith("braille-raw"):
                 # (N' n_train / N) / n_train * T' / T: the same for the test split
                 ftr = fte = paper_samples / (m["n_train"] + m["n_test"]) * paper_steps / m["n_steps"]
             fl = ep * m["floor_s"] * ftr if m["floor_s"] is not None else None
@@ -300,7 +304,7 @@ def estimate(root, scale="paper", cores=None, paper_samples=5400, paper_steps=10
 
 
 def braille_file(res):
-    m = next((m for c, _, _, m in res["configs"] if m and c.startswith("braille")), None)
+    m = next((m for c, _, _, m in res["configs"] if m and c.startswith("braille-raw")), None)
     return m
 
 
@@ -322,7 +326,7 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
             upd = "%.3g" % (w["updates_train"] + w["updates_eval"]) if w else "not recorded"
             out.append("| %s | %d | %d | %.3f | %.3f | %d | %.2f | %s | %s | %s | %s |" % (
                 cfg, n, ep, m["train_s"], m["test_s"], m["epochs"], n * ep * t / 3600, share, upd,
-                "%.3f" % fl if fl is not None else "-", "%.1fx" % (t / fl) if fl else "- (no fine loop)" if w else "-"))
+                "%.3f" % fl if fl is not None else "-", "%.1fx" % (t / fl) if fl else "- (no fine loop)" if w and fl is not None else "-"))
         else:
             out.append("| %s | %d | %d | not run | not run | 0 | - | - | - | - | - |" % (cfg, n, ep))
     out.append("")
@@ -342,16 +346,19 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     out.append("                 >= max(sum_r T_run(r) / C, max_r T_run(r))\n")
     if m:
         N = m["n_train"] + m["n_test"]
-        out.append("f_train = f_test = 1 on the Braille file the runs used (%d train + %d test samples, %d steps). "
+        out.append("f_train = f_test = 1 on the Braille file the runs used (raw file: %d train + %d test samples, %d steps). "
                    "For the paper's %d-sample file (%d network steps, EXPERIMENTS.md E2), same split fraction "
                    "and a sample's cost in proportion to its steps: f_train = f_test = (%d / %d) * (%d / %d) = "
-                   "%.3f. JSB: f = 1.\n" % (m["n_train"], m["n_test"], m["n_steps"], paper_samples, paper_steps,
+                   "%.3f. The event-file runs (already 5400 samples) and JSB: f = 1.\n" % (m["n_train"], m["n_test"], m["n_steps"], paper_samples, paper_steps,
                                          paper_samples, N, paper_steps, m["n_steps"],
                                          paper_samples / N * paper_steps / m["n_steps"]))
     out.append("| Braille file | runs | CPU-hours (Braille + JSB) | Braille | JSB | longest run [h] | "
                "wall on %d cores [h] | lower bound [h] |%s" % (C, " target |" if target_h else ""))
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|%s" % ("---|" if target_h else ""))
-    for v, label in (("measured", "the runs' own"), ("paper_file", "scaled to %d samples" % paper_samples)):
+    for v, label in (("measured_raw", "the runs' own, raw-file table + JSB (the issue-14 grid)"),
+                     ("paper_file_raw", "scaled to %d samples, raw-file table + JSB" % paper_samples),
+                     ("measured", "the runs' own, + the event-file table"),
+                     ("paper_file", "raw file scaled to %d samples, + the event-file table" % paper_samples)):
         x = res["variants"][v]
         b = sum(h for k, h in x["by_task_cpu_h"].items() if k.startswith("braille"))
         j = sum(h for k, h in x["by_task_cpu_h"].items() if k.startswith("jsb"))
