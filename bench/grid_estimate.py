@@ -64,8 +64,8 @@ bench/cmd_throughput.c), read from --throughput CSV, else from
 ROOT/throughput.csv, else (with --probe) measured by `throughput
 --phases-only` into ROOT/grid-probe/throughput.csv. An adjoint update
 re-evaluates the lane and its Jacobian, so it costs at least a forward
-one; other devices (Heracles) are counted at FeLIF's cost per update, a
-floor only in FeLIF-equivalent updates (their own lanes are not counted);
+one; another device's update counts as LANE_OPS[device] / 61 FeLIF ones
+(Heracles 119 / 61, counted in its compiled loop: LANE_OPS below);
 models without device layers (LIF, RLIF, SNU) have no fine loop and a
 floor of 0 here (their dense products are not floored). The fast kernel
 stops an item's fine loop once all its lanes froze, so a layer whose every
@@ -160,6 +160,19 @@ def measured(root):
     return out
 
 
+# The vector operations of one 16-lane step of each device's fine loop, the
+# floor's unit of work. FeLIF: 61, counted in the source of its AVX-512
+# kernel (bench/cmd_throughput.c PHASE_LANE_OPS, R_arith's own divisor).
+# Heracles (no hand-written kernel: gcc 12 vectorises its portable row):
+# 119, counted in the compiled loop of bruno__heracles_fwd_row (`objdump -d
+# build/bruno-bench`, -O3 -march=native, AVX-512): 176 instructions an
+# iteration, of which 119 vector arithmetic (25 mul, 17 add, 15 fma, 13 sub,
+# 3 div, 28 compares and masks, 18 others), not counting the 36 vector moves
+# and loads and the 16 scalar ones, as FeLIF's count leaves out its loads.
+# Each division counts as one operation, so this floor is optimistic too.
+LANE_OPS = {"felif": 61, "heracles": 119}
+
+
 def work_of(s):
     """the fine-loop work of one epoch from a run's summary.json (None when the driver that wrote it did not record it)"""
     cfg = s.get("config", {})
@@ -172,8 +185,10 @@ def work_of(s):
     tr = cfg.get("trainer", "bruno")
     u_tr = {"bruno": n + 1, "coarse": 2}.get(tr, 2 * n)  # bptt, checkpoint: N forward + N adjoint at least
     u_ev = n + 1 if tr == "coarse" else n
-    return {"lanes": lanes, "n_fine": n, "trainer": tr, "updates_train": lanes * s_tr * u_tr,
-            "updates_eval": lanes * s_ev * u_ev}
+    # in FeLIF-equivalent updates: a device's own vector operations per 16-lane step over FeLIF's
+    cost = LANE_OPS.get(cfg.get("neuron"), LANE_OPS["felif"]) / LANE_OPS["felif"]
+    return {"lanes": lanes, "n_fine": n, "trainer": tr, "updates_train": lanes * s_tr * u_tr * cost,
+            "updates_eval": lanes * s_ev * u_ev * cost, "lane_cost": cost}
 
 
 def arith_rate(path):
@@ -316,7 +331,7 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
                "`wall.csv` (`results/train/`, `results/grid-probe/`), the grid of `bench/grid.py`.\n")
     sh = {v: x["share"] for v, x in res["variants"].items()}
     out.append("| configuration | runs | epochs each | train s / epoch | test s / epoch | epochs measured | "
-               "CPU-hours (all its runs) | share of the CPU-hours (runs' file / %d samples) | fine updates / epoch | "
+               "CPU-hours (all its runs) | share of the CPU-hours (runs' file / %d samples) | fine updates / epoch (FeLIF-equivalent) | "
                "floor s / epoch | measured / floor |" % paper_samples)
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for cfg, n, ep, m in res["configs"]:
@@ -355,10 +370,7 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     out.append("| Braille file | runs | CPU-hours (Braille + JSB) | Braille | JSB | longest run [h] | "
                "wall on %d cores [h] | lower bound [h] |%s" % (C, " target |" if target_h else ""))
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|%s" % ("---|" if target_h else ""))
-    for v, label in (("measured_raw", "the runs' own, raw-file table + JSB (the issue-14 grid)"),
-                     ("paper_file_raw", "scaled to %d samples, raw-file table + JSB" % paper_samples),
-                     ("measured", "the runs' own, + the event-file table"),
-                     ("paper_file", "raw file scaled to %d samples, + the event-file table" % paper_samples)):
+    for v, label in variant_labels(paper_samples):
         x = res["variants"][v]
         b = sum(h for k, h in x["by_task_cpu_h"].items() if k.startswith("braille"))
         j = sum(h for k, h in x["by_task_cpu_h"].items() if k.startswith("jsb"))
@@ -376,6 +388,14 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     return "\n".join(out) + "\n"
 
 
+def variant_labels(paper_samples):
+    """the projection's variants, as the tables name them"""
+    return (("measured_raw", "the runs' own, raw-file table + JSB (the issue-14 grid)"),
+            ("paper_file_raw", "scaled to %d samples, raw-file table + JSB" % paper_samples),
+            ("measured", "the runs' own, + the event-file table"),
+            ("paper_file", "raw file scaled to %d samples, + the event-file table" % paper_samples))
+
+
 def floor_markdown(res, paper_samples, target_h=None):
     """the arithmetic floor of the grid: formula, source of R_arith, totals (lines)"""
     out = ["## The arithmetic floor\n"]
@@ -391,14 +411,14 @@ def floor_markdown(res, paper_samples, target_h=None):
     out.append("lanes: neurons of the device layers; S: samples x network steps of an epoch's training and evaluation "
                "pass (the runs' summary.json). R_arith = %.4g updates/s: `arithmetic_limit_updates_per_s` of `%s` "
                "(the measured rate of independent 512-bit FMAs x 16 lanes / the 61 vector operations of one "
-               "AVX-512 FeLIF step). Heracles is counted at FeLIF's cost per update (its lane's operations are not "
-               "counted); LIF, RLIF and SNU have no fine loop and a floor of 0 (their dense products are not "
-               "floored).\n" % (res["arith_rate"], res["arith_source"]))
+               "AVX-512 FeLIF step). A Heracles update counts as %d / %d FeLIF ones (the vector operations of its "
+               "compiled 16-lane step over FeLIF's; bench/grid_estimate.py LANE_OPS says how they were counted); LIF, RLIF and SNU have no fine loop and a floor of 0 (their dense products are not "
+               "floored).\n" % (res["arith_rate"], res["arith_source"], LANE_OPS["heracles"], LANE_OPS["felif"]))
     tcol = " the target at the floor |" if target_h else ""
     out.append("| Braille file | CPU-hours measured | floor CPU-hours | measured / floor | floor wall on %d cores [h] |%s"
                % (res["cores"], tcol))
     out.append("|---|---:|---:|---:|---:|%s" % ("---|" if target_h else ""))
-    for v, label in (("measured", "the runs' own"), ("paper_file", "scaled to %d samples" % paper_samples)):
+    for v, label in variant_labels(paper_samples):
         x = res["variants"][v]
         if "floor_cpu_h" not in x:
             out.append("| %s | %.1f | - | - | - |%s" % (label, x["cpu_h"], " - |" if target_h else ""))
