@@ -59,7 +59,7 @@ TEST_SRC  = $(wildcard tests/test_*.c)
 EXAMPLES  = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 TEST_BINS = $(BUILD)/test-float $(BUILD)/test-double $(BUILD)/test-float-san $(BUILD)/test-double-san
 
-.PHONY: all deps test tests-build check-header check-data-header train-check lock-check runner-check grid-check \
+.PHONY: all deps test tests-build check-header check-data-header train-check lock-check runner-check grid-check hparams-check \
         reproduce experiments e1-figures e4-figures rram-figures report status clean \
         ci ci-run ci-baseline ci-selftest slurm-check memcheck vg-bins massif bench peers peers-deps grad-hash \
         datasets datasets-check fuzz grid-estimate
@@ -90,9 +90,10 @@ tests-build: $(TEST_BINS)
 # Header checks, the four test binaries, train-check (bruno-bench train
 # resumes byte for byte, fails cleanly), lock-check (one writer per run
 # directory), runner-check (skip, resume, -j, E1 one at a time), grid-check (the run lists give the Make rules' command lines),
+# hparams-check (no hyper-parameter file the grid reads was chosen on a test split),
 # ci-selftest (the ci checker fails on a regression),
 # datasets-check (convert.py reproduces the shipped .bin files).
-test: deps check-header check-data-header tests-build $(BENCH) train-check lock-check runner-check grid-check \
+test: deps check-header check-data-header tests-build $(BENCH) train-check lock-check runner-check grid-check hparams-check \
       ci-selftest datasets-check hostile-cli grad-hash
 	$(BUILD)/test-float
 	$(BUILD)/test-double
@@ -132,6 +133,10 @@ runner-check: $(BENCH)
 # the run lists against the Make rules they replaced (git history needed)
 grid-check:
 	python3 tests/grid_check.py
+# hparams-check: every hyper-parameter file the grid reads was selected on a
+# validation split (or inherits such a file's values), issue 17 §3
+hparams-check:
+	python3 tests/hparams_check.py
 
 # ---------------------------------------------------------------- reproduce
 # Every run of grid:$(SCALE), then the merged CSVs, figures, tables and
