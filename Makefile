@@ -140,7 +140,8 @@ hparams-check:
 
 # ---------------------------------------------------------------- reproduce
 # Every run of grid:$(SCALE), then the merged CSVs, figures, tables and
-# REPORT.md (runner.py post) from whatever finished. Rerun to resume:
+# REPORT.md (runner.py post; a step that fails after every run finished
+# fails the target). Rerun to resume:
 # finished runs are skipped, interrupted training runs continue after their
 # last epoch. `make status` lists each run's state.
 reproduce: deps all
@@ -148,7 +149,7 @@ ifeq ($(RUNNER),slurm)
 	$(SUBMIT) --list grid:$(SCALE) --post '$(POST)'
 else
 	$(RUN) run --list grid:$(SCALE) --root $(RESULTS) --bench $(BENCH) -j $(JOBS)
-	$(POST)
+	$(POST) --strict
 endif
 # one part of the grid each (bench/grid.py PARTS), then its figures and tables
 PART_e4-figures = e4

@@ -36,8 +36,9 @@ nrep  = system("awk -F, 'NR > 1 {print $10; exit}' " . data)
 hs = system("awk -F, 'NR > 1 {print $5}' " . data . " | sort -n | uniq | tr '\\n' ' '")
 NH = words(hs)
 # one y range for every panel, whole decades
-ymin = real(system(sprintf("awk -F, 'NR > 1 && $%d > 0 {v = $%d * %.17g; if (!n++ || v < m) m = v} END {print m}' %s", ycol, ycol, yscale, data)))
-ymax = real(system(sprintf("awk -F, 'NR > 1 {v = $%d * %.17g; if (v > m) m = v} END {print m}' %s", ycol, yscale, data)))
+# (printed with a decimal point: gnuplot's real() refuses "3e-05", awk's print of 0.00003)
+ymin = real(system(sprintf("awk -F, 'NR > 1 && $%d > 0 {v = $%d * %.17g; if (!n++ || v < m) m = v} END {printf \"%%.9e\\n\", m}' %s", ycol, ycol, yscale, data)))
+ymax = real(system(sprintf("awk -F, 'NR > 1 {v = $%d * %.17g; if (v > m) m = v} END {printf \"%%.9e\\n\", m}' %s", ycol, yscale, data)))
 set yrange [10**floor(log10(ymin)) : 10**ceil(log10(ymax))]
 
 set multiplot title sprintf("%s, one forward + backward, batch 1: %s inputs -> dense -> spiking layer; FeLIF at N = %s fine steps per 1 ms step (%s repeat(s))", what, ninp, nfine, nrep)

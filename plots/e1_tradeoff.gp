@@ -14,11 +14,12 @@ if (!exists("ts")) ts = 100
 W = 1650; H = 760
 load "plots/common.gp"
 rows(m, sc) = sprintf("< awk -F, 'NR > 1 && $1 == \"%s\" && $2 == \"%s\" && $4 == \"felif\" && $5 == %d && $7 == %g' %s | sort -t, -k3,3n", m, sc, th, ts, data)
-first(m, col) = system(substr(rows(m, ""), 3, 10000) . sprintf(" | awk -F, 'NR == 1 {print $%d}'", col))
+# numbers printed with a decimal point: gnuplot's real() refuses the CSV's "3e-05"
+first(m, col) = system(substr(rows(m, ""), 3, 10000) . sprintf(" | awk -F, 'NR == 1 {printf \"%%.9e\\n\", $%d}'", col))
 nfine = system("awk -F, 'NR > 1 && $4 == \"felif\" {print $9; exit}' " . data)
 bruno_peak = real(first("bruno", 11))
 bruno_time = real(first("bruno", 16))
-tmax = real(system(sprintf("awk -F, 'NR > 1 && $4 == \"felif\" && $5 == %d && $7 == %g && $16 > m {m = $16} END {print m}' %s", th, ts, data)))
+tmax = real(system(sprintf("awk -F, 'NR > 1 && $4 == \"felif\" && $5 == %d && $7 == %g && $16 > m {m = $16} END {printf \"%%.9e\\n\", m}' %s", th, ts, data)))
 MiB = 1048576.0
 KiB = 1024.0
 set multiplot layout 1,2 title sprintf("E1: time against memory of one training step, FeLIF hidden = %d, %g ms of network time, N = %s. Point labels: checkpoints K (within each network step for binomial and uniform, over the whole sequence for \"sequence\")", th, ts, nfine) font ",12"
