@@ -3272,6 +3272,18 @@ static BRUNO__INLINE float bruno__flog2(float x)
 }
 #endif
 
+/* Steps a row of the device's window ran: it stops after the step that
+   leaves none of its lanes running (i + 1 >= taken for every lane, taken
+   as the window left it), and runs at least one. */
+static uint32_t bruno__row_steps(const uint32_t *taken, size_t ja, size_t jb, uint32_t i0, uint32_t i1)
+{
+    uint32_t m = i0 + 1;
+    size_t j;
+    for (j = ja; j < jb; ++j)
+        if (taken[j] > m) m = taken[j];
+    return (m < i1 ? m : i1) - i0;
+}
+
 /* ---- the portable row functions of a device --------------------------------
    BRUNO_DEVICE_PORTABLE_ROWS(pre, LANE, ADJ, C_VCLIP, C_PCLIP) defines a
    device's four engine slots from its lane functions (bruno_device, item
@@ -4369,11 +4381,268 @@ static BRUNO__INLINE void bruno__heracles_adj(const bruno_real *S, size_t n, siz
 
 BRUNO_DEVICE_PORTABLE_ROWS(bruno__heracles, bruno__heracles_lane, bruno__heracles_adj, BRUNO__H_VCLIP, BRUNO__H_PS)
 
+#if BRUNO__AVX512
+/* ---- Heracles' AVX-512 forward window ----------------------------------------
+   The portable rows above run Heracles' step one row of lanes per call and
+   one vector at a time. Its lane is a chain of about 90 dependent
+   instructions with three divisions in it (w, E, the clip's charge), longer
+   than the out-of-order window covers: the BRUNO forward ran at 27 % of
+   the arithmetic limit of its 119 vector operations (`make bench`,
+   results/bench.md) and took 92 % of a Braille epoch (perf). As FeLIF's
+   kernel, each statement below is written for BRUNO__VU vectors side by
+   side. A block of up to 64 lanes keeps its state, current and taken in
+   registers for the whole window and stops on its own (a row of a varied
+   population does too, see bruno__eng_fine), its constants broadcast once
+   per window (uniform) or loaded once per block. Every operation is the
+   portable lane's, in its order and with its roundings (the exp2 is
+   bruno__fexp2 step for step, a * b + c is a product and a sum, fmaf an
+   fma), so the bits are the portable rows' bits: tests/grad_hash.sh
+   compares this build's Heracles cases with the portable build's, and
+   tests/test_heracles.c runs both windows on random states. The adjoint
+   (BPTT and checkpointing only; BRUNO's backward pass is coarse) keeps the
+   portable rows. */
+typedef struct bruno__hvc {
+    __m512 ps, nps, vu, g2, gw, ic0, kcw, kpw, tfe, rfd, xd, xu, be, l2nu, a, i0a, ivtl2, idsc, vclip, nvclip;
+} bruno__hvc;
+
+/* -x, exactly (the sign bit flipped, as C's unary minus) */
+static BRUNO__INLINE __m512 bruno__v_neg(__m512 x)
+{
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
+}
+
+static BRUNO__INLINE void bruno__hvc_load(bruno__hvc *c, const bruno_real *S, size_t n, size_t j, int uniform,
+                                         __mmask16 k)
+{
+#define BRUNO__HLD(f) (uniform ? _mm512_set1_ps(S[(f) * n]) : _mm512_maskz_loadu_ps(k, S + (f) * n + j))
+    c->ps = BRUNO__HLD(BRUNO__H_PS);
+    c->nps = bruno__v_neg(c->ps);
+    c->vu = BRUNO__HLD(BRUNO__H_VU);
+    c->g2 = BRUNO__HLD(BRUNO__H_G2);
+    c->gw = BRUNO__HLD(BRUNO__H_GW);
+    c->ic0 = BRUNO__HLD(BRUNO__H_IC0);
+    c->kcw = BRUNO__HLD(BRUNO__H_KCW);
+    c->kpw = BRUNO__HLD(BRUNO__H_KPW);
+    c->tfe = BRUNO__HLD(BRUNO__H_TFE);
+    c->rfd = BRUNO__HLD(BRUNO__H_RFD);
+    c->xd = BRUNO__HLD(BRUNO__H_XD);
+    c->xu = BRUNO__HLD(BRUNO__H_XU);
+    c->be = BRUNO__HLD(BRUNO__H_BE);
+    c->l2nu = BRUNO__HLD(BRUNO__H_L2NU);
+    c->a = BRUNO__HLD(BRUNO__H_A);
+    c->i0a = BRUNO__HLD(BRUNO__H_I0A);
+    c->ivtl2 = BRUNO__HLD(BRUNO__H_IVTL2);
+    c->idsc = BRUNO__HLD(BRUNO__H_IDSC);
+    c->vclip = BRUNO__HLD(BRUNO__H_VCLIP);
+    c->nvclip = bruno__v_neg(c->vclip);
+#undef BRUNO__HLD
+}
+
+/* bruno__fexp2 on BRUNO__VU vectors, operation for operation (the
+   shifter's rounding, Estrin's scheme, 2^n from the integer bits) */
+static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
+{
+    const __m512 sh = BRUNO__V1(12582912.0f);
+    __m512 t[BRUNO__VU], f[BRUNO__VU], f2[BRUNO__VU], p01[BRUNO__VU], p23[BRUNO__VU], p45[BRUNO__VU];
+    __m512i e[BRUNO__VU];
+    BRUNO__EACH(t[u_] = _mm512_add_ps(y[u_], sh));
+    BRUNO__EACH(f[u_] = _mm512_sub_ps(y[u_], _mm512_sub_ps(t[u_], sh)));
+    BRUNO__EACH(f2[u_] = _mm512_mul_ps(f[u_], f[u_]));
+    BRUNO__EACH(p01[u_] = _mm512_fmadd_ps(BRUNO__V1(0.693147188f), f[u_], BRUNO__V1(1.000000075f)));
+    BRUNO__EACH(p23[u_] = _mm512_fmadd_ps(BRUNO__V1(0.05550357114f), f[u_], BRUNO__V1(0.2402210749f)));
+    BRUNO__EACH(p45[u_] = _mm512_fmadd_ps(BRUNO__V1(0.001339086336f), f[u_], BRUNO__V1(0.009676031918f)));
+    BRUNO__EACH(p01[u_] = _mm512_fmadd_ps(_mm512_fmadd_ps(p45[u_], f2[u_], p23[u_]), f2[u_], p01[u_]));
+    BRUNO__EACH(e[u_] = _mm512_slli_epi32(
+                    _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t[u_]), _mm512_set1_epi32(0x4B400000)),
+                                     _mm512_set1_epi32(127)),
+                    23));
+    BRUNO__EACH(out[u_] = _mm512_mul_ps(p01[u_], _mm512_castsi512_ps(e[u_])));
+}
+
+#define BRUNO__HVC(u) (&c[cu ? (u) : 0])
+
+/* bruno__heracles_eval's vn and pn (MODELS §7) for BRUNO__VU vectors */
+static BRUNO__INLINE void bruno__hv_lane(int nu, const bruno__hvc *c, int cu, const __m512 *v, const __m512 *p,
+                                         const __m512 *I, __m512 tau, __m512 *vn, __m512 *pn)
+{
+    const __m512 zero = _mm512_setzero_ps(), one = BRUNO__V1(1.0f), lo = BRUNO__V1(-126.0f);
+    __m512 a[BRUNO__VU], b[BRUNO__VU], Pp[BRUNO__VU], Pm[BRUNO__VU], D[BRUNO__VU], w0[BRUNO__VU], w[BRUNO__VU],
+        whi[BRUNO__VU], iC[BRUNO__VU], E[BRUNO__VU], t[BRUNO__VU], x[BRUNO__VU], kd[BRUNO__VU], ku[BRUNO__VU],
+        f[BRUNO__VU], pr[BRUNO__VU], fe[BRUNO__VU], sv[BRUNO__VU], ev[BRUNO__VU];
+    __mmask16 ge[BRUNO__VU], le[BRUNO__VU];
+    BRUNO__EACH(a[u_] = _mm512_abs_ps(_mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
+    BRUNO__EACH(b[u_] = _mm512_add_ps(v[u_], BRUNO__HVC(u_)->vu));
+    BRUNO__EACH(Pp[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ps, p[u_]));
+    BRUNO__EACH(Pm[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->ps, p[u_]));
+    BRUNO__EACH(D[u_] = _mm512_add_ps(_mm512_mul_ps(Pp[u_], a[u_]), _mm512_mul_ps(Pm[u_], b[u_])));
+    BRUNO__EACH(D[u_] = _mm512_mask_mov_ps(D[u_], _mm512_cmp_ps_mask(D[u_], zero, _CMP_EQ_OQ), one));
+    BRUNO__EACH(w0[u_] = _mm512_div_ps(_mm512_mul_ps(_mm512_mul_ps(BRUNO__HVC(u_)->g2, b[u_]), a[u_]), D[u_]));
+    BRUNO__EACH(whi[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->gw, _mm512_add_ps(_mm512_abs_ps(v[u_]), BRUNO__HVC(u_)->vu)));
+    /* w0 < 0 ? 0 : (w0 > whi ? whi : w0), both tests on w0 */
+    BRUNO__EACH(w[u_] = _mm512_mask_mov_ps(w0[u_], _mm512_cmp_ps_mask(w0[u_], whi[u_], _CMP_GT_OQ), whi[u_]));
+    BRUNO__EACH(w[u_] = _mm512_mask_mov_ps(w[u_], _mm512_cmp_ps_mask(w0[u_], zero, _CMP_LT_OQ), zero));
+    BRUNO__EACH(iC[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ic0, _mm512_mul_ps(w[u_], BRUNO__HVC(u_)->kcw)));
+    BRUNO__EACH(E[u_] = _mm512_div_ps(
+                    _mm512_sub_ps(v[u_], _mm512_mul_ps(_mm512_mul_ps(p[u_], w[u_]), BRUNO__HVC(u_)->kpw)),
+                    _mm512_add_ps(BRUNO__HVC(u_)->tfe, _mm512_mul_ps(w[u_], BRUNO__HVC(u_)->rfd))));
+    BRUNO__EACH(t[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->be, E[u_]));
+    /* k_down: 2^(log2(k_B T/h) - max(xd, 0)), the exponent floored at -126 */
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->xd, t[u_]));
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu,
+                                      _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ), x[u_])));
+    BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
+    bruno__hv_exp2(nu, x, kd);
+    /* k_up the same with xu = XU + beta d_e E */
+    BRUNO__EACH(x[u_] = _mm512_add_ps(BRUNO__HVC(u_)->xu, t[u_]));
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu,
+                                      _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ), x[u_])));
+    BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
+    bruno__hv_exp2(nu, x, ku);
+    BRUNO__EACH(f[u_] = _mm512_sub_ps(_mm512_mul_ps(kd[u_], Pm[u_]), _mm512_mul_ps(ku[u_], Pp[u_])));
+    BRUNO__EACH(pr[u_] = _mm512_add_ps(p[u_], _mm512_mul_ps(tau, f[u_])));
+    BRUNO__EACH(ge[u_] = _mm512_cmp_ps_mask(pr[u_], BRUNO__HVC(u_)->ps, _CMP_GE_OQ));
+    BRUNO__EACH(le[u_] = _mm512_cmp_ps_mask(pr[u_], BRUNO__HVC(u_)->nps, _CMP_LE_OQ));
+    BRUNO__EACH(pn[u_] = _mm512_mask_mov_ps(_mm512_mask_mov_ps(pr[u_], le[u_], BRUNO__HVC(u_)->nps), ge[u_],
+                                            BRUNO__HVC(u_)->ps));
+    /* the charge-conserving clip: (p' - p)/tau where p was clipped */
+    BRUNO__EACH(fe[u_] = _mm512_mask_div_ps(f[u_], ge[u_] | le[u_], _mm512_sub_ps(pn[u_], p[u_]), tau));
+    BRUNO__EACH(sv[u_] = _mm512_sub_ps(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_GT_OQ), one),
+                                       _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_LT_OQ), one)));
+    BRUNO__EACH(x[u_] = _mm512_mul_ps(v[u_], BRUNO__HVC(u_)->ivtl2));
+    bruno__hv_exp2(nu, x, ev);
+    /* I_leak = sign(v) (I0A (e^(v/V_t) - 1) + I_dsc) */
+    BRUNO__EACH(t[u_] = _mm512_mul_ps(
+                    sv[u_], _mm512_add_ps(_mm512_mul_ps(BRUNO__HVC(u_)->i0a, _mm512_sub_ps(ev[u_], one)),
+                                          BRUNO__HVC(u_)->idsc)));
+    BRUNO__EACH(vn[u_] = _mm512_add_ps(
+                    v[u_], _mm512_mul_ps(_mm512_mul_ps(tau, _mm512_sub_ps(_mm512_sub_ps(I[u_], t[u_]),
+                                                                          _mm512_mul_ps(BRUNO__HVC(u_)->a, fe[u_]))),
+                                         iC[u_])));
+}
+
+/* Steps [i0, i1) of the nu vectors of one block at vr etc. (lanes km), the
+   state in registers; stops after the step that leaves none of its lanes
+   running and returns the steps run. With sv, step i's input state goes to
+   sv, sp + (i - i0) stride. The row's clip and freeze as
+   BRUNO_DEVICE_PORTABLE_ROWS (its second clip of p to +-P_s is the
+   identity on the lane's clipped p, so it is left out). */
+static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int cu, const __mmask16 *km,
+                                              bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
+                                              uint32_t i0, uint32_t i1, __m512 tau, __m512 thr, bruno_real *sv,
+                                              bruno_real *sp, size_t stride)
+{
+    const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING);
+    __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], vn[BRUNO__VU], pn[BRUNO__VU];
+    __m512i tk[BRUNO__VU];
+    __mmask16 act[BRUNO__VU], spk[BRUNO__VU], run;
+    uint32_t i;
+    BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(km[u_], vr + 16 * u_));
+    BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(km[u_], pr + 16 * u_));
+    BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(km[u_], Ir + 16 * u_));
+    BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(km[u_], tr + 16 * u_));
+    for (i = i0; i < i1; ++i) {
+        const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
+        if (sv) {
+            size_t o = (size_t)(i - i0) * stride;
+            BRUNO__EACH(_mm512_mask_storeu_ps(sv + o + 16 * u_, km[u_], v[u_]));
+            BRUNO__EACH(_mm512_mask_storeu_ps(sp + o + 16 * u_, km[u_], p[u_]));
+        }
+        bruno__hv_lane(nu, c, cu, v, p, I, tau, vn, pn);
+        /* vn > v_clip ? v_clip : (vn < -v_clip ? -v_clip : vn) */
+        BRUNO__EACH(vn[u_] = _mm512_mask_mov_ps(
+                        _mm512_mask_mov_ps(vn[u_], _mm512_cmp_ps_mask(vn[u_], BRUNO__HVC(u_)->nvclip, _CMP_LT_OQ),
+                                           BRUNO__HVC(u_)->nvclip),
+                        _mm512_cmp_ps_mask(vn[u_], BRUNO__HVC(u_)->vclip, _CMP_GT_OQ), BRUNO__HVC(u_)->vclip));
+        BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
+        BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], act[u_], vn[u_]));
+        BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], pn[u_]));
+        /* freeze at the step after which v >= V_thr */
+        BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(_mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], running), vn[u_],
+                                                      thr, _CMP_GE_OQ));
+        run = 0;
+        BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
+        BRUNO__EACH(tk[u_] = _mm512_mask_mov_epi32(tk[u_], spk[u_], vi1));
+        if (!run) {
+            ++i;
+            break;
+        }
+    }
+    BRUNO__EACH(_mm512_mask_storeu_ps(vr + 16 * u_, km[u_], v[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_ps(pr + 16 * u_, km[u_], p[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_epi32(tr + 16 * u_, km[u_], tk[u_]));
+    return i - i0;
+}
+
+/* The row [ja, jb) in blocks of 16 BRUNO__VU lanes (the last one as many
+   vectors as it fills, each count a literal). A block that stopped before
+   the row repeats its frozen state in the steps the row still ran, so the
+   store holds what one step at a time over the row would (as the engine
+   does for the rows of a varied population). */
+static BRUNO__INLINE uint32_t bruno__hv_window_impl(const bruno_device_row *r, uint32_t i0, uint32_t i1,
+                                                    bruno_real tau, bruno_real *sv, bruno_real *sp, size_t stride,
+                                                    int uniform)
+{
+    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(r->thr);
+    bruno__hvc c[BRUNO__VU];
+    __mmask16 km[BRUNO__VU];
+    size_t j, jb = r->jb;
+    uint32_t k = i0 < i1, kb, i;
+    if (uniform) bruno__hvc_load(&c[0], r->S, r->n, 0, 1, (__mmask16)0xffff);
+    for (j = r->ja; j < jb; j += 16 * BRUNO__VU) {
+        int nu = jb - j > 48 ? 4 : jb - j > 32 ? 3 : jb - j > 16 ? 2 : 1;
+        bruno_real *svj = sv ? sv + j : NULL, *spj = sv ? sp + j : NULL;
+        BRUNO__EACH(km[u_] = jb - j - 16 * (size_t)u_ >= 16 ? (__mmask16)0xffff
+                                                             : (__mmask16)((1u << (jb - j - 16 * (size_t)u_)) - 1u));
+        if (!uniform) BRUNO__EACH(bruno__hvc_load(&c[u_], r->S, r->n, j + 16 * (size_t)u_, 0, km[u_]));
+        if (nu == 4)
+            kb = bruno__hv_block(4, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
+                                 svj, spj, stride);
+        else if (nu == 3)
+            kb = bruno__hv_block(3, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
+                                 svj, spj, stride);
+        else if (nu == 2)
+            kb = bruno__hv_block(2, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
+                                 svj, spj, stride);
+        else
+            kb = bruno__hv_block(1, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
+                                 svj, spj, stride);
+        if (kb > k) k = kb;
+    }
+    if (sv)
+        for (j = r->ja; j < jb; j += 16 * BRUNO__VU) {
+            size_t je = jb - j > 16 * BRUNO__VU ? j + 16 * BRUNO__VU : jb;
+            for (i = bruno__row_steps(r->taken, j, je, i0, i1); i < k; ++i) {
+                memcpy(sv + (size_t)i * stride + j, r->v + j, (je - j) * sizeof *sv);
+                memcpy(sp + (size_t)i * stride + j, r->p + j, (je - j) * sizeof *sp);
+            }
+        }
+    return k;
+}
+
+static uint32_t bruno__heracles_v_fwd_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,
+                                             bruno_real *sv, bruno_real *sp, size_t stride, int stream)
+{
+    (void)stream; /* plain stores: Heracles' exact trainers are bound by its arithmetic, not by the store */
+    if (sv) {
+        if (r->uniform) return bruno__hv_window_impl(r, i0, i1, tau, sv, sp, stride, 1);
+        return bruno__hv_window_impl(r, i0, i1, tau, sv, sp, stride, 0);
+    }
+    if (r->uniform) return bruno__hv_window_impl(r, i0, i1, tau, NULL, NULL, 0, 1);
+    return bruno__hv_window_impl(r, i0, i1, tau, NULL, NULL, 0, 0);
+}
+#undef BRUNO__HVC
+#endif
+
 static const bruno_device bruno__heracles_device = {
     "heracles", "Heracles: HZO capacitor with a depletion layer (MODELS §7)",
     sizeof bruno__heracles_table / sizeof bruno__heracles_table[0], bruno__heracles_table, BRUNO__H_COUNT, 0,
     BRUNO__H_GAIN, BRUNO__H_VCLIP, BRUNO__H_PS, BRUNO__H_PS, bruno__heracles_check, bruno__heracles_derive,
-    bruno__heracles_state, bruno__heracles_fwd_row, bruno__heracles_adj_row, bruno__heracles_fwd_window,
+    bruno__heracles_state, bruno__heracles_fwd_row, bruno__heracles_adj_row,
+#if BRUNO__AVX512
+    bruno__heracles_v_fwd_window,
+#else
+    bruno__heracles_fwd_window,
+#endif
     bruno__heracles_adj_window, NULL, NULL};
 
 /* ---- the table of devices: one line per device ------------------------------ */
@@ -4736,18 +5005,6 @@ static size_t bruno__eng_step(const bruno__eng_ctx *X, bruno_real *v, bruno_real
         running += row(&r, i, tau);
     }
     return running;
-}
-
-/* Steps a row of the device's window ran: it stops after the step that
-   leaves none of its lanes running (i + 1 >= taken for every lane, taken
-   as the window left it), and runs at least one. */
-static uint32_t bruno__row_steps(const uint32_t *taken, size_t ja, size_t jb, uint32_t i0, uint32_t i1)
-{
-    uint32_t m = i0 + 1;
-    size_t j;
-    for (j = ja; j < jb; ++j)
-        if (taken[j] > m) m = taken[j];
-    return (m < i1 ? m : i1) - i0;
 }
 
 /* Fine Euler steps [i0, i1) of the current window for every neuron that

@@ -816,3 +816,124 @@ Test(heracles, bptt_with_the_plain_derivative_matches_central_differences)
     bruno_net_free(&net);
 }
 #endif
+
+/* ---- the device's window against its one-step rows, bit for bit -----------
+   fwd_window is the AVX-512 kernel in a float build on an AVX-512 host and
+   the portable window otherwise; fwd_row is the portable row. A window is
+   defined as fwd_row once per step, each step's input state stored, until
+   the step that leaves no lane running: both must give the same bits for
+   the state, taken, the store and the step count, for uniform and varied
+   constants, rows of 1 to 200 lanes (whole and partial vectors and
+   blocks), lanes frozen before the window, and lanes that spike in it. */
+static uint64_t hw_rng = 88172645463325252ull;
+static double hw_uniform(void)
+{
+    hw_rng ^= hw_rng << 13;
+    hw_rng ^= hw_rng >> 7;
+    hw_rng ^= hw_rng << 17;
+    return (double)(hw_rng >> 11) / 9007199254740992.0;
+}
+
+static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, size_t *spiked, size_t *stopped)
+{
+    const bruno_device *d = heracles();
+    const size_t stride = n + 3; /* not a multiple of a vector: the store's rows at any alignment */
+    double prm[BRUNO_DEVICE_MAX_PARAMS], q[BRUNO_DEVICE_MAX_PARAMS];
+    bruno_real *S = calloc(BRUNO_DEVICE_MAX_CONSTS * n, sizeof *S), *I = calloc(n, sizeof *I);
+    bruno_real *v[2], *p[2], *sv[2], *sp[2];
+    uint32_t *tk[2], k[2], i;
+    bruno_real thr;
+    char msg[256] = "";
+    size_t j, c;
+    int a;
+    cr_assert(S && I);
+    bruno_device_defaults(d, prm);
+    thr = (bruno_real)d->state(prm).V_thr;
+    for (j = 0; j < n; ++j) {
+        memcpy(q, prm, sizeof q);
+        if (!uniform)
+            for (c = 0; c < d->n_params; ++c)
+                if (d->params[c].varies) q[c] *= 1 + 0.1 * (hw_uniform() - 0.5);
+        cr_assert_eq(d->derive(q, 1 + 0.2 * hw_uniform(), S, n, j, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+        /* the first half spikes early (a block of it stops before the row
+           does), the rest may or may not */
+        I[j] = (bruno_real)(j < n / 2 ? 2e-7 * (1 + hw_uniform()) : -1e-8 + 6e-8 * hw_uniform());
+    }
+    for (a = 0; a < 2; ++a) {
+        v[a] = calloc(n, sizeof *v[a]);
+        p[a] = calloc(n, sizeof *p[a]);
+        tk[a] = calloc(n, sizeof *tk[a]);
+        sv[a] = calloc((size_t)(i1 - i0) * stride + 1, sizeof *sv[a]);
+        sp[a] = calloc((size_t)(i1 - i0) * stride + 1, sizeof *sp[a]);
+        cr_assert(v[a] && p[a] && tk[a] && sv[a] && sp[a]);
+    }
+    for (j = 0; j < n; ++j) {
+        const bruno_real Ps = S[(size_t)d->c_pclip * n + (uniform ? 0 : j)];
+        v[0][j] = (bruno_real)(3.4 * (2 * hw_uniform() - 1));
+        p[0][j] = (bruno_real)(Ps * (2 * hw_uniform() - 1));
+        if (hw_uniform() < 0.1) p[0][j] = Ps; /* on the bound */
+        tk[0][j] = hw_uniform() < 0.15 ? i0 - (uint32_t)(hw_uniform() * 3) : BRUNO_RUNNING; /* frozen before */
+    }
+    memcpy(v[1], v[0], n * sizeof *v[0]);
+    memcpy(p[1], p[0], n * sizeof *p[0]);
+    memcpy(tk[1], tk[0], n * sizeof *tk[0]);
+    { /* the definition: one step at a time */
+        bruno_device_row r;
+        memset(&r, 0, sizeof r);
+        r.v = v[0], r.p = p[0], r.taken = tk[0], r.I = I, r.S = S, r.n = n, r.jb = n, r.uniform = uniform, r.thr = thr;
+        for (i = i0; i < i1; ++i) {
+            if (store) {
+                memcpy(sv[0] + (size_t)(i - i0) * stride, v[0], n * sizeof *v[0]);
+                memcpy(sp[0] + (size_t)(i - i0) * stride, p[0], n * sizeof *p[0]);
+            }
+            if (!d->fwd_row(&r, i, (bruno_real)1e-6)) {
+                ++i;
+                break;
+            }
+        }
+        k[0] = i - i0;
+    }
+    { /* the window */
+        bruno_device_row r;
+        memset(&r, 0, sizeof r);
+        r.v = v[1], r.p = p[1], r.taken = tk[1], r.I = I, r.S = S, r.n = n, r.jb = n, r.uniform = uniform, r.thr = thr;
+        k[1] = d->fwd_window(&r, i0, i1, (bruno_real)1e-6, store ? sv[1] : NULL, store ? sp[1] : NULL, stride, 0);
+    }
+    cr_expect_eq(k[1], k[0], "n %zu uniform %d store %d: %u steps, one at a time %u", n, uniform, store, k[1], k[0]);
+    cr_expect(memcmp(v[0], v[1], n * sizeof *v[0]) == 0, "n %zu uniform %d store %d: v differs", n, uniform, store);
+    cr_expect(memcmp(p[0], p[1], n * sizeof *p[0]) == 0, "n %zu uniform %d store %d: p differs", n, uniform, store);
+    cr_expect(memcmp(tk[0], tk[1], n * sizeof *tk[0]) == 0, "n %zu uniform %d store %d: taken differs", n, uniform,
+              store);
+    if (store)
+        for (i = 0; i < k[0]; ++i) {
+            cr_expect(memcmp(sv[0] + (size_t)i * stride, sv[1] + (size_t)i * stride, n * sizeof *v[0]) == 0,
+                      "n %zu uniform %d: stored v of step %u differs", n, uniform, i0 + i);
+            cr_expect(memcmp(sp[0] + (size_t)i * stride, sp[1] + (size_t)i * stride, n * sizeof *p[0]) == 0,
+                      "n %zu uniform %d: stored p of step %u differs", n, uniform, i0 + i);
+        }
+    for (j = 0; j < n; ++j) *spiked += tk[0][j] != BRUNO_RUNNING && tk[0][j] > i0;
+    *stopped += k[0] < i1 - i0;
+    for (a = 0; a < 2; ++a) {
+        free(v[a]);
+        free(p[a]);
+        free(tk[a]);
+        free(sv[a]);
+        free(sp[a]);
+    }
+    free(S);
+    free(I);
+}
+
+Test(heracles, window_equals_one_step_at_a_time_bit_for_bit)
+{
+    const size_t ns[] = {1, 5, 16, 17, 27, 48, 64, 65, 100, 200};
+    size_t a, spiked = 0, stopped = 0;
+    int uniform, store;
+    for (a = 0; a < sizeof ns / sizeof ns[0]; ++a)
+        for (uniform = 0; uniform < 2; ++uniform)
+            for (store = 0; store < 2; ++store) hw_case(ns[a], uniform, 7, 1007, store, &spiked, &stopped);
+    /* some lanes spike inside the windows, so the freeze and the blocks'
+       own stops are exercised */
+    cr_expect_gt(spiked, 100, "only %zu lanes spiked: the currents do not reach the threshold", spiked);
+    cr_expect_gt(stopped, 0, "no window stopped before its end");
+}
