@@ -4452,7 +4452,10 @@ static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
     BRUNO__EACH(p23[u_] = _mm512_fmadd_ps(BRUNO__V1(0.05550357114f), f[u_], BRUNO__V1(0.2402210749f)));
     BRUNO__EACH(p45[u_] = _mm512_fmadd_ps(BRUNO__V1(0.001339086336f), f[u_], BRUNO__V1(0.009676031918f)));
     BRUNO__EACH(p01[u_] = _mm512_fmadd_ps(_mm512_fmadd_ps(p45[u_], f2[u_], p23[u_]), f2[u_], p01[u_]));
-    BRUNO__EACH(e[u_] = _mm512_slli_epi32(
+    /* the shift under a full mask: g++ 12 warns that the unmasked form's
+       pass-through operand is uninitialised (as bruno__v_log2) */
+    BRUNO__EACH(e[u_] = _mm512_maskz_slli_epi32(
+                    (__mmask16)0xffff,
                     _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t[u_]), _mm512_set1_epi32(0x4B400000)),
                                      _mm512_set1_epi32(127)),
                     23));
