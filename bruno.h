@@ -4402,7 +4402,7 @@ BRUNO_DEVICE_PORTABLE_ROWS(bruno__heracles, bruno__heracles_lane, bruno__heracle
    (BPTT and checkpointing only; BRUNO's backward pass is coarse) keeps the
    portable rows. */
 typedef struct bruno__hvc {
-    __m512 ps, nps, vu, g2, gw, ic0, kcw, kpw, tfe, rfd, xd, xu, be, l2nu, a, i0a, ivtl2, idsc, vclip, nvclip;
+    __m512 ps, nps, vu, g2, gw, ic0, kcw, kpw, tfe, rfd, xd, xu, be, l2nu, a, i0a, ivtl2, ivt, idsc, vclip, nvclip;
 } bruno__hvc;
 
 /* -x, exactly (the sign bit flipped, as C's unary minus) */
@@ -4432,6 +4432,7 @@ static BRUNO__INLINE void bruno__hvc_load(bruno__hvc *c, const bruno_real *S, si
     c->a = BRUNO__HLD(BRUNO__H_A);
     c->i0a = BRUNO__HLD(BRUNO__H_I0A);
     c->ivtl2 = BRUNO__HLD(BRUNO__H_IVTL2);
+    c->ivt = BRUNO__HLD(BRUNO__H_IVT);
     c->idsc = BRUNO__HLD(BRUNO__H_IDSC);
     c->vclip = BRUNO__HLD(BRUNO__H_VCLIP);
     c->nvclip = bruno__v_neg(c->vclip);
@@ -4464,63 +4465,78 @@ static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
 
 #define BRUNO__HVC(u) (&c[cu ? (u) : 0])
 
-/* bruno__heracles_eval's vn and pn (MODELS §7) for BRUNO__VU vectors */
-static BRUNO__INLINE void bruno__hv_lane(int nu, const bruno__hvc *c, int cu, const __m512 *v, const __m512 *p,
-                                         const __m512 *I, __m512 tau, __m512 *vn, __m512 *pn)
+/* bruno__heracles_eval (MODELS §7) for BRUNO__VU vectors: the new state
+   and the pieces the adjoint needs (what the forward does not read, the
+   compiler leaves out). */
+typedef struct bruno__hvlane {
+    __m512 a[BRUNO__VU], sa[BRUNO__VU], b[BRUNO__VU], Pp[BRUNO__VU], Pm[BRUNO__VU], Ds[BRUNO__VU], w0[BRUNO__VU],
+        w[BRUNO__VU], whi[BRUNO__VU], iC[BRUNO__VU], den[BRUNO__VU], E[BRUNO__VU], kd[BRUNO__VU], ku[BRUNO__VU],
+        md[BRUNO__VU], mu[BRUNO__VU], fe[BRUNO__VU], sv[BRUNO__VU], ev[BRUNO__VU], Il[BRUNO__VU], vn[BRUNO__VU],
+        pn[BRUNO__VU];
+    __mmask16 pc[BRUNO__VU]; /* p was clipped (or landed on a bound) */
+} bruno__hvlane;
+
+static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, const __m512 *v, const __m512 *p,
+                                         const __m512 *I, __m512 tau, bruno__hvlane *o)
 {
     const __m512 zero = _mm512_setzero_ps(), one = BRUNO__V1(1.0f), lo = BRUNO__V1(-126.0f);
-    __m512 a[BRUNO__VU], b[BRUNO__VU], Pp[BRUNO__VU], Pm[BRUNO__VU], D[BRUNO__VU], w0[BRUNO__VU], w[BRUNO__VU],
-        whi[BRUNO__VU], iC[BRUNO__VU], E[BRUNO__VU], t[BRUNO__VU], x[BRUNO__VU], kd[BRUNO__VU], ku[BRUNO__VU],
-        f[BRUNO__VU], pr[BRUNO__VU], fe[BRUNO__VU], sv[BRUNO__VU], ev[BRUNO__VU];
-    __mmask16 ge[BRUNO__VU], le[BRUNO__VU];
-    BRUNO__EACH(a[u_] = _mm512_abs_ps(_mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
-    BRUNO__EACH(b[u_] = _mm512_add_ps(v[u_], BRUNO__HVC(u_)->vu));
-    BRUNO__EACH(Pp[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ps, p[u_]));
-    BRUNO__EACH(Pm[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->ps, p[u_]));
-    BRUNO__EACH(D[u_] = _mm512_add_ps(_mm512_mul_ps(Pp[u_], a[u_]), _mm512_mul_ps(Pm[u_], b[u_])));
-    BRUNO__EACH(D[u_] = _mm512_mask_mov_ps(D[u_], _mm512_cmp_ps_mask(D[u_], zero, _CMP_EQ_OQ), one));
-    BRUNO__EACH(w0[u_] = _mm512_div_ps(_mm512_mul_ps(_mm512_mul_ps(BRUNO__HVC(u_)->g2, b[u_]), a[u_]), D[u_]));
-    BRUNO__EACH(whi[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->gw, _mm512_add_ps(_mm512_abs_ps(v[u_]), BRUNO__HVC(u_)->vu)));
+    __m512 t[BRUNO__VU], x[BRUNO__VU], f[BRUNO__VU], pr[BRUNO__VU];
+    __mmask16 ge[BRUNO__VU], le[BRUNO__VU], m[BRUNO__VU];
+    BRUNO__EACH(o->a[u_] = _mm512_abs_ps(_mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
+    BRUNO__EACH(o->sa[u_] = bruno__v_copysign((__mmask16)0xffff, one, _mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
+    BRUNO__EACH(o->b[u_] = _mm512_add_ps(v[u_], BRUNO__HVC(u_)->vu));
+    BRUNO__EACH(o->Pp[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ps, p[u_]));
+    BRUNO__EACH(o->Pm[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->ps, p[u_]));
+    BRUNO__EACH(t[u_] = _mm512_add_ps(_mm512_mul_ps(o->Pp[u_], o->a[u_]), _mm512_mul_ps(o->Pm[u_], o->b[u_])));
+    BRUNO__EACH(o->Ds[u_] = _mm512_mask_mov_ps(t[u_], _mm512_cmp_ps_mask(t[u_], zero, _CMP_EQ_OQ), one));
+    BRUNO__EACH(o->w0[u_] = _mm512_div_ps(_mm512_mul_ps(_mm512_mul_ps(BRUNO__HVC(u_)->g2, o->b[u_]), o->a[u_]),
+                                          o->Ds[u_]));
+    BRUNO__EACH(o->whi[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->gw, _mm512_add_ps(_mm512_abs_ps(v[u_]), BRUNO__HVC(u_)->vu)));
     /* w0 < 0 ? 0 : (w0 > whi ? whi : w0), both tests on w0 */
-    BRUNO__EACH(w[u_] = _mm512_mask_mov_ps(w0[u_], _mm512_cmp_ps_mask(w0[u_], whi[u_], _CMP_GT_OQ), whi[u_]));
-    BRUNO__EACH(w[u_] = _mm512_mask_mov_ps(w[u_], _mm512_cmp_ps_mask(w0[u_], zero, _CMP_LT_OQ), zero));
-    BRUNO__EACH(iC[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ic0, _mm512_mul_ps(w[u_], BRUNO__HVC(u_)->kcw)));
-    BRUNO__EACH(E[u_] = _mm512_div_ps(
-                    _mm512_sub_ps(v[u_], _mm512_mul_ps(_mm512_mul_ps(p[u_], w[u_]), BRUNO__HVC(u_)->kpw)),
-                    _mm512_add_ps(BRUNO__HVC(u_)->tfe, _mm512_mul_ps(w[u_], BRUNO__HVC(u_)->rfd))));
-    BRUNO__EACH(t[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->be, E[u_]));
+    BRUNO__EACH(o->w[u_] = _mm512_mask_mov_ps(o->w0[u_], _mm512_cmp_ps_mask(o->w0[u_], o->whi[u_], _CMP_GT_OQ),
+                                              o->whi[u_]));
+    BRUNO__EACH(o->w[u_] = _mm512_mask_mov_ps(o->w[u_], _mm512_cmp_ps_mask(o->w0[u_], zero, _CMP_LT_OQ), zero));
+    BRUNO__EACH(o->iC[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ic0, _mm512_mul_ps(o->w[u_], BRUNO__HVC(u_)->kcw)));
+    BRUNO__EACH(o->den[u_] = _mm512_add_ps(BRUNO__HVC(u_)->tfe, _mm512_mul_ps(o->w[u_], BRUNO__HVC(u_)->rfd)));
+    BRUNO__EACH(o->E[u_] = _mm512_div_ps(
+                    _mm512_sub_ps(v[u_], _mm512_mul_ps(_mm512_mul_ps(p[u_], o->w[u_]), BRUNO__HVC(u_)->kpw)),
+                    o->den[u_]));
+    BRUNO__EACH(t[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->be, o->E[u_]));
     /* k_down: 2^(log2(k_B T/h) - max(xd, 0)), the exponent floored at -126 */
     BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->xd, t[u_]));
-    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu,
-                                      _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ), x[u_])));
+    BRUNO__EACH(m[u_] = _mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ));
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_maskz_mov_ps(m[u_], x[u_])));
+    BRUNO__EACH(o->md[u_] = _mm512_maskz_mov_ps(m[u_] & _mm512_cmp_ps_mask(x[u_], lo, _CMP_GT_OQ), one));
     BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
-    bruno__hv_exp2(nu, x, kd);
+    bruno__hv_exp2(nu, x, o->kd);
     /* k_up the same with xu = XU + beta d_e E */
     BRUNO__EACH(x[u_] = _mm512_add_ps(BRUNO__HVC(u_)->xu, t[u_]));
-    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu,
-                                      _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ), x[u_])));
+    BRUNO__EACH(m[u_] = _mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ));
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_maskz_mov_ps(m[u_], x[u_])));
+    BRUNO__EACH(o->mu[u_] = _mm512_maskz_mov_ps(m[u_] & _mm512_cmp_ps_mask(x[u_], lo, _CMP_GT_OQ), one));
     BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
-    bruno__hv_exp2(nu, x, ku);
-    BRUNO__EACH(f[u_] = _mm512_sub_ps(_mm512_mul_ps(kd[u_], Pm[u_]), _mm512_mul_ps(ku[u_], Pp[u_])));
+    bruno__hv_exp2(nu, x, o->ku);
+    BRUNO__EACH(f[u_] = _mm512_sub_ps(_mm512_mul_ps(o->kd[u_], o->Pm[u_]), _mm512_mul_ps(o->ku[u_], o->Pp[u_])));
     BRUNO__EACH(pr[u_] = _mm512_add_ps(p[u_], _mm512_mul_ps(tau, f[u_])));
     BRUNO__EACH(ge[u_] = _mm512_cmp_ps_mask(pr[u_], BRUNO__HVC(u_)->ps, _CMP_GE_OQ));
     BRUNO__EACH(le[u_] = _mm512_cmp_ps_mask(pr[u_], BRUNO__HVC(u_)->nps, _CMP_LE_OQ));
-    BRUNO__EACH(pn[u_] = _mm512_mask_mov_ps(_mm512_mask_mov_ps(pr[u_], le[u_], BRUNO__HVC(u_)->nps), ge[u_],
-                                            BRUNO__HVC(u_)->ps));
+    BRUNO__EACH(o->pc[u_] = ge[u_] | le[u_]);
+    BRUNO__EACH(o->pn[u_] = _mm512_mask_mov_ps(_mm512_mask_mov_ps(pr[u_], le[u_], BRUNO__HVC(u_)->nps), ge[u_],
+                                               BRUNO__HVC(u_)->ps));
     /* the charge-conserving clip: (p' - p)/tau where p was clipped */
-    BRUNO__EACH(fe[u_] = _mm512_mask_div_ps(f[u_], ge[u_] | le[u_], _mm512_sub_ps(pn[u_], p[u_]), tau));
-    BRUNO__EACH(sv[u_] = _mm512_sub_ps(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_GT_OQ), one),
-                                       _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_LT_OQ), one)));
+    BRUNO__EACH(o->fe[u_] = _mm512_mask_div_ps(f[u_], o->pc[u_], _mm512_sub_ps(o->pn[u_], p[u_]), tau));
+    BRUNO__EACH(o->sv[u_] = _mm512_sub_ps(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_GT_OQ), one),
+                                          _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_LT_OQ), one)));
     BRUNO__EACH(x[u_] = _mm512_mul_ps(v[u_], BRUNO__HVC(u_)->ivtl2));
-    bruno__hv_exp2(nu, x, ev);
+    bruno__hv_exp2(nu, x, o->ev);
     /* I_leak = sign(v) (I0A (e^(v/V_t) - 1) + I_dsc) */
-    BRUNO__EACH(t[u_] = _mm512_mul_ps(
-                    sv[u_], _mm512_add_ps(_mm512_mul_ps(BRUNO__HVC(u_)->i0a, _mm512_sub_ps(ev[u_], one)),
-                                          BRUNO__HVC(u_)->idsc)));
-    BRUNO__EACH(vn[u_] = _mm512_add_ps(
-                    v[u_], _mm512_mul_ps(_mm512_mul_ps(tau, _mm512_sub_ps(_mm512_sub_ps(I[u_], t[u_]),
-                                                                          _mm512_mul_ps(BRUNO__HVC(u_)->a, fe[u_]))),
-                                         iC[u_])));
+    BRUNO__EACH(o->Il[u_] = _mm512_mul_ps(
+                    o->sv[u_], _mm512_add_ps(_mm512_mul_ps(BRUNO__HVC(u_)->i0a, _mm512_sub_ps(o->ev[u_], one)),
+                                             BRUNO__HVC(u_)->idsc)));
+    BRUNO__EACH(o->vn[u_] = _mm512_add_ps(
+                    v[u_], _mm512_mul_ps(_mm512_mul_ps(tau, _mm512_sub_ps(_mm512_sub_ps(I[u_], o->Il[u_]),
+                                                                          _mm512_mul_ps(BRUNO__HVC(u_)->a, o->fe[u_]))),
+                                         o->iC[u_])));
 }
 
 /* Steps [i0, i1) of the nu vectors of one block at vr etc. (lanes km), the
@@ -4535,9 +4551,10 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
                                               bruno_real *sp, size_t stride)
 {
     const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING);
-    __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], vn[BRUNO__VU], pn[BRUNO__VU];
+    __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], vn[BRUNO__VU];
     __m512i tk[BRUNO__VU];
     __mmask16 act[BRUNO__VU], spk[BRUNO__VU], run;
+    bruno__hvlane o;
     uint32_t i;
     BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(km[u_], vr + 16 * u_));
     BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(km[u_], pr + 16 * u_));
@@ -4550,15 +4567,15 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
             BRUNO__EACH(_mm512_mask_storeu_ps(sv + o + 16 * u_, km[u_], v[u_]));
             BRUNO__EACH(_mm512_mask_storeu_ps(sp + o + 16 * u_, km[u_], p[u_]));
         }
-        bruno__hv_lane(nu, c, cu, v, p, I, tau, vn, pn);
+        bruno__hv_eval(nu, c, cu, v, p, I, tau, &o);
         /* vn > v_clip ? v_clip : (vn < -v_clip ? -v_clip : vn) */
         BRUNO__EACH(vn[u_] = _mm512_mask_mov_ps(
-                        _mm512_mask_mov_ps(vn[u_], _mm512_cmp_ps_mask(vn[u_], BRUNO__HVC(u_)->nvclip, _CMP_LT_OQ),
+                        _mm512_mask_mov_ps(o.vn[u_], _mm512_cmp_ps_mask(o.vn[u_], BRUNO__HVC(u_)->nvclip, _CMP_LT_OQ),
                                            BRUNO__HVC(u_)->nvclip),
-                        _mm512_cmp_ps_mask(vn[u_], BRUNO__HVC(u_)->vclip, _CMP_GT_OQ), BRUNO__HVC(u_)->vclip));
+                        _mm512_cmp_ps_mask(o.vn[u_], BRUNO__HVC(u_)->vclip, _CMP_GT_OQ), BRUNO__HVC(u_)->vclip));
         BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
         BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], act[u_], vn[u_]));
-        BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], pn[u_]));
+        BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], o.pn[u_]));
         /* freeze at the step after which v >= V_thr */
         BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(_mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], running), vn[u_],
                                                       thr, _CMP_GE_OQ));
@@ -4622,6 +4639,165 @@ static BRUNO__INLINE uint32_t bruno__hv_window_impl(const bruno_device_row *r, u
     return k;
 }
 
+/* The adjoint of steps i1 - 1 down to i0 of one block, as
+   bruno__heracles_jac and bruno__heracles_adj operation for operation
+   (grad a literal: 1 the plain derivative, 0 the authors' rule): lanes of
+   act (i < taken; all when tr is NULL) reverse the step, the others keep
+   their adjoints. Step i's input state is at vr, pr + (i - i0) stride; the
+   adjoints, the current and taken stay in registers for the window. */
+static BRUNO__INLINE void bruno__hv_adj_block(int nu, const bruno__hvc *c, int cu, const __mmask16 *km,
+                                              const bruno_real *vr, const bruno_real *pr, size_t stride,
+                                              const bruno_real *Ir, const uint32_t *tr, bruno_real *gvr,
+                                              bruno_real *gpr, bruno_real *gIr, uint32_t i0, uint32_t i1, __m512 tau,
+                                              int grad)
+{
+    const __m512 zero = _mm512_setzero_ps(), one = BRUNO__V1(1.0f);
+    const __m512 ln2 = BRUNO__V1((bruno_real)0.693147180559945309), sc = BRUNO__V1(grad ? 1.0f : (bruno_real)1e-3);
+    const __m512 fe_clip = _mm512_div_ps(BRUNO__V1(-1.0f), tau), ntau = bruno__v_neg(tau);
+    __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], gv[BRUNO__VU], gp[BRUNO__VU], gI[BRUNO__VU];
+    __m512 w_v[BRUNO__VU], w_p[BRUNO__VU], Il_v[BRUNO__VU], t[BRUNO__VU], E_v[BRUNO__VU], E_p[BRUNO__VU],
+        kE[BRUNO__VU], f_v[BRUNO__VU], f_p[BRUNO__VU], q[BRUNO__VU], dv_dv[BRUNO__VU], dv_dp[BRUNO__VU],
+        dp_dv[BRUNO__VU], dp_dp[BRUNO__VU], ngv[BRUNO__VU], ngp[BRUNO__VU];
+    __m512i tk[BRUNO__VU];
+    __mmask16 act[BRUNO__VU], wi[BRUNO__VU], tv[BRUNO__VU], tp[BRUNO__VU];
+    bruno__hvlane o;
+    uint32_t i = i1;
+    BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(km[u_], Ir + 16 * u_));
+    BRUNO__EACH(gv[u_] = _mm512_maskz_loadu_ps(km[u_], gvr + 16 * u_));
+    BRUNO__EACH(gp[u_] = _mm512_maskz_loadu_ps(km[u_], gpr + 16 * u_));
+    BRUNO__EACH(gI[u_] = _mm512_maskz_loadu_ps(km[u_], gIr + 16 * u_));
+    BRUNO__EACH(tk[u_] = tr ? _mm512_maskz_loadu_epi32(km[u_], tr + 16 * u_) : _mm512_set1_epi32(-1));
+    while (i-- > i0) {
+        const bruno_real *vi_ = vr + (size_t)(i - i0) * stride, *pi_ = pr + (size_t)(i - i0) * stride;
+        const __m512i vi = _mm512_set1_epi32((int)i);
+        BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(km[u_], vi_ + 16 * u_));
+        BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(km[u_], pi_ + 16 * u_));
+        BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
+        bruno__hv_eval(nu, c, cu, v, p, I, tau, &o);
+        /* w = num/D: num_v = 2 P_s g (a + b sa), D_v = Pp sa + Pm, D_p = a - b */
+        BRUNO__EACH(wi[u_] = _mm512_cmp_ps_mask(o.w0[u_], zero, _CMP_GE_OQ) &
+                             _mm512_cmp_ps_mask(o.w0[u_], o.whi[u_], _CMP_LE_OQ));
+        if (grad) {
+            BRUNO__EACH(t[u_] = _mm512_sub_ps(
+                            _mm512_mul_ps(BRUNO__HVC(u_)->g2, _mm512_add_ps(o.a[u_], _mm512_mul_ps(o.b[u_], o.sa[u_]))),
+                            _mm512_mul_ps(o.w0[u_], _mm512_add_ps(_mm512_mul_ps(o.Pp[u_], o.sa[u_]), o.Pm[u_]))));
+            BRUNO__EACH(w_v[u_] = _mm512_mask_mov_ps(
+                            _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(o.w0[u_], o.whi[u_], _CMP_GT_OQ),
+                                                _mm512_mul_ps(BRUNO__HVC(u_)->gw, o.sv[u_])),
+                            wi[u_], _mm512_div_ps(t[u_], o.Ds[u_])));
+            BRUNO__EACH(w_p[u_] = _mm512_maskz_mov_ps(
+                            wi[u_], _mm512_div_ps(_mm512_mul_ps(bruno__v_neg(o.w0[u_]), _mm512_sub_ps(o.a[u_], o.b[u_])),
+                                                  o.Ds[u_])));
+            BRUNO__EACH(Il_v[u_] = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(o.sv[u_], BRUNO__HVC(u_)->i0a), o.ev[u_]),
+                                                 BRUNO__HVC(u_)->ivt));
+        } else {
+            BRUNO__EACH(w_v[u_] = zero);
+            BRUNO__EACH(w_p[u_] = zero);
+            BRUNO__EACH(Il_v[u_] = zero);
+        }
+        BRUNO__EACH(t[u_] = _mm512_mul_ps(o.E[u_], BRUNO__HVC(u_)->rfd));
+        BRUNO__EACH(E_v[u_] = _mm512_div_ps(
+                        _mm512_sub_ps(_mm512_sub_ps(one, _mm512_mul_ps(_mm512_mul_ps(p[u_], BRUNO__HVC(u_)->kpw), w_v[u_])),
+                                      _mm512_mul_ps(t[u_], w_v[u_])),
+                        o.den[u_]));
+        BRUNO__EACH(E_p[u_] = _mm512_div_ps(
+                        _mm512_sub_ps(_mm512_mul_ps(bruno__v_neg(BRUNO__HVC(u_)->kpw),
+                                                    _mm512_add_ps(o.w[u_], _mm512_mul_ps(p[u_], w_p[u_]))),
+                                      _mm512_mul_ps(t[u_], w_p[u_])),
+                        o.den[u_]));
+        BRUNO__EACH(kE[u_] = _mm512_mul_ps(_mm512_mul_ps(ln2, BRUNO__HVC(u_)->be),
+                                           _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(o.md[u_], o.kd[u_]), o.Pm[u_]),
+                                                         _mm512_mul_ps(_mm512_mul_ps(o.mu[u_], o.ku[u_]), o.Pp[u_]))));
+        BRUNO__EACH(f_v[u_] = _mm512_mul_ps(_mm512_mul_ps(sc, kE[u_]), E_v[u_]));
+        BRUNO__EACH(f_p[u_] = _mm512_mul_ps(
+                        sc, _mm512_sub_ps(_mm512_sub_ps(_mm512_mul_ps(kE[u_], E_p[u_]), o.kd[u_]), o.ku[u_])));
+        /* where the clip stops p: I_p = A (p' - p)/tau (bruno__heracles_jac) */
+        BRUNO__EACH(q[u_] = _mm512_mul_ps(tau, _mm512_sub_ps(_mm512_sub_ps(I[u_], o.Il[u_]),
+                                                             _mm512_mul_ps(BRUNO__HVC(u_)->a, o.fe[u_]))));
+        BRUNO__EACH(t[u_] = _mm512_mul_ps(q[u_], BRUNO__HVC(u_)->kcw));
+        BRUNO__EACH(dv_dv[u_] = _mm512_add_ps(
+                        _mm512_add_ps(one, _mm512_mul_ps(_mm512_mul_ps(tau, _mm512_sub_ps(bruno__v_neg(Il_v[u_]),
+                                                                                          _mm512_mul_ps(
+                                                                                              BRUNO__HVC(u_)->a,
+                                                                                              _mm512_maskz_mov_ps(
+                                                                                                  (__mmask16)~o.pc[u_],
+                                                                                                  f_v[u_])))),
+                                                         o.iC[u_])),
+                        _mm512_mul_ps(t[u_], w_v[u_])));
+        BRUNO__EACH(dv_dp[u_] = _mm512_add_ps(
+                        _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(ntau, BRUNO__HVC(u_)->a),
+                                                    _mm512_mask_mov_ps(f_p[u_], o.pc[u_], fe_clip)),
+                                      o.iC[u_]),
+                        _mm512_mul_ps(t[u_], w_p[u_])));
+        BRUNO__EACH(dp_dv[u_] = _mm512_mul_ps(tau, f_v[u_]));
+        BRUNO__EACH(dp_dp[u_] = _mm512_add_ps(one, _mm512_mul_ps(tau, f_p[u_])));
+        /* a clipped output passes nothing; a frozen lane is the identity */
+        BRUNO__EACH(tv[u_] = act[u_] & _mm512_cmp_ps_mask(o.vn[u_], BRUNO__HVC(u_)->vclip, _CMP_LT_OQ) &
+                             _mm512_cmp_ps_mask(o.vn[u_], BRUNO__HVC(u_)->nvclip, _CMP_GT_OQ));
+        BRUNO__EACH(tp[u_] = act[u_] & (__mmask16)~o.pc[u_]);
+        BRUNO__EACH(ngv[u_] = _mm512_add_ps(_mm512_add_ps(_mm512_maskz_mov_ps((__mmask16)~act[u_], gv[u_]),
+                                                          _mm512_maskz_mul_ps(tv[u_], gv[u_], dv_dv[u_])),
+                                            _mm512_maskz_mul_ps(tp[u_], gp[u_], dp_dv[u_])));
+        BRUNO__EACH(ngp[u_] = _mm512_add_ps(_mm512_add_ps(_mm512_maskz_mov_ps((__mmask16)~act[u_], gp[u_]),
+                                                          _mm512_maskz_mul_ps(tv[u_], gv[u_], dv_dp[u_])),
+                                            _mm512_maskz_mul_ps(tp[u_], gp[u_], dp_dp[u_])));
+        BRUNO__EACH(gI[u_] = _mm512_add_ps(gI[u_], _mm512_maskz_mul_ps(tv[u_], gv[u_], _mm512_mul_ps(tau, o.iC[u_]))));
+        BRUNO__EACH(gv[u_] = ngv[u_]);
+        BRUNO__EACH(gp[u_] = ngp[u_]);
+    }
+    BRUNO__EACH(_mm512_mask_storeu_ps(gvr + 16 * u_, km[u_], gv[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_ps(gpr + 16 * u_, km[u_], gp[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_ps(gIr + 16 * u_, km[u_], gI[u_]));
+}
+
+/* The adjoint window of a row, block by block (blocks are independent
+   backwards: each lane's adjoints depend only on its own states). */
+static BRUNO__INLINE void bruno__hv_adj_impl(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,
+                                             size_t stride, int uniform, int grad)
+{
+    const __m512 vtau = _mm512_set1_ps(tau);
+    bruno__hvc c[BRUNO__VU];
+    __mmask16 km[BRUNO__VU];
+    size_t j, jb = r->jb;
+    if (uniform) bruno__hvc_load(&c[0], r->S, r->n, 0, 1, (__mmask16)0xffff);
+    for (j = r->ja; j < jb; j += 16 * BRUNO__VU) {
+        int nu = jb - j > 48 ? 4 : jb - j > 32 ? 3 : jb - j > 16 ? 2 : 1;
+        const uint32_t *t = r->taken ? r->taken + j : NULL;
+        BRUNO__EACH(km[u_] = jb - j - 16 * (size_t)u_ >= 16 ? (__mmask16)0xffff
+                                                             : (__mmask16)((1u << (jb - j - 16 * (size_t)u_)) - 1u));
+        if (!uniform) BRUNO__EACH(bruno__hvc_load(&c[u_], r->S, r->n, j + 16 * (size_t)u_, 0, km[u_]));
+        if (nu == 4)
+            bruno__hv_adj_block(4, c, !uniform, km, r->v + j, r->p + j, stride, r->I + j, t, r->gv + j, r->gp + j,
+                                r->gI + j, i0, i1, vtau, grad);
+        else if (nu == 3)
+            bruno__hv_adj_block(3, c, !uniform, km, r->v + j, r->p + j, stride, r->I + j, t, r->gv + j, r->gp + j,
+                                r->gI + j, i0, i1, vtau, grad);
+        else if (nu == 2)
+            bruno__hv_adj_block(2, c, !uniform, km, r->v + j, r->p + j, stride, r->I + j, t, r->gv + j, r->gp + j,
+                                r->gI + j, i0, i1, vtau, grad);
+        else
+            bruno__hv_adj_block(1, c, !uniform, km, r->v + j, r->p + j, stride, r->I + j, t, r->gv + j, r->gp + j,
+                                r->gI + j, i0, i1, vtau, grad);
+    }
+}
+
+static void bruno__heracles_v_adj_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,
+                                         size_t stride)
+{
+    if (r->grad) {
+        if (r->uniform) bruno__hv_adj_impl(r, i0, i1, tau, stride, 1, 1);
+        else bruno__hv_adj_impl(r, i0, i1, tau, stride, 0, 1);
+    } else if (r->uniform) bruno__hv_adj_impl(r, i0, i1, tau, stride, 1, 0);
+    else bruno__hv_adj_impl(r, i0, i1, tau, stride, 0, 0);
+}
+
+/* One step: the window's code, so the bits do not depend on how the
+   engine cuts a window. */
+static void bruno__heracles_v_adj_row(const bruno_device_row *r, uint32_t i, bruno_real tau)
+{
+    bruno__heracles_v_adj_window(r, i, i + 1, tau, 0);
+}
+
 static uint32_t bruno__heracles_v_fwd_window(const bruno_device_row *r, uint32_t i0, uint32_t i1, bruno_real tau,
                                              bruno_real *sv, bruno_real *sp, size_t stride, int stream)
 {
@@ -4640,13 +4816,13 @@ static const bruno_device bruno__heracles_device = {
     "heracles", "Heracles: HZO capacitor with a depletion layer (MODELS §7)",
     sizeof bruno__heracles_table / sizeof bruno__heracles_table[0], bruno__heracles_table, BRUNO__H_COUNT, 0,
     BRUNO__H_GAIN, BRUNO__H_VCLIP, BRUNO__H_PS, BRUNO__H_PS, bruno__heracles_check, bruno__heracles_derive,
-    bruno__heracles_state, bruno__heracles_fwd_row, bruno__heracles_adj_row,
-#if BRUNO__AVX512
-    bruno__heracles_v_fwd_window,
+    bruno__heracles_state, bruno__heracles_fwd_row,
+#if BRUNO__AVX512 /* the reference kernel: the portable rows, a step at a time */
+    bruno__heracles_v_adj_row, bruno__heracles_v_fwd_window, bruno__heracles_v_adj_window, bruno__heracles_fwd_row,
+    bruno__heracles_adj_row};
 #else
-    bruno__heracles_fwd_window,
+    bruno__heracles_adj_row, bruno__heracles_fwd_window, bruno__heracles_adj_window, NULL, NULL};
 #endif
-    bruno__heracles_adj_window, NULL, NULL};
 
 /* ---- the table of devices: one line per device ------------------------------ */
 static const bruno_device *const bruno__devices[] = {

@@ -511,6 +511,7 @@ typedef struct hnet_opts {
     double sigma;               /* device-to-device variability of the Heracles layer */
     double V_thr;               /* > 0: this threshold instead of the default */
     const bruno_allocator *alloc;
+    bruno_kernel kernel;        /* FAST: the device's windows; REFERENCE: its one-step rows */
 } hnet_opts;
 
 static hnet_opts hnet_default(bruno_trainer tr, uint32_t N)
@@ -546,6 +547,7 @@ static bruno_result make_hnet(bruno_net *net, const hnet_opts *o)
     nc.n_fine = o->N;
     nc.rate_grad = o->grad;
     nc.threads = o->threads;
+    nc.kernel = o->kernel;
     nc.seed = 7;
     if (o->alloc) nc.allocator = *o->alloc;
     d1.n_out = 6;
@@ -936,4 +938,32 @@ Test(heracles, window_equals_one_step_at_a_time_bit_for_bit)
        own stops are exercised */
     cr_expect_gt(spiked, 100, "only %zu lanes spiked: the currents do not reach the threshold", spiked);
     cr_expect_gt(stopped, 0, "no window stopped before its end");
+}
+
+/* The trainers' gradients through the device's windows (the AVX-512 kernel
+   where the build has it) and through its one-step portable rows (the
+   reference kernel): the same bits for every exact trainer and BRUNO, both
+   gradient rules, a nominal and a varied layer. */
+Test(heracles, windows_and_one_step_rows_give_the_same_gradients)
+{
+    const bruno_trainer trs[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT};
+    int t, grad, var;
+    for (t = 0; t < 3; ++t)
+        for (grad = 0; grad < 2; ++grad)
+            for (var = 0; var < 2; ++var) {
+                hnet_opts a = hnet_default(trs[t], 40), b;
+                size_t n1, n2;
+                bruno_real *g1, *g2;
+                a.grad = grad;
+                a.sigma = var ? 0.1 : 0.0;
+                b = a;
+                b.kernel = BRUNO_KERNEL_REFERENCE;
+                g1 = hnet_grads(&a, 11, &n1);
+                g2 = hnet_grads(&b, 11, &n2);
+                cr_assert_eq(n1, n2);
+                cr_expect(memcmp(g1, g2, n1 * sizeof *g1) == 0, "trainer %d, rule %d, varied %d: gradients differ", t,
+                          grad, var);
+                free(g1);
+                free(g2);
+            }
 }
