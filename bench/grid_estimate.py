@@ -163,8 +163,10 @@ def measured(root):
 # The vector operations of one 16-lane step of each device's fine loop, the
 # floor's unit of work. FeLIF: 61, counted in the source of its AVX-512
 # kernel (bench/cmd_throughput.c PHASE_LANE_OPS, R_arith's own divisor).
-# Heracles (no hand-written kernel: gcc 12 vectorises its portable row):
-# 119, counted in the compiled loop of bruno__heracles_fwd_row (`objdump -d
+# Heracles: 119, counted when it had no hand-written kernel (its AVX-512
+# windows since 0ba365a do the same operations; their source has 108 for the
+# lane and 13 for the clip and freeze): in the compiled loop of
+# bruno__heracles_fwd_row (`objdump -d
 # build/bruno-bench`, -O3 -march=native, AVX-512): 176 instructions an
 # iteration, of which 119 vector arithmetic (25 mul, 17 add, 15 fma, 13 sub,
 # 3 div, 28 compares and masks, 18 others), not counting the 36 vector moves
