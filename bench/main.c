@@ -7,6 +7,19 @@
 
 #include <string.h>
 
+/* jemalloc's options (bruno-bench is linked with it; it reads this when it
+   starts, and MALLOC_CONF still overrides it): keep freed pages instead of
+   giving them back to the kernel. A training step allocates and frees its
+   per-batch buffers (about 20 MB for a Braille batch of 128, and BPTT's
+   fine states), and jemalloc's defaults gave the blocks above 8 MiB back
+   at once, so every batch paid the page faults and the kernel's zeroing
+   again: a LIF Braille epoch (raw file, one thread) took 100 k page faults
+   in 3 epochs and about 25 % longer. Every trainer and model gets the same
+   allocator, the counting allocator's and jemalloc's peaks count allocated
+   bytes (unchanged), and the process's resident set stays at its high-water
+   mark, which it reached anyway. */
+const char *malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
+
 /* Subcommands (each defined in its own bench/cmd_*.c). */
 int bench_cmd_trace(int argc, char **argv);
 int bench_cmd_converge(int argc, char **argv);
