@@ -4444,28 +4444,24 @@ static BRUNO__INLINE void bruno__hvc_load(bruno__hvc *c, const bruno_real *S, si
 #undef BRUNO__HLD
 }
 
-/* bruno__fexp2 on BRUNO__VU vectors, operation for operation (the
-   shifter's rounding, Estrin's scheme, 2^n from the integer bits) */
+/* bruno__fexp2 on BRUNO__VU vectors, with its bits: the shifter's
+   rounding, Estrin's scheme, then p 2^n. bruno__fexp2 multiplies by 2^n
+   made from the integer bits; vscalef(p, n) is the same exactly rounded
+   p 2^n in one instruction for every n the callers make (-126 to 43:
+   2^n normal, no overflow), in place of the shift, two integer sums and
+   the product. */
 static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
 {
     const __m512 sh = BRUNO__V1(12582912.0f);
-    __m512 t[BRUNO__VU], f[BRUNO__VU], f2[BRUNO__VU], p01[BRUNO__VU], p23[BRUNO__VU], p45[BRUNO__VU];
-    __m512i e[BRUNO__VU];
-    BRUNO__EACH(t[u_] = _mm512_add_ps(y[u_], sh));
-    BRUNO__EACH(f[u_] = _mm512_sub_ps(y[u_], _mm512_sub_ps(t[u_], sh)));
+    __m512 n[BRUNO__VU], f[BRUNO__VU], f2[BRUNO__VU], p01[BRUNO__VU], p23[BRUNO__VU], p45[BRUNO__VU];
+    BRUNO__EACH(n[u_] = _mm512_sub_ps(_mm512_add_ps(y[u_], sh), sh));
+    BRUNO__EACH(f[u_] = _mm512_sub_ps(y[u_], n[u_]));
     BRUNO__EACH(f2[u_] = _mm512_mul_ps(f[u_], f[u_]));
     BRUNO__EACH(p01[u_] = _mm512_fmadd_ps(BRUNO__V1(0.693147188f), f[u_], BRUNO__V1(1.000000075f)));
     BRUNO__EACH(p23[u_] = _mm512_fmadd_ps(BRUNO__V1(0.05550357114f), f[u_], BRUNO__V1(0.2402210749f)));
     BRUNO__EACH(p45[u_] = _mm512_fmadd_ps(BRUNO__V1(0.001339086336f), f[u_], BRUNO__V1(0.009676031918f)));
     BRUNO__EACH(p01[u_] = _mm512_fmadd_ps(_mm512_fmadd_ps(p45[u_], f2[u_], p23[u_]), f2[u_], p01[u_]));
-    /* the shift under a full mask: g++ 12 warns that the unmasked form's
-       pass-through operand is uninitialised (as bruno__v_log2) */
-    BRUNO__EACH(e[u_] = _mm512_maskz_slli_epi32(
-                    (__mmask16)0xffff,
-                    _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t[u_]), _mm512_set1_epi32(0x4B400000)),
-                                     _mm512_set1_epi32(127)),
-                    23));
-    BRUNO__EACH(out[u_] = _mm512_mul_ps(p01[u_], _mm512_castsi512_ps(e[u_])));
+    BRUNO__EACH(out[u_] = _mm512_maskz_scalef_ps((__mmask16)0xffff, p01[u_], n[u_]));
 }
 
 #define BRUNO__HVC(u) (&c[cu ? (u) : 0])
@@ -4530,8 +4526,9 @@ static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, co
                                                BRUNO__HVC(u_)->ps));
     /* the charge-conserving clip: (p' - p)/tau where p was clipped */
     BRUNO__EACH(o->fe[u_] = _mm512_mask_div_ps(f[u_], o->pc[u_], _mm512_sub_ps(o->pn[u_], p[u_]), tau));
-    BRUNO__EACH(o->sv[u_] = _mm512_sub_ps(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_GT_OQ), one),
-                                          _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v[u_], zero, _CMP_LT_OQ), one)));
+    /* sign(v) = (v > 0) - (v < 0): +-1 with v's sign where v != 0 (neither
+       +-0 nor NaN), +0 elsewhere */
+    BRUNO__EACH(o->sv[u_] = bruno__v_copysign(_mm512_cmp_ps_mask(v[u_], zero, _CMP_NEQ_OQ), one, v[u_]));
     BRUNO__EACH(x[u_] = _mm512_mul_ps(v[u_], BRUNO__HVC(u_)->ivtl2));
     bruno__hv_exp2(nu, x, o->ev);
     /* I_leak = sign(v) (I0A (e^(v/V_t) - 1) + I_dsc) */
