@@ -65,7 +65,8 @@ ROOT/throughput.csv, else (with --probe) measured by `throughput
 --phases-only` into ROOT/grid-probe/throughput.csv. An adjoint update
 re-evaluates the lane and its Jacobian, so it costs at least a forward
 one; another device's update counts as LANE_OPS[device] / 61 FeLIF ones
-(Heracles 119 / 61, counted in its compiled loop: LANE_OPS below);
+(Heracles 109 / 61, counted in the source of its AVX-512 kernel:
+LANE_OPS below);
 models without device layers (LIF, RLIF, SNU) have no fine loop and a
 floor of 0 here (their dense products are not floored). The fast kernel
 stops an item's fine loop once all its lanes froze, so a layer whose every
@@ -163,16 +164,20 @@ def measured(root):
 # The vector operations of one 16-lane step of each device's fine loop, the
 # floor's unit of work. FeLIF: 61, counted in the source of its AVX-512
 # kernel (bench/cmd_throughput.c PHASE_LANE_OPS, R_arith's own divisor).
-# Heracles: 119, counted when it had no hand-written kernel (its AVX-512
-# windows since 0ba365a do the same operations; their source has 108 for the
-# lane and 13 for the clip and freeze): in the compiled loop of
-# bruno__heracles_fwd_row (`objdump -d
-# build/bruno-bench`, -O3 -march=native, AVX-512): 176 instructions an
-# iteration, of which 119 vector arithmetic (25 mul, 17 add, 15 fma, 13 sub,
-# 3 div, 28 compares and masks, 18 others), not counting the 36 vector moves
-# and loads and the 16 scalar ones, as FeLIF's count leaves out its loads.
-# Each division counts as one operation, so this floor is optimistic too.
-LANE_OPS = {"felif": 61, "heracles": 119}
+# Heracles: 109, counted the same way in the source of its AVX-512 windows
+# (bruno.h: bruno__hv_eval and bruno__hv_block, one intrinsic each, the
+# operations the forward pass reads): the lane 96 (a, b, P_s +- p 2 + 1 + 2;
+# D and its zero test 5; w0 3 (one div); w_hi 3; the clamp of w 4; 1/C_tot 2;
+# the divider 2; E 4 (one div); beta d_e E 1; each rate's exponent, its
+# max(., 0) and its floor 6 and its exp2 10 (add, 2 sub, mul, 5 fma,
+# scalef), twice; dp/dt 3; p' 2; the clip of p 5 (2 compares, kor, 2 moves);
+# the charge-conserving clip 2 (sub, masked div); sign(v) 2; e^(v/V_t) 1 +
+# 10; I_leak 4; v' 6), the clip of v 4, the freeze 9 (the active, spike and
+# running compares, the masked moves of v, p and taken, kandn, kor). Each
+# division counts as one operation, so this floor is optimistic too. Before
+# that kernel (3753242) the compiled portable loop had 119 (objdump -d:
+# 25 mul, 17 add, 15 fma, 13 sub, 3 div, 28 compares and masks, 18 others).
+LANE_OPS = {"felif": 61, "heracles": 109}
 
 
 def work_of(s):
@@ -414,7 +419,7 @@ def floor_markdown(res, paper_samples, target_h=None):
                "pass (the runs' summary.json). R_arith = %.4g updates/s: `arithmetic_limit_updates_per_s` of `%s` "
                "(the measured rate of independent 512-bit FMAs x 16 lanes / the 61 vector operations of one "
                "AVX-512 FeLIF step). A Heracles update counts as %d / %d FeLIF ones (the vector operations of its "
-               "compiled 16-lane step over FeLIF's; bench/grid_estimate.py LANE_OPS says how they were counted); LIF, RLIF and SNU have no fine loop and a floor of 0 (their dense products are not "
+               "16-lane AVX-512 step over FeLIF's; bench/grid_estimate.py LANE_OPS says how they were counted); LIF, RLIF and SNU have no fine loop and a floor of 0 (their dense products are not "
                "floored).\n" % (res["arith_rate"], res["arith_source"], LANE_OPS["heracles"], LANE_OPS["felif"]))
     tcol = " the target at the floor |" if target_h else ""
     out.append("| Braille file | CPU-hours measured | floor CPU-hours | measured / floor | floor wall on %d cores [h] |%s"
