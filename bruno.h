@@ -4469,6 +4469,21 @@ static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
 /* bruno__heracles_eval (MODELS §7) for BRUNO__VU vectors: the new state
    and the pieces the adjoint needs (what the forward does not read, the
    compiler leaves out). */
+/* A switching rate of MODELS §7 from its barrier's exponent x:
+   k = 2^(log2(k_B T/h) - max(x, 0)), the exponent floored at -126 (as
+   bruno__heracles_eval), and m = 1 where neither the max nor the floor
+   acts (the rate's derivative passes there), 0 elsewhere. x is used up. */
+static BRUNO__INLINE void bruno__hv_rate(int nu, const bruno__hvc *c, int cu, __m512 *x, __m512 *m, __m512 *k)
+{
+    const __m512 zero = _mm512_setzero_ps(), lo = BRUNO__V1(-126.0f);
+    __mmask16 pos[BRUNO__VU];
+    BRUNO__EACH(pos[u_] = _mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ));
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_maskz_mov_ps(pos[u_], x[u_])));
+    BRUNO__EACH(m[u_] = _mm512_maskz_mov_ps(pos[u_] & _mm512_cmp_ps_mask(x[u_], lo, _CMP_GT_OQ), BRUNO__V1(1.0f)));
+    BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
+    bruno__hv_exp2(nu, x, k);
+}
+
 typedef struct bruno__hvlane {
     __m512 a[BRUNO__VU], sa[BRUNO__VU], b[BRUNO__VU], Pp[BRUNO__VU], Pm[BRUNO__VU], Ds[BRUNO__VU], w0[BRUNO__VU],
         w[BRUNO__VU], whi[BRUNO__VU], iC[BRUNO__VU], den[BRUNO__VU], E[BRUNO__VU], kd[BRUNO__VU], ku[BRUNO__VU],
@@ -4480,9 +4495,9 @@ typedef struct bruno__hvlane {
 static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, const __m512 *v, const __m512 *p,
                                          const __m512 *I, __m512 tau, bruno__hvlane *o)
 {
-    const __m512 zero = _mm512_setzero_ps(), one = BRUNO__V1(1.0f), lo = BRUNO__V1(-126.0f);
+    const __m512 zero = _mm512_setzero_ps(), one = BRUNO__V1(1.0f);
     __m512 t[BRUNO__VU], x[BRUNO__VU], f[BRUNO__VU], pr[BRUNO__VU];
-    __mmask16 ge[BRUNO__VU], le[BRUNO__VU], m[BRUNO__VU];
+    __mmask16 ge[BRUNO__VU], le[BRUNO__VU];
     BRUNO__EACH(o->a[u_] = _mm512_abs_ps(_mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
     BRUNO__EACH(o->sa[u_] = bruno__v_copysign((__mmask16)0xffff, one, _mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
     BRUNO__EACH(o->b[u_] = _mm512_add_ps(v[u_], BRUNO__HVC(u_)->vu));
@@ -4503,20 +4518,11 @@ static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, co
                     _mm512_sub_ps(v[u_], _mm512_mul_ps(_mm512_mul_ps(p[u_], o->w[u_]), BRUNO__HVC(u_)->kpw)),
                     o->den[u_]));
     BRUNO__EACH(t[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->be, o->E[u_]));
-    /* k_down: 2^(log2(k_B T/h) - max(xd, 0)), the exponent floored at -126 */
+    /* k_down with xd = XD - beta d_e E, k_up with xu = XU + beta d_e E */
     BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->xd, t[u_]));
-    BRUNO__EACH(m[u_] = _mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ));
-    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_maskz_mov_ps(m[u_], x[u_])));
-    BRUNO__EACH(o->md[u_] = _mm512_maskz_mov_ps(m[u_] & _mm512_cmp_ps_mask(x[u_], lo, _CMP_GT_OQ), one));
-    BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
-    bruno__hv_exp2(nu, x, o->kd);
-    /* k_up the same with xu = XU + beta d_e E */
+    bruno__hv_rate(nu, c, cu, x, o->md, o->kd);
     BRUNO__EACH(x[u_] = _mm512_add_ps(BRUNO__HVC(u_)->xu, t[u_]));
-    BRUNO__EACH(m[u_] = _mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ));
-    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_maskz_mov_ps(m[u_], x[u_])));
-    BRUNO__EACH(o->mu[u_] = _mm512_maskz_mov_ps(m[u_] & _mm512_cmp_ps_mask(x[u_], lo, _CMP_GT_OQ), one));
-    BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
-    bruno__hv_exp2(nu, x, o->ku);
+    bruno__hv_rate(nu, c, cu, x, o->mu, o->ku);
     BRUNO__EACH(f[u_] = _mm512_sub_ps(_mm512_mul_ps(o->kd[u_], o->Pm[u_]), _mm512_mul_ps(o->ku[u_], o->Pp[u_])));
     BRUNO__EACH(pr[u_] = _mm512_add_ps(p[u_], _mm512_mul_ps(tau, f[u_])));
     BRUNO__EACH(ge[u_] = _mm512_cmp_ps_mask(pr[u_], BRUNO__HVC(u_)->ps, _CMP_GE_OQ));

@@ -165,7 +165,7 @@ def measured(root):
 # floor's unit of work. FeLIF: 61, counted in the source of its AVX-512
 # kernel (bench/cmd_throughput.c PHASE_LANE_OPS, R_arith's own divisor).
 # Heracles: 109, counted the same way in the source of its AVX-512 windows
-# (bruno.h: bruno__hv_eval and bruno__hv_block, one intrinsic each, the
+# (bruno.h: bruno__hv_eval, bruno__hv_rate and bruno__hv_block, one intrinsic each, the
 # operations the forward pass reads): the lane 96 (a, b, P_s +- p 2 + 1 + 2;
 # D and its zero test 5; w0 3 (one div); w_hi 3; the clamp of w 4; 1/C_tot 2;
 # the divider 2; E 4 (one div); beta d_e E 1; each rate's exponent, its
