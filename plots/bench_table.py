@@ -74,8 +74,9 @@ def device_phase_rows(m, path):
     M = 1e6
     return [f"## The exact trainers' phases with {m['phase_neuron']} neurons", "",
             f"One run of `bruno-bench throughput --neuron {m['phase_neuron']} --phases-only` ({path}): the set-up above with "
-            f"the hidden layer of that device (hidden {m['phase_hidden']:.0f}, {m['phase_seq_ms']:.0f} ms, its portable "
-            f"rows as the compiler vectorises them).", "",
+            f"the hidden layer of that device (hidden {m['phase_hidden']:.0f}, {m['phase_seq_ms']:.0f} ms, the "
+            f"device's fast kernel: its hand-written windows where it has them, else its portable rows as the compiler "
+            f"vectorises them).", "",
             "| phase | updates per s | share of its BRUNO forward rate |", "|---|---|---|",
             f"| BRUNO forward | {m['bruno_forward_updates_per_s'] / M:.0f} M | 100 % |",
             f"| BPTT forward (with the stores) | {m['bptt_forward_updates_per_s'] / M:.0f} M | "
