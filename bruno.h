@@ -6023,8 +6023,8 @@ typedef struct { bruno_real x[1]; } bruno__vr; /* no vector extension: one-lane 
    vector crosses a function boundary (that would depend on the ABI) */
 #define BRUNO__VLD(v, p) memcpy(&(v), (p), sizeof(bruno__vr))
 #define BRUNO__VST(p, v) memcpy((p), &(v), sizeof(bruno__vr))
-#define BRUNO__GEMM_MB 4      /* rows of a dense tile */
-#define BRUNO__GEMM_NV 4      /* vectors of a dense tile */
+#define BRUNO__GEMM_MB 8      /* rows of a dense tile */
+#define BRUNO__GEMM_NV 2      /* vectors of a dense tile */
 #define BRUNO__GEMM_SKIP_NV 8 /* vectors of a skipping tile (one row) */
 #define BRUNO__GEMM_KC 128    /* k of one pass over the tiles; the skipping kernel's index list */
 
@@ -6137,13 +6137,15 @@ static void bruno__gemm_skip(size_t M, size_t N, size_t K, const bruno_real *A, 
    most 64 x 64 entries spread over A) and the vectors a row of Y takes,
    nv = ceil(N / VL). Skipping saves the zero terms but loads B for every
    term of one row, where a dense tile loads it once for MB rows, and it
-   pays for its scan. Measured on this suite's shapes (one core, AVX-512,
-   float; M x N x K from 128 x 256 x 256 to 2048 x 27 x 16, shares 1 % to
-   50 %): skipping is faster below a share that grows with nv, from never
-   at nv <= 2 (27 outputs) to ~5 % at nv = 4 and 20-50 % at nv >= 8. The
-   rule takes the conservative side of that: skip below
-   min(0.4, (nv - 3) / 20); below one vector a row (scalar columns), below
-   one half. */
+   pays for its scan. Measured (/work-style micro-benchmark of both
+   variants, M x K = 512 x 256, random 0/1 A, one core of the AMD EPYC
+   (Zen 5) VM, AVX-512, float, the 8 x 2 dense tile): skipping is faster
+   below a share of ~8 % at nv = 8, ~15 % at nv = 16, ~20 % at nv = 32,
+   and never at nv <= 4 (its time / the dense time at a 1 % share: 1.04
+   at nv = 4, 1.70 at 27 columns). The rule, on the conservative side:
+   skip below 0.22 - 1.2 / nv; below one vector a row (scalar columns),
+   below one half. (With the 4 x 4 tile this suite had before, the
+   crossovers were about twice as high: the denser tile moved them.) */
 static int bruno__gemm_skip_pays(size_t M, size_t N, size_t K, const bruno_real *A, size_t ars, size_t aks)
 {
     size_t sm = M < 64 ? M : 64, sk = K < 64 ? K : 64, i, j, nnz = 0, nv = (N + BRUNO__VL - 1) / BRUNO__VL;
@@ -6151,8 +6153,8 @@ static int bruno__gemm_skip_pays(size_t M, size_t N, size_t K, const bruno_real 
     for (i = 0; i < sm; ++i)
         for (j = 0; j < sk; ++j) nnz += A[(i * M / sm) * ars + (j * K / sk) * aks] != 0;
     share = (double)nnz / (double)(sm * sk);
-    thr = N < BRUNO__VL ? 0.5 : nv <= 3 ? 0.0 : (double)(nv - 3) / 20.0;
-    return share < (thr < 0.4 ? thr : 0.4);
+    thr = N < BRUNO__VL ? 0.5 : 0.22 - 1.2 / (double)nv;
+    return share < thr;
 }
 
 /* skip: 1 the skipping variant, 0 the dense one, -1 by bruno__gemm_skip_pays */
@@ -6238,6 +6240,15 @@ static void bruno__encode_backward(bruno_net *net, bruno_layer *L, const bruno_r
 /* ---- layer: dense: y[r] = W x[r] (+ b) over rows r (MODELS §5) ------------------ */
 #define BRUNO__DENSE_BLOCK 16 /* inputs a dense layer transposes at a time */
 
+/* Rows of a dense forward's chunk: their sums, 512 KiB, stay in a core's L2
+   over all input blocks. Each chunk transposes W again, a block at a time:
+   n_in x n_out copies for 512 KiB / n_out rows of n_in x n_out products. */
+static size_t bruno__dense_chunk(size_t n_out)
+{
+    size_t rc = ((size_t)512 << 10) / (n_out * sizeof(bruno_real));
+    return rc < 16 ? 16 : rc;
+}
+
 static bruno_result bruno__dense_check(bruno_layer *L, const bruno_layer_config *lc, size_t n_in)
 {
     if (lc->n_out == 0 || lc->n_out > ((size_t)1 << 24)) return BRUNO_ERR_SIZE;
@@ -6298,17 +6309,25 @@ static bruno_result bruno__dense_forward(bruno_net *net, bruno_layer *L, const b
 #endif
     for (part = 0; part < (long)nt; ++part) {
         bruno_real *Wt = L->as.dense.blocks + (size_t)part * BRUNO__DENSE_BLOCK * no;
-        size_t r0 = R * (size_t)part / nt, r1 = R * ((size_t)part + 1) / nt, i0, r2, cc;
-        memset(L->out + r0 * no, 0, (r1 - r0) * no * sizeof *L->out);
-        for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
-            size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, oo, i;
-            for (oo = 0; oo < no; ++oo)
-                for (i = 0; i < nb; ++i) Wt[i * no + oo] = W[oo * ni + i0 + i];
-            bruno__gemm(r1 - r0, no, nb, x + r0 * ni + i0, ni, 1, Wt, no, L->out + r0 * no, no, 1, skip);
+        size_t r0 = R * (size_t)part / nt, r1 = R * ((size_t)part + 1) / nt, rc = bruno__dense_chunk(no), re, i0,
+               r2, cc;
+        /* a chunk of rows at a time, every input block over it: the chunk's
+           sums stay in L2 from block to block (a Braille batch's 19456 rows
+           x 256 outputs are 20 MB, which one block at a time over all rows
+           streamed through memory once per block) */
+        for (; r0 < r1; r0 = re) {
+            re = r1 - r0 < rc ? r1 : r0 + rc;
+            memset(L->out + r0 * no, 0, (re - r0) * no * sizeof *L->out);
+            for (i0 = 0; i0 < ni; i0 += BRUNO__DENSE_BLOCK) {
+                size_t nb = ni - i0 < BRUNO__DENSE_BLOCK ? ni - i0 : BRUNO__DENSE_BLOCK, oo, i;
+                for (oo = 0; oo < no; ++oo)
+                    for (i = 0; i < nb; ++i) Wt[i * no + oo] = W[oo * ni + i0 + i];
+                bruno__gemm(re - r0, no, nb, x + r0 * ni + i0, ni, 1, Wt, no, L->out + r0 * no, no, 1, skip);
+            }
+            if (L->b)
+                for (r2 = r0; r2 < re; ++r2)
+                    for (cc = 0; cc < no; ++cc) L->out[r2 * no + cc] += L->b[cc];
         }
-        if (L->b)
-            for (r2 = r0; r2 < r1; ++r2)
-                for (cc = 0; cc < no; ++cc) L->out[r2 * no + cc] += L->b[cc];
     }
     return res;
 }

@@ -96,14 +96,18 @@ static void check_dense(const dense_case *c)
 }
 
 /* Shapes around the vector length (16 floats, 8 doubles with AVX-512), the
-   4-row and 4-vector tiles, the 16-input blocks of the forward pass and the
-   128-term chunks of the reduction; dense inputs (the blocked variant) and
-   a few per cent of non-zeros at many outputs (the skipping variant). */
+   8-row and 2-vector tiles, the 16-input blocks of the forward pass, the
+   128-term chunks of the reduction and the forward's chunks of rows (512
+   KiB of sums: the last three shapes have 127 rows (float) or 63 (double)
+   a chunk, so their 135 to 300 rows take several, at one and two threads);
+   dense inputs (the blocked variant) and a few per cent of non-zeros at
+   many outputs (the skipping variant). */
 Test(dense, products_equal_the_naive_loops_bit_for_bit)
 {
     static const size_t shapes[][4] = {{3, 1, 1, 1},   {5, 7, 3, 1},    {16, 16, 4, 2},  {17, 27, 5, 3},
                                        {33, 54, 7, 5}, {130, 150, 9, 7}, {88, 150, 40, 4}, {256, 27, 37, 5},
-                                       {40, 200, 70, 3}};
+                                       {40, 200, 70, 3}, {20, 1030, 45, 3}, {21, 1030, 40, 7},
+                                       {9, 1030, 50, 6}};
     static const double shares[] = {1.0, 0.3, 0.03};
     size_t s, k;
     for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
