@@ -110,6 +110,18 @@ def old_commands(rev, scale):
 RENAMED = {"--method": "--trainer", "--model": "--neuron"}
 
 
+def e1_repeats(line, scale):
+    """issue 14, session 23: the quick E1 memtime runs take 3 repeats (bench/grid.py E1_SCALE), the
+    old Make rules 1: the old lines (and the merge of their CSVs) are read with the new count, every
+    other argument unchanged"""
+    r = grid.E1_SCALE[scale]["repeats"]
+    if scale != "quick":
+        return line
+    if " memtime " in f" {line} ":
+        line = re.sub(r"--repeats 1(?= )", f"--repeats {r}", line)
+    return re.sub(r"(results/e1/memtime/\S*)_r1(?=\.csv)", rf"\g<1>_r{r}", line)
+
+
 def norm(line):
     line = re.sub(r"^flock \S+ ", "", line)
     line = re.sub(r"(?<=\s)(--method|--model)(?=\s)", lambda m: RENAMED[m.group(1)], line)
@@ -142,7 +154,7 @@ def main():
             print(f"  {len(old)} vs {len(new)}; first difference at {i}: {old[i:i + 1]} vs {new[i:i + 1]}")
 
     for scale in a.scale:
-        old = [norm(x) for x in old_commands(a.rev, scale)]
+        old = [e1_repeats(norm(x), scale) for x in old_commands(a.rev, scale)]
         run = lambda *args: subprocess.run([sys.executable, os.path.join(HERE, "bench/runner.py")] + list(args),
                                            capture_output=True, text=True, check=True, cwd=HERE).stdout.splitlines()
         all_runs = run("run", "--list", f"grid:{scale}", "--root", "results", "--dry-run")
