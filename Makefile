@@ -232,7 +232,7 @@ massif: $(BUILD)/bruno-bench-massif
 	sh bench/massif.sh $< $(RESULTS) $(addsuffix _h64_s20_r1,$(MASSIF_RUNS))
 
 # ---------------------------------------------------------------- bench, peers
-# `bruno-bench throughput` and bruno.h against PyTorch (bench/peers/, 8-10
+# `bruno-bench throughput`, `bruno-bench products` and bruno.h against PyTorch (bench/peers/, 8-10
 # min); results/bench.md. python3-torch (for /usr/bin/python3, which Debian
 # builds it for) only here: peers-deps. PEERS_ARGS="--hidden 64 ..." passes options.
 PEERS_PY   = /usr/bin/python3
@@ -241,9 +241,10 @@ bench: $(BENCH)
 	@mkdir -p $(RESULTS)
 	$(BENCH) throughput --out $(RESULTS)/throughput.csv
 	$(BENCH) throughput --neuron heracles --phases-only --out $(RESULTS)/throughput_heracles.csv
+	$(BENCH) products --out $(RESULTS)/products.csv
 	$(MAKE) --no-print-directory peers
 	python3 plots/bench_table.py $(RESULTS)/throughput.csv $(RESULTS)/peers.csv $(RESULTS)/bench.md \
-		$(RESULTS)/throughput_heracles.csv
+		$(RESULTS)/throughput_heracles.csv $(RESULTS)/products.csv
 	@cat $(RESULTS)/bench.md
 peers-deps: deps
 	@$(PEERS_PY) -c 'import torch' 2>/dev/null || sh ci/deps.sh python3-torch

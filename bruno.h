@@ -6134,26 +6134,37 @@ static void bruno__gemm_skip(size_t M, size_t N, size_t K, const bruno_real *A, 
 }
 
 /* Which variant is faster, from the share of non-zeros in A (counted on at
-   most 64 x 64 entries spread over A) and the vectors a row of Y takes,
-   nv = ceil(N / VL). Skipping saves the zero terms but loads B for every
-   term of one row, where a dense tile loads it once for MB rows, and it
-   pays for its scan. Measured (/work-style micro-benchmark of both
-   variants, M x K = 512 x 256, random 0/1 A, one core of the AMD EPYC
-   (Zen 5) VM, AVX-512, float, the 8 x 2 dense tile): skipping is faster
-   below a share of ~8 % at nv = 8, ~15 % at nv = 16, ~20 % at nv = 32,
-   and never at nv <= 4 (its time / the dense time at a 1 % share: 1.04
-   at nv = 4, 1.70 at 27 columns). The rule, on the conservative side:
-   skip below 0.22 - 1.2 / nv; below one vector a row (scalar columns),
-   below one half. (With the 4 x 4 tile this suite had before, the
-   crossovers were about twice as high: the denser tile moved them.) */
-static int bruno__gemm_skip_pays(size_t M, size_t N, size_t K, const bruno_real *A, size_t ars, size_t aks)
+   most 64 x 64 entries spread over A), the vectors a row of Y takes,
+   nv = ceil(N / VL), and the terms K. Skipping saves the zero terms but
+   loads B for every term of one row, where a dense tile loads it once for
+   MB rows, and it pays for its scan. Measured (both variants on random 0/1
+   A, M = 512, one core of the AMD EPYC (Zen 5) VM, AVX-512, float, the
+   8 x 2 dense tile; `bruno-bench products` times this suite's own shapes):
+   - K = 64 and 256: skipping is faster below a share of ~8 % at nv = 8,
+     ~15 % at nv = 16, 20-26 % at nv = 32, and never at nv <= 4 (its time
+     over the dense one at a 1 % share: 1.0 at nv = 4, 1.7-2.0 at 27
+     columns). Rule, on the conservative side: below 0.22 - 1.2 / nv.
+   - K = 16 (a dense forward's block of inputs): the dense tile sums only
+     16 terms per load and store of its sums, and skipping wins up to ~45 %
+     at nv = 8 and above, ~15 % at nv = 4. Rule: below 0.4 at nv >= 8, 0.12
+     at nv 4 to 7; never at nv <= 3, where the measured crossover moved
+     with M (27 columns: skipping 0.7x at M = 512 but 1.3x at M = 4854).
+   Below one vector a row (scalar columns): below one half. (With the 4 x 4
+   tile this suite had before, the crossovers at K = 256 were about twice
+   as high: the denser tile moved them.) The share is counted over all K
+   terms of A; kc is the terms of one call (a dense forward calls the
+   kernel once per block of BRUNO__DENSE_BLOCK inputs). */
+static int bruno__gemm_skip_pays(size_t M, size_t N, size_t K, size_t kc, const bruno_real *A, size_t ars,
+                                 size_t aks)
 {
     size_t sm = M < 64 ? M : 64, sk = K < 64 ? K : 64, i, j, nnz = 0, nv = (N + BRUNO__VL - 1) / BRUNO__VL;
     double share, thr;
     for (i = 0; i < sm; ++i)
         for (j = 0; j < sk; ++j) nnz += A[(i * M / sm) * ars + (j * K / sk) * aks] != 0;
     share = (double)nnz / (double)(sm * sk);
-    thr = N < BRUNO__VL ? 0.5 : 0.22 - 1.2 / (double)nv;
+    if (N < BRUNO__VL) thr = 0.5;
+    else if (kc <= 16) thr = nv >= 8 ? 0.4 : nv >= 4 ? 0.12 : 0.0;
+    else thr = 0.22 - 1.2 / (double)nv;
     return share < thr;
 }
 
@@ -6168,7 +6179,7 @@ static void bruno__gemm(size_t M, size_t N, size_t K, const bruno_real *A, size_
             for (m = 0; m < M; ++m) memset(Y + m * ldy, 0, N * sizeof *Y);
         return;
     }
-    if (skip < 0) skip = bruno__gemm_skip_pays(M, N, K, A, ars, aks);
+    if (skip < 0) skip = bruno__gemm_skip_pays(M, N, K, K, A, ars, aks);
     if (skip) bruno__gemm_skip(M, N, K, A, ars, aks, B, ldb, Y, ldy, add);
     else bruno__gemm_dense(M, N, K, A, ars, aks, B, ldb, Y, ldy, add);
 }
@@ -6303,7 +6314,7 @@ static bruno_result bruno__dense_forward(bruno_net *net, bruno_layer *L, const b
        per row (E1: 200 rows per thread). Any thread count gives the same
        bits: a row's sums do not depend on who computes it. The variant
        (skipping zero inputs or not) is chosen once for all rows and blocks. */
-    skip = bruno__gemm_skip_pays(R, no, ni, x, ni, 1);
+    skip = bruno__gemm_skip_pays(R, no, ni, ni < BRUNO__DENSE_BLOCK ? ni : BRUNO__DENSE_BLOCK, x, ni, 1);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
 #endif
@@ -6341,7 +6352,8 @@ static void bruno__dense_backward(bruno_net *net, bruno_layer *L, const bruno_re
 {
     const bruno_real *W = L->Wq ? L->Wq : L->W;
     size_t ni = L->n_in, no = L->n_out, nt;
-    int skip_dx = dx ? bruno__gemm_skip_pays(R, ni, no, dy, no, 1) : 0, skip_gw = bruno__gemm_skip_pays(no, ni, R, dy, 1, no);
+    int skip_dx = dx ? bruno__gemm_skip_pays(R, ni, no, no, dy, no, 1) : 0,
+        skip_gw = bruno__gemm_skip_pays(no, ni, R, R, dy, 1, no);
     long part;
     (void)net; /* the thread count, with OpenMP */
     if (dx) {

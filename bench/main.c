@@ -30,6 +30,7 @@ int bench_cmd_rram(int argc, char **argv);
 int bench_cmd_e1dump(int argc, char **argv);
 int bench_cmd_train(int argc, char **argv);
 int bench_cmd_nn(int argc, char **argv);
+int bench_cmd_products(int argc, char **argv);
 
 static const bench_command commands[] = {
     {"trace", "simulate FeLIF or LIF neurons and write their trajectories as CSV", bench_cmd_trace},
@@ -41,6 +42,8 @@ static const bench_command commands[] = {
     {"e1dump", "write one E1 step (weights, input, spikes, gradients) for bench/peers", bench_cmd_e1dump},
     {"train", "train a Braille (E2) or JSB (E3) network: epochs.csv, summary.json; resumable", bench_cmd_train},
     {"nn", "1-nearest-neighbour accuracy on a Braille split: the baseline beside the E2 tables", bench_cmd_nn},
+    {"products", "the dense and the zero-skipping product kernels on this suite's shapes, and the rule's pick",
+     bench_cmd_products},
 };
 
 static void usage(FILE *f)

@@ -212,6 +212,12 @@ expect 2 "2: nn --val-fraction 1" $B nn --task braille-raw --eval val --val-frac
 expect 1 "5: nn on a missing file" $B nn --task braille-raw --data-file "$D/no-such.bin"
 expect 1 "5: nn on an event file with an event at t = 100 s" sh -c "ulimit -v 3000000; exec $B nn --task braille-events --data-file $D/late.bin"
 
+# bruno-bench products (issue 14 §2): the product kernels' benchmark
+expect 2 "2: products --repeats 0" $B products --repeats 0
+says "2: products --repeats 0" "--repeats must be 1..1000"
+expect 2 "2: products --repeats -1" $B products --repeats -1
+expect 1 "4: products into a directory that does not exist" $B products --repeats 1 --out "$D/no-such-dir/p.csv"
+
 conv_bad "bad counts (repetition 2^33)" raw "$D/badcount.pkl" "$D/cv3.bin"
 conv_bad "a malformed dtype" raw "$D/shortstate.pkl" "$D/cv4.bin"
 printf '{"train": [], "valid": [], "test": []}' > "$D/empty.json"
