@@ -36,12 +36,15 @@ typedef struct product {
 /* Braille raw file: encoder 129 -> hidden 256 -> readout 27, batch 128 x 152
    steps = 19456 rows, the dense forward in chunks of 512 KiB of sums
    (512 rows at 256 outputs, 4854 at 27); RLIF's recurrent product per step
-   over the batch; E1: 512 spike inputs -> hidden 128, 500 rows (500 ms,
-   batch 1). The weight gradients sum over every row of a batch. */
+   over the batch; JSB: 88 piano-roll inputs (a few notes at a time) ->
+   hidden 150 -> 88, one piece of 256 steps (batch 1). The weight gradients
+   sum over every row of a batch. (E1's dense layer reads uniform values,
+   not spikes: the dense variant, as the Braille encoder's.) */
 static const product products[] = {
     {"dense forward: Braille encoder -> hidden 256 (a 16-input block of a chunk)", 512, 256, 16, 0, 0},
     {"dense forward: hidden 256 spikes -> readout 27 (a 16-input block of a chunk)", 4854, 27, 16, 0, 1},
-    {"dense forward: E1 512 spike inputs -> hidden 128 (a 16-input block)", 500, 128, 16, 0, 1},
+    {"dense forward: JSB 88 piano-roll inputs -> hidden 150 (a 16-input block of a piece)", 256, 150, 16, 0, 1},
+    {"dense forward: JSB hidden 150 spikes -> 88 outputs (a 16-input block of a piece)", 256, 88, 16, 0, 1},
     {"RLIF recurrent current of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 1},
     {"RLIF backward dL/ds of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 0},
     {"dense backward dL/dx: readout 27 -> hidden 256 over the batch", 19456, 256, 27, 0, 0},
