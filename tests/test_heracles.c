@@ -967,3 +967,37 @@ Test(heracles, windows_and_one_step_rows_give_the_same_gradients)
                 free(g2);
             }
 }
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+/* Heracles' fine loop runs with subnormal results flushed to zero
+   (bruno__heracles_device), and gives the caller's floating-point mode
+   back: every trainer and both kernels, from a caller with flushing off
+   and one with it on, and with the threads of a parallel run (each sets
+   and restores its own). */
+Test(heracles, fine_loop_gives_back_the_callers_floating_point_mode)
+{
+    const bruno_trainer trs[3] = {BRUNO_TRAINER_BRUNO, BRUNO_TRAINER_BPTT, BRUNO_TRAINER_CHECKPOINT};
+    unsigned before = _mm_getcsr(), mode, want;
+    int t, k, ftz;
+    for (ftz = 0; ftz < 2; ++ftz) {
+        want = ftz ? (before | _MM_FLUSH_ZERO_ON) : (before & ~(unsigned)_MM_FLUSH_ZERO_ON);
+        for (t = 0; t < 3; ++t)
+            for (k = 0; k < 2; ++k) {
+                hnet_opts o = hnet_default(trs[t], 40);
+                size_t n;
+                bruno_real *g;
+                o.kernel = k ? BRUNO_KERNEL_REFERENCE : BRUNO_KERNEL_FAST;
+                o.threads = 2;
+                _mm_setcsr(want);
+                g = hnet_grads(&o, 3, &n);
+                mode = _mm_getcsr() & ~0x3fu; /* the control bits; the exception flags are sticky status */
+                _mm_setcsr(before);
+                cr_expect_eq(mode, want & ~0x3fu,
+                             "trainer %d, kernel %d, caller's FTZ %d: MXCSR control 0x%x after the run, was 0x%x", t,
+                             k, ftz, mode, want & ~0x3fu);
+                free(g);
+            }
+    }
+}
+#endif
