@@ -6325,28 +6325,34 @@ static size_t bruno__no_ws_plan(bruno_layer *L, const bruno_net_config *c, size_
 static bruno_result bruno__encode_forward(bruno_net *net, bruno_layer *L, const bruno_real *x, size_t T, size_t B,
                                           int train)
 {
-    size_t R = T * B, r, c;
+    size_t R = T * B, r, c, i, ni = L->n_in, no = L->n_out;
     const bruno_real *gain = L->as.encode.gain;
     (void)net, (void)train;
+    /* output c reads input c % n_in: c = t n_in + i over the tiles t, with
+       no division per element (a size_t % per element was most of it) */
     for (r = 0; r < R; ++r)
-        for (c = 0; c < L->n_out; ++c) L->out[r * L->n_out + c] = gain[c] * (x[r * L->n_in + c % L->n_in] + L->b[c]);
+        for (c = 0; c < no; c += ni)
+            for (i = 0; i < ni; ++i) L->out[r * no + c + i] = gain[c + i] * (x[r * ni + i] + L->b[c + i]);
     return BRUNO_OK;
 }
 
 static void bruno__encode_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
                                    bruno_real *dx, size_t T, size_t B)
 {
-    size_t R = T * B, r, c;
+    size_t R = T * B, r, c, i, ni = L->n_in, no = L->n_out;
     const bruno_real *gain = L->as.encode.gain;
     (void)net;
-    if (dx) memset(dx, 0, R * L->n_in * sizeof *dx);
+    if (dx) memset(dx, 0, R * ni * sizeof *dx);
+    /* c = t n_in + i as the forward; every sum keeps its order (ggain[c],
+       gb[c] over r ascending, dx[r][i] over the tiles ascending) */
     for (r = 0; r < R; ++r)
-        for (c = 0; c < L->n_out; ++c) {
-            bruno_real d = dy[r * L->n_out + c], xi = x[r * L->n_in + c % L->n_in];
-            L->as.encode.ggain[c] += d * (xi + L->b[c]);
-            L->gb[c] += d * gain[c];
-            if (dx) dx[r * L->n_in + c % L->n_in] += d * gain[c];
-        }
+        for (c = 0; c < no; c += ni)
+            for (i = 0; i < ni; ++i) {
+                bruno_real d = dy[r * no + c + i];
+                L->as.encode.ggain[c + i] += d * (x[r * ni + i] + L->b[c + i]);
+                L->gb[c + i] += d * gain[c + i];
+                if (dx) dx[r * ni + i] += d * gain[c + i];
+            }
 }
 
 /* ---- layer: dense: y[r] = W x[r] (+ b) over rows r (MODELS §5) ------------------ */
