@@ -4583,7 +4583,7 @@ static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, co
 static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int cu, const __mmask16 *km,
                                               bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
                                               uint32_t i0, uint32_t i1, __m512 tau, __m512 thr, bruno_real *sv,
-                                              bruno_real *sp, size_t stride)
+                                              bruno_real *sp, size_t stride, int stream)
 {
     const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING);
     __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], vn[BRUNO__VU];
@@ -4591,6 +4591,8 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
     __mmask16 act[BRUNO__VU], spk[BRUNO__VU], run;
     bruno__hvlane o;
     uint32_t i;
+    int full = 1; /* every vector whole: plain (or non-temporal) stores, not masked ones */
+    BRUNO__EACH(full &= km[u_] == (__mmask16)0xffff);
     BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(km[u_], vr + 16 * u_));
     BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(km[u_], pr + 16 * u_));
     BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(km[u_], Ir + 16 * u_));
@@ -4599,8 +4601,16 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
         const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
         if (sv) {
             size_t o = (size_t)(i - i0) * stride;
-            BRUNO__EACH(_mm512_mask_storeu_ps(sv + o + 16 * u_, km[u_], v[u_]));
-            BRUNO__EACH(_mm512_mask_storeu_ps(sp + o + 16 * u_, km[u_], p[u_]));
+            if (full && stream) {
+                BRUNO__EACH(_mm512_stream_ps(sv + o + 16 * u_, v[u_]));
+                BRUNO__EACH(_mm512_stream_ps(sp + o + 16 * u_, p[u_]));
+            } else if (full) {
+                BRUNO__EACH(_mm512_storeu_ps(sv + o + 16 * u_, v[u_]));
+                BRUNO__EACH(_mm512_storeu_ps(sp + o + 16 * u_, p[u_]));
+            } else {
+                BRUNO__EACH(_mm512_mask_storeu_ps(sv + o + 16 * u_, km[u_], v[u_]));
+                BRUNO__EACH(_mm512_mask_storeu_ps(sp + o + 16 * u_, km[u_], p[u_]));
+            }
         }
         bruno__hv_eval(nu, c, cu, v, p, I, tau, &o);
         /* vn > v_clip ? v_clip : (vn < -v_clip ? -v_clip : vn) */
@@ -4635,7 +4645,7 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
    does for the rows of a varied population). */
 static BRUNO__INLINE uint32_t bruno__hv_window_impl(const bruno_device_row *r, uint32_t i0, uint32_t i1,
                                                     bruno_real tau, bruno_real *sv, bruno_real *sp, size_t stride,
-                                                    int uniform)
+                                                    int uniform, int stream)
 {
     const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(r->thr);
     bruno__hvc c[BRUNO__VU];
@@ -4651,16 +4661,16 @@ static BRUNO__INLINE uint32_t bruno__hv_window_impl(const bruno_device_row *r, u
         if (!uniform) BRUNO__EACH(bruno__hvc_load(&c[u_], r->S, r->n, j + 16 * (size_t)u_, 0, km[u_]));
         if (nu == 4)
             kb = bruno__hv_block(4, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
-                                 svj, spj, stride);
+                                 svj, spj, stride, stream);
         else if (nu == 3)
             kb = bruno__hv_block(3, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
-                                 svj, spj, stride);
+                                 svj, spj, stride, stream);
         else if (nu == 2)
             kb = bruno__hv_block(2, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
-                                 svj, spj, stride);
+                                 svj, spj, stride, stream);
         else
             kb = bruno__hv_block(1, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
-                                 svj, spj, stride);
+                                 svj, spj, stride, stream);
         if (kb > k) k = kb;
     }
     if (sv)
@@ -4671,6 +4681,7 @@ static BRUNO__INLINE uint32_t bruno__hv_window_impl(const bruno_device_row *r, u
                 memcpy(sp + (size_t)i * stride + j, r->p + j, (je - j) * sizeof *sp);
             }
         }
+    if (stream) _mm_sfence(); /* the non-temporal stores before any later read, by any thread */
     return k;
 }
 
@@ -4697,6 +4708,8 @@ static BRUNO__INLINE void bruno__hv_adj_block(int nu, const bruno__hvc *c, int c
     __mmask16 act[BRUNO__VU], wi[BRUNO__VU], tv[BRUNO__VU], tp[BRUNO__VU];
     bruno__hvlane o;
     uint32_t i = i1;
+    int full = 1;
+    BRUNO__EACH(full &= km[u_] == (__mmask16)0xffff);
     BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(km[u_], Ir + 16 * u_));
     BRUNO__EACH(gv[u_] = _mm512_maskz_loadu_ps(km[u_], gvr + 16 * u_));
     BRUNO__EACH(gp[u_] = _mm512_maskz_loadu_ps(km[u_], gpr + 16 * u_));
@@ -4705,8 +4718,14 @@ static BRUNO__INLINE void bruno__hv_adj_block(int nu, const bruno__hvc *c, int c
     while (i-- > i0) {
         const bruno_real *vi_ = vr + (size_t)(i - i0) * stride, *pi_ = pr + (size_t)(i - i0) * stride;
         const __m512i vi = _mm512_set1_epi32((int)i);
-        BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(km[u_], vi_ + 16 * u_));
-        BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(km[u_], pi_ + 16 * u_));
+        if (full) { /* whole vectors: plain loads. Masked ones of all 16 lanes held BPTT's
+                       adjoint at 2.4e8 updates/s; plain, 7.0e8 (throughput --neuron heracles) */
+            BRUNO__EACH(v[u_] = _mm512_loadu_ps(vi_ + 16 * u_));
+            BRUNO__EACH(p[u_] = _mm512_loadu_ps(pi_ + 16 * u_));
+        } else {
+            BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(km[u_], vi_ + 16 * u_));
+            BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(km[u_], pi_ + 16 * u_));
+        }
         BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
         bruno__hv_eval(nu, c, cu, v, p, I, tau, &o);
         /* w = num/D: num_v = 2 P_s g (a + b sa), D_v = Pp sa + Pm, D_p = a - b */
@@ -4837,13 +4856,21 @@ static BRUNO__NOINLINE uint32_t bruno__heracles_v_fwd_window(const bruno_device_
                                                              bruno_real tau, bruno_real *sv, bruno_real *sp,
                                                              size_t stride, int stream)
 {
-    (void)stream; /* plain stores: Heracles' exact trainers are bound by its arithmetic, not by the store */
+    /* the store: whole vectors by plain stores (with masked stores of all
+       16 lanes, BPTT's forward ran at 3.8e8 updates/s; plain, 7.7e8: bruno-bench
+       throughput --neuron heracles --phases-only), non-temporal
+       where asked and every whole vector it writes is 64-byte aligned (the
+       blocks start 16 BRUNO__VU lanes apart), as FeLIF's bruno__v_window */
     if (sv) {
-        if (r->uniform) return bruno__hv_window_impl(r, i0, i1, tau, sv, sp, stride, 1);
-        return bruno__hv_window_impl(r, i0, i1, tau, sv, sp, stride, 0);
+        stream = stream && ((uintptr_t)(sv + r->ja) | (uintptr_t)(sp + r->ja)) % 64 == 0 &&
+                 (stride * sizeof(bruno_real)) % 64 == 0;
+        /* stream stays a run-time flag: a copy of the kernel per value cost
+           the forward without the store 10 % (code layout) */
+        if (r->uniform) return bruno__hv_window_impl(r, i0, i1, tau, sv, sp, stride, 1, stream);
+        return bruno__hv_window_impl(r, i0, i1, tau, sv, sp, stride, 0, stream);
     }
-    if (r->uniform) return bruno__hv_window_impl(r, i0, i1, tau, NULL, NULL, 0, 1);
-    return bruno__hv_window_impl(r, i0, i1, tau, NULL, NULL, 0, 0);
+    if (r->uniform) return bruno__hv_window_impl(r, i0, i1, tau, NULL, NULL, 0, 1, 0);
+    return bruno__hv_window_impl(r, i0, i1, tau, NULL, NULL, 0, 0, 0);
 }
 #undef BRUNO__HVC
 #endif

@@ -839,10 +839,13 @@ static double hw_uniform(void)
 static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, size_t *spiked, size_t *stopped)
 {
     const bruno_device *d = heracles();
-    const size_t stride = n + 3; /* not a multiple of a vector: the store's rows at any alignment */
+    /* store 1: stride not a multiple of a vector, the store's rows at any
+       alignment; store 2: the window asked for non-temporal stores, which
+       it makes where the rows are 64-byte aligned (these are) */
+    const size_t stride = store == 2 ? (n + 15) / 16 * 16 : n + 3;
     double prm[BRUNO_DEVICE_MAX_PARAMS], q[BRUNO_DEVICE_MAX_PARAMS];
     bruno_real *S = calloc(BRUNO_DEVICE_MAX_CONSTS * n, sizeof *S), *I = calloc(n, sizeof *I);
-    bruno_real *v[2], *p[2], *sv[2], *sp[2];
+    bruno_real *v[2], *p[2], *sv[2], *sp[2], *svr[2], *spr[2];
     uint32_t *tk[2], k[2], i;
     bruno_real thr;
     char msg[256] = "";
@@ -865,8 +868,10 @@ static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, 
         v[a] = calloc(n, sizeof *v[a]);
         p[a] = calloc(n, sizeof *p[a]);
         tk[a] = calloc(n, sizeof *tk[a]);
-        sv[a] = calloc((size_t)(i1 - i0) * stride + 1, sizeof *sv[a]);
-        sp[a] = calloc((size_t)(i1 - i0) * stride + 1, sizeof *sp[a]);
+        svr[a] = calloc((size_t)(i1 - i0) * stride + 1 + 64 / sizeof *sv[a], sizeof *sv[a]);
+        spr[a] = calloc((size_t)(i1 - i0) * stride + 1 + 64 / sizeof *sp[a], sizeof *sp[a]);
+        sv[a] = (bruno_real *)(((uintptr_t)svr[a] + 63) & ~(uintptr_t)63);
+        sp[a] = (bruno_real *)(((uintptr_t)spr[a] + 63) & ~(uintptr_t)63);
         cr_assert(v[a] && p[a] && tk[a] && sv[a] && sp[a]);
     }
     for (j = 0; j < n; ++j) {
@@ -899,7 +904,8 @@ static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, 
         bruno_device_row r;
         memset(&r, 0, sizeof r);
         r.v = v[1], r.p = p[1], r.taken = tk[1], r.I = I, r.S = S, r.n = n, r.jb = n, r.uniform = uniform, r.thr = thr;
-        k[1] = d->fwd_window(&r, i0, i1, (bruno_real)1e-6, store ? sv[1] : NULL, store ? sp[1] : NULL, stride, 0);
+        k[1] = d->fwd_window(&r, i0, i1, (bruno_real)1e-6, store ? sv[1] : NULL, store ? sp[1] : NULL, stride,
+                             store == 2);
     }
     cr_expect_eq(k[1], k[0], "n %zu uniform %d store %d: %u steps, one at a time %u", n, uniform, store, k[1], k[0]);
     cr_expect(memcmp(v[0], v[1], n * sizeof *v[0]) == 0, "n %zu uniform %d store %d: v differs", n, uniform, store);
@@ -919,8 +925,8 @@ static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, 
         free(v[a]);
         free(p[a]);
         free(tk[a]);
-        free(sv[a]);
-        free(sp[a]);
+        free(svr[a]);
+        free(spr[a]);
     }
     free(S);
     free(I);
@@ -933,7 +939,7 @@ Test(heracles, window_equals_one_step_at_a_time_bit_for_bit)
     int uniform, store;
     for (a = 0; a < sizeof ns / sizeof ns[0]; ++a)
         for (uniform = 0; uniform < 2; ++uniform)
-            for (store = 0; store < 2; ++store) hw_case(ns[a], uniform, 7, 1007, store, &spiked, &stopped);
+            for (store = 0; store < 3; ++store) hw_case(ns[a], uniform, 7, 1007, store, &spiked, &stopped);
     /* some lanes spike inside the windows, so the freeze and the blocks'
        own stops are exercised */
     cr_expect_gt(spiked, 100, "only %zu lanes spiked: the currents do not reach the threshold", spiked);
@@ -990,6 +996,12 @@ Test(heracles, fine_loop_gives_back_the_callers_floating_point_mode)
                 o.kernel = k ? BRUNO_KERNEL_REFERENCE : BRUNO_KERNEL_FAST;
                 o.threads = 2;
                 _mm_setcsr(want);
+                if ((_mm_getcsr() & ~0x3fu) != (want & ~0x3fu)) {
+                    /* valgrind keeps MXCSR at its default: nothing to give back */
+                    _mm_setcsr(before);
+                    cr_log_warn("MXCSR does not keep the FTZ bit here (valgrind?): case skipped");
+                    continue;
+                }
                 g = hnet_grads(&o, 3, &n);
                 mode = _mm_getcsr() & ~0x3fu; /* the control bits; the exception flags are sticky status */
                 _mm_setcsr(before);
@@ -1001,3 +1013,79 @@ Test(heracles, fine_loop_gives_back_the_callers_floating_point_mode)
     }
 }
 #endif
+
+/* The adjoint window against the one-step adjoint rows (the portable
+   reference where the build has the AVX-512 windows) over the states a
+   forward window stored: the same gv, gp, gI bits, rows of whole vectors
+   (plain loads) and of a partial last vector (masked loads), nominal and
+   varied constants, both gradient rules. */
+static void hwa_case(size_t n, int uniform, int grad)
+{
+    const bruno_device *d = heracles();
+    const uint32_t i0 = 3, i1 = 403;
+    const bruno_real tau = (bruno_real)1e-6;
+    double prm[BRUNO_DEVICE_MAX_PARAMS], q[BRUNO_DEVICE_MAX_PARAMS];
+    bruno_real *S = calloc(BRUNO_DEVICE_MAX_CONSTS * n, sizeof *S), *I = calloc(n, sizeof *I);
+    bruno_real *v = calloc(n, sizeof *v), *p = calloc(n, sizeof *p), *sv = calloc((size_t)(i1 - i0) * n, sizeof *sv),
+               *sp = calloc((size_t)(i1 - i0) * n, sizeof *sp), *g[2][3];
+    uint32_t *tk = calloc(n, sizeof *tk), k, i;
+    char msg[256] = "";
+    size_t j, c;
+    int a, b;
+    bruno_device_row r;
+    cr_assert(S && I && v && p && sv && sp && tk);
+    bruno_device_defaults(d, prm);
+    for (j = 0; j < n; ++j) {
+        memcpy(q, prm, sizeof q);
+        if (!uniform)
+            for (c = 0; c < d->n_params; ++c)
+                if (d->params[c].varies) q[c] *= 1 + 0.1 * (hw_uniform() - 0.5);
+        cr_assert_eq(d->derive(q, 1 + 0.2 * hw_uniform(), S, n, j, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+        I[j] = (bruno_real)(j % 3 == 0 ? 2e-7 * (1 + hw_uniform()) : -1e-8 + 6e-8 * hw_uniform());
+        v[j] = (bruno_real)(3.4 * (2 * hw_uniform() - 1));
+        p[j] = (bruno_real)(S[(size_t)d->c_pclip * n + (uniform ? 0 : j)] * (2 * hw_uniform() - 1));
+        tk[j] = BRUNO_RUNNING;
+    }
+    memset(&r, 0, sizeof r);
+    r.v = v, r.p = p, r.taken = tk, r.I = I, r.S = S, r.n = n, r.jb = n, r.uniform = uniform;
+    r.thr = (bruno_real)d->state(prm).V_thr;
+    k = d->fwd_window(&r, i0, i1, tau, sv, sp, n, 0);
+    for (a = 0; a < 2; ++a)
+        for (b = 0; b < 3; ++b) {
+            g[a][b] = calloc(n, sizeof *g[a][b]);
+            cr_assert(g[a][b]);
+        }
+    for (j = 0; j < n; ++j)
+        for (b = 0; b < 2; ++b) g[0][b][j] = g[1][b][j] = (bruno_real)(2 * hw_uniform() - 1);
+    r.grad = grad;
+    for (a = 0; a < 2; ++a) {
+        r.gv = g[a][0], r.gp = g[a][1], r.gI = g[a][2];
+        if (a == 0) /* one step at a time, from the last, by the reference rows where the build has them */
+            for (i = i0 + k; i-- > i0;) {
+                r.v = sv + (size_t)(i - i0) * n, r.p = sp + (size_t)(i - i0) * n;
+                (d->ref_adj_row ? d->ref_adj_row : d->adj_row)(&r, i, tau);
+            }
+        else {
+            r.v = sv, r.p = sp;
+            d->adj_window(&r, i0, i0 + k, tau, n);
+        }
+    }
+    for (b = 0; b < 3; ++b)
+        cr_expect(memcmp(g[0][b], g[1][b], n * sizeof *g[0][b]) == 0,
+                  "n %zu uniform %d grad %d: the window's %s differs from the rows'", n, uniform, grad,
+                  b == 0 ? "gv" : b == 1 ? "gp" : "gI");
+    for (a = 0; a < 2; ++a)
+        for (b = 0; b < 3; ++b) free(g[a][b]);
+    free(S), free(I), free(v), free(p), free(sv), free(sp), free(tk);
+}
+
+Test(heracles, adjoint_window_equals_one_step_rows_bit_for_bit)
+{
+    const size_t ns[] = {5, 16, 27, 64, 65, 128};
+    size_t a;
+    int uniform, grad;
+    cr_assert(heracles()->adj_window, "Heracles has an adjoint window");
+    for (a = 0; a < sizeof ns / sizeof ns[0]; ++a)
+        for (uniform = 0; uniform < 2; ++uniform)
+            for (grad = 0; grad < 2; ++grad) hwa_case(ns[a], uniform, grad);
+}
