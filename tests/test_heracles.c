@@ -836,6 +836,20 @@ static double hw_uniform(void)
     return (double)(hw_rng >> 11) / 9007199254740992.0;
 }
 
+/* column j of S: the defaults (nominal), or each varying parameter within
+   +-5 % (varied), and an input gain within [1, 1.2] */
+static void hw_derive(const bruno_device *d, const double *prm, bruno_real *S, size_t n, size_t j, int uniform)
+{
+    double q[BRUNO_DEVICE_MAX_PARAMS];
+    char msg[256] = "";
+    size_t c;
+    memcpy(q, prm, sizeof q);
+    if (!uniform)
+        for (c = 0; c < d->n_params; ++c)
+            if (d->params[c].varies) q[c] *= 1 + 0.1 * (hw_uniform() - 0.5);
+    cr_assert_eq(d->derive(q, 1 + 0.2 * hw_uniform(), S, n, j, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+}
+
 static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, size_t *spiked, size_t *stopped)
 {
     const bruno_device *d = heracles();
@@ -843,23 +857,18 @@ static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, 
        alignment; store 2: the window asked for non-temporal stores, which
        it makes where the rows are 64-byte aligned (these are) */
     const size_t stride = store == 2 ? (n + 15) / 16 * 16 : n + 3;
-    double prm[BRUNO_DEVICE_MAX_PARAMS], q[BRUNO_DEVICE_MAX_PARAMS];
+    double prm[BRUNO_DEVICE_MAX_PARAMS];
     bruno_real *S = calloc(BRUNO_DEVICE_MAX_CONSTS * n, sizeof *S), *I = calloc(n, sizeof *I);
     bruno_real *v[2], *p[2], *sv[2], *sp[2], *svr[2], *spr[2];
     uint32_t *tk[2], k[2], i;
     bruno_real thr;
-    char msg[256] = "";
-    size_t j, c;
+    size_t j;
     int a;
     cr_assert(S && I);
     bruno_device_defaults(d, prm);
     thr = (bruno_real)d->state(prm).V_thr;
     for (j = 0; j < n; ++j) {
-        memcpy(q, prm, sizeof q);
-        if (!uniform)
-            for (c = 0; c < d->n_params; ++c)
-                if (d->params[c].varies) q[c] *= 1 + 0.1 * (hw_uniform() - 0.5);
-        cr_assert_eq(d->derive(q, 1 + 0.2 * hw_uniform(), S, n, j, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+        hw_derive(d, prm, S, n, j, uniform);
         /* the first half spikes early (a block of it stops before the row
            does), the rest may or may not */
         I[j] = (bruno_real)(j < n / 2 ? 2e-7 * (1 + hw_uniform()) : -1e-8 + 6e-8 * hw_uniform());
@@ -1024,23 +1033,18 @@ static void hwa_case(size_t n, int uniform, int grad)
     const bruno_device *d = heracles();
     const uint32_t i0 = 3, i1 = 403;
     const bruno_real tau = (bruno_real)1e-6;
-    double prm[BRUNO_DEVICE_MAX_PARAMS], q[BRUNO_DEVICE_MAX_PARAMS];
+    double prm[BRUNO_DEVICE_MAX_PARAMS];
     bruno_real *S = calloc(BRUNO_DEVICE_MAX_CONSTS * n, sizeof *S), *I = calloc(n, sizeof *I);
     bruno_real *v = calloc(n, sizeof *v), *p = calloc(n, sizeof *p), *sv = calloc((size_t)(i1 - i0) * n, sizeof *sv),
                *sp = calloc((size_t)(i1 - i0) * n, sizeof *sp), *g[2][3];
     uint32_t *tk = calloc(n, sizeof *tk), k, i;
-    char msg[256] = "";
-    size_t j, c;
+    size_t j;
     int a, b;
     bruno_device_row r;
     cr_assert(S && I && v && p && sv && sp && tk);
     bruno_device_defaults(d, prm);
     for (j = 0; j < n; ++j) {
-        memcpy(q, prm, sizeof q);
-        if (!uniform)
-            for (c = 0; c < d->n_params; ++c)
-                if (d->params[c].varies) q[c] *= 1 + 0.1 * (hw_uniform() - 0.5);
-        cr_assert_eq(d->derive(q, 1 + 0.2 * hw_uniform(), S, n, j, NULL, msg, sizeof msg), BRUNO_OK, "%s", msg);
+        hw_derive(d, prm, S, n, j, uniform);
         I[j] = (bruno_real)(j % 3 == 0 ? 2e-7 * (1 + hw_uniform()) : -1e-8 + 6e-8 * hw_uniform());
         v[j] = (bruno_real)(3.4 * (2 * hw_uniform() - 1));
         p[j] = (bruno_real)(S[(size_t)d->c_pclip * n + (uniform ? 0 : j)] * (2 * hw_uniform() - 1));
