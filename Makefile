@@ -75,7 +75,10 @@ $(BENCH): $(BENCH_SRC) bench/*.h bruno.h | $(BUILD)
 $(BUILD)/examples/%: examples/%.c bruno.h | $(BUILD)
 	@mkdir -p $(BUILD)/examples
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
-$(BUILD):
+# every compile waits for deps (order-only, through the build directory), so
+# that `make -j2 reproduce` on a fresh machine does not compile beside the
+# package install (it did: jemalloc.h was not there yet)
+$(BUILD): | deps
 	@mkdir -p $(BUILD)
 
 # All tests/test_*.c in one Criterion binary: float/double, plain/ASan+UBSan.
