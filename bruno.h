@@ -5198,6 +5198,35 @@ static bruno_real bruno__surrogate(const bruno_layer_config *c, bruno_real x)
     }
 }
 
+/* bruno__spike and bruno__surrogate of x[i] - thr for i < n, the kind
+   tested once, not per element: the loops of the Heaviside spike and the
+   SuperSpike surrogate then vectorise (the same operations in the same
+   order, so the same bits) */
+static void bruno__spike_n(const bruno_layer_config *c, const bruno_real *x, bruno_real thr, bruno_real *y, size_t n)
+{
+    size_t i;
+    if (c->spiking.surrogate == BRUNO_SURROGATE_SIGMOID) {
+        for (i = 0; i < n; ++i) y[i] = bruno__spike(c, x[i] - thr);
+        return;
+    }
+    for (i = 0; i < n; ++i) y[i] = x[i] - thr >= 0 ? (bruno_real)1 : (bruno_real)0;
+}
+
+static void bruno__surrogate_n(const bruno_layer_config *c, const bruno_real *x, bruno_real thr, bruno_real *g,
+                               size_t n)
+{
+    size_t i;
+    bruno_real b = (bruno_real)c->spiking.beta, d;
+    if (c->spiking.surrogate != BRUNO_SURROGATE_SUPERSPIKE) {
+        for (i = 0; i < n; ++i) g[i] = bruno__surrogate(c, x[i] - thr);
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        d = b * BRUNO__FABS(x[i] - thr) + 1;
+        g[i] = 1 / (d * d);
+    }
+}
+
 /* ---- the fine-step engine over the interface ------------------------------- */
 /* One fine-grid work item: neurons q in [q0, q1) of the [B][n] layout. */
 typedef struct bruno__eng_ctx {
@@ -6589,21 +6618,60 @@ static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bru
         memcpy(xin, xt, BN * sizeof *xin);
         /* the recurrent current of the batch: spikes [B][n] times W^T */
         if (Wr && t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, Wr, n, xin, n, 1, -1);
-        for (i = 0; i < BN; ++i) {
-            bruno_real sp = syn_p ? syn_p[i] : 0;
-            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0; /* mem after the reset */
-            syn[i] = be * sp + (1 - be) * xin[i];
-            mt[i] = a * mp + (1 - a) * syn[i];
-            y[i] = bruno__spike(&L->cfg, mt[i] - 1);
-        }
+        if (!t)
+            for (i = 0; i < BN; ++i) {
+                syn[i] = be * 0 + (1 - be) * xin[i];
+                mt[i] = a * 0 + (1 - a) * syn[i];
+            }
+        else
+            for (i = 0; i < BN; ++i) {
+                bruno_real mp = mt_p[i] >= 1 ? 0 : mt_p[i]; /* mem after the reset */
+                syn[i] = be * syn_p[i] + (1 - be) * xin[i];
+                mt[i] = a * mp + (1 - a) * syn[i];
+            }
+        bruno__spike_n(&L->cfg, mt, 1, y, BN);
     }
     return BRUNO_OK;
+}
+
+/* elements of a LIF backward pass per chunk: its terms of the decays'
+   gradients are formed in a vectorised loop and summed in order after it */
+#define BRUNO__LIF_CHUNK 256
+
+/* One chunk of a LIF backward step (MODELS §4): the adjoints of its
+   elements, and the terms ta, tb of the decays' gradients. mt_p, syn_p
+   are NULL at t = 0 (the state before the first step is 0). The arrays do
+   not overlap, which lets the compiler vectorise the loop. */
+static void bruno__lif_bwd_chunk(size_t nc, bruno_real a, bruno_real be, const bruno_real *BRUNO__RESTRICT mt,
+                                 const bruno_real *BRUNO__RESTRICT mt_p, const bruno_real *BRUNO__RESTRICT syn,
+                                 const bruno_real *BRUNO__RESTRICT syn_p, const bruno_real *BRUNO__RESTRICT dyt,
+                                 const bruno_real *BRUNO__RESTRICT g_s, const bruno_real *BRUNO__RESTRICT sg,
+                                 bruno_real *BRUNO__RESTRICT g_mem, bruno_real *BRUNO__RESTRICT g_syn,
+                                 bruno_real *BRUNO__RESTRICT xin, bruno_real *BRUNO__RESTRICT ta,
+                                 bruno_real *BRUNO__RESTRICT tb)
+{
+    size_t c;
+#define BRUNO__LIF_BWD(MP, SP)                                                        \
+    for (c = 0; c < nc; ++c) {                                                       \
+        bruno_real s_hard = mt[c] >= 1 ? (bruno_real)1 : (bruno_real)0;              \
+        bruno_real gy = dyt[c] + g_s[c];                                             \
+        bruno_real gm = g_mem[c] * (1 - s_hard) + gy * sg[c];                        \
+        bruno_real gsyn = g_syn[c] + gm * (1 - a);                                   \
+        ta[c] = gm * ((MP) - syn[c]);                                                \
+        g_mem[c] = gm * a;                                                           \
+        tb[c] = gsyn * ((SP) - xin[c]);                                              \
+        g_syn[c] = gsyn * be;                                                        \
+        xin[c] = gsyn * (1 - be); /* now dL/dxin */                                  \
+    }
+    if (mt_p && syn_p) BRUNO__LIF_BWD(mt_p[c] >= 1 ? 0 : mt_p[c], syn_p[c])
+    else BRUNO__LIF_BWD((bruno_real)0, (bruno_real)0)
+#undef BRUNO__LIF_BWD
 }
 
 static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real *x, const bruno_real *dy,
                                 bruno_real *dx, size_t T, size_t B)
 {
-    size_t n = L->n_out, BN = B * n, t, i;
+    size_t n = L->n_out, BN = B * n, t, i0;
     bruno_real a = L->as.lif.dec[0], be = L->as.lif.dec[1], ga = 0, gb = 0, *w = L->as.lif.work;
     bruno_real *g_syn = w, *g_mem = w + BN, *g_s = w + 2 * BN, *xin = w + 3 * BN;
     const bruno_real *Wr = L->ops->W_name ? (L->Wq ? L->Wq : L->W) : NULL;
@@ -6614,18 +6682,18 @@ static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real
         const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL;
         memcpy(xin, x + t * BN, BN * sizeof *xin);
         if (Wr && t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, L->Wt, n, xin, n, 1, -1);
-        for (i = 0; i < BN; ++i) {
-            bruno_real s_hard = mt[i] >= 1 ? (bruno_real)1 : (bruno_real)0;
-            bruno_real gy = dyt[i] + g_s[i];
-            bruno_real gm = g_mem[i] * (1 - s_hard) + gy * bruno__surrogate(&L->cfg, mt[i] - 1);
-            bruno_real gsyn = g_syn[i] + gm * (1 - a);
-            bruno_real mp = mt_p ? (mt_p[i] >= 1 ? 0 : mt_p[i]) : 0;
-            bruno_real sp = syn_p ? syn_p[i] : 0;
-            ga += gm * (mp - syn[i]);
-            g_mem[i] = gm * a;
-            gb += gsyn * (sp - xin[i]);
-            g_syn[i] = gsyn * be;
-            xin[i] = gsyn * (1 - be); /* now dL/dxin */
+        for (i0 = 0; i0 < BN; i0 += BRUNO__LIF_CHUNK) {
+            /* the terms of ga and gb, then their sums over i ascending: the
+               order of the plain loop, so the same bits */
+            bruno_real sg[BRUNO__LIF_CHUNK], ta[BRUNO__LIF_CHUNK], tb[BRUNO__LIF_CHUNK];
+            size_t nc = BN - i0 < BRUNO__LIF_CHUNK ? BN - i0 : BRUNO__LIF_CHUNK, c;
+            bruno__surrogate_n(&L->cfg, mt + i0, 1, sg, nc);
+            bruno__lif_bwd_chunk(nc, a, be, mt + i0, mt_p ? mt_p + i0 : NULL, syn + i0, syn_p ? syn_p + i0 : NULL,
+                                 dyt + i0, g_s + i0, sg, g_mem + i0, g_syn + i0, xin + i0, ta, tb);
+            for (c = 0; c < nc; ++c) {
+                ga += ta[c];
+                gb += tb[c];
+            }
         }
         if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
         if (Wr) {
