@@ -31,9 +31,11 @@ typedef struct product {
     size_t M, N, K;
     int a_transposed;  /* A read down its columns (a weight gradient: A = dL/dy, ars = 1, aks = M) */
     int spikes;        /* A is spikes (timed at several shares) or dense values (share 1) */
+    size_t lda;        /* the row stride of A as the layer lays it out (a forward's block of 16 inputs
+                          reads 16 of each row of n_in), 0: K */
 } product;
 
-/* Braille raw file: encoder 129 -> hidden 256 -> readout 27, batch 128 x 152
+/* Braille raw file: encoder 128 -> hidden 256 -> readout 27, batch 128 x 152
    steps = 19456 rows, the dense forward in chunks of 512 KiB of sums
    (512 rows at 256 outputs, 4854 at 27); RLIF's recurrent product per step
    over the batch; JSB: 88 piano-roll inputs (a few notes at a time) ->
@@ -41,15 +43,15 @@ typedef struct product {
    sum over every row of a batch. (E1's dense layer reads uniform values,
    not spikes: the dense variant, as the Braille encoder's.) */
 static const product products[] = {
-    {"dense forward: Braille encoder -> hidden 256 (a 16-input block of a chunk)", 512, 256, 16, 0, 0},
-    {"dense forward: hidden 256 spikes -> readout 27 (a 16-input block of a chunk)", 4854, 27, 16, 0, 1},
-    {"dense forward: JSB 88 piano-roll inputs -> hidden 150 (a 16-input block of a piece)", 256, 150, 16, 0, 1},
-    {"dense forward: JSB hidden 150 spikes -> 88 outputs (a 16-input block of a piece)", 256, 88, 16, 0, 1},
-    {"RLIF recurrent current of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 1},
-    {"RLIF backward dL/ds of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 0},
-    {"dense backward dL/dx: readout 27 -> hidden 256 over the batch", 19456, 256, 27, 0, 0},
-    {"weight gradient: hidden 256 x encoder 129 over the batch", 256, 129, 19456, 1, 0},
-    {"weight gradient: RLIF 256 x 256 of one step over the batch", 256, 256, 128, 1, 0},
+    {"dense forward: Braille encoder -> hidden 256 (a 16-input block of a chunk)", 512, 256, 16, 0, 0, 128},
+    {"dense forward: hidden 256 spikes -> readout 27 (a 16-input block of a chunk)", 4854, 27, 16, 0, 1, 256},
+    {"dense forward: JSB 88 piano-roll inputs -> hidden 150 (a 16-input block of a piece)", 256, 150, 16, 0, 1, 88},
+    {"dense forward: JSB hidden 150 spikes -> 88 outputs (a 16-input block of a piece)", 256, 88, 16, 0, 1, 150},
+    {"RLIF recurrent current of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 1, 0},
+    {"RLIF backward dL/ds of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 0, 0},
+    {"dense backward dL/dx: readout 27 -> hidden 256 over the batch", 19456, 256, 27, 0, 0, 0},
+    {"weight gradient: hidden 256 x encoder 128 over the batch", 256, 128, 19456, 1, 0, 0},
+    {"weight gradient: RLIF 256 x 256 of one step over the batch", 256, 256, 128, 1, 0, 0},
 };
 
 static const double spike_shares[] = {0.02, 0.05, 0.1, 0.2, 0.4};
@@ -67,7 +69,7 @@ static double uniform01(uint64_t *s) { return (double)(mix(s) >> 11) * (1.0 / 90
 /* one call of the variant on the product; Y starts from Y0 (the layers add into a running sum) */
 static void run_once(const product *p, int skip, const bruno_real *A, const bruno_real *B, bruno_real *Y)
 {
-    size_t ars = p->a_transposed ? 1 : p->K, aks = p->a_transposed ? p->M : 1;
+    size_t ars = p->a_transposed ? 1 : p->lda ? p->lda : p->K, aks = p->a_transposed ? p->M : 1;
     if (skip) bruno__gemm_skip(p->M, p->N, p->K, A, ars, aks, B, p->N, Y, p->N, 1);
     else bruno__gemm_dense(p->M, p->N, p->K, A, ars, aks, B, p->N, Y, p->N, 1);
 }
@@ -96,7 +98,7 @@ int bench_cmd_products(int argc, char **argv)
                    "dense_mac_per_s\n");
     for (i = 0; i < sizeof products / sizeof products[0]; ++i) {
         const product *p = &products[i];
-        size_t nA = p->M * p->K, nB = p->K * p->N, nY = p->M * p->N, ns = p->spikes ? sizeof spike_shares / sizeof *spike_shares : 1, j;
+        size_t lda = p->a_transposed || !p->lda ? p->K : p->lda, nA = p->M * lda, nB = p->K * p->N, nY = p->M * p->N, ns = p->spikes ? sizeof spike_shares / sizeof *spike_shares : 1, j;
         bruno_real *A = (bruno_real *)malloc(nA * sizeof *A), *B = (bruno_real *)malloc(nB * sizeof *B);
         bruno_real *Y0 = (bruno_real *)malloc(nY * sizeof *Y0), *Yd = (bruno_real *)malloc(nY * sizeof *Yd),
                    *Ys = (bruno_real *)malloc(nY * sizeof *Ys);
@@ -110,7 +112,8 @@ int bench_cmd_products(int argc, char **argv)
         for (j = 0; j < nB; ++j) B[j] = (bruno_real)(uniform01(&g) * 2 - 1);
         for (j = 0; j < nY; ++j) Y0[j] = (bruno_real)(uniform01(&g) - 0.5);
         for (s = 0; s < ns; ++s) {
-            double share = p->spikes ? spike_shares[s] : 1.0, best[2] = {1e30, 1e30}, macs = (double)nA * (double)p->N;
+            double share = p->spikes ? spike_shares[s] : 1.0, best[2] = {1e30, 1e30},
+                   macs = (double)p->M * (double)p->K * (double)p->N;
             /* calls per timing: about 20 ms of the dense variant at ~50 G products/s */
             size_t calls = (size_t)(1e9 / macs) + 1, c;
             uint64_t rep;
@@ -132,7 +135,7 @@ int bench_cmd_products(int argc, char **argv)
             run_once(p, 0, A, B, Yd);
             run_once(p, 1, A, B, Ys);
             same = memcmp(Yd, Ys, nY * sizeof *Yd) == 0;
-            rule = bruno__gemm_skip_pays(p->M, p->N, p->K, p->K, A, p->a_transposed ? 1 : p->K, p->a_transposed ? p->M : 1);
+            rule = bruno__gemm_skip_pays(p->M, p->N, p->K, p->K, A, p->a_transposed ? 1 : lda, p->a_transposed ? p->M : 1);
             fprintf(out.f, "%s,%zu,%zu,%zu,%d,%g,%.6g,%.6g,%.4f,%s,%.4f,%d,%.4g\n", p->name, p->M, p->N, p->K,
                     p->a_transposed, share, best[0], best[1], best[1] / best[0], rule ? "skip" : "dense",
                     best[rule] / (best[0] < best[1] ? best[0] : best[1]), same, macs / best[0]);
