@@ -27,7 +27,12 @@ grid before any optimisation.
 The formula (also written into the output):
 
     t_epoch(c)  = mean train_s(c) * f_train + mean test_s(c) * f_test
-    T_run(r)    = E(r) * t_epoch(c(r))              (E: the grid's epochs)
+                  (over the epochs after each run's first)
+    x_1(c)      = (mean first-epoch time(c) - t_epoch(c)) * f_train
+                  (a run's first epoch also allocates and first touches its
+                  workspace: paid once per run, not once per epoch; where
+                  only first epochs were measured, they are t_epoch)
+    T_run(r)    = E(r) * t_epoch(c(r)) + x_1(c(r))  (E: the grid's epochs)
     CPU-hours   = sum_r T_run(r) / 3600
     wall(C)     = makespan of the runner's schedule on C cores: runs start
                   in list order, each as soon as one of the C job slots is
@@ -113,20 +118,21 @@ def cpu_share(meta):
 
 
 def read_run(d):
-    """(summary config dict, [(train_s, test_s), ...]) of a run directory, or None"""
+    """(summary config dict, [(epoch, train_s, test_s), ...]) of a run directory, or None"""
     try:
         with open(os.path.join(d, "summary.json")) as f:
             s = json.load(f)
         with open(os.path.join(d, "wall.csv")) as f:
             rows = list(csv.DictReader(f))
-        ep = [(float(r["train_s"]), float(r["test_s"])) for r in rows]
+        ep = [(int(r["epoch"]), float(r["train_s"]), float(r["test_s"])) for r in rows]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return s, ep
 
 
 def measured(root):
-    """configuration -> {train_s, test_s (means per epoch), epochs, runs, n_train, n_test, n_steps}"""
+    """configuration -> {train_s, test_s (means per epoch after a run's first), first_extra_s (the first
+    epoch's time over that), epochs, runs, n_train, n_test, n_steps}"""
     out = {}
     for src in SOURCES:
         d = os.path.join(root, src)
@@ -143,21 +149,29 @@ def measured(root):
             # one thread: its CPU time is its time on a core of its own
             share = cpu_share(os.path.join(d, n + ".probe.json") if src == "grid-probe" else
                               os.path.join(root, ".runs", "train", n + ".json"))
-            ep = [(a * share, b * share) for a, b in ep]
+            ep = [(e, a * share, b * share) for e, a, b in ep]
             cfg = s.get("config", {})
             if cfg.get("limit_train") or cfg.get("limit_test") or cfg.get("threads", 1) != 1:
                 continue
-            m = out.setdefault(c[0], {"tr": [], "te": [], "runs": [], "n_train": s.get("n_train"),
+            m = out.setdefault(c[0], {"rows": [], "runs": [], "n_train": s.get("n_train"),
                                       "n_test": s.get("n_test"), "n_steps": s.get("n_steps"), "work": None})
             if m["work"] is None:
                 m["work"] = work_of(s)
-            m["tr"] += [e[0] for e in ep]
-            m["te"] += [e[1] for e in ep]
+            m["rows"] += ep
             m["runs"].append(f"{src}/{n}")
     for m in out.values():
-        m["epochs"] = len(m["tr"])
-        m["train_s"] = sum(m.pop("tr")) / m["epochs"]
-        m["test_s"] = sum(m.pop("te")) / m["epochs"]
+        # a run's first epoch also allocates its workspace and touches it first: once per run, not per
+        # epoch (a 150-epoch run pays it once; the quick runs' 8 epochs would weigh it 19 times). Only
+        # first epochs (one-epoch probes): they stand for every epoch.
+        rows = m.pop("rows")
+        first = [a + b for e, a, b in rows if e == 1]
+        rest = [(a, b) for e, a, b in rows if e != 1] or [(a, b) for e, a, b in rows]
+        if len(rest) == len(rows):
+            first = []
+        m["epochs"] = len(rows)
+        m["train_s"] = sum(a for a, _ in rest) / len(rest)
+        m["test_s"] = sum(b for _, b in rest) / len(rest)
+        m["first_extra_s"] = sum(first) / len(first) - (m["train_s"] + m["test_s"]) if first else 0.0
     return out
 
 
@@ -308,7 +322,7 @@ def estimate(root, scale="paper", cores=None, paper_samples=5400, paper_steps=10
                 # (N' n_train / N) / n_train * T' / T: the same for the test split
                 ftr = fte = paper_samples / (m["n_train"] + m["n_test"]) * paper_steps / m["n_steps"]
             fl = ep * m["floor_s"] * ftr if m["floor_s"] is not None else None
-            times.append((name, cfg, ep * (m["train_s"] * ftr + m["test_s"] * fte), fl))
+            times.append((name, cfg, ep * (m["train_s"] * ftr + m["test_s"] * fte) + m["first_extra_s"] * ftr, fl))
         t = [x[2] for x in times]
         by, by_cfg = {}, {}
         for _, cfg, x, _ in times:
@@ -337,20 +351,22 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     out.append("`make grid-estimate` (`bench/grid_estimate.py`): per-epoch times from the finished runs' own "
                "`wall.csv` (`results/train/`, `results/grid-probe/`), the grid of `bench/grid.py`.\n")
     sh = {v: x["share"] for v, x in res["variants"].items()}
-    out.append("| configuration | runs | epochs each | train s / epoch | test s / epoch | epochs measured | "
+    out.append("| configuration | runs | epochs each | train s / epoch | test s / epoch | first epoch's extra s | "
+               "epochs measured | "
                "CPU-hours (all its runs) | share of the CPU-hours (runs' file / %d samples) | fine updates / epoch (FeLIF-equivalent) | "
                "floor s / epoch | measured / floor |" % paper_samples)
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for cfg, n, ep, m in res["configs"]:
         if m:
             w, fl, t = m.get("work"), m.get("floor_s"), m["train_s"] + m["test_s"]
             share = ("%.1f %% / %.1f %%" % (100 * sh["measured"][cfg], 100 * sh["paper_file"][cfg])) if sh else "-"
             upd = "%.3g" % (w["updates_train"] + w["updates_eval"]) if w else "not recorded"
-            out.append("| %s | %d | %d | %.3f | %.3f | %d | %.2f | %s | %s | %s | %s |" % (
-                cfg, n, ep, m["train_s"], m["test_s"], m["epochs"], n * ep * t / 3600, share, upd,
+            out.append("| %s | %d | %d | %.3f | %.3f | %.3f | %d | %.2f | %s | %s | %s | %s |" % (
+                cfg, n, ep, m["train_s"], m["test_s"], m["first_extra_s"], m["epochs"],
+                n * (ep * t + m["first_extra_s"]) / 3600, share, upd,
                 "%.3f" % fl if fl is not None else "-", "%.1fx" % (t / fl) if fl else "- (no fine loop)" if w and fl is not None else "-"))
         else:
-            out.append("| %s | %d | %d | not run | not run | 0 | - | - | - | - | - |" % (cfg, n, ep))
+            out.append("| %s | %d | %d | not run | not run | - | 0 | - | - | - | - | - |" % (cfg, n, ep))
     out.append("")
     if res["missing"]:
         out.append("No projection: %d configuration(s) have no finished epoch (%s); `make grid-estimate` "
@@ -360,8 +376,10 @@ def markdown(res, target_h=None, paper_samples=5400, paper_steps=102):
     m = braille_file(res)
     out.append("Formula (E: the grid's epochs of run r, c(r) its configuration, C = %d cores, this machine's "
                "`nproc`):\n" % C)
-    out.append("    t_epoch(c) = mean train_s(c) * f_train + mean test_s(c) * f_test")
-    out.append("    T_run(r)   = E(r) * t_epoch(c(r))")
+    out.append("    t_epoch(c) = mean train_s(c) * f_train + mean test_s(c) * f_test   (the epochs after a run's first)")
+    out.append("    x_1(c)     = (mean first-epoch time(c) - t_epoch(c)) * f_train    (a run's set-up: its workspace "
+               "allocated and touched first, cold caches)")
+    out.append("    T_run(r)   = E(r) * t_epoch(c(r)) + x_1(c(r))")
     out.append("    CPU-hours  = sum_r T_run(r) / 3600")
     out.append("    wall(C)    = makespan of the runner's list schedule (list order, each run on the first "
                "free of C slots)")
