@@ -460,13 +460,14 @@ def floor_markdown(res, paper_samples, target_h=None):
 def write_csv(res, path):
     f = io.StringIO()
     w = csv.writer(f, lineterminator="\n")
-    w.writerow(["configuration", "runs", "epochs", "train_s_per_epoch", "test_s_per_epoch", "epochs_measured",
+    w.writerow(["configuration", "runs", "epochs", "train_s_per_epoch", "test_s_per_epoch", "first_epoch_extra_s",
+                "epochs_measured",
                 "measured_in", "fine_updates_per_epoch", "floor_s_per_epoch", "share_of_cpu_h"])
     for cfg, n, ep, m in res["configs"]:
         wk, fl = (m.get("work"), m.get("floor_s")) if m else (None, None)
         share = res["variants"].get("measured", {}).get("share", {}).get(cfg)
-        w.writerow([cfg, n, ep] + ([f"{m['train_s']:.4f}", f"{m['test_s']:.4f}", m["epochs"], " ".join(m["runs"])]
-                                   if m else ["", "", 0, ""]) +
+        w.writerow([cfg, n, ep] + ([f"{m['train_s']:.4f}", f"{m['test_s']:.4f}", f"{m['first_extra_s']:.4f}",
+                                    m["epochs"], " ".join(m["runs"])] if m else ["", "", "", 0, ""]) +
                    [wk["updates_train"] + wk["updates_eval"] if wk else "", f"{fl:.4f}" if fl is not None else "",
                     f"{share:.4f}" if share is not None else ""])
     for v, x in res["variants"].items():
