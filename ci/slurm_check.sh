@@ -95,8 +95,8 @@ while read -r name kind _; do
         train) cmp "$W/local/$name/epochs.csv" "$W/slurm/$name/epochs.csv" ||
                    fail "$name: epochs.csv differs (local vs SLURM)" ;;
         # the counted and predicted peaks and the loss exactly; jemalloc's peak of the whole process
-        # within 1 %: it holds the OpenMP runtime's own allocations, and clang's libomp sizes them by the
-        # CPUs the scheduler gives the job (1152 bytes more under SLURM than locally)
+        # within 1 %: it holds the OpenMP runtime's own allocations, and clang's libomp (BENCH_CC=clang)
+        # sizes them by the CPUs the scheduler gives the job (1152 bytes more under SLURM than locally)
         memtime) for d in local slurm; do cut -d, -f1-12,17,18 "$W/$d/$name.csv" > "$W/$d.$name.det"; done
                  [ "$(wc -l < "$W/local.$name.det")" -eq 2 ] || fail "$name: no memtime row"
                  cmp "$W/local.$name.det" "$W/slurm.$name.det" || fail "$name: memtime row differs (local vs SLURM)"
