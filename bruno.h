@@ -4504,10 +4504,15 @@ static BRUNO__INLINE void bruno__hv_rate(int nu, const bruno__hvc *c, int cu, __
 {
     const __m512 zero = _mm512_setzero_ps(), lo = BRUNO__V1(-126.0f);
     __mmask16 pos[BRUNO__VU];
+    /* x > 0 ? x : 0 and x < lo ? lo : x are vmaxps(x, 0) and vmaxps(lo, x)
+       exactly (vmaxps(a, b) is a > b ? a : b, b where either is NaN): one
+       instruction each for a compare into a mask and a masked move. pos is
+       the mask of m only, which the forward does not read (and the compiler
+       leaves out). */
     BRUNO__EACH(pos[u_] = _mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ));
-    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_maskz_mov_ps(pos[u_], x[u_])));
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_max_ps(x[u_], zero)));
     BRUNO__EACH(m[u_] = _mm512_maskz_mov_ps(pos[u_] & _mm512_cmp_ps_mask(x[u_], lo, _CMP_GT_OQ), BRUNO__V1(1.0f)));
-    BRUNO__EACH(x[u_] = _mm512_mask_mov_ps(x[u_], _mm512_cmp_ps_mask(x[u_], lo, _CMP_LT_OQ), lo));
+    BRUNO__EACH(x[u_] = _mm512_max_ps(lo, x[u_]));
     bruno__hv_exp2(nu, x, k);
 }
 
@@ -4524,7 +4529,6 @@ static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, co
 {
     const __m512 zero = _mm512_setzero_ps(), one = BRUNO__V1(1.0f);
     __m512 t[BRUNO__VU], x[BRUNO__VU], f[BRUNO__VU], pr[BRUNO__VU];
-    __mmask16 ge[BRUNO__VU], le[BRUNO__VU];
     BRUNO__EACH(o->a[u_] = _mm512_abs_ps(_mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
     BRUNO__EACH(o->sa[u_] = bruno__v_copysign((__mmask16)0xffff, one, _mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
     BRUNO__EACH(o->b[u_] = _mm512_add_ps(v[u_], BRUNO__HVC(u_)->vu));
@@ -4535,10 +4539,11 @@ static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, co
     BRUNO__EACH(o->w0[u_] = _mm512_div_ps(_mm512_mul_ps(_mm512_mul_ps(BRUNO__HVC(u_)->g2, o->b[u_]), o->a[u_]),
                                           o->Ds[u_]));
     BRUNO__EACH(o->whi[u_] = _mm512_mul_ps(BRUNO__HVC(u_)->gw, _mm512_add_ps(_mm512_abs_ps(v[u_]), BRUNO__HVC(u_)->vu)));
-    /* w0 < 0 ? 0 : (w0 > whi ? whi : w0), both tests on w0 */
-    BRUNO__EACH(o->w[u_] = _mm512_mask_mov_ps(o->w0[u_], _mm512_cmp_ps_mask(o->w0[u_], o->whi[u_], _CMP_GT_OQ),
-                                              o->whi[u_]));
-    BRUNO__EACH(o->w[u_] = _mm512_mask_mov_ps(o->w[u_], _mm512_cmp_ps_mask(o->w0[u_], zero, _CMP_LT_OQ), zero));
+    /* w0 < 0 ? 0 : (w0 > whi ? whi : w0), both tests on w0: vminps(whi, w0)
+       is whi < w0 ? whi : w0 (w0 where either is NaN), and as whi >= 0 (g,
+       v_u >= 0) that is < 0 exactly where w0 < 0, so vmaxps(0, .) is the
+       outer test (-0 and NaN pass through, as there) */
+    BRUNO__EACH(o->w[u_] = _mm512_max_ps(zero, _mm512_min_ps(o->whi[u_], o->w0[u_])));
     BRUNO__EACH(o->iC[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ic0, _mm512_mul_ps(o->w[u_], BRUNO__HVC(u_)->kcw)));
     BRUNO__EACH(o->den[u_] = _mm512_add_ps(BRUNO__HVC(u_)->tfe, _mm512_mul_ps(o->w[u_], BRUNO__HVC(u_)->rfd)));
     BRUNO__EACH(o->E[u_] = _mm512_div_ps(
@@ -4552,11 +4557,11 @@ static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, co
     bruno__hv_rate(nu, c, cu, x, o->mu, o->ku);
     BRUNO__EACH(f[u_] = _mm512_sub_ps(_mm512_mul_ps(o->kd[u_], o->Pm[u_]), _mm512_mul_ps(o->ku[u_], o->Pp[u_])));
     BRUNO__EACH(pr[u_] = _mm512_add_ps(p[u_], _mm512_mul_ps(tau, f[u_])));
-    BRUNO__EACH(ge[u_] = _mm512_cmp_ps_mask(pr[u_], BRUNO__HVC(u_)->ps, _CMP_GE_OQ));
-    BRUNO__EACH(le[u_] = _mm512_cmp_ps_mask(pr[u_], BRUNO__HVC(u_)->nps, _CMP_LE_OQ));
-    BRUNO__EACH(o->pc[u_] = ge[u_] | le[u_]);
-    BRUNO__EACH(o->pn[u_] = _mm512_mask_mov_ps(_mm512_mask_mov_ps(pr[u_], le[u_], BRUNO__HVC(u_)->nps), ge[u_],
-                                               BRUNO__HVC(u_)->ps));
+    /* pr >= P_s or pr <= -P_s is |pr| >= P_s; pr clipped to [-P_s, P_s] is
+       vrange's smaller magnitude with pr's sign (a bound it lands on is
+       the bound's value either way) */
+    BRUNO__EACH(o->pc[u_] = _mm512_cmp_ps_mask(_mm512_abs_ps(pr[u_]), BRUNO__HVC(u_)->ps, _CMP_GE_OQ));
+    BRUNO__EACH(o->pn[u_] = _mm512_range_ps(pr[u_], BRUNO__HVC(u_)->ps, 0x02));
     /* the charge-conserving clip: (p' - p)/tau where p was clipped */
     BRUNO__EACH(o->fe[u_] = _mm512_mask_div_ps(f[u_], o->pc[u_], _mm512_sub_ps(o->pn[u_], p[u_]), tau));
     /* sign(v) = (v > 0) - (v < 0): +-1 with v's sign where v != 0 (neither
@@ -4613,11 +4618,9 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
             }
         }
         bruno__hv_eval(nu, c, cu, v, p, I, tau, &o);
-        /* vn > v_clip ? v_clip : (vn < -v_clip ? -v_clip : vn) */
-        BRUNO__EACH(vn[u_] = _mm512_mask_mov_ps(
-                        _mm512_mask_mov_ps(o.vn[u_], _mm512_cmp_ps_mask(o.vn[u_], BRUNO__HVC(u_)->nvclip, _CMP_LT_OQ),
-                                           BRUNO__HVC(u_)->nvclip),
-                        _mm512_cmp_ps_mask(o.vn[u_], BRUNO__HVC(u_)->vclip, _CMP_GT_OQ), BRUNO__HVC(u_)->vclip));
+        /* vn > v_clip ? v_clip : (vn < -v_clip ? -v_clip : vn): vrange's
+           smaller magnitude with vn's sign, as FeLIF's clip */
+        BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__HVC(u_)->vclip, 0x02));
         BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
         BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], act[u_], vn[u_]));
         BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], o.pn[u_]));
