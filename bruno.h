@@ -4433,6 +4433,16 @@ BRUNO_DEVICE_PORTABLE_ROWS(bruno__heracles, bruno__heracles_lane, bruno__heracle
    hidden 128, 100 ms, one thread, AMD EPYC with AVX-512): BRUNO forward
    2.6e8 -> 5.3e8 updates/s; a Braille raw-file Heracles epoch at one
    thread 19.9 s -> 10.7 s, epochs.csv and state.bin unchanged. */
+/* Heracles' forward runs whole blocks of 16 BRUNO__HVU lanes (8 vectors;
+   the rest of a row in blocks of up to 4, as the adjoint). A block's window
+   is one dependent chain per vector (step i + 1 needs step i's v and p), so
+   the vectors side by side are all the core can overlap: with 8 instead of
+   4, the BRUNO forward 1.12-1.16e9 -> 1.20-1.29e9 updates/s (throughput
+   --neuron heracles --phases-only, runs alternated), a Braille raw-file
+   epoch 5.16 -> 4.83 s; 6 was slower than 4 on E1's 128 lanes. */
+#ifndef BRUNO__HVU
+#define BRUNO__HVU 8
+#endif
 typedef struct bruno__hvc {
     __m512 ps, nps, vu, g2, gw, ic0, kcw, kpw, tfe, rfd, xd, xu, be, l2nu, a, i0a, ivtl2, ivt, idsc, vclip, nvclip;
 } bruno__hvc;
@@ -4480,7 +4490,7 @@ static BRUNO__INLINE void bruno__hvc_load(bruno__hvc *c, const bruno_real *S, si
 static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
 {
     const __m512 sh = BRUNO__V1(12582912.0f);
-    __m512 n[BRUNO__VU], f[BRUNO__VU], f2[BRUNO__VU], p01[BRUNO__VU], p23[BRUNO__VU], p45[BRUNO__VU];
+    __m512 n[BRUNO__HVU], f[BRUNO__HVU], f2[BRUNO__HVU], p01[BRUNO__HVU], p23[BRUNO__HVU], p45[BRUNO__HVU];
     BRUNO__EACH(n[u_] = _mm512_sub_ps(_mm512_add_ps(y[u_], sh), sh));
     BRUNO__EACH(f[u_] = _mm512_sub_ps(y[u_], n[u_]));
     BRUNO__EACH(f2[u_] = _mm512_mul_ps(f[u_], f[u_]));
@@ -4503,7 +4513,7 @@ static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
 static BRUNO__INLINE void bruno__hv_rate(int nu, const bruno__hvc *c, int cu, __m512 *x, __m512 *m, __m512 *k)
 {
     const __m512 zero = _mm512_setzero_ps(), lo = BRUNO__V1(-126.0f);
-    __mmask16 pos[BRUNO__VU];
+    __mmask16 pos[BRUNO__HVU];
     /* x > 0 ? x : 0 and x < lo ? lo : x are vmaxps(x, 0) and vmaxps(lo, x)
        exactly (vmaxps(a, b) is a > b ? a : b, b where either is NaN): one
        instruction each for a compare into a mask and a masked move. pos is
@@ -4517,18 +4527,18 @@ static BRUNO__INLINE void bruno__hv_rate(int nu, const bruno__hvc *c, int cu, __
 }
 
 typedef struct bruno__hvlane {
-    __m512 a[BRUNO__VU], sa[BRUNO__VU], b[BRUNO__VU], Pp[BRUNO__VU], Pm[BRUNO__VU], Ds[BRUNO__VU], w0[BRUNO__VU],
-        w[BRUNO__VU], whi[BRUNO__VU], iC[BRUNO__VU], den[BRUNO__VU], E[BRUNO__VU], kd[BRUNO__VU], ku[BRUNO__VU],
-        md[BRUNO__VU], mu[BRUNO__VU], fe[BRUNO__VU], sv[BRUNO__VU], ev[BRUNO__VU], Il[BRUNO__VU], vn[BRUNO__VU],
-        pn[BRUNO__VU];
-    __mmask16 pc[BRUNO__VU]; /* p was clipped (or landed on a bound) */
+    __m512 a[BRUNO__HVU], sa[BRUNO__HVU], b[BRUNO__HVU], Pp[BRUNO__HVU], Pm[BRUNO__HVU], Ds[BRUNO__HVU], w0[BRUNO__HVU],
+        w[BRUNO__HVU], whi[BRUNO__HVU], iC[BRUNO__HVU], den[BRUNO__HVU], E[BRUNO__HVU], kd[BRUNO__HVU], ku[BRUNO__HVU],
+        md[BRUNO__HVU], mu[BRUNO__HVU], fe[BRUNO__HVU], sv[BRUNO__HVU], ev[BRUNO__HVU], Il[BRUNO__HVU], vn[BRUNO__HVU],
+        pn[BRUNO__HVU];
+    __mmask16 pc[BRUNO__HVU]; /* p was clipped (or landed on a bound) */
 } bruno__hvlane;
 
 static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, const __m512 *v, const __m512 *p,
                                          const __m512 *I, __m512 tau, bruno__hvlane *o)
 {
     const __m512 zero = _mm512_setzero_ps(), one = BRUNO__V1(1.0f);
-    __m512 t[BRUNO__VU], x[BRUNO__VU], f[BRUNO__VU], pr[BRUNO__VU];
+    __m512 t[BRUNO__HVU], x[BRUNO__HVU], f[BRUNO__HVU], pr[BRUNO__HVU];
     BRUNO__EACH(o->a[u_] = _mm512_abs_ps(_mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
     BRUNO__EACH(o->sa[u_] = bruno__v_copysign((__mmask16)0xffff, one, _mm512_sub_ps(v[u_], BRUNO__HVC(u_)->vu)));
     BRUNO__EACH(o->b[u_] = _mm512_add_ps(v[u_], BRUNO__HVC(u_)->vu));
@@ -4591,9 +4601,9 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
                                               bruno_real *sp, size_t stride, int stream)
 {
     const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING);
-    __m512 v[BRUNO__VU], p[BRUNO__VU], I[BRUNO__VU], vn[BRUNO__VU];
-    __m512i tk[BRUNO__VU];
-    __mmask16 act[BRUNO__VU], spk[BRUNO__VU], run;
+    __m512 v[BRUNO__HVU], p[BRUNO__HVU], I[BRUNO__HVU], vn[BRUNO__HVU];
+    __m512i tk[BRUNO__HVU];
+    __mmask16 act[BRUNO__HVU], spk[BRUNO__HVU], run;
     bruno__hvlane o;
     uint32_t i;
     int full = 1; /* every vector whole: plain (or non-temporal) stores, not masked ones */
@@ -4651,12 +4661,21 @@ static BRUNO__INLINE uint32_t bruno__hv_window_impl(const bruno_device_row *r, u
                                                     int uniform, int stream)
 {
     const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(r->thr);
-    bruno__hvc c[BRUNO__VU];
-    __mmask16 km[BRUNO__VU];
+    bruno__hvc c[BRUNO__HVU];
+    __mmask16 km[BRUNO__HVU];
     size_t j, jb = r->jb;
     uint32_t k = i0 < i1, kb, i;
     if (uniform) bruno__hvc_load(&c[0], r->S, r->n, 0, 1, (__mmask16)0xffff);
-    for (j = r->ja; j < jb; j += 16 * BRUNO__VU) {
+    for (j = r->ja; jb - j >= 16 * BRUNO__HVU; j += 16 * BRUNO__HVU) {
+        int nu = BRUNO__HVU;
+        bruno_real *svj = sv ? sv + j : NULL, *spj = sv ? sp + j : NULL;
+        BRUNO__EACH(km[u_] = (__mmask16)0xffff);
+        if (!uniform) BRUNO__EACH(bruno__hvc_load(&c[u_], r->S, r->n, j + 16 * (size_t)u_, 0, km[u_]));
+        kb = bruno__hv_block(BRUNO__HVU, c, !uniform, km, r->v + j, r->p + j, r->taken + j, r->I + j, i0, i1, vtau, vthr,
+                             svj, spj, stride, stream);
+        if (kb > k) k = kb;
+    }
+    for (; j < jb; j += 16 * BRUNO__VU) {
         int nu = jb - j > 48 ? 4 : jb - j > 32 ? 3 : jb - j > 16 ? 2 : 1;
         bruno_real *svj = sv ? sv + j : NULL, *spj = sv ? sp + j : NULL;
         BRUNO__EACH(km[u_] = jb - j - 16 * (size_t)u_ >= 16 ? (__mmask16)0xffff
