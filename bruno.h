@@ -3498,6 +3498,8 @@ static BRUNO__INLINE void bruno__felif_lane(const bruno_real *S, size_t n, size_
 
 #define BRUNO__V1(x) _mm512_set1_ps(x)
 #define BRUNO__VU 4 /* vectors in flight (see the measurements above) */
+/* the forward window's blocks: 8 vectors side by side (bruno__v_block) */
+#define BRUNO__FVU 8
 #define BRUNO__EACH(stmt)                     \
     do {                                      \
         int u_;                               \
@@ -3511,7 +3513,7 @@ static BRUNO__INLINE void bruno__felif_lane(const bruno_real *S, size_t n, size_
    then p 2^n by vscalef. Only the lanes of k are computed, others are 0. */
 static BRUNO__INLINE void bruno__v_exp2(int nu, const __mmask16 *k, const __m512 *y, __m512 *out)
 {
-    __m512 n[BRUNO__VU], f[BRUNO__VU], p[BRUNO__VU];
+    __m512 n[BRUNO__FVU], f[BRUNO__FVU], p[BRUNO__FVU];
     BRUNO__EACH(n[u_] = _mm512_maskz_roundscale_ps((__mmask16)0xffff, y[u_], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     BRUNO__EACH(f[u_] = _mm512_sub_ps(y[u_], n[u_]));
     BRUNO__EACH(p[u_] = _mm512_fmadd_ps(BRUNO__V1(0.001339086336f), f[u_], BRUNO__V1(0.009676031918f)));
@@ -3530,7 +3532,7 @@ static BRUNO__INLINE void bruno__v_log2(int nu, const __m512 *x, __m512 *out)
 {
     /* vgetmant, vgetexp (and vrndscale in exp2) under a full mask: g++ 12
        warns that the unmasked forms' pass-through operand is uninitialised */
-    __m512 e[BRUNO__VU], t[BRUNO__VU], g[BRUNO__VU];
+    __m512 e[BRUNO__FVU], t[BRUNO__FVU], g[BRUNO__FVU];
     BRUNO__EACH(t[u_] = _mm512_sub_ps(_mm512_maskz_getmant_ps((__mmask16)0xffff, x[u_], _MM_MANT_NORM_p75_1p5,
                                                                               _MM_MANT_SIGN_src),
                                       BRUNO__V1(1.0f)));
@@ -3583,9 +3585,9 @@ static BRUNO__INLINE void bruno__vc_load(bruno__vc *c, const bruno_real *S, size
 /* BRUNO__VU vectors of lanes: their constants (c[0] for all when cu = 0),
    and the lanes present in each (km). */
 typedef struct bruno__vblk {
-    bruno__vc c[BRUNO__VU];
+    bruno__vc c[BRUNO__FVU];
     int cu;
-    __mmask16 km[BRUNO__VU];
+    __mmask16 km[BRUNO__FVU];
 } bruno__vblk;
 
 #define BRUNO__C(b, u) (&(b)->c[(b)->cu ? (u) : 0])
@@ -3595,16 +3597,16 @@ typedef struct bruno__vblk {
    r = 2^(log2(1/tau_0) - X log2 e) (0 where X > X_MAX, as libm's
    underflow), e^(v/V_t) = 2^(v log2(e)/V_t). */
 typedef struct bruno__vlane {
-    __m512 E[BRUNO__VU], vn[BRUNO__VU], pn[BRUNO__VU], aE[BRUNO__VU], X[BRUNO__VU], r[BRUNO__VU], a[BRUNO__VU],
-        ev[BRUNO__VU];
-    __mmask16 vnz[BRUNO__VU]; /* v != 0: sign(v) is copysign(1, v) there, 0 elsewhere */
+    __m512 E[BRUNO__FVU], vn[BRUNO__FVU], pn[BRUNO__FVU], aE[BRUNO__FVU], X[BRUNO__FVU], r[BRUNO__FVU], a[BRUNO__FVU],
+        ev[BRUNO__FVU];
+    __mmask16 vnz[BRUNO__FVU]; /* v != 0: sign(v) is copysign(1, v) there, 0 elsewhere */
 } bruno__vlane;
 
 static BRUNO__INLINE void bruno__v_lane(int nu, const bruno__vblk *b, const __m512 *v, const __m512 *p, const __m512 *I,
                                         __m512 tau, bruno__vlane *o)
 {
-    __m512 t[BRUNO__VU], er[BRUNO__VU], leak[BRUNO__VU], ar[BRUNO__VU];
-    __mmask16 k[BRUNO__VU];
+    __m512 t[BRUNO__FVU], er[BRUNO__FVU], leak[BRUNO__FVU], ar[BRUNO__FVU];
+    __mmask16 k[BRUNO__FVU];
     BRUNO__EACH(o->E[u_] = _mm512_fmsub_ps(BRUNO__C(b, u_)->kv, v[u_], _mm512_mul_ps(BRUNO__C(b, u_)->kp, p[u_])));
     BRUNO__EACH(o->aE[u_] = _mm512_add_ps(_mm512_abs_ps(o->E[u_]), BRUNO__C(b, u_)->es));
     bruno__v_log2(nu, o->aE, t);
@@ -3774,6 +3776,137 @@ static BRUNO__INLINE uint32_t bruno__v_steps_impl(bruno_real *vr, bruno_real *pr
     return i - i0;
 }
 
+/* Steps [i0, i1) of the nu vectors of one block at vr etc. (lanes b->km),
+   the state, current and taken in registers for the whole window; stops
+   after the step that leaves none of its lanes running and returns the
+   steps run. With sv, step i's input state goes to sv, sp + (i - i0)
+   stride. Each lane's operations and their order are bruno__v_fwd's, so
+   the bits are the same; what changes is the order of the work: one block
+   through the window, not every block through each step. A step of the
+   row-at-a-time sweep loaded v, p, I and taken and stored them back for
+   every vector; here those loads and stores are once a window, and 8
+   vectors side by side (BRUNO__FVU) cover the chain from one step to the
+   next (measured in bruno__v_window). */
+static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno_real *vr, bruno_real *pr,
+                                             uint32_t *tr, const bruno_real *Ir, uint32_t i0, uint32_t i1,
+                                             __m512 tau, __m512 thr, bruno_real *sv, bruno_real *sp, size_t stride,
+                                             int stream)
+{
+    const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING);
+    __m512 v[BRUNO__FVU], p[BRUNO__FVU], I[BRUNO__FVU], vn[BRUNO__FVU], pn[BRUNO__FVU];
+    __m512i tk[BRUNO__FVU];
+    __mmask16 act[BRUNO__FVU], spk[BRUNO__FVU], run;
+    bruno__vlane o;
+    uint32_t i;
+    int full = 1; /* every vector whole: plain (or non-temporal) stores, not masked ones */
+    BRUNO__EACH(full &= b->km[u_] == (__mmask16)0xffff);
+    BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(b->km[u_], vr + 16 * u_));
+    BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(b->km[u_], pr + 16 * u_));
+    BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(b->km[u_], Ir + 16 * u_));
+    BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(b->km[u_], tr + 16 * u_));
+    for (i = i0; i < i1; ++i) {
+        const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
+        if (sv) {
+            size_t off = (size_t)(i - i0) * stride;
+            if (full && stream) {
+                BRUNO__EACH(_mm512_stream_ps(sv + off + 16 * u_, v[u_]));
+                BRUNO__EACH(_mm512_stream_ps(sp + off + 16 * u_, p[u_]));
+            } else if (full) {
+                BRUNO__EACH(_mm512_storeu_ps(sv + off + 16 * u_, v[u_]));
+                BRUNO__EACH(_mm512_storeu_ps(sp + off + 16 * u_, p[u_]));
+            } else {
+                BRUNO__EACH(_mm512_mask_storeu_ps(sv + off + 16 * u_, b->km[u_], v[u_]));
+                BRUNO__EACH(_mm512_mask_storeu_ps(sp + off + 16 * u_, b->km[u_], p[u_]));
+            }
+        }
+        bruno__v_lane(nu, b, v, p, I, tau, &o);
+        BRUNO__EACH(pn[u_] = _mm512_range_ps(o.pn[u_], BRUNO__C(b, u_)->ps, 0x02));
+        BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__C(b, u_)->vclip, 0x02));
+        BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(b->km[u_], tk[u_], vi));
+        BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], act[u_], vn[u_]));
+        BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], pn[u_]));
+        /* freeze at the step after which v >= V_thr */
+        BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(_mm512_mask_cmpeq_epu32_mask(b->km[u_], tk[u_], running), vn[u_],
+                                                      thr, _CMP_GE_OQ));
+        run = 0;
+        BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(b->km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
+        BRUNO__EACH(tk[u_] = _mm512_mask_mov_epi32(tk[u_], spk[u_], vi1));
+        if (!run) {
+            ++i;
+            break;
+        }
+    }
+    BRUNO__EACH(_mm512_mask_storeu_ps(vr + 16 * u_, b->km[u_], v[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_ps(pr + 16 * u_, b->km[u_], p[u_]));
+    BRUNO__EACH(_mm512_mask_storeu_epi32(tr + 16 * u_, b->km[u_], tk[u_]));
+    return i - i0;
+}
+
+/* The row [ja, jb) through steps [i0, i1): its nv vectors in the fewest
+   blocks of at most BRUNO__FVU, as even as they go (bruno__v_block_nu:
+   Braille's 3456 lanes in 27 blocks of 8, JSB's 150 in 5 + 5; a short
+   block left at the end would run its few vectors latency-bound). A block
+   that stopped before the row repeats its frozen state in the steps the
+   row still ran, so the store holds what a step at a time over the row
+   would. */
+static size_t bruno__v_block_nu(size_t left, size_t *blocks)
+{
+    size_t nu = (left + *blocks - 1) / *blocks;
+    --*blocks;
+    return nu;
+}
+
+static BRUNO__INLINE uint32_t bruno__v_blocks_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
+                                                   const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0,
+                                                   uint32_t i1, bruno_real tau, bruno_real thr, int uniform,
+                                                   bruno_real *sv, bruno_real *sp, size_t stride, int stream)
+{
+    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
+    const size_t nv = (jb - ja + 15) / 16;
+    bruno__vblk b;
+    size_t j, je, left, blocks, nu;
+    uint32_t k = i0 < i1, kb, i;
+    bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
+    b.cu = !uniform;
+#define BRUNO__VB(nu_, j_, jend_, full_)                                                                              \
+    do {                                                                                                           \
+        bruno__vblk_at(nu_, &b, S, n, j_, jend_, uniform, full_, tau);                                             \
+        kb = bruno__v_block(nu_, &b, vr + (j_), pr + (j_), tr + (j_), Ir + (j_), i0, i1, vtau, vthr,               \
+                            sv ? sv + (j_) : NULL, sv ? sp + (j_) : NULL, stride, stream);                          \
+        if (kb > k) k = kb;                                                                                        \
+    } while (0)
+#if BRUNO__FVU != 8
+#error "bruno__v_blocks_impl is written for BRUNO__FVU = 8"
+#endif
+    blocks = (nv + BRUNO__FVU - 1) / BRUNO__FVU;
+    for (j = ja, left = nv; j < jb; j += 16 * nu, left -= nu) {
+        nu = bruno__v_block_nu(left, &blocks);
+        switch (nu) { /* each count a literal, so its block is unrolled */
+        case 8: BRUNO__VB(8, j, jb, 0); break;
+        case 7: BRUNO__VB(7, j, jb, 0); break;
+        case 6: BRUNO__VB(6, j, jb, 0); break;
+        case 5: BRUNO__VB(5, j, jb, 0); break;
+        case 4: BRUNO__VB(4, j, jb, 0); break;
+        case 3: BRUNO__VB(3, j, jb, 0); break;
+        case 2: BRUNO__VB(2, j, jb, 0); break;
+        default: BRUNO__VB(1, j, jb, 0); break;
+        }
+    }
+#undef BRUNO__VB
+    blocks = (nv + BRUNO__FVU - 1) / BRUNO__FVU;
+    if (sv)
+        for (j = ja, left = nv; j < jb; j = je, left -= nu) {
+            nu = bruno__v_block_nu(left, &blocks);
+            je = jb - j > 16 * nu ? j + 16 * nu : jb;
+            for (i = bruno__row_steps(tr, j, je, i0, i1); i < k; ++i) {
+                memcpy(sv + (size_t)i * stride + j, vr + j, (je - j) * sizeof *sv);
+                memcpy(sp + (size_t)i * stride + j, pr + j, (je - j) * sizeof *sp);
+            }
+        }
+    if (stream) _mm_sfence(); /* the non-temporal stores before any later read, by any thread */
+    return k;
+}
+
 /* One step of a row (the device slot fwd_row: the reference-free
    single-step form), and a window of fine steps of a row (fwd_window):
    separate functions, so each hot loop is compiled on its own (one
@@ -3802,15 +3935,15 @@ static uint32_t bruno__v_window(bruno_real *vr, bruno_real *pr, uint32_t *tr, co
     stream = stream && sv && ((uintptr_t)(sv + ja) | (uintptr_t)(sp + ja)) % 64 == 0 &&
              (stride * sizeof(bruno_real)) % 64 == 0;
     if (!sv) {
-        if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, NULL, NULL, 0, 0);
-        return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, NULL, NULL, 0, 0);
+        if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, NULL, NULL, 0, 0);
+        return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, NULL, NULL, 0, 0);
     }
     if (stream) {
-        if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 1);
-        return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 1);
+        if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 1);
+        return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 1);
     }
-    if (uniform) return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 0);
-    return bruno__v_steps_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 0);
+    if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 0);
+    return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 0);
 }
 
 /* The adjoint of steps i1 - 1 down to i0 on BRUNO__VU vectors, as
