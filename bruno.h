@@ -3744,36 +3744,22 @@ static BRUNO__INLINE __mmask16 bruno__v_sweep(bruno__vblk *b, bruno_real *vr, br
     return any;
 }
 
-/* Forward steps [i0, i1) of [ja, jb), the constants loaded once for them
-   all; stops after the step that leaves no lane running and returns the
-   number of steps run. One call per window, not per step: the constants'
-   load costs about 50 cycles per call, which a 256-lane item paid 4 times
-   as often as a 1024-lane one (E1's FeLIF forward at one thread took 5 %
-   longer as 4 items than as 1; AMD Zen 5). With sv (BPTT's store,
-   checkpointing's segments), step i's input state goes to
-   sv + (i - i0) stride, sp + (i - i0) stride, written from the registers
-   the step loaded it into: no second pass over the state, no call per
-   step. */
-static BRUNO__INLINE uint32_t bruno__v_steps_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
-                                                  const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0,
-                                                  uint32_t i1, bruno_real tau, bruno_real thr, int uniform,
-                                                  bruno_real *sv, bruno_real *sp, size_t stride, int stream)
+/* A block's state (v, p of nu vectors, lanes km) to sv, sp: whole vectors
+   by plain stores, or non-temporal ones where asked (the caller checked
+   the alignment), else masked stores */
+static BRUNO__INLINE void bruno__v_store_state(int nu, int full, int stream, const __mmask16 *km, const __m512 *v,
+                                               const __m512 *p, bruno_real *sv, bruno_real *sp)
 {
-    const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
-    bruno__vblk b;
-    uint32_t i;
-    bruno__vc_load(&b.c[0], S, n, 0, 1, (__mmask16)0xffff, tau);
-    b.cu = !uniform;
-    for (i = i0; i < i1; ++i) {
-        size_t o = (size_t)(i - i0) * stride;
-        if (!bruno__v_sweep(&b, vr, pr, tr, Ir, S, n, ja, jb, i, tau, vtau, vthr, uniform, sv ? sv + o : NULL,
-                            sv ? sp + o : NULL, stream)) {
-            ++i;
-            break;
-        }
+    if (full && stream) {
+        BRUNO__EACH(_mm512_stream_ps(sv + 16 * u_, v[u_]));
+        BRUNO__EACH(_mm512_stream_ps(sp + 16 * u_, p[u_]));
+    } else if (full) {
+        BRUNO__EACH(_mm512_storeu_ps(sv + 16 * u_, v[u_]));
+        BRUNO__EACH(_mm512_storeu_ps(sp + 16 * u_, p[u_]));
+    } else {
+        BRUNO__EACH(_mm512_mask_storeu_ps(sv + 16 * u_, km[u_], v[u_]));
+        BRUNO__EACH(_mm512_mask_storeu_ps(sp + 16 * u_, km[u_], p[u_]));
     }
-    if (stream) _mm_sfence(); /* the non-temporal stores before any later read, by any thread */
-    return i - i0;
 }
 
 /* Steps [i0, i1) of the nu vectors of one block at vr etc. (lanes b->km),
@@ -3806,19 +3792,8 @@ static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno
     BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(b->km[u_], tr + 16 * u_));
     for (i = i0; i < i1; ++i) {
         const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
-        if (sv) {
-            size_t off = (size_t)(i - i0) * stride;
-            if (full && stream) {
-                BRUNO__EACH(_mm512_stream_ps(sv + off + 16 * u_, v[u_]));
-                BRUNO__EACH(_mm512_stream_ps(sp + off + 16 * u_, p[u_]));
-            } else if (full) {
-                BRUNO__EACH(_mm512_storeu_ps(sv + off + 16 * u_, v[u_]));
-                BRUNO__EACH(_mm512_storeu_ps(sp + off + 16 * u_, p[u_]));
-            } else {
-                BRUNO__EACH(_mm512_mask_storeu_ps(sv + off + 16 * u_, b->km[u_], v[u_]));
-                BRUNO__EACH(_mm512_mask_storeu_ps(sp + off + 16 * u_, b->km[u_], p[u_]));
-            }
-        }
+        if (sv) bruno__v_store_state(nu, full, stream, b->km, v, p, sv + (size_t)(i - i0) * stride,
+                                     sp + (size_t)(i - i0) * stride);
         bruno__v_lane(nu, b, v, p, I, tau, &o);
         BRUNO__EACH(pn[u_] = _mm512_range_ps(o.pn[u_], BRUNO__C(b, u_)->ps, 0x02));
         BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__C(b, u_)->vclip, 0x02));
@@ -3848,7 +3823,15 @@ static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno
    block left at the end would run its few vectors latency-bound). A block
    that stopped before the row repeats its frozen state in the steps the
    row still ran, so the store holds what a step at a time over the row
-   would. */
+   would. One call per window, the uniform constants loaded once for it
+   (their load cost ~50 cycles a call). With sv (BPTT's store,
+   checkpointing's segments), step i's input state goes to sv + (i - i0)
+   stride, sp + (i - i0) stride from the registers that hold it. Until
+   d7d8e30 the window was a sweep of the whole row per step (bruno__v_sweep,
+   which now serves the one-step row only); measured on the same runs
+   (throughput --phases-only, alternated): BRUNO forward 1.6e9 -> 1.9e9
+   updates/s, BPTT's forward 0.97e9 -> 1.15e9; Braille raw-file epoch
+   3.57 -> 3.17 s. */
 static size_t bruno__v_block_nu(size_t left, size_t *blocks)
 {
     size_t nu = (left + *blocks - 1) / *blocks;
@@ -4580,6 +4563,12 @@ typedef struct bruno__hvc {
     __m512 ps, nps, vu, g2, gw, ic0, kcw, kpw, tfe, rfd, xd, xu, be, l2nu, a, i0a, ivtl2, ivt, idsc, vclip, nvclip;
 } bruno__hvc;
 
+/* vmaxps, vminps (a > b ? a : b, a < b ? a : b; b where either is NaN)
+   under a full mask: g++ 12 warns that the unmasked forms' pass-through
+   operand is uninitialised */
+static BRUNO__INLINE __m512 bruno__v_max(__m512 a, __m512 b) { return _mm512_maskz_max_ps((__mmask16)0xffff, a, b); }
+static BRUNO__INLINE __m512 bruno__v_min(__m512 a, __m512 b) { return _mm512_maskz_min_ps((__mmask16)0xffff, a, b); }
+
 /* -x, exactly (the sign bit flipped, as C's unary minus) */
 static BRUNO__INLINE __m512 bruno__v_neg(__m512 x)
 {
@@ -4653,9 +4642,9 @@ static BRUNO__INLINE void bruno__hv_rate(int nu, const bruno__hvc *c, int cu, __
        the mask of m only, which the forward does not read (and the compiler
        leaves out). */
     BRUNO__EACH(pos[u_] = _mm512_cmp_ps_mask(x[u_], zero, _CMP_GT_OQ));
-    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, _mm512_max_ps(x[u_], zero)));
+    BRUNO__EACH(x[u_] = _mm512_sub_ps(BRUNO__HVC(u_)->l2nu, bruno__v_max(x[u_], zero)));
     BRUNO__EACH(m[u_] = _mm512_maskz_mov_ps(pos[u_] & _mm512_cmp_ps_mask(x[u_], lo, _CMP_GT_OQ), BRUNO__V1(1.0f)));
-    BRUNO__EACH(x[u_] = _mm512_max_ps(lo, x[u_]));
+    BRUNO__EACH(x[u_] = bruno__v_max(lo, x[u_]));
     bruno__hv_exp2(nu, x, k);
 }
 
@@ -4686,7 +4675,7 @@ static BRUNO__INLINE void bruno__hv_eval(int nu, const bruno__hvc *c, int cu, co
        is whi < w0 ? whi : w0 (w0 where either is NaN), and as whi >= 0 (g,
        v_u >= 0) that is < 0 exactly where w0 < 0, so vmaxps(0, .) is the
        outer test (-0 and NaN pass through, as there) */
-    BRUNO__EACH(o->w[u_] = _mm512_max_ps(zero, _mm512_min_ps(o->whi[u_], o->w0[u_])));
+    BRUNO__EACH(o->w[u_] = bruno__v_max(zero, bruno__v_min(o->whi[u_], o->w0[u_])));
     BRUNO__EACH(o->iC[u_] = _mm512_add_ps(BRUNO__HVC(u_)->ic0, _mm512_mul_ps(o->w[u_], BRUNO__HVC(u_)->kcw)));
     BRUNO__EACH(o->den[u_] = _mm512_add_ps(BRUNO__HVC(u_)->tfe, _mm512_mul_ps(o->w[u_], BRUNO__HVC(u_)->rfd)));
     BRUNO__EACH(o->E[u_] = _mm512_div_ps(
@@ -4747,19 +4736,8 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
     BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(km[u_], tr + 16 * u_));
     for (i = i0; i < i1; ++i) {
         const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
-        if (sv) {
-            size_t o = (size_t)(i - i0) * stride;
-            if (full && stream) {
-                BRUNO__EACH(_mm512_stream_ps(sv + o + 16 * u_, v[u_]));
-                BRUNO__EACH(_mm512_stream_ps(sp + o + 16 * u_, p[u_]));
-            } else if (full) {
-                BRUNO__EACH(_mm512_storeu_ps(sv + o + 16 * u_, v[u_]));
-                BRUNO__EACH(_mm512_storeu_ps(sp + o + 16 * u_, p[u_]));
-            } else {
-                BRUNO__EACH(_mm512_mask_storeu_ps(sv + o + 16 * u_, km[u_], v[u_]));
-                BRUNO__EACH(_mm512_mask_storeu_ps(sp + o + 16 * u_, km[u_], p[u_]));
-            }
-        }
+        if (sv) bruno__v_store_state(nu, full, stream, km, v, p, sv + (size_t)(i - i0) * stride,
+                                     sp + (size_t)(i - i0) * stride);
         bruno__hv_eval(nu, c, cu, v, p, I, tau, &o);
         /* vn > v_clip ? v_clip : (vn < -v_clip ? -v_clip : vn): vrange's
            smaller magnitude with vn's sign, as FeLIF's clip */

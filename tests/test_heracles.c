@@ -890,6 +890,20 @@ static void hw_case(size_t n, int uniform, uint32_t i0, uint32_t i1, int store, 
         if (hw_uniform() < 0.1) p[0][j] = Ps; /* on the bound */
         tk[0][j] = hw_uniform() < 0.15 ? i0 - (uint32_t)(hw_uniform() * 3) : BRUNO_RUNNING; /* frozen before */
     }
+    { /* v of every class the kernel's sign(v) and clamps tell apart (+-0,
+         subnormal, normal), and with the nominal constants both corners
+         where the divisor D of w is 0 (v = +-v_u, p = +-P_s) */
+        const bruno_real vu = (bruno_real)(prm_of(prm, "q_fix") * prm_of(prm, "t_fe") /
+                                           (8.85418792394420013968e-12 * prm_of(prm, "eps_fe")));
+        const bruno_real sv_[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 1.0f, -1.0f, vu, -vu};
+        for (j = 3; j < n; j += 7) {
+            size_t c = (j / 7) % (sizeof sv_ / sizeof sv_[0]);
+            const bruno_real Ps = S[(size_t)d->c_pclip * n + (uniform ? 0 : j)];
+            if (c >= 6 && !uniform) continue; /* v_u varies with the lane */
+            v[0][j] = sv_[c];
+            if (c >= 6) p[0][j] = c == 6 ? Ps : -Ps;
+        }
+    }
     memcpy(v[1], v[0], n * sizeof *v[0]);
     memcpy(p[1], p[0], n * sizeof *p[0]);
     memcpy(tk[1], tk[0], n * sizeof *tk[0]);
