@@ -3744,6 +3744,61 @@ static BRUNO__INLINE __mmask16 bruno__v_sweep(bruno__vblk *b, bruno_real *vr, br
     return any;
 }
 
+/* The freeze of one step of a block (the rule of
+   BRUNO_DEVICE_PORTABLE_ROWS): the lanes of km with i < taken take the new
+   state (vn, pn); a running lane (taken is BRUNO_RUNNING) whose vn >= V_thr
+   freezes after this step (taken = i + 1). Returns the lanes still running
+   after it. */
+static BRUNO__INLINE __mmask16 bruno__v_freeze(int nu, const __mmask16 *km, __m512i *tk, __m512 *v, __m512 *p,
+                                               const __m512 *vn, const __m512 *pn, __m512 thr, uint32_t i)
+{
+    const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING), vi = _mm512_set1_epi32((int)i),
+                  vi1 = _mm512_set1_epi32((int)(i + 1));
+    __mmask16 act[BRUNO__FVU], spk[BRUNO__FVU], run = 0;
+    BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
+    BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], act[u_], vn[u_]));
+    BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], pn[u_]));
+    BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(_mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], running), vn[u_], thr,
+                                                  _CMP_GE_OQ));
+    BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
+    BRUNO__EACH(tk[u_] = _mm512_mask_mov_epi32(tk[u_], spk[u_], vi1));
+    return run;
+}
+
+/* The same where every lane of the block is running or froze before the
+   window (taken <= i0; the engine sets taken to BRUNO_RUNNING at each
+   network step, so the windows of its fine pass always see this): then
+   "i < taken" is "taken is BRUNO_RUNNING" at every step of the window, and
+   rn, the mask of the running lanes (bruno__v_freeze_init), cleared where a
+   lane spikes, decides the step with one compare (vn >= V_thr) for the
+   general rule's four (i < taken, taken is BRUNO_RUNNING, vn >= V_thr,
+   i + 1 < taken), with the same result. */
+static BRUNO__INLINE __mmask16 bruno__v_freeze_rn(int nu, __mmask16 *rn, __m512i *tk, __m512 *v, __m512 *p,
+                                                  const __m512 *vn, const __m512 *pn, __m512 thr, uint32_t i)
+{
+    const __m512i vi1 = _mm512_set1_epi32((int)(i + 1));
+    __mmask16 spk[BRUNO__FVU], run = 0;
+    BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], rn[u_], vn[u_]));
+    BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], rn[u_], pn[u_]));
+    BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(rn[u_], vn[u_], thr, _CMP_GE_OQ));
+    BRUNO__EACH(tk[u_] = _mm512_mask_mov_epi32(tk[u_], spk[u_], vi1));
+    BRUNO__EACH(rn[u_] = (__mmask16)(rn[u_] & ~spk[u_]));
+    BRUNO__EACH(run |= rn[u_]);
+    return run;
+}
+
+/* Whether bruno__v_freeze_rn applies to a block whose window starts at i0,
+   and then its running lanes in rn. */
+static BRUNO__INLINE int bruno__v_freeze_init(int nu, const __mmask16 *km, const __m512i *tk, uint32_t i0,
+                                              __mmask16 *rn)
+{
+    const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING), vi0 = _mm512_set1_epi32((int)i0);
+    __mmask16 late = 0;
+    BRUNO__EACH(rn[u_] = _mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], running));
+    BRUNO__EACH(late |= _mm512_mask_cmpgt_epu32_mask((__mmask16)(km[u_] & ~rn[u_]), tk[u_], vi0));
+    return late == 0;
+}
+
 /* A block's state (v, p of nu vectors, lanes km) to sv, sp: whole vectors
    by plain stores, or non-temporal ones where asked (the caller checked
    the alignment), else masked stores */
@@ -3778,34 +3833,27 @@ static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno
                                              __m512 tau, __m512 thr, bruno_real *sv, bruno_real *sp, size_t stride,
                                              int stream)
 {
-    const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING);
     __m512 v[BRUNO__FVU], p[BRUNO__FVU], I[BRUNO__FVU], vn[BRUNO__FVU], pn[BRUNO__FVU];
     __m512i tk[BRUNO__FVU];
-    __mmask16 act[BRUNO__FVU], spk[BRUNO__FVU], run;
+    __mmask16 rn[BRUNO__FVU], run;
     bruno__vlane o;
     uint32_t i;
-    int full = 1; /* every vector whole: plain (or non-temporal) stores, not masked ones */
+    int full = 1, simple; /* every vector whole: plain (or non-temporal) stores, not masked ones */
     BRUNO__EACH(full &= b->km[u_] == (__mmask16)0xffff);
     BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(b->km[u_], vr + 16 * u_));
     BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(b->km[u_], pr + 16 * u_));
     BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(b->km[u_], Ir + 16 * u_));
     BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(b->km[u_], tr + 16 * u_));
+    simple = bruno__v_freeze_init(nu, b->km, tk, i0, rn);
     for (i = i0; i < i1; ++i) {
-        const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
         if (sv) bruno__v_store_state(nu, full, stream, b->km, v, p, sv + (size_t)(i - i0) * stride,
                                      sp + (size_t)(i - i0) * stride);
         bruno__v_lane(nu, b, v, p, I, tau, &o);
         BRUNO__EACH(pn[u_] = _mm512_range_ps(o.pn[u_], BRUNO__C(b, u_)->ps, 0x02));
         BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__C(b, u_)->vclip, 0x02));
-        BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(b->km[u_], tk[u_], vi));
-        BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], act[u_], vn[u_]));
-        BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], pn[u_]));
         /* freeze at the step after which v >= V_thr */
-        BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(_mm512_mask_cmpeq_epu32_mask(b->km[u_], tk[u_], running), vn[u_],
-                                                      thr, _CMP_GE_OQ));
-        run = 0;
-        BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(b->km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
-        BRUNO__EACH(tk[u_] = _mm512_mask_mov_epi32(tk[u_], spk[u_], vi1));
+        run = simple ? bruno__v_freeze_rn(nu, rn, tk, v, p, vn, pn, thr, i)
+                     : bruno__v_freeze(nu, b->km, tk, v, p, vn, pn, thr, i);
         if (!run) {
             ++i;
             break;
@@ -4559,6 +4607,9 @@ BRUNO_DEVICE_PORTABLE_ROWS(bruno__heracles, bruno__heracles_lane, bruno__heracle
 #ifndef BRUNO__HVU
 #define BRUNO__HVU 8
 #endif
+#if BRUNO__HVU > BRUNO__FVU
+#error "bruno__v_freeze's arrays hold BRUNO__FVU vectors"
+#endif
 typedef struct bruno__hvc {
     __m512 ps, nps, vu, g2, gw, ic0, kcw, kpw, tfe, rfd, xd, xu, be, l2nu, a, i0a, ivtl2, ivt, idsc, vclip, nvclip;
 } bruno__hvc;
@@ -4722,35 +4773,28 @@ static BRUNO__INLINE uint32_t bruno__hv_block(int nu, const bruno__hvc *c, int c
                                               uint32_t i0, uint32_t i1, __m512 tau, __m512 thr, bruno_real *sv,
                                               bruno_real *sp, size_t stride, int stream)
 {
-    const __m512i running = _mm512_set1_epi32((int)BRUNO_RUNNING);
     __m512 v[BRUNO__HVU], p[BRUNO__HVU], I[BRUNO__HVU], vn[BRUNO__HVU];
     __m512i tk[BRUNO__HVU];
-    __mmask16 act[BRUNO__HVU], spk[BRUNO__HVU], run;
+    __mmask16 rn[BRUNO__HVU], run;
     bruno__hvlane o;
     uint32_t i;
-    int full = 1; /* every vector whole: plain (or non-temporal) stores, not masked ones */
+    int full = 1, simple; /* every vector whole: plain (or non-temporal) stores, not masked ones */
     BRUNO__EACH(full &= km[u_] == (__mmask16)0xffff);
     BRUNO__EACH(v[u_] = _mm512_maskz_loadu_ps(km[u_], vr + 16 * u_));
     BRUNO__EACH(p[u_] = _mm512_maskz_loadu_ps(km[u_], pr + 16 * u_));
     BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(km[u_], Ir + 16 * u_));
     BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(km[u_], tr + 16 * u_));
+    simple = bruno__v_freeze_init(nu, km, tk, i0, rn);
     for (i = i0; i < i1; ++i) {
-        const __m512i vi = _mm512_set1_epi32((int)i), vi1 = _mm512_set1_epi32((int)(i + 1));
         if (sv) bruno__v_store_state(nu, full, stream, km, v, p, sv + (size_t)(i - i0) * stride,
                                      sp + (size_t)(i - i0) * stride);
         bruno__hv_eval(nu, c, cu, v, p, I, tau, &o);
         /* vn > v_clip ? v_clip : (vn < -v_clip ? -v_clip : vn): vrange's
            smaller magnitude with vn's sign, as FeLIF's clip */
         BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__HVC(u_)->vclip, 0x02));
-        BRUNO__EACH(act[u_] = _mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi));
-        BRUNO__EACH(v[u_] = _mm512_mask_mov_ps(v[u_], act[u_], vn[u_]));
-        BRUNO__EACH(p[u_] = _mm512_mask_mov_ps(p[u_], act[u_], o.pn[u_]));
         /* freeze at the step after which v >= V_thr */
-        BRUNO__EACH(spk[u_] = _mm512_mask_cmp_ps_mask(_mm512_mask_cmpeq_epu32_mask(km[u_], tk[u_], running), vn[u_],
-                                                      thr, _CMP_GE_OQ));
-        run = 0;
-        BRUNO__EACH(run |= (__mmask16)(_mm512_mask_cmpgt_epu32_mask(km[u_], tk[u_], vi1) & (__mmask16)~spk[u_]));
-        BRUNO__EACH(tk[u_] = _mm512_mask_mov_epi32(tk[u_], spk[u_], vi1));
+        run = simple ? bruno__v_freeze_rn(nu, rn, tk, v, p, vn, o.pn, thr, i)
+                     : bruno__v_freeze(nu, km, tk, v, p, vn, o.pn, thr, i);
         if (!run) {
             ++i;
             break;
