@@ -363,16 +363,18 @@ static int train_step_times(size_t H, size_t B, size_t T, unsigned rounds, threa
 
 /* ---- the exact trainers' phases (see the top of the file) ---------------- */
 /* The vector operations of one step of 16 lanes of the AVX-512 FeLIF
-   kernel (bruno.h: bruno__v_lane and bruno__v_fwd), counted in the source
+   kernel (bruno.h: bruno__v_lane and bruno__v_block), counted in the source
    one intrinsic each: the field and |E| + E_soft 4 (fmsub, mul, abs, add);
    log2 12 (getmant, sub, mul, getexp, 8 fma); X = 2^(alpha(...)) 2 + 8
    (sub, mul; exp2: roundscale, sub, 5 fma, scalef); the rate's exponent
    and its underflow mask 2, its exp2 8; e^(v/V_t) 1 + 8; a = sign(E) P_s -
    p 2 (ternlog, sub); v != 0 1; the leak 2 (fma, ternlog); a r 1; p' 1;
    v' 3 (sub, fnmadd, fma); the two clips 2 (range); the freeze 4 (the
-   active, running and spike compares, the still-running compare). 61 in
-   all, not counting the 4 loads and 3 stores (5 with BPTT's store), which
-   run on other ports. */
+   spike compare and the masked moves of v, p and taken: bruno__v_freeze_rn,
+   the engine's case). 61 in all, not counting BPTT's 2 stores, which run
+   on other ports; the state stays in registers through a window. (Until
+   dabc68b the freeze was 4 compares and the state was loaded and stored
+   each step: the same 61.) */
 #define PHASE_LANE_OPS 61
 
 typedef struct phase_net {
