@@ -4659,12 +4659,16 @@ static BRUNO__INLINE void bruno__hvc_load(bruno__hvc *c, const bruno_real *S, si
    made from the integer bits; vscalef(p, n) is the same exactly rounded
    p 2^n in one instruction for every n the callers make (-126 to 43:
    2^n normal, no overflow), in place of the shift, two integer sums and
-   the product. */
+   the product. The shifter's n = (y + 1.5 2^23) - 1.5 2^23 is y rounded to
+   the nearest integer, ties to even, for |y| < 2^22: vroundscale's, in one
+   instruction for two. They differ only in the sign of a zero n (y in
+   (-1/2, -0]: the shifter +0, vroundscale -0), which changes neither
+   f = y - n but at y = -0 (-0 against +0: the polynomial's value is the
+   same) nor 2^n. */
 static BRUNO__INLINE void bruno__hv_exp2(int nu, const __m512 *y, __m512 *out)
 {
-    const __m512 sh = BRUNO__V1(12582912.0f);
     __m512 n[BRUNO__HVU], f[BRUNO__HVU], f2[BRUNO__HVU], p01[BRUNO__HVU], p23[BRUNO__HVU], p45[BRUNO__HVU];
-    BRUNO__EACH(n[u_] = _mm512_sub_ps(_mm512_add_ps(y[u_], sh), sh));
+    BRUNO__EACH(n[u_] = _mm512_maskz_roundscale_ps((__mmask16)0xffff, y[u_], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     BRUNO__EACH(f[u_] = _mm512_sub_ps(y[u_], n[u_]));
     BRUNO__EACH(f2[u_] = _mm512_mul_ps(f[u_], f[u_]));
     BRUNO__EACH(p01[u_] = _mm512_fmadd_ps(BRUNO__V1(0.693147188f), f[u_], BRUNO__V1(1.000000075f)));
