@@ -70,7 +70,7 @@ ROOT/throughput.csv, else (with --probe) measured by `throughput
 --phases-only` into ROOT/grid-probe/throughput.csv. An adjoint update
 re-evaluates the lane and its Jacobian, so it costs at least a forward
 one; another device's update counts as LANE_OPS[device] / 61 FeLIF ones
-(Heracles 98 / 61, counted in the source of its AVX-512 kernel:
+(Heracles 95 / 61, counted in the source of its AVX-512 kernel:
 LANE_OPS below);
 models without device layers (LIF, RLIF, SNU) have no fine loop and a
 floor of 0 here (their dense products are not floored). The fast kernel
@@ -178,22 +178,23 @@ def measured(root):
 # The vector operations of one 16-lane step of each device's fine loop, the
 # floor's unit of work. FeLIF: 61, counted in the source of its AVX-512
 # kernel (bench/cmd_throughput.c PHASE_LANE_OPS, R_arith's own divisor).
-# Heracles: 98, counted the same way in the source of its AVX-512 windows
+# Heracles: 95, counted the same way in the source of its AVX-512 windows
 # (bruno.h: bruno__hv_eval, bruno__hv_rate and bruno__hv_block, one intrinsic each, the
-# operations the forward pass reads): the lane 88 (a, b, P_s +- p 2 + 1 + 2;
+# operations the forward pass reads): the lane 85 (a, b, P_s +- p 2 + 1 + 2;
 # D and its zero test 5; w0 3 (one div); w_hi 3; the clamp of w 2 (min, max);
 # 1/C_tot 2; the divider 2; E 4 (one div); beta d_e E 1; each rate's exponent,
-# its max(., 0) and its floor 4 (sub, max, sub, max) and its exp2 10 (add,
-# 2 sub, mul, 5 fma, scalef), twice; dp/dt 3; p' 2; the clip of p 3 (abs,
-# compare, vrange); the charge-conserving clip 2 (sub, masked div); sign(v)
-# 2; e^(v/V_t) 1 + 10; I_leak 4; v' 6), the clip of v 1 (vrange), the freeze
+# its max(., 0) and its floor 4 (sub, max, sub, max) and its exp2 9
+# (roundscale, sub, mul, 5 fma, scalef), twice; dp/dt 3; p' 2; the clip of p
+# 3 (abs, compare, vrange); the charge-conserving clip 2 (sub, masked div);
+# sign(v) 2; e^(v/V_t) 1 + 9; I_leak 4; v' 6), the clip of v 1 (vrange), the freeze
 # 9 (the active, spike and running compares, the masked moves of v, p and
 # taken, kandn, kor). Each division counts as one operation, so this floor
-# is optimistic too. It was 109 until d03c00a (the clamps and clips as
+# is optimistic too. It was 98 until 5bb4615 (exp2's n by the shifter's
+# add and sub), 109 until d03c00a (the clamps and clips as
 # compares and masked moves: 6 a rate, 4 for w, 5 for p, 4 for v). Before
 # that kernel (3753242) the compiled portable loop had 119 (objdump -d:
 # 25 mul, 17 add, 15 fma, 13 sub, 3 div, 28 compares and masks, 18 others).
-LANE_OPS = {"felif": 61, "heracles": 98}
+LANE_OPS = {"felif": 61, "heracles": 95}
 
 
 def work_of(s):
