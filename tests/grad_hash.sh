@@ -7,19 +7,32 @@
 # 81ecf47, whose Heracles rule changed 14 cases a variant, before the window
 # kernels;
 # make grad-hash). --record rewrites that file instead (reviewed, never in CI).
-# usage: grad_hash.sh BUILD_DIR CC "CFLAGS" [--record]
+# --build only compiles the variants, --run only runs and checks what
+# --build left (make test compiles beside its other builds, runs after them).
+# usage: grad_hash.sh BUILD_DIR CC "CFLAGS" [--record | --build | --run]
 set -eu
 dir=$1; cc=$2; cflags=$3; mode=${4:-check}
 ref=reference/grad_hashes.txt
 mkdir -p "$dir"
 out="$dir/grad_hashes.txt"
-: > "$out"
 native=float-portable
 if echo | $cc $cflags -dM -E - 2>/dev/null | grep -q __AVX512DQ__; then native=float-avx512; fi
-for v in "$native:" "float-portable:-DBRUNO_NO_AVX512" "double:-DBRUNO_REAL_DOUBLE"; do
-    tag=${v%%:*}; flags=${v#*:}
-    [ "$tag" = float-portable ] && [ "$native" = float-portable ] && [ -z "$flags" ] && continue
-    $cc $cflags $flags -o "$dir/grad_hash_$tag" tests/grad_hash.c -lm
+variants="$native: float-portable:-DBRUNO_NO_AVX512 double:-DBRUNO_REAL_DOUBLE"
+[ "$native" = float-portable ] && variants="float-portable:-DBRUNO_NO_AVX512 double:-DBRUNO_REAL_DOUBLE"
+if [ "$mode" != --run ]; then
+    for v in $variants; do
+        tag=${v%%:*}; flags=${v#*:}
+        $cc $cflags $flags -o "$dir/grad_hash_$tag" tests/grad_hash.c -lm
+    done
+fi
+[ "$mode" = --build ] && exit 0
+: > "$out"
+for v in $variants; do
+    tag=${v%%:*}
+    if [ ! -x "$dir/grad_hash_$tag" ]; then
+        echo "grad_hash: $dir/grad_hash_$tag is not built (grad_hash.sh ... --build first)"
+        exit 1
+    fi
     "$dir/grad_hash_$tag" | sed "s|^|$tag |" >> "$out"
 done
 if [ "$mode" = --record ]; then
