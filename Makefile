@@ -176,7 +176,9 @@ hparams-check:
 # fails the target). Rerun to resume:
 # finished runs are skipped, interrupted training runs continue after their
 # last epoch. `make status` lists each run's state.
-reproduce: deps all
+# The driver and the examples, not the test binaries (make test builds
+# those): test-float-san alone takes ~6 minutes to compile, and no run reads it.
+reproduce: deps $(BENCH) $(EXAMPLES)
 ifeq ($(RUNNER),slurm)
 	$(SUBMIT) --list grid:$(SCALE) --post '$(POST)'
 else
