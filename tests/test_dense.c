@@ -2,6 +2,7 @@
    (bruno__gemm: register-blocked, or skipping zero inputs) against the
    naive loops, bit for bit: the kernel keeps the order of every sum. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bruno.h"
@@ -119,6 +120,138 @@ Test(dense, products_equal_the_naive_loops_bit_for_bit)
             c.threads = 1 + (unsigned)(s % 3 == 2);
             check_dense(&c);
         }
+}
+
+/* ENCODE (C inputs tiled) -> DENSE where the dense layer folds the encoding
+   (bruno__dense_setup: the encoding is the first layer and tiles at least
+   twice): its output and every gradient (W, bias, the encoding's gain and
+   bias) against the layer-by-layer sums in double, within a bound of the
+   rounding of float sums of that many terms, and the same bits at one and
+   two threads. */
+static void fold_pass(size_t C, size_t tile, size_t no, size_t T, size_t B, int bias, int bits, unsigned threads,
+                      bruno_real **out, bruno_real **grads, size_t *ng)
+{
+    bruno_net_config nc = bruno_net_config_default(C);
+    bruno_layer_config e = bruno_layer_config_default(BRUNO_LAYER_ENCODE), d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+    bruno_net net;
+    bruno_rng g;
+    size_t R = T * B, ne = C * tile, r, j, o, k;
+    bruno_real *x = (bruno_real *)malloc(R * C * sizeof *x), *dy = (bruno_real *)malloc(R * no * sizeof *dy);
+    double *y_ref = (double *)calloc(R * no, sizeof *y_ref), *y_abs = (double *)calloc(R * no, sizeof *y_abs);
+    double *gW = (double *)calloc(no * ne, sizeof *gW), *gWa = (double *)calloc(no * ne, sizeof *gWa);
+    double *gg = (double *)calloc(ne, sizeof *gg), *gga = (double *)calloc(ne, sizeof *gga);
+    double *gbe = (double *)calloc(ne, sizeof *gbe), *gbea = (double *)calloc(ne, sizeof *gbea);
+    double *gb = (double *)calloc(no, sizeof *gb), *gba = (double *)calloc(no, sizeof *gba);
+    const bruno_real *y, *W, *Wq, *gain, *be;
+    bruno_real *wq = NULL;
+    /* the bound of a float (double) sum of n terms of absolute sum a: n eps a, with room */
+    const double eps = BRUNO_REAL_IS_DOUBLE ? 2.3e-16 : 1.2e-7;
+    cr_assert(x && dy && y_ref && y_abs && gW && gWa && gg && gga && gbe && gbea && gb && gba);
+    nc.threads = threads;
+    e.encode.tile = tile;
+    d.n_out = no;
+    d.matrix.bias = bias;
+    d.matrix.bits = bits;
+    d.matrix.stochastic_rounding = 0;
+    cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&net, &e), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
+    bruno_rng_seed(&g, 31 * C + tile + no);
+    for (j = 0; j < ne; ++j) {
+        param(&net, 0)->data[j] = urand(&g) * 2 - (bruno_real)0.5; /* gain */
+        param(&net, 1)->data[j] = urand(&g) * 2 - 1;               /* bias */
+    }
+    if (bias)
+        for (o = 0; o < no; ++o) param(&net, 3)->data[o] = urand(&g) - (bruno_real)0.5;
+    for (r = 0; r < R * C; ++r) x[r] = urand(&g) * 4 - 2;
+    for (r = 0; r < R * no; ++r) dy[r] = urand(&g) * 2 - 1;
+    gain = param(&net, 0)->data;
+    be = param(&net, 1)->data;
+    cr_assert_eq(bruno_net_forward(&net, x, T, B, 1, &y), BRUNO_OK);
+    /* at bits < 32 the product reads the quantised W (deterministic rounding: the same Wq here) */
+    W = param(&net, 2)->data;
+    Wq = W;
+    if (bits < 32) {
+        cr_assert((wq = (bruno_real *)malloc(no * ne * sizeof *wq)) != NULL);
+        cr_assert_eq(bruno_quantize(W, wq, no * ne, bits, 0, NULL, NULL), BRUNO_OK);
+        Wq = wq;
+    }
+    *out = (bruno_real *)malloc(R * no * sizeof **out);
+    cr_assert(*out);
+    memcpy(*out, y, R * no * sizeof *y);
+    for (r = 0; r < R; ++r)
+        for (o = 0; o < no; ++o) {
+            double s = bias ? (double)param(&net, 3)->data[o] : 0, a = fabs(s);
+            for (j = 0; j < ne; ++j) {
+                double t = (double)Wq[o * ne + j] * (double)gain[j] * ((double)x[r * C + j % C] + (double)be[j]);
+                s += t;
+                a += fabs(t);
+            }
+            y_ref[r * no + o] = s;
+            y_abs[r * no + o] = a;
+        }
+    for (k = 0; k < R * no; ++k)
+        cr_expect(fabs((double)y[k] - y_ref[k]) <= (2.0 * ne + 8) * eps * y_abs[k] + 1e-30,
+                  "fold C %zu tile %zu -> %zu, bits %d: y[%zu] = %.9g, the sums %.9g (|terms| %.3g)", C, tile, no, bits,
+                  k, (double)y[k], y_ref[k], y_abs[k]);
+    bruno_net_zero_grad(&net);
+    cr_assert_eq(bruno_net_backward(&net, dy), BRUNO_OK);
+    for (r = 0; r < R; ++r)
+        for (o = 0; o < no; ++o) {
+            double d_ = (double)dy[r * no + o];
+            gb[o] += d_;
+            gba[o] += fabs(d_);
+            for (j = 0; j < ne; ++j) {
+                double xe = (double)gain[j] * ((double)x[r * C + j % C] + (double)be[j]), w = (double)Wq[o * ne + j];
+                gW[o * ne + j] += d_ * xe;
+                gWa[o * ne + j] += fabs(d_ * xe);
+                gg[j] += d_ * w * ((double)x[r * C + j % C] + (double)be[j]);
+                gga[j] += fabs(d_ * w * ((double)x[r * C + j % C] + (double)be[j]));
+                gbe[j] += d_ * w * (double)gain[j];
+                gbea[j] += fabs(d_ * w * (double)gain[j]);
+            }
+        }
+    for (k = 0; k < no * ne; ++k)
+        cr_expect(fabs((double)param(&net, 2)->grad[k] - gW[k]) <= (2.0 * R + 8) * eps * gWa[k] + 1e-30,
+                  "fold C %zu tile %zu -> %zu: gW[%zu] = %.9g, the sums %.9g", C, tile, no, k,
+                  (double)param(&net, 2)->grad[k], gW[k]);
+    for (j = 0; j < ne; ++j) {
+        cr_expect(fabs((double)param(&net, 0)->grad[j] - gg[j]) <= (2.0 * (R + no) + 8) * eps * gga[j] + 1e-30,
+                  "fold C %zu tile %zu -> %zu: d gain[%zu] = %.9g, the sums %.9g", C, tile, no, j,
+                  (double)param(&net, 0)->grad[j], gg[j]);
+        cr_expect(fabs((double)param(&net, 1)->grad[j] - gbe[j]) <= (2.0 * (R + no) + 8) * eps * gbea[j] + 1e-30,
+                  "fold C %zu tile %zu -> %zu: d bias[%zu] = %.9g, the sums %.9g", C, tile, no, j,
+                  (double)param(&net, 1)->grad[j], gbe[j]);
+    }
+    if (bias)
+        for (o = 0; o < no; ++o)
+            cr_expect(fabs((double)param(&net, 3)->grad[o] - gb[o]) <= (2.0 * R + 8) * eps * gba[o] + 1e-30,
+                      "fold: d b[%zu] = %.9g, the sums %.9g", o, (double)param(&net, 3)->grad[o], gb[o]);
+    *grads = collect_grads(&net, ng);
+    cr_assert(*grads);
+    bruno_net_free(&net);
+    free(x), free(dy), free(y_ref), free(y_abs), free(gW), free(gWa), free(gg), free(gga), free(gbe), free(gbea);
+    free(gb), free(gba), free(wq);
+}
+
+Test(dense, a_folded_encoding_computes_the_layer_by_layer_sums_at_any_thread_count)
+{
+    /* C, tile, n_out, T, B, bias, bits: Braille's 4 x 32 -> 256 (raw file) and 24 x 32 (events) in
+       small, odd shapes around the vector length, and quantised */
+    static const size_t cases[][7] = {{4, 32, 256, 6, 5, 0, 32}, {4, 32, 27, 3, 7, 1, 32}, {3, 2, 5, 4, 3, 1, 32},
+                                      {24, 4, 17, 5, 4, 0, 32}, {1, 7, 33, 9, 2, 1, 32},  {4, 8, 40, 6, 3, 1, 4}};
+    size_t c;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+        bruno_real *y1, *y2, *g1, *g2;
+        size_t n1, n2, R = cases[c][3] * cases[c][4], no = cases[c][2];
+        fold_pass(cases[c][0], cases[c][1], no, cases[c][3], cases[c][4], (int)cases[c][5], (int)cases[c][6], 1, &y1,
+                  &g1, &n1);
+        fold_pass(cases[c][0], cases[c][1], no, cases[c][3], cases[c][4], (int)cases[c][5], (int)cases[c][6], 2, &y2,
+                  &g2, &n2);
+        cr_expect(memcmp(y1, y2, R * no * sizeof *y1) == 0, "fold case %zu: the output differs at two threads", c);
+        cr_expect(n1 == n2 && memcmp(g1, g2, n1 * sizeof *g1) == 0, "fold case %zu: gradients differ at two threads", c);
+        free(y1), free(y2), free(g1), free(g2);
+    }
 }
 
 /* RLIF over a batch: the recurrent current sum_j W_rec[i][j] s_{t-1}[j] of
