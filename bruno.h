@@ -917,7 +917,8 @@ typedef enum bruno_synapse { BRUNO_SYNAPSE_IDEAL = 0, BRUNO_SYNAPSE_RRAM = 1 } b
    every part, so a caller sets only what differs. A layer's state is in
    per-kind parts too (struct bruno_layer in the implementation). */
 typedef struct bruno_layer_encode_config {
-    size_t tile;             /* copies of the input vector (default 1) */
+    size_t tile;             /* copies of the input vector (default 1); a first-layer encoding with
+                                tile >= 2 under a dense layer is folded into it (bruno__dense_setup) */
     double gain_init_std;    /* gain ~ N(0,1)*gain_init_std (default 1) */
     double gain_init_mean;   /* added to the gain draw (default 0) */
     double bias_init_std;    /* bias ~ N(0,1)*bias_init_std (default 1) */

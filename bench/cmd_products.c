@@ -35,22 +35,24 @@ typedef struct product {
                           reads 16 of each row of n_in), 0: K */
 } product;
 
-/* Braille raw file: encoder 128 -> hidden 256 -> readout 27, batch 128 x 152
-   steps = 19456 rows, the dense forward in chunks of 512 KiB of sums
-   (512 rows at 256 outputs, 4854 at 27); RLIF's recurrent product per step
+/* Braille raw file: 4 raw inputs -> encoding 128 -> hidden 256 -> readout
+   27, batch 128 x 152 steps = 19456 rows; the hidden layer folds the
+   encoding (bruno__dense_setup: 4 multiply-adds a row and output, not 128),
+   the other dense forwards run in chunks of 512 KiB of sums (4854 rows at
+   27 outputs); RLIF's recurrent product per step
    over the batch; JSB: 88 piano-roll inputs (a few notes at a time) ->
    hidden 150 -> 88, one piece of 256 steps (batch 1). The weight gradients
    sum over every row of a batch. (E1's dense layer reads uniform values,
-   not spikes: the dense variant, as the Braille encoder's.) */
+   not spikes: the dense variant, as the folded encoding's.) */
 static const product products[] = {
-    {"dense forward: Braille encoder -> hidden 256 (a 16-input block of a chunk)", 512, 256, 16, 0, 0, 128},
+    {"dense forward: Braille's folded encoding, 4 raw inputs -> hidden 256 over the batch", 19456, 256, 4, 0, 0, 0},
     {"dense forward: hidden 256 spikes -> readout 27 (a 16-input block of a chunk)", 4854, 27, 16, 0, 1, 256},
     {"dense forward: JSB 88 piano-roll inputs -> hidden 150 (a 16-input block of a piece)", 256, 150, 16, 0, 1, 88},
     {"dense forward: JSB hidden 150 spikes -> 88 outputs (a 16-input block of a piece)", 256, 88, 16, 0, 1, 150},
     {"RLIF recurrent current of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 1, 0},
     {"RLIF backward dL/ds of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 0, 0},
     {"dense backward dL/dx: readout 27 -> hidden 256 over the batch", 19456, 256, 27, 0, 0, 0},
-    {"weight gradient: hidden 256 x encoder 128 over the batch", 256, 128, 19456, 1, 0, 0},
+    {"the folded encoding's gradient sums G: hidden 256 x 4 raw inputs over the batch", 256, 4, 19456, 1, 0, 0},
     {"weight gradient: RLIF 256 x 256 of one step over the batch", 256, 256, 128, 1, 0, 0},
 };
 
