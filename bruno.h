@@ -6729,25 +6729,31 @@ static void bruno__dense_forward_folded(bruno_net *net, bruno_layer *L, const br
     }
 }
 
-/* The folded backward: G [n_out][C] and h [n_out] over the rows (each
-   output's sums owned by one thread, r ascending), then the gradients of
-   W, the bias and the encoding layer's gain and bias from them, in double,
-   serially (n_out n_e terms a batch). W as the unfolded backward reads it:
-   the forward's quantised or read one. */
+/* The folded backward: G transposed, Gt [C][n_out] = x^T dy, and h
+   [n_out] over the rows (each output's sums owned by one thread, r
+   ascending), then the gradients of W, the bias and the encoding layer's
+   gain and bias from them, in double, serially (n_out n_e terms a batch).
+   W as the unfolded backward reads it: the forward's quantised or read one.
+   Gt, not G [n_out][C]: the product's vectors then run across the n_out
+   outputs of a row of dy, where G's ran across its C = 4 columns (fewer
+   than a vector: the kernel's scalar path, each term read down a column of
+   dy, 1.1e9 multiply-adds/s, a fifth of a Braille raw-file LIF epoch;
+   `bruno-bench products` times both). Each sum has the same terms in the
+   same order, so the same bits. */
 static void bruno__dense_backward_folded(bruno_net *net, bruno_layer *L, const bruno_real *dy, size_t R)
 {
     bruno_layer *E = L->as.dense.enc;
     const bruno_real *W = L->Wq ? L->Wq : L->W, *x = E->as.encode.in, *g = E->as.encode.gain, *be = E->b;
     size_t no = L->n_out, ne = L->n_in, C = E->n_in, nt = bruno__n_items(&net->cfg, no), o, j;
-    bruno_real *G = L->as.dense.fold + (C + 1) * no, *h = G + no * C;
-    int skip = bruno__gemm_skip_pays(no, C, R, R, dy, 1, no);
+    bruno_real *Gt = L->as.dense.fold + (C + 1) * no, *h = Gt + no * C;
+    int skip = bruno__gemm_skip_pays(C, no, R, R, x, 1, C);
     long part;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
 #endif
     for (part = 0; part < (long)nt; ++part) {
         size_t o0 = no * (size_t)part / nt, o1 = no * ((size_t)part + 1) / nt, rr, k;
-        bruno__gemm(o1 - o0, C, R, dy + o0, 1, no, x, C, G + o0 * C, C, 0, skip);
+        bruno__gemm(C, o1 - o0, R, x, 1, C, dy + o0, no, Gt + o0, no, 0, skip);
         for (k = o0; k < o1; ++k) h[k] = 0;
         for (rr = 0; rr < R; ++rr)
             for (k = o0; k < o1; ++k) h[k] += dy[rr * no + k];
@@ -6757,7 +6763,7 @@ static void bruno__dense_backward_folded(bruno_net *net, bruno_layer *L, const b
     for (j = 0; j < ne; ++j) {
         double sg = 0, sb = 0, gj = (double)g[j], bj = (double)be[j];
         for (o = 0; o < no; ++o) {
-            double q = (double)G[o * C + j % C] + bj * (double)h[o], w = (double)W[o * ne + j];
+            double q = (double)Gt[(j % C) * no + o] + bj * (double)h[o], w = (double)W[o * ne + j];
             L->gW[o * ne + j] += (bruno_real)(gj * q);
             sg += w * q;
             sb += w * (double)h[o];

@@ -52,7 +52,8 @@ static const product products[] = {
     {"RLIF recurrent current of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 1, 0},
     {"RLIF backward dL/ds of one step: 256 -> 256 over the batch", 128, 256, 256, 0, 0, 0},
     {"dense backward dL/dx: readout 27 -> hidden 256 over the batch", 19456, 256, 27, 0, 0, 0},
-    {"the folded encoding's gradient sums G: hidden 256 x 4 raw inputs over the batch", 256, 4, 19456, 1, 0, 0},
+    {"the folded encoding's gradient sums Gt = x^T dy: 4 raw inputs x hidden 256 over the batch", 4, 256, 19456, 1, 0, 0},
+    {"the same sums as G = dy^T x (256 x 4: bruno.h's layout before 2026-12-05, the kernel's scalar path)", 256, 4, 19456, 1, 0, 0},
     {"weight gradient: RLIF 256 x 256 of one step over the batch", 256, 256, 128, 1, 0, 0},
 };
 
@@ -138,7 +139,8 @@ int bench_cmd_products(int argc, char **argv)
             run_once(p, 1, A, B, Ys);
             same = memcmp(Yd, Ys, nY * sizeof *Yd) == 0;
             rule = bruno__gemm_skip_pays(p->M, p->N, p->K, p->K, A, p->a_transposed ? 1 : lda, p->a_transposed ? p->M : 1);
-            fprintf(out.f, "%s,%zu,%zu,%zu,%d,%g,%.6g,%.6g,%.4f,%s,%.4f,%d,%.4g\n", p->name, p->M, p->N, p->K,
+            /* the name quoted: some hold a comma */
+            fprintf(out.f, "\"%s\",%zu,%zu,%zu,%d,%g,%.6g,%.6g,%.4f,%s,%.4f,%d,%.4g\n", p->name, p->M, p->N, p->K,
                     p->a_transposed, share, best[0], best[1], best[1] / best[0], rule ? "skip" : "dense",
                     best[rule] / (best[0] < best[1] ? best[0] : best[1]), same, macs / best[0]);
         }
