@@ -3828,7 +3828,12 @@ static BRUNO__INLINE void bruno__v_store_state(int nu, int full, int stream, con
    row-at-a-time sweep loaded v, p, I and taken and stored them back for
    every vector; here those loads and stores are once a window, and 8
    vectors side by side (BRUNO__FVU) cover the chain from one step to the
-   next (measured in bruno__v_window). */
+   next (measured in bruno__v_window). More do not pay: on the Zen 5 VM
+   (throughput --phases-only --phase-hidden 3456, Braille's lanes) blocks
+   of 12 and 16 vectors ran at 1.55e9 and 1.1e9 updates/s against 8's
+   1.65e9 (the registers spill), 4 to 6 at 1.3-1.4e9; and bruno__v_lane
+   itself, on independent inputs with no chain from step to step, ran at
+   1.85e9: the window is within ~12 % of its own instruction stream. */
 static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno_real *vr, bruno_real *pr,
                                              uint32_t *tr, const bruno_real *Ir, uint32_t i0, uint32_t i1,
                                              __m512 tau, __m512 thr, bruno_real *sv, bruno_real *sp, size_t stride,
