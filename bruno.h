@@ -3851,20 +3851,30 @@ static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno
     BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(b->km[u_], Ir + 16 * u_));
     BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(b->km[u_], tr + 16 * u_));
     simple = bruno__v_freeze_init(nu, b->km, tk, i0, rn);
-    for (i = i0; i < i1; ++i) {
-        if (sv) bruno__v_store_state(nu, full, stream, b->km, v, p, sv + (size_t)(i - i0) * stride,
-                                     sp + (size_t)(i - i0) * stride);
-        bruno__v_lane(nu, b, v, p, I, tau, &o);
-        BRUNO__EACH(pn[u_] = _mm512_range_ps(o.pn[u_], BRUNO__C(b, u_)->ps, 0x02));
-        BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__C(b, u_)->vclip, 0x02));
-        /* freeze at the step after which v >= V_thr */
-        run = simple ? bruno__v_freeze_rn(nu, rn, tk, v, p, vn, pn, thr, i)
-                     : bruno__v_freeze(nu, b->km, tk, v, p, vn, pn, thr, i);
-        if (!run) {
-            ++i;
-            break;
-        }
+    /* one loop per freeze rule: with the choice inside the loop gcc 12
+       if-converted it, computing both rules at every step and selecting
+       (Braille's hot loop: 817 instructions a step of 8 vectors, the
+       general rule's compares and mask moves among them; 758 now) */
+#define BRUNO__V_BLOCK_LOOP(FREEZE)                                                                                    \
+    for (i = i0; i < i1; ++i) {                                                                                    \
+        if (sv) bruno__v_store_state(nu, full, stream, b->km, v, p, sv + (size_t)(i - i0) * stride,                \
+                                     sp + (size_t)(i - i0) * stride);                                              \
+        bruno__v_lane(nu, b, v, p, I, tau, &o);                                                                    \
+        BRUNO__EACH(pn[u_] = _mm512_range_ps(o.pn[u_], BRUNO__C(b, u_)->ps, 0x02));                                \
+        BRUNO__EACH(vn[u_] = _mm512_range_ps(o.vn[u_], BRUNO__C(b, u_)->vclip, 0x02));                             \
+        /* freeze at the step after which v >= V_thr */                                                            \
+        run = FREEZE;                                                                                              \
+        if (!run) {                                                                                                \
+            ++i;                                                                                                   \
+            break;                                                                                                 \
+        }                                                                                                          \
     }
+    if (simple) {
+        BRUNO__V_BLOCK_LOOP(bruno__v_freeze_rn(nu, rn, tk, v, p, vn, pn, thr, i))
+    } else {
+        BRUNO__V_BLOCK_LOOP(bruno__v_freeze(nu, b->km, tk, v, p, vn, pn, thr, i))
+    }
+#undef BRUNO__V_BLOCK_LOOP
     BRUNO__EACH(_mm512_mask_storeu_ps(vr + 16 * u_, b->km[u_], v[u_]));
     BRUNO__EACH(_mm512_mask_storeu_ps(pr + 16 * u_, b->km[u_], p[u_]));
     BRUNO__EACH(_mm512_mask_storeu_epi32(tr + 16 * u_, b->km[u_], tk[u_]));
