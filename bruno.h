@@ -3837,7 +3837,7 @@ static BRUNO__INLINE void bruno__v_store_state(int nu, int full, int stream, con
 static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno_real *vr, bruno_real *pr,
                                              uint32_t *tr, const bruno_real *Ir, uint32_t i0, uint32_t i1,
                                              __m512 tau, __m512 thr, bruno_real *sv, bruno_real *sp, size_t stride,
-                                             int stream)
+                                             int stream, int store)
 {
     __m512 v[BRUNO__FVU], p[BRUNO__FVU], I[BRUNO__FVU], vn[BRUNO__FVU], pn[BRUNO__FVU];
     __m512i tk[BRUNO__FVU];
@@ -3851,10 +3851,15 @@ static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno
     BRUNO__EACH(I[u_] = _mm512_maskz_loadu_ps(b->km[u_], Ir + 16 * u_));
     BRUNO__EACH(tk[u_] = _mm512_maskz_loadu_epi32(b->km[u_], tr + 16 * u_));
     simple = bruno__v_freeze_init(nu, b->km, tk, i0, rn);
-    /* one loop per freeze rule: with the choice inside the loop gcc 12
-       if-converted it, computing both rules at every step and selecting
-       (Braille's hot loop: 817 instructions a step of 8 vectors, the
-       general rule's compares and mask moves among them; 758 now) */
+    /* Without a store, one loop per freeze rule: with the choice inside the
+       loop gcc 12 if-converted it, computing both rules at every step and
+       selecting (Braille's hot loop: 817 instructions a step of 8 vectors,
+       286 of them stack accesses, the general rule's compares and mask
+       moves among them; 761 and 184 now, perf annotate). With the store
+       (BPTT, checkpointing), the choice stays inside: split, gcc gave that
+       loop more spills (JSB's 5-vector blocks: 541 instructions, 148 stack
+       accesses, against 478 and 87). store is a literal at every call, so
+       each instantiation holds only its own loops. */
 #define BRUNO__V_BLOCK_LOOP(FREEZE)                                                                                    \
     for (i = i0; i < i1; ++i) {                                                                                    \
         if (sv) bruno__v_store_state(nu, full, stream, b->km, v, p, sv + (size_t)(i - i0) * stride,                \
@@ -3869,7 +3874,10 @@ static BRUNO__INLINE uint32_t bruno__v_block(int nu, const bruno__vblk *b, bruno
             break;                                                                                                 \
         }                                                                                                          \
     }
-    if (simple) {
+    if (store) {
+        BRUNO__V_BLOCK_LOOP(simple ? bruno__v_freeze_rn(nu, rn, tk, v, p, vn, pn, thr, i)
+                                   : bruno__v_freeze(nu, b->km, tk, v, p, vn, pn, thr, i))
+    } else if (simple) {
         BRUNO__V_BLOCK_LOOP(bruno__v_freeze_rn(nu, rn, tk, v, p, vn, pn, thr, i))
     } else {
         BRUNO__V_BLOCK_LOOP(bruno__v_freeze(nu, b->km, tk, v, p, vn, pn, thr, i))
@@ -3906,7 +3914,8 @@ static size_t bruno__v_block_nu(size_t left, size_t *blocks)
 static BRUNO__INLINE uint32_t bruno__v_blocks_impl(bruno_real *vr, bruno_real *pr, uint32_t *tr, const bruno_real *Ir,
                                                    const bruno_real *S, size_t n, size_t ja, size_t jb, uint32_t i0,
                                                    uint32_t i1, bruno_real tau, bruno_real thr, int uniform,
-                                                   bruno_real *sv, bruno_real *sp, size_t stride, int stream)
+                                                   bruno_real *sv, bruno_real *sp, size_t stride, int stream,
+                                                   int store)
 {
     const __m512 vtau = _mm512_set1_ps(tau), vthr = _mm512_set1_ps(thr);
     const size_t nv = (jb - ja + 15) / 16;
@@ -3919,7 +3928,7 @@ static BRUNO__INLINE uint32_t bruno__v_blocks_impl(bruno_real *vr, bruno_real *p
     do {                                                                                                           \
         bruno__vblk_at(nu_, &b, S, n, j_, jend_, uniform, full_, tau);                                             \
         kb = bruno__v_block(nu_, &b, vr + (j_), pr + (j_), tr + (j_), Ir + (j_), i0, i1, vtau, vthr,               \
-                            sv ? sv + (j_) : NULL, sv ? sp + (j_) : NULL, stride, stream);                          \
+                            store ? sv + (j_) : NULL, store ? sp + (j_) : NULL, stride, stream, store);             \
         if (kb > k) k = kb;                                                                                        \
     } while (0)
 #if BRUNO__FVU != 8
@@ -3982,15 +3991,15 @@ static uint32_t bruno__v_window(bruno_real *vr, bruno_real *pr, uint32_t *tr, co
     stream = stream && sv && ((uintptr_t)(sv + ja) | (uintptr_t)(sp + ja)) % 64 == 0 &&
              (stride * sizeof(bruno_real)) % 64 == 0;
     if (!sv) {
-        if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, NULL, NULL, 0, 0);
-        return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, NULL, NULL, 0, 0);
+        if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, NULL, NULL, 0, 0, 0);
+        return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, NULL, NULL, 0, 0, 0);
     }
     if (stream) {
-        if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 1);
-        return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 1);
+        if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 1, 1);
+        return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 1, 1);
     }
-    if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 0);
-    return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 0);
+    if (uniform) return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 1, sv, sp, stride, 0, 1);
+    return bruno__v_blocks_impl(vr, pr, tr, Ir, S, n, ja, jb, i0, i1, tau, thr, 0, sv, sp, stride, 0, 1);
 }
 
 /* The adjoint of steps i1 - 1 down to i0 on BRUNO__VU vectors, as
