@@ -6962,19 +6962,23 @@ static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bru
     for (t = 0; t < T; ++t) {
         const bruno_real *xt = x + t * BN;
         bruno_real *syn = L->as.lif.syn + t * BN, *mt = L->as.lif.mem + t * BN, *y = L->out + t * BN;
-        const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL;
-        memcpy(xin, xt, BN * sizeof *xin);
-        /* the recurrent current of the batch: spikes [B][n] times W^T */
-        if (Wr && t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, Wr, n, xin, n, 1, -1);
+        const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL, *xs = xt;
+        /* the recurrent current of the batch: spikes [B][n] times W^T, added
+           to a copy of the input (a plain LIF reads its input where it is) */
+        if (Wr && t) {
+            memcpy(xin, xt, BN * sizeof *xin);
+            bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, Wr, n, xin, n, 1, -1);
+            xs = xin;
+        }
         if (!t)
             for (i = 0; i < BN; ++i) {
-                syn[i] = be * 0 + (1 - be) * xin[i];
+                syn[i] = be * 0 + (1 - be) * xs[i];
                 mt[i] = a * 0 + (1 - a) * syn[i];
             }
         else
             for (i = 0; i < BN; ++i) {
                 bruno_real mp = mt_p[i] >= 1 ? 0 : mt_p[i]; /* mem after the reset */
-                syn[i] = be * syn_p[i] + (1 - be) * xin[i];
+                syn[i] = be * syn_p[i] + (1 - be) * xs[i];
                 mt[i] = a * mp + (1 - a) * syn[i];
             }
         bruno__spike_n(&L->cfg, mt, 1, y, BN);
@@ -7021,14 +7025,19 @@ static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real
 {
     size_t n = L->n_out, BN = B * n, t, i0;
     bruno_real a = L->as.lif.dec[0], be = L->as.lif.dec[1], ga = 0, gb = 0, *w = L->as.lif.work;
-    bruno_real *g_syn = w, *g_mem = w + BN, *g_s = w + 2 * BN, *xin = w + 3 * BN;
+    bruno_real *g_syn = w, *g_mem = w + BN, *g_s = w + 2 * BN;
     const bruno_real *Wr = L->ops->W_name ? (L->Wq ? L->Wq : L->W) : NULL;
     (void)net;
     memset(w, 0, 3 * BN * sizeof(bruno_real));
     for (t = T; t-- > 0;) {
         const bruno_real *syn = L->as.lif.syn + t * BN, *mt = L->as.lif.mem + t * BN, *dyt = dy + t * BN;
         const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL;
-        memcpy(xin, x + t * BN, BN * sizeof *xin);
+        /* xin: step t's input (plus the recurrent current), then dL/dxin in
+           its place; it is dx's step t itself (in place over x when the
+           network writes dx there: bruno__grad_in_place), a scratch row
+           for the first layer */
+        bruno_real *xin = dx ? dx + t * BN : w + 3 * BN;
+        if (xin != x + t * BN) memcpy(xin, x + t * BN, BN * sizeof *xin);
         if (Wr && t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, L->Wt, n, xin, n, 1, -1);
         for (i0 = 0; i0 < BN; i0 += BRUNO__LIF_CHUNK) {
             /* the terms of ga and gb, then their sums over i ascending: the
@@ -7043,7 +7052,6 @@ static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real
                 gb += tb[c];
             }
         }
-        if (dx) memcpy(dx + t * BN, xin, BN * sizeof *xin);
         if (Wr) {
             memset(g_s, 0, BN * sizeof *g_s);
             if (t) {
@@ -7221,10 +7229,10 @@ static const bruno__layer_ops bruno__layer_kinds[] = {
      bruno__encode_init, bruno__no_ws_plan, bruno__encode_forward, bruno__encode_backward, NULL, NULL, NULL, NULL},
     {BRUNO_LAYER_DENSE, "dense", "W", 0, 0, 1, bruno__dense_check, bruno__dense_setup, bruno__dense_params_plan,
      bruno__dense_init, bruno__dense_ws_plan, bruno__dense_fwd, bruno__dense_bwd, NULL, NULL, NULL, NULL},
-    {BRUNO_LAYER_LIF, "lif", NULL, 1, 0, 0, bruno__neurons_check, bruno__lif_setup, bruno__lif_params_plan,
+    {BRUNO_LAYER_LIF, "lif", NULL, 1, 1, 1, bruno__neurons_check, bruno__lif_setup, bruno__lif_params_plan,
      bruno__lif_init, bruno__lif_ws_plan, bruno__lif_forward, bruno__lif_backward, bruno__lif_constrain, NULL, NULL,
      NULL},
-    {BRUNO_LAYER_RLIF, "rlif", "W_rec", 1, 0, 0, bruno__rlif_check, bruno__lif_setup, bruno__lif_params_plan,
+    {BRUNO_LAYER_RLIF, "rlif", "W_rec", 1, 1, 0, bruno__rlif_check, bruno__lif_setup, bruno__lif_params_plan,
      bruno__lif_init, bruno__lif_ws_plan, bruno__lif_forward, bruno__lif_backward, bruno__lif_constrain, NULL, NULL,
      NULL},
     {BRUNO_LAYER_FELIF, "device", NULL, 1, 1, 0, bruno__neurons_check, bruno__device_layer_init,
@@ -7310,8 +7318,10 @@ static size_t bruno__layer_ws_plan(bruno_layer *L, const bruno_net_config *c, si
    device layer reads its input u_k (as the current) when it starts
    reversing network step k and writes du_k when it ends, lane by lane,
    and its recomputations (checkpointing, the sequence schedule) read only
-   steps before k; a dense or encoding layer's backward never reads its
-   own output. So the two can share the array: E1's dense -> FeLIF net
+   steps before k; a LIF layer (plain or recurrent) reads its input x_t
+   only while it reverses step t and writes dx_t there; a dense, encoding
+   or plain LIF layer's backward never reads its own output (a recurrent
+   one does: s_{t-1}). So the two can share the array: E1's dense -> FeLIF net
    needs no gradient buffer at all (T*B*n floats less, the same bits). The
    layer below's output is consumed: the next backward needs a new
    forward. */

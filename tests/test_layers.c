@@ -116,18 +116,21 @@ Test(layers, constrain_clamps_the_lif_decays_and_nothing_else)
     }
 }
 
-/* The gradient-in-place rule: a device layer writes dL/dx over the output
-   of a dense layer below it (no gradient buffer), not over a LIF
-   layer's. With a LIF layer between them, the LIF layer and the device
-   layer above it each write into a gradient buffer [T][B][n] (two, as the
-   backward pass ping-pongs), beyond the LIF layer's own workspace. */
-Test(layers, a_device_layer_writes_its_input_gradient_in_place_only_over_a_dense_layer)
+/* The gradient-in-place rule: a device or LIF layer writes dL/dx over the
+   output of the layer below it when that layer's backward never reads its
+   own output (dense, plain LIF), not over a recurrent LIF layer's (which
+   reads s_{t-1}). dense -> LIF -> device: both in place, no gradient
+   buffer, only the LIF layer's own workspace beyond dense -> device.
+   dense -> RLIF -> device: the device layer writes into one gradient
+   buffer [T][B][n], the RLIF layer in place over the dense output. */
+Test(layers, device_and_lif_layers_write_their_input_gradient_in_place_where_the_layer_below_allows)
 {
     bruno_net_config nc = bruno_net_config_default(NI);
     bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
     bruno_layer_config f = bruno_layer_config_default(BRUNO_LAYER_FELIF);
     bruno_layer_config l = bruno_layer_config_default(BRUNO_LAYER_LIF);
-    bruno_net a, b;
+    bruno_layer_config r = bruno_layer_config_default(BRUNO_LAYER_RLIF);
+    bruno_net a, b, c;
     size_t n = 4, lif_ws = (2 * T * B * n + 4 * B * n + T * B * n) * sizeof(bruno_real);
     nc.trainer = BRUNO_TRAINER_BRUNO;
     d.n_out = n;
@@ -138,9 +141,15 @@ Test(layers, a_device_layer_writes_its_input_gradient_in_place_only_over_a_dense
     cr_assert_eq(bruno_net_add(&b, &d), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&b, &l), BRUNO_OK);
     cr_assert_eq(bruno_net_add(&b, &f), BRUNO_OK);
-    /* net b: the LIF layer's workspace (syn, mem, out, work) and two gradient buffers */
-    cr_expect_eq(bruno_net_train_bytes(&b, T, B) - bruno_net_train_bytes(&a, T, B),
-                 lif_ws + 2 * T * B * n * sizeof(bruno_real));
+    cr_assert_eq(bruno_net_init(&c, &nc), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&c, &d), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&c, &r), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&c, &f), BRUNO_OK);
+    /* net b: the LIF layer's workspace (syn, mem, out, work) and no gradient buffer */
+    cr_expect_eq(bruno_net_train_bytes(&b, T, B) - bruno_net_train_bytes(&a, T, B), lif_ws);
+    /* net c: the same workspace (its W_rec is a parameter) and one gradient buffer */
+    cr_expect_eq(bruno_net_train_bytes(&c, T, B) - bruno_net_train_bytes(&b, T, B), T * B * n * sizeof(bruno_real));
     bruno_net_free(&a);
     bruno_net_free(&b);
+    bruno_net_free(&c);
 }
