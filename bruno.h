@@ -7687,32 +7687,51 @@ BRUNO_API bruno_result bruno_loss_count_ce(const bruno_real *y, size_t T, size_t
     if (T == 0 || B == 0 || C == 0) return BRUNO_ERR_SIZE;
     for (b = 0; b < B; ++b)
         if (labels[b] < 0 || (size_t)labels[b] >= C) return BRUNO_ERR_ARG;
-    for (b = 0; b < B; ++b) {
-        double mx = -1e300, z = 0, cnt_best = -1e300;
-        size_t best = 0;
-        /* counts: sum over time; softmax in double for a stable log-sum-exp */
-        double cnt[1024], *cp = cnt;
-        double *heap = NULL;
+    /* the samples in chunks of bb whose counts fit on the stack (one at a
+       time on the heap when C does not): y and dy are [T][B][C], so the
+       sums over time run down the chunk's rows t by t, each count's terms
+       in t order (the same sums as one sample at a time, which strode
+       through all of y for every count) */
+    {
+        double stack[2 * 1024], *cnt = stack, *gch, *heap = NULL;
+        size_t bb = C <= 1024 ? 1024 / C : 1, b0, b1;
         if (C > 1024) {
-            heap = (double *)malloc(C * sizeof *heap);
+            heap = (double *)malloc(2 * C * sizeof *heap);
             if (!heap) return BRUNO_ERR_NOMEM;
-            cp = heap;
+            cnt = heap;
         }
-        for (c = 0; c < C; ++c) {
-            double s = 0;
-            for (t = 0; t < T; ++t) s += (double)y[(t * B + b) * C + c];
-            cp[c] = s;
-            if (s > mx) mx = s;
-            if (s > cnt_best) { cnt_best = s; best = c; }
-        }
-        for (c = 0; c < C; ++c) z += exp(cp[c] - mx);
-        total += -(cp[labels[b]] - mx - log(z));
-        if (best == (size_t)labels[b]) ++correct;
-        if (dy)
-            for (c = 0; c < C; ++c) {
-                double g = (exp(cp[c] - mx) / z - (c == (size_t)labels[b] ? 1.0 : 0.0)) / (double)B;
-                for (t = 0; t < T; ++t) dy[(t * B + b) * C + c] = (bruno_real)g;
+        gch = cnt + bb * C;
+        for (b0 = 0; b0 < B; b0 = b1) {
+            size_t w;
+            b1 = B - b0 < bb ? B : b0 + bb;
+            w = (b1 - b0) * C;
+            for (c = 0; c < w; ++c) cnt[c] = 0;
+            for (t = 0; t < T; ++t) {
+                const bruno_real *yt = y + (t * B + b0) * C;
+                for (c = 0; c < w; ++c) cnt[c] += (double)yt[c];
             }
+            for (b = b0; b < b1; ++b) {
+                /* softmax of the counts in double for a stable log-sum-exp */
+                const double *cp = cnt + (b - b0) * C;
+                double mx = -1e300, z = 0, cnt_best = -1e300;
+                size_t best = 0;
+                for (c = 0; c < C; ++c) {
+                    if (cp[c] > mx) mx = cp[c];
+                    if (cp[c] > cnt_best) { cnt_best = cp[c]; best = c; }
+                }
+                for (c = 0; c < C; ++c) z += exp(cp[c] - mx);
+                total += -(cp[labels[b]] - mx - log(z));
+                if (best == (size_t)labels[b]) ++correct;
+                if (dy)
+                    for (c = 0; c < C; ++c)
+                        gch[(b - b0) * C + c] = (exp(cp[c] - mx) / z - (c == (size_t)labels[b] ? 1.0 : 0.0)) / (double)B;
+            }
+            if (dy)
+                for (t = 0; t < T; ++t) {
+                    bruno_real *dt = dy + (t * B + b0) * C;
+                    for (c = 0; c < w; ++c) dt[c] = (bruno_real)gch[c];
+                }
+        }
         free(heap);
     }
     *loss = total / (double)B;

@@ -846,16 +846,27 @@ static int braille_test(run *R, uint64_t ep, double *test_loss, double *test_acc
         }
         test_sum += loss * (double)bn;
         n_corr += correct;
-        for (i = 0; i < bn; ++i) {
-            size_t t, c;
-            double mx = 0;
-            for (c = 0; c < R->n_out; ++c) {
-                double cnt = 0;
-                for (t = 0; t < R->T; ++t) cnt += (double)y[(t * bn + i) * R->n_out + c];
-                sp_tot += cnt;
-                if (cnt > mx) mx = cnt;
+        {
+            /* the output spike counts, summed down y [T][bn][n_out] row by
+               row (each count's terms in t order), then taken sample by
+               sample, class by class */
+            size_t t, c, w = bn * R->n_out;
+            double *cnt = (double *)calloc(w, sizeof *cnt);
+            if (!cnt) {
+                r = BRUNO_ERR_NOMEM;
+                goto fail;
             }
-            sp_max += mx;
+            for (t = 0; t < R->T; ++t)
+                for (c = 0; c < w; ++c) cnt[c] += (double)y[t * w + c];
+            for (i = 0; i < bn; ++i) {
+                double mx = 0;
+                for (c = 0; c < R->n_out; ++c) {
+                    sp_tot += cnt[i * R->n_out + c];
+                    if (cnt[i * R->n_out + c] > mx) mx = cnt[i * R->n_out + c];
+                }
+                sp_max += mx;
+            }
+            free(cnt);
         }
     }
     *test_loss = test_sum / (double)R->n_test;
