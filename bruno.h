@@ -5335,6 +5335,8 @@ struct bruno_layer {
         struct {                      /* LIF and RLIF */
             bruno_real *dec, *gdec;   /* {alpha, beta} */
             bruno_real *syn, *mem;    /* workspace: synaptic current, membrane before the reset [T][B][n] */
+            bruno_real *rin;          /* RLIF, training: each step's input with the recurrent current [T][B][n]
+                                         (its backward reads it instead of computing it again) */
             bruno_real *work;         /* workspace: [4][B][n] */
         } lif;
         struct {
@@ -6942,6 +6944,7 @@ static size_t bruno__lif_ws_plan(bruno_layer *L, const bruno_net_config *c, size
     (void)c, (void)train;
     BRUNO__BUF(b, k, L->as.lif.syn, T * BN, bruno_real);
     BRUNO__BUF(b, k, L->as.lif.mem, T * BN, bruno_real);
+    if (train && L->ops->W_name) BRUNO__BUF(b, k, L->as.lif.rin, T * BN, bruno_real);
     BRUNO__BUF(b, k, L->as.lif.work, 4 * BN, bruno_real);
     return k;
 }
@@ -6954,7 +6957,6 @@ static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bru
     bruno_real *xin = L->as.lif.work;   /* [B][n] */
     const bruno_real *Wr = NULL;
     bruno_result r = BRUNO_OK;
-    (void)train;
     if (L->ops->W_name) {
         Wr = bruno__weights(net, L, &r);
         if (r != BRUNO_OK) return r;
@@ -6964,8 +6966,10 @@ static bruno_result bruno__lif_forward(bruno_net *net, bruno_layer *L, const bru
         bruno_real *syn = L->as.lif.syn + t * BN, *mt = L->as.lif.mem + t * BN, *y = L->out + t * BN;
         const bruno_real *syn_p = t ? syn - BN : NULL, *mt_p = t ? mt - BN : NULL, *xs = xt;
         /* the recurrent current of the batch: spikes [B][n] times W^T, added
-           to a copy of the input (a plain LIF reads its input where it is) */
+           to a copy of the input (a plain LIF reads its input where it is),
+           kept for the backward pass when training */
         if (Wr && t) {
+            if (train) xin = L->as.lif.rin + t * BN;
             memcpy(xin, xt, BN * sizeof *xin);
             bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, Wr, n, xin, n, 1, -1);
             xs = xin;
@@ -7037,8 +7041,8 @@ static void bruno__lif_backward(bruno_net *net, bruno_layer *L, const bruno_real
            network writes dx there: bruno__grad_in_place), a scratch row
            for the first layer */
         bruno_real *xin = dx ? dx + t * BN : w + 3 * BN;
-        if (xin != x + t * BN) memcpy(xin, x + t * BN, BN * sizeof *xin);
-        if (Wr && t) bruno__gemm(B, n, n, L->out + (t - 1) * BN, n, 1, L->Wt, n, xin, n, 1, -1);
+        if (Wr && t) memcpy(xin, L->as.lif.rin + t * BN, BN * sizeof *xin);
+        else if (xin != x + t * BN) memcpy(xin, x + t * BN, BN * sizeof *xin);
         for (i0 = 0; i0 < BN; i0 += BRUNO__LIF_CHUNK) {
             /* the terms of ga and gb, then their sums over i ascending: the
                order of the plain loop, so the same bits */

@@ -147,8 +147,11 @@ Test(layers, device_and_lif_layers_write_their_input_gradient_in_place_where_the
     cr_assert_eq(bruno_net_add(&c, &f), BRUNO_OK);
     /* net b: the LIF layer's workspace (syn, mem, out, work) and no gradient buffer */
     cr_expect_eq(bruno_net_train_bytes(&b, T, B) - bruno_net_train_bytes(&a, T, B), lif_ws);
-    /* net c: the same workspace (its W_rec is a parameter) and one gradient buffer */
-    cr_expect_eq(bruno_net_train_bytes(&c, T, B) - bruno_net_train_bytes(&b, T, B), T * B * n * sizeof(bruno_real));
+    /* net c: the same workspace (its W_rec is a parameter) with each step's
+       input and recurrent current kept for training [T][B][n], and one
+       gradient buffer */
+    cr_expect_eq(bruno_net_train_bytes(&c, T, B) - bruno_net_train_bytes(&b, T, B),
+                 2 * T * B * n * sizeof(bruno_real));
     bruno_net_free(&a);
     bruno_net_free(&b);
     bruno_net_free(&c);
