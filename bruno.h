@@ -1017,6 +1017,14 @@ typedef struct bruno_net {
        buffers fit in those (a shorter sequence or a smaller batch) */
     size_t ws_T, ws_batch, ws_cap_T, ws_cap_batch;
     int ws_train;             /* the workspace holds what backward needs */
+    /* the longest sequence and the largest batch of the inference [0] and
+       training [1] passes since bruno_net_init or the last
+       bruno_net_release_workspace: a workspace that must be made again is
+       made for them (when that is no more T x batch than the largest pass
+       of its kind), so sequences of varying length grow it once, not at
+       every longer one (JSB: a test pass between training epochs made
+       every epoch's training grow it again, 7-8 times) */
+    size_t ws_hi_T[2], ws_hi_batch[2], ws_hi_elems[2];
     bruno_net_config ws_cfg;  /* the configuration the workspace was sized for */
     int has_forward;          /* a training forward pass is stored */
     const bruno_real *x;      /* the input of that pass (must stay valid until backward) */
@@ -7402,11 +7410,10 @@ BRUNO_API size_t bruno_net_train_bytes(const bruno_net *net, size_t T, size_t ba
     return s;
 }
 
-BRUNO_API void bruno_net_release_workspace(bruno_net *net)
+static void bruno__ws_free(bruno_net *net)
 {
     size_t l;
     bruno__buf b[16];
-    if (!net) return;
     for (l = 0; l < net->n_layers; ++l)
         bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[l], &net->ws_cfg, net->ws_cap_T,
                                                                       net->ws_cap_batch, net->ws_train, b));
@@ -7417,6 +7424,15 @@ BRUNO_API void bruno_net_release_workspace(bruno_net *net)
     net->ws_T = net->ws_batch = net->ws_cap_T = net->ws_cap_batch = 0;
     net->ws_train = 0;
     net->has_forward = 0;
+}
+
+BRUNO_API void bruno_net_release_workspace(bruno_net *net)
+{
+    if (!net) return;
+    bruno__ws_free(net);
+    memset(net->ws_hi_T, 0, sizeof net->ws_hi_T);
+    memset(net->ws_hi_batch, 0, sizeof net->ws_hi_batch);
+    memset(net->ws_hi_elems, 0, sizeof net->ws_hi_elems);
 }
 
 /* Whether the settings a workspace's sizes depend on changed since it was
@@ -7454,21 +7470,15 @@ static int bruno__ws_fits(const bruno_net *net, size_t T, size_t B, int train)
     return !train || T * B * bruno__grad_width(net) <= net->grad_elems;
 }
 
-static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
+/* The workspace for (Ta, Ba) in training or inference; the caller released
+   the previous one. */
+static bruno_result bruno__ws_alloc(bruno_net *net, size_t Ta, size_t Ba, int train)
 {
     size_t l, gw;
     bruno__buf b[16];
     bruno_result r;
-    if (bruno__ws_fits(net, T, B, train)) {
-        net->ws_T = T;
-        net->ws_batch = B;
-        return BRUNO_OK;
-    }
-    if ((r = bruno__net_cfg_check(&net->cfg)) != BRUNO_OK) return r;
-    bruno_net_release_workspace(net);
-    net->ws_cfg = net->cfg;
     for (l = 0; l < net->n_layers; ++l) {
-        size_t k = bruno__layer_ws_plan(net->layers[l], &net->cfg, T, B, train, b);
+        size_t k = bruno__layer_ws_plan(net->layers[l], &net->cfg, Ta, Ba, train, b);
         /* the fine states of BPTT are written before they are read (the
            forward pass stores each window's steps up to its item's last
            running one, the only steps the backward pass reads), so they
@@ -7481,28 +7491,61 @@ static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int tra
         if ((r = bruno__alloc_bufs(&net->cfg.allocator, b, k, raw)) != BRUNO_OK) {
             size_t m;
             for (m = 0; m < l; ++m)
-                bruno__free_bufs(&net->cfg.allocator, b, bruno__layer_ws_plan(net->layers[m], &net->cfg, T, B, train, b));
+                bruno__free_bufs(&net->cfg.allocator, b,
+                                 bruno__layer_ws_plan(net->layers[m], &net->cfg, Ta, Ba, train, b));
             return r;
         }
     }
+    net->ws_cap_T = Ta;
+    net->ws_cap_batch = Ba;
+    net->ws_train = train;
     /* an inference forward never runs backward: no gradient buffers */
     gw = train ? bruno__grad_width(net) : 0;
     if (gw) {
-        net->grad_elems = T * B * gw;
+        net->grad_elems = Ta * Ba * gw;
         net->grad_a = (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real));
         net->grad_b = net->grad_a && bruno__grad_buffers(net) == 2
                           ? (bruno_real *)bruno_alloc(&net->cfg.allocator, net->grad_elems, sizeof(bruno_real)) : NULL;
         if (!net->grad_a || (!net->grad_b && bruno__grad_buffers(net) == 2)) {
-            net->ws_T = net->ws_cap_T = T;
-            net->ws_batch = net->ws_cap_batch = B;
-            net->ws_train = train;
-            bruno_net_release_workspace(net);
+            bruno__ws_free(net);
             return BRUNO_ERR_NOMEM;
         }
     }
-    net->ws_T = net->ws_cap_T = T;
-    net->ws_batch = net->ws_cap_batch = B;
-    net->ws_train = train;
+    return BRUNO_OK;
+}
+
+static bruno_result bruno__ensure_ws(bruno_net *net, size_t T, size_t B, int train)
+{
+    size_t Ta, Ba;
+    bruno_result r;
+    int m = train ? 1 : 0;
+    if (bruno__ws_fits(net, T, B, train)) {
+        net->ws_T = T;
+        net->ws_batch = B;
+        return BRUNO_OK;
+    }
+    if ((r = bruno__net_cfg_check(&net->cfg)) != BRUNO_OK) return r;
+    bruno__ws_free(net);
+    net->ws_cfg = net->cfg;
+    if (T > net->ws_hi_T[m]) net->ws_hi_T[m] = T;
+    if (B > net->ws_hi_batch[m]) net->ws_hi_batch[m] = B;
+    if (T * B > net->ws_hi_elems[m]) net->ws_hi_elems[m] = T * B;
+    /* the largest pass of this kind so far, unless that is more than the
+       largest one asked for (a long sequence of one sample, then many
+       samples of a short one) or cannot be had: then this pass's own */
+    Ta = net->ws_hi_T[m];
+    Ba = net->ws_hi_batch[m];
+    if (Ta > ((size_t)1 << 32) / Ba || Ta * Ba > net->ws_hi_elems[m]) {
+        Ta = T;
+        Ba = B;
+    }
+    r = bruno__ws_alloc(net, Ta, Ba, train);
+    if (r != BRUNO_OK) {
+        if (r != BRUNO_ERR_NOMEM || (Ta == T && Ba == B)) return r;
+        if ((r = bruno__ws_alloc(net, T, B, train)) != BRUNO_OK) return r;
+    }
+    net->ws_T = T;
+    net->ws_batch = B;
     return BRUNO_OK;
 }
 

@@ -169,3 +169,46 @@ Test(alloc, out_of_memory_is_reported_and_leaks_nothing)
     bruno_felif_pop_free(&pop); /* safe after a failed init */
     cr_expect_eq(c.live_bytes, 0);
 }
+
+/* The workspace grows to the largest pass of its kind and stays: training
+   on sequences of varying length with inference passes between them (JSB)
+   makes it again once per change of kind, not at every longer sequence;
+   what it holds is then the prediction of bruno_net_train_bytes for the
+   longest training pass. A long pass of one sample, then many samples of
+   a short one, are not combined into a workspace larger than either. */
+Test(alloc, the_workspace_grows_to_the_largest_pass_of_its_kind_once)
+{
+    bruno_net_config nc = bruno_net_config_default(3);
+    bruno_layer_config d = bruno_layer_config_default(BRUNO_LAYER_DENSE);
+    bruno_layer_config l = bruno_layer_config_default(BRUNO_LAYER_LIF);
+    bruno_counting_allocator c;
+    bruno_net net;
+    const bruno_real *y;
+    bruno_real x[3 * 50 * 20];
+    size_t i, n_allocs, params;
+    for (i = 0; i < sizeof x / sizeof x[0]; ++i) x[i] = (bruno_real)(i % 7) * (bruno_real)0.1;
+    bruno_counting_allocator_init(&c, NULL);
+    nc.allocator = bruno_counting_allocator_get(&c);
+    d.n_out = 4;
+    cr_assert_eq(bruno_net_init(&net, &nc), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&net, &d), BRUNO_OK);
+    cr_assert_eq(bruno_net_add(&net, &l), BRUNO_OK);
+    params = c.live_bytes;
+    cr_assert_eq(bruno_net_forward(&net, x, 6, 2, 1, &y), BRUNO_OK);
+    cr_assert_eq(bruno_net_forward(&net, x, 9, 2, 0, &y), BRUNO_OK); /* inference, longer: made again */
+    cr_assert_eq(bruno_net_forward(&net, x, 4, 2, 1, &y), BRUNO_OK); /* training: made for T = 6 */
+    cr_expect_eq(c.live_bytes - params, bruno_net_train_bytes(&net, 6, 2));
+    n_allocs = c.n_allocs;
+    cr_assert_eq(bruno_net_forward(&net, x, 5, 2, 1, &y), BRUNO_OK);
+    cr_assert_eq(bruno_net_forward(&net, x, 6, 2, 1, &y), BRUNO_OK);
+    cr_assert_eq(bruno_net_forward(&net, x, 3, 1, 0, &y), BRUNO_OK);
+    cr_expect_eq(c.n_allocs, n_allocs, "no allocation for passes that fit the largest one");
+    /* released: the marks go too; then (50, 1) and (2, 20) each get their own */
+    bruno_net_release_workspace(&net);
+    cr_assert_eq(bruno_net_forward(&net, x, 50, 1, 1, &y), BRUNO_OK);
+    cr_expect_eq(c.live_bytes - params, bruno_net_train_bytes(&net, 50, 1));
+    cr_assert_eq(bruno_net_forward(&net, x, 2, 20, 1, &y), BRUNO_OK);
+    cr_expect_eq(c.live_bytes - params, bruno_net_train_bytes(&net, 2, 20));
+    bruno_net_free(&net);
+    cr_expect_eq(c.live_bytes, 0);
+}
