@@ -1078,7 +1078,8 @@ BRUNO_API void bruno_net_zero_grad(bruno_net *net);
 /* Clamp constrained parameters (LIF alpha, beta to [0.5, 1]); the
    optimiser calls it after each step. */
 BRUNO_API void bruno_net_constrain(bruno_net *net);
-/* Release the training workspace (it is made again by the next training forward). */
+/* Release the training workspace (it is made again by the next forward,
+   for that pass: the largest passes seen so far are forgotten too). */
 BRUNO_API void bruno_net_release_workspace(bruno_net *net);
 /* Redraw the device-to-device variability of every device-neuron layer. */
 BRUNO_API bruno_result bruno_net_redraw_devices(bruno_net *net, double sigma, bruno_rng *rng);
